@@ -1,0 +1,111 @@
+"""The facts of the WorkOS Organizations API wire, kept in one place.
+
+Both halves of the package read this module: the SDK checks the values it owns before
+sending them, and the emulator enforces the same limits.  Choices that the published sources
+leave open are marked *assumed* (see the project's CONTRACT.md) so they are easy to find and
+change.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import Final
+
+DEFAULT_BASE_URL: Final = "https://api.workos.com"
+
+# Identifiers: a prefix and a 26-character ULID in Crockford base32, so IDs sort by creation.
+ULID_ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+ULID_LENGTH: Final = 26
+ORGANIZATION_ID_PREFIX: Final = "org_"
+ORGANIZATION_DOMAIN_ID_PREFIX: Final = "org_domain_"
+ORGANIZATION_ID_RE: Final = re.compile(r"org_[0-9A-HJKMNP-TV-Z]{26}")
+ORGANIZATION_DOMAIN_ID_RE: Final = re.compile(r"org_domain_[0-9A-HJKMNP-TV-Z]{26}")
+
+# Listing.
+LIST_LIMIT_MIN: Final = 1
+LIST_LIMIT_MAX: Final = 100
+LIST_LIMIT_DEFAULT: Final = 10
+
+
+class Order(enum.StrEnum):
+    """Sort order of a list call.
+
+    ``desc`` (the default) and ``asc`` page forward with ``after``.  ``normal`` lists newest
+    first but keeps the legacy cursor meaning: ``after`` fetches newer records and ``before``
+    older ones.
+    """
+
+    DESC = "desc"
+    ASC = "asc"
+    NORMAL = "normal"
+
+
+LIST_ORDER_DEFAULT: Final = Order.DESC
+
+# Create and update bodies.
+METADATA_MAX_KEYS: Final = 50
+METADATA_MAX_KEY_LENGTH: Final = 40
+METADATA_MAX_VALUE_LENGTH: Final = 600
+EXTERNAL_ID_MAX_LENGTH: Final = 128
+EXTERNAL_ID_RE: Final = re.compile(r"[\x00-\x7f]+")
+
+
+class DomainState(enum.StrEnum):
+    """Verification state of an organization domain."""
+
+    PENDING = "pending"
+    VERIFIED = "verified"
+    FAILED = "failed"
+    LEGACY_VERIFIED = "legacy_verified"
+    UNVERIFIED = "unverified"
+
+
+class DomainVerificationStrategy(enum.StrEnum):
+    """How an organization domain is (or was) verified."""
+
+    DNS = "dns"
+    MANUAL = "manual"
+
+
+# The states a caller may ask for in ``domain_data``.
+DOMAIN_DATA_STATES: Final = frozenset({DomainState.PENDING, DomainState.VERIFIED})
+
+DOMAIN_RE: Final = re.compile(r"(?=.{1,253}\Z)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]")
+
+# Refused as organization domains.  The live list is longer and unpublished (assumed).
+CONSUMER_DOMAINS: Final = frozenset(
+    {
+        "aol.com",
+        "gmail.com",
+        "googlemail.com",
+        "gmx.com",
+        "gmx.de",
+        "hotmail.com",
+        "icloud.com",
+        "live.com",
+        "mac.com",
+        "mail.com",
+        "me.com",
+        "msn.com",
+        "outlook.com",
+        "proton.me",
+        "protonmail.com",
+        "qq.com",
+        "yahoo.com",
+        "yandex.com",
+        "yandex.ru",
+        "zoho.com",
+    }
+)
+
+VERIFICATION_TOKEN_LENGTH: Final = 25
+
+# Idempotency and rate limits.
+IDEMPOTENCY_KEY_HEADER: Final = "Idempotency-Key"
+IDEMPOTENCY_TTL_SECONDS: Final = 24 * 60 * 60
+RATE_LIMIT_WINDOW_SECONDS: Final = 60.0
+RATE_LIMIT_REQUESTS: Final = 6_000
+RATE_LIMIT_ORGANIZATION_DELETES: Final = 50
+
+REQUEST_ID_HEADER: Final = "X-Request-ID"

@@ -1,0 +1,76 @@
+"""``python -m workos_orgs.emulator``: serve the emulator until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+
+from ._api import SeedError
+from ._server import DEFAULT_API_KEY, DEFAULT_HOST, DEFAULT_PORT, Emulator
+
+
+def parser() -> argparse.ArgumentParser:
+    cli = argparse.ArgumentParser(
+        prog="python -m workos_orgs.emulator",
+        description="Serve a local WorkOS Organizations API (no network, no WorkOS account).",
+    )
+    cli.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default %(default)s)")
+    cli.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="port to bind; 0 picks a free one (default %(default)s)"
+    )
+    cli.add_argument("--db", metavar="PATH", help="keep data in this SQLite file across restarts (default: in memory)")
+    cli.add_argument("--api-key", default=DEFAULT_API_KEY, help="the key clients must send (default %(default)s)")
+    cli.add_argument("--seed", metavar="FILE", help="load organizations from this JSON file at start")
+    cli.add_argument(
+        "--rate-limits",
+        action="store_true",
+        help="enforce WorkOS's rate limits (6,000 requests and 50 organization deletes per 60 s)",
+    )
+    cli.add_argument(
+        "--no-idempotency", action="store_true", help="ignore Idempotency-Key headers (to test clients without it)"
+    )
+    return cli
+
+
+async def serve(args: argparse.Namespace) -> None:
+    emulator = Emulator(
+        host=args.host,
+        port=args.port,
+        db=args.db,
+        api_key=args.api_key,
+        rate_limits=args.rate_limits,
+        idempotency=not args.no_idempotency,
+        seed=args.seed,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await emulator.start()
+    try:
+        key = emulator.api_key if emulator.api_key == DEFAULT_API_KEY else "the one given with --api-key"
+        print(f"WorkOS Organizations emulator listening on {emulator.url} (API key: {key})", flush=True)
+        await stop.wait()
+    finally:
+        await emulator.close()
+        print("Emulator stopped.", flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        asyncio.run(serve(args))
+    except SeedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"error: cannot listen on {args.host}:{args.port}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

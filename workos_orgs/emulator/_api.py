@@ -1,0 +1,549 @@
+"""The emulated API as a synchronous function of a request: routing, rules, storage.
+
+`Emulation.handle` runs a whole request -- idempotency check, validation, reads, writes --
+without yielding to the event loop, under one lock, so every request is atomic.  The aiohttp
+layer (`_server`) only moves bytes and applies faults around it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import orjson
+
+from .._contract import (
+    IDEMPOTENCY_TTL_SECONDS,
+    ORGANIZATION_DOMAIN_ID_PREFIX,
+    ORGANIZATION_DOMAIN_ID_RE,
+    ORGANIZATION_ID_PREFIX,
+    ORGANIZATION_ID_RE,
+    VERIFICATION_TOKEN_LENGTH,
+    DomainState,
+    DomainVerificationStrategy,
+)
+from . import _rules as rules
+from ._faults import FaultQueue
+from ._ids import UlidFactory, format_timestamp, ulid_milliseconds, verification_prefix, verification_token
+from ._ratelimit import RateLimits, SlidingWindow
+from ._store import Json, Store
+
+JSON = "application/json"
+REQUEST_LOG_SIZE = 100_000
+# The app name in verification prefixes, as in `superapp-domain-verification-z3kjny`.
+VERIFICATION_APP_NAME = "emulator"
+
+
+class SeedError(ValueError):
+    """A seed file or payload that cannot be loaded; the message says which entry and why."""
+
+
+@attrs.frozen
+class ApiRequest:
+    method: str
+    segments: tuple[str, ...]
+    query: tuple[tuple[str, str], ...] = ()
+    idempotency_key: str | None = None
+    body: bytes = b""
+
+
+@attrs.frozen
+class ApiResponse:
+    status: int
+    body: bytes = b""
+    content_type: str | None = JSON
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class RecordedRequest:
+    """A request the emulator saw, for tests that count attempts."""
+
+    method: str
+    path: str
+    query: str
+    idempotency_key: str | None
+    status: int | None  # None when the connection was dropped
+    fault: str | None
+    request_id: str
+
+
+def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> ApiResponse:
+    return ApiResponse(status, orjson.dumps(body), JSON, dict(headers or {}))
+
+
+def error_response(error: rules.ApiError) -> ApiResponse:
+    return json_response(error.status, error.body, error.headers)
+
+
+class Emulation:
+    """State and behaviour of one emulated WorkOS environment."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        db: str | None = None,
+        rate_limits: RateLimits | None = None,
+        idempotency: bool = True,
+        idempotency_ttl: float = IDEMPOTENCY_TTL_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.api_key = api_key
+        self.faults = FaultQueue()
+        self.idempotency = idempotency
+        self._idempotency_ttl = idempotency_ttl
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._store = Store(db)
+        self._ids = UlidFactory(clock)
+        for ident in self._store.all_ids():
+            self._ids.observe(ident.rsplit("_", 1)[1])
+        self._rate_limits = rate_limits
+        self._request_window: SlidingWindow | None = None
+        self._delete_window: SlidingWindow | None = None
+        self._reset_limits()
+        self._failing_verifications = 0
+        self._log: deque[RecordedRequest] = deque(maxlen=REQUEST_LOG_SIZE)
+
+    def close(self) -> None:
+        with self._lock:
+            self._store.close()
+
+    # Control: used by the in-process Emulator and the /_emulator/ routes.
+
+    def reset(self) -> None:
+        """Forget every organization, domain, idempotency key, fault and logged request."""
+        with self._lock:
+            self._store.clear()
+            self.faults.clear()
+            self._log.clear()
+            self._failing_verifications = 0
+            self._reset_limits()
+
+    def fail_next_verifications(self, times: int = 1) -> None:
+        with self._lock:
+            self._failing_verifications += times
+
+    def record(self, entry: RecordedRequest) -> None:
+        self._log.append(entry)
+
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._log)
+
+    def authorized(self, authorization: str | None) -> bool:
+        expected = f"Bearer {self.api_key}".encode()
+        return authorization is not None and hmac.compare_digest(authorization.encode(), expected)
+
+    def _reset_limits(self) -> None:
+        limits = self._rate_limits
+        if limits is not None:
+            self._request_window = SlidingWindow(limits.requests, limits.window_seconds)
+            self._delete_window = SlidingWindow(limits.organization_deletes, limits.window_seconds)
+
+    # Requests.
+
+    def handle(self, request: ApiRequest) -> ApiResponse:
+        """Answer one API request that has already been authorized."""
+        with self._lock:
+            try:
+                self._check_rate_limits(request)
+                return self._idempotent(request)
+            except rules.ApiError as error:
+                return error_response(error)
+
+    def _check_rate_limits(self, request: ApiRequest) -> None:
+        if self._request_window is None or self._delete_window is None:
+            return
+        wait = self._request_window.acquire(self.api_key)
+        if wait is None and request.method == "DELETE" and request.segments[:1] == ("organizations",):
+            wait = self._delete_window.acquire(self.api_key)
+        if wait is not None:
+            raise rules.rate_limited(wait)
+
+    def _idempotent(self, request: ApiRequest) -> ApiResponse:
+        key = request.idempotency_key
+        if request.method != "POST" or not key or not self.idempotency:
+            return self._route(request)
+        fingerprint = hashlib.sha256(
+            b"%s %s\n%s" % (request.method.encode(), "/".join(request.segments).encode(), _canonical(request.body))
+        ).digest()
+        now = self._clock()
+        stored = self._store.get_idempotent(key, now)
+        if stored is not None:
+            stored_fingerprint, status, content_type, body = stored
+            if stored_fingerprint != fingerprint:
+                raise rules.bad_request(
+                    None,
+                    f"Another idempotency key ({key}) with different request parameters was found."
+                    " Please use a different idempotency key.",
+                )
+            return ApiResponse(status, body, content_type)
+        response = self._route(request)
+        if response.status < 500:
+            self._store.put_idempotent(
+                key,
+                fingerprint,
+                response.status,
+                response.content_type or "",
+                response.body,
+                now + self._idempotency_ttl,
+            )
+        return response
+
+    def _route(self, request: ApiRequest) -> ApiResponse:
+        method, segments = request.method, request.segments
+        match segments:
+            case ("organizations",):
+                if method == "GET":
+                    return self._list_organizations(request.query)
+                if method == "POST":
+                    return self._create_organization(_body(request))
+            case ("organizations", "external_id", external_id) if method == "GET":
+                return self._get_organization_by_external_id(external_id)
+            case ("organizations", organization_id):
+                if method == "GET":
+                    return json_response(200, self._organization(organization_id))
+                if method == "PUT":
+                    return self._update_organization(organization_id, _body(request))
+                if method == "DELETE":
+                    return self._delete_organization(organization_id)
+            case ("organization_domains",) if method == "POST":
+                return self._create_domain(_body(request))
+            case ("organization_domains", domain_id):
+                if method == "GET":
+                    return json_response(200, self._domain(domain_id))
+                if method == "DELETE":
+                    self._domain(domain_id)
+                    with self._store.transaction():
+                        self._store.delete_domain(domain_id)
+                    return ApiResponse(204, b"", None)
+            case ("organization_domains", domain_id, "verify") if method == "POST":
+                return self._verify_domain(domain_id)
+        raise rules.not_found()
+
+    # Organizations.
+
+    def _organization(self, organization_id: str) -> Json:
+        if not ORGANIZATION_ID_RE.fullmatch(organization_id):
+            raise rules.not_found()
+        organization = self._store.get_organization(organization_id)
+        if organization is None:
+            raise rules.not_found("Organization", organization_id)
+        return organization
+
+    def _list_organizations(self, query: Sequence[tuple[str, str]]) -> ApiResponse:
+        params = rules.list_query(dict(query), [value for name, value in query if name == "domains"])
+        data, before, after = self._store.list_organizations(
+            order=params.order,
+            limit=params.limit,
+            before=params.before,
+            after=params.after,
+            domains=params.domains,
+            search=params.search,
+        )
+        return json_response(200, {"object": "list", "data": data, "list_metadata": {"before": before, "after": after}})
+
+    def _get_organization_by_external_id(self, external_id: str) -> ApiResponse:
+        organization = self._store.get_organization_by_external_id(external_id)
+        if organization is None:
+            raise rules.not_found("Organization", external_id)
+        return json_response(200, organization)
+
+    def _create_organization(self, body: Json) -> ApiResponse:
+        changes = rules.organization_changes(body, creating=True)
+        metadata = {key: value for key, value in (changes.metadata or {}).items() if value is not None}
+        rules.check_metadata_limits(metadata)
+        self._check_unique("external_id", changes.external_id, None)
+        _check_distinct(changes.domains)
+        now = self._now()
+        organization_id = ORGANIZATION_ID_PREFIX + self._ids.new()
+        with self._store.transaction():
+            self._store.insert_organization(
+                {
+                    "id": organization_id,
+                    "name": changes.name,
+                    "external_id": changes.external_id,
+                    "stripe_customer_id": None,
+                    "metadata": metadata,
+                    "allow_profiles_outside_organization": changes.allow_profiles_outside_organization,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            for request in changes.domains:
+                self._store.insert_domain(self._new_domain(organization_id, request.domain, request.state, now))
+        return json_response(201, self._store.get_organization(organization_id))
+
+    def _update_organization(self, organization_id: str, body: Json) -> ApiResponse:
+        current = self._organization(organization_id)
+        changes = rules.organization_changes(body, creating=False)
+        given = changes.given
+        update: Json = {}
+        if "name" in given:
+            update["name"] = changes.name
+        if "external_id" in given:
+            self._check_unique("external_id", changes.external_id, organization_id)
+            update["external_id"] = changes.external_id
+        if "stripe_customer_id" in given:
+            self._check_unique("stripe_customer_id", changes.stripe_customer_id, organization_id)
+            update["stripe_customer_id"] = changes.stripe_customer_id
+        if "allow_profiles_outside_organization" in given:
+            update["allow_profiles_outside_organization"] = changes.allow_profiles_outside_organization
+        if "metadata" in given:
+            # Assumed: keys given are set, a key given as null is removed, others are kept;
+            # `metadata: null` clears them all.
+            metadata: dict[str, str] = {}
+            if changes.metadata is not None:
+                metadata = dict(current["metadata"])
+                for key, value in changes.metadata.items():
+                    if value is None:
+                        metadata.pop(key, None)
+                    else:
+                        metadata[key] = value
+            rules.check_metadata_limits(metadata)
+            update["metadata"] = metadata
+        if "domains" in given:
+            _check_distinct(changes.domains)
+        now = self._now()
+        update["updated_at"] = now
+        with self._store.transaction():
+            self._store.update_organization(organization_id, update)
+            if "domains" in given:
+                self._replace_domains(organization_id, current["domains"], changes.domains, now)
+        return json_response(200, self._store.get_organization(organization_id))
+
+    def _replace_domains(
+        self, organization_id: str, existing: list[Json], wanted: Iterable[rules.DomainRequest], now: str
+    ) -> None:
+        """Listed domains that exist keep their IDs, missing ones go, new ones are added."""
+        by_name = {domain["domain"]: domain for domain in existing}
+        for request in wanted:
+            current = by_name.pop(request.domain, None)
+            if current is None:
+                self._store.insert_domain(self._new_domain(organization_id, request.domain, request.state, now))
+            elif current["state"] != request.state:
+                fresh = self._new_domain(organization_id, request.domain, request.state, now)
+                changed = {
+                    name: fresh[name]
+                    for name in (
+                        "state",
+                        "verification_strategy",
+                        "verification_token",
+                        "verification_prefix",
+                        "updated_at",
+                    )
+                }
+                self._store.update_domain(current["id"], changed)
+        for stale in by_name.values():
+            self._store.delete_domain(stale["id"])
+
+    def _delete_organization(self, organization_id: str) -> ApiResponse:
+        self._organization(organization_id)
+        with self._store.transaction():
+            self._store.delete_organization(organization_id)
+        return ApiResponse(202, b"Accepted", "text/plain")
+
+    def _check_unique(self, column: str, value: str | None, organization_id: str | None) -> None:
+        if value is None:
+            return
+        owner = self._store.owner_of(column, value)
+        if owner is not None and owner != organization_id:
+            raise rules.bad_request(
+                f"{column}_already_used",
+                f"The {column} {value!r} is already used by another organization in this environment.",
+            )
+
+    # Domains.
+
+    def _new_domain(self, organization_id: str, domain: str, state: DomainState, now: str) -> Json:
+        pending = state is DomainState.PENDING
+        return {
+            "id": ORGANIZATION_DOMAIN_ID_PREFIX + self._ids.new(),
+            "organization_id": organization_id,
+            "domain": domain,
+            "state": state.value,
+            "verification_strategy": (
+                DomainVerificationStrategy.DNS if pending else DomainVerificationStrategy.MANUAL
+            ).value,
+            "verification_token": verification_token(VERIFICATION_TOKEN_LENGTH) if pending else None,
+            "verification_prefix": verification_prefix(VERIFICATION_APP_NAME) if pending else None,
+            "created_at": now,
+            "updated_at": now,
+        }
+
+    def _domain(self, domain_id: str) -> Json:
+        if not ORGANIZATION_DOMAIN_ID_RE.fullmatch(domain_id):
+            raise rules.not_found()
+        domain = self._store.get_domain(domain_id)
+        if domain is None:
+            raise rules.not_found("Organization Domain", domain_id)
+        return domain
+
+    def _create_domain(self, body: Json) -> ApiResponse:
+        organization_id, domain = rules.domain_create(body)
+        if not ORGANIZATION_ID_RE.fullmatch(organization_id) or self._store.get_organization(organization_id) is None:
+            raise rules.not_found("Organization", organization_id)
+        if any(existing["domain"] == domain for existing in self._store.domains_of(organization_id)):
+            raise _domain_exists(domain)
+        row = self._new_domain(organization_id, domain, DomainState.PENDING, self._now())
+        with self._store.transaction():
+            self._store.insert_domain(row)
+        return json_response(201, self._store.get_domain(row["id"]))
+
+    def _verify_domain(self, domain_id: str) -> ApiResponse:
+        domain = self._domain(domain_id)
+        if domain["state"] in (DomainState.VERIFIED, DomainState.LEGACY_VERIFIED):
+            raise rules.bad_request("domain_already_verified", f"The domain {domain['domain']} is already verified.")
+        state = DomainState.VERIFIED
+        if self._failing_verifications:
+            self._failing_verifications -= 1
+            state = DomainState.FAILED
+        with self._store.transaction():
+            self._store.update_domain(domain_id, {"state": state.value, "updated_at": self._now()})
+        return json_response(201, self._store.get_domain(domain_id))
+
+    def _now(self) -> str:
+        return format_timestamp(self._clock())
+
+    # Seeding.
+
+    def seed(self, data: Any) -> list[Json]:
+        """Load organizations (with their domains) from seed data; all of it, or none.
+
+        `data` is ``{"organizations": [...]}`` or the list itself.  Each entry takes the
+        create body's fields plus ``stripe_customer_id`` and, optionally, a pinned ``id`` and
+        ``created_at``/``updated_at``; ``domains`` holds names or objects with ``domain``,
+        ``state`` and, optionally, ``id``, ``verification_strategy``, ``verification_token``,
+        ``verification_prefix``.  An organization as the API returns it is a valid entry.
+        """
+        entries = data.get("organizations") if isinstance(data, dict) else data
+        if not isinstance(entries, list):
+            raise SeedError('Seed data must be {"organizations": [...]} or a list of organizations.')
+        with self._lock, self._store.transaction():
+            ids = [self._seed_organization(index, entry) for index, entry in enumerate(entries)]
+        return [self._store.get_organization(ident) or {} for ident in ids]
+
+    def _seed_organization(self, index: int, entry: Any) -> str:
+        where = f"organizations[{index}]"
+        if not isinstance(entry, dict):
+            raise SeedError(f"{where} must be an object.")
+        fields = ("name", "external_id", "metadata", "allow_profiles_outside_organization", "stripe_customer_id")
+        try:
+            changes = rules.organization_changes({k: entry[k] for k in fields if k in entry}, creating=False)
+            if changes.name is None:
+                raise SeedError(f"{where}: name is required.")
+            metadata = {k: v for k, v in (changes.metadata or {}).items() if v is not None}
+            rules.check_metadata_limits(metadata)
+            self._check_unique("external_id", changes.external_id, None)
+            self._check_unique("stripe_customer_id", changes.stripe_customer_id, None)
+        except rules.ApiError as error:
+            raise SeedError(f"{where}: {_describe(error)}") from None
+        organization_id = self._seed_id(where, entry.get("id"), ORGANIZATION_ID_PREFIX, ORGANIZATION_ID_RE)
+        created_at, updated_at = self._seed_times(where, entry, organization_id)
+        self._store.insert_organization(
+            {
+                "id": organization_id,
+                "name": changes.name,
+                "external_id": changes.external_id,
+                "stripe_customer_id": changes.stripe_customer_id,
+                "metadata": metadata,
+                "allow_profiles_outside_organization": changes.allow_profiles_outside_organization,
+                "created_at": created_at,
+                "updated_at": updated_at,
+            }
+        )
+        domains = entry.get("domains") or []
+        if not isinstance(domains, list):
+            raise SeedError(f"{where}.domains must be a list.")
+        seen: set[str] = set()
+        for number, item in enumerate(domains):
+            self._seed_domain(f"{where}.domains[{number}]", organization_id, item, seen)
+        return organization_id
+
+    def _seed_domain(self, where: str, organization_id: str, item: Any, seen: set[str]) -> None:
+        spec = {"domain": item} if isinstance(item, str) else item
+        if not isinstance(spec, dict):
+            raise SeedError(f"{where} must be a domain name or an object with 'domain'.")
+        check = rules.Checker()
+        name = check.domain(where, spec.get("domain"))
+        if name is None:
+            raise SeedError(check.errors[0].message if check.errors else f"{where}: domain is required.")
+        if name in seen:
+            raise SeedError(f"{where}: {name} is listed twice for this organization.")
+        seen.add(name)
+        try:
+            state = DomainState(spec.get("state", DomainState.PENDING))
+        except ValueError:
+            allowed = ", ".join(member.value for member in DomainState)
+            raise SeedError(f"{where}.state must be one of {allowed}.") from None
+        domain_id = self._seed_id(where, spec.get("id"), ORGANIZATION_DOMAIN_ID_PREFIX, ORGANIZATION_DOMAIN_ID_RE)
+        created_at, updated_at = self._seed_times(where, spec, domain_id)
+        row = self._new_domain(organization_id, name, state, created_at)
+        row.update(id=domain_id, created_at=created_at, updated_at=updated_at)
+        for column in ("verification_strategy", "verification_token", "verification_prefix"):
+            if column in spec:
+                row[column] = spec[column]
+        self._store.insert_domain(row)
+
+    def _seed_id(self, where: str, pinned: Any, prefix: str, pattern: Any) -> str:
+        if pinned is None:
+            return str(prefix + self._ids.new())
+        if not isinstance(pinned, str) or not pattern.fullmatch(pinned):
+            raise SeedError(f"{where}.id {pinned!r} is not a valid ID ({prefix} and 26 ULID characters).")
+        exists = (
+            self._store.get_organization(pinned) if prefix == ORGANIZATION_ID_PREFIX else self._store.get_domain(pinned)
+        )
+        if exists is not None:
+            raise SeedError(f"{where}.id {pinned} is already taken.")
+        self._ids.observe(pinned[len(prefix) :])
+        return pinned
+
+    def _seed_times(self, where: str, entry: Json, ident: str) -> tuple[str, str]:
+        created_at = entry.get("created_at") or format_timestamp(ulid_milliseconds(ident.rsplit("_", 1)[1]) / 1000)
+        updated_at = entry.get("updated_at") or created_at
+        if not isinstance(created_at, str) or not isinstance(updated_at, str):
+            raise SeedError(f"{where}: created_at and updated_at must be ISO 8601 strings.")
+        return created_at, updated_at
+
+
+def _body(request: ApiRequest) -> Json:
+    try:
+        return rules.json_object(orjson.loads(request.body or b"{}"))
+    except orjson.JSONDecodeError as error:
+        raise rules.malformed_json(str(error)) from None
+
+
+def _canonical(body: bytes) -> bytes:
+    try:
+        return orjson.dumps(orjson.loads(body or b"null"), option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONDecodeError:
+        return body
+
+
+def _check_distinct(domains: Sequence[rules.DomainRequest]) -> None:
+    seen: set[str] = set()
+    for request in domains:
+        if request.domain in seen:
+            raise _domain_exists(request.domain)
+        seen.add(request.domain)
+
+
+def _domain_exists(domain: str) -> rules.ApiError:
+    return rules.ApiError(
+        409, {"code": "domain_already_exists", "message": f"The domain {domain} already exists on this organization."}
+    )
+
+
+def _describe(error: rules.ApiError) -> str:
+    errors = error.body.get("errors")
+    if errors:
+        return "; ".join(str(item["message"]) for item in errors)
+    return str(error.body.get("message"))

@@ -1,0 +1,97 @@
+"""Fault injection: what the next N matching requests suffer instead of a normal answer."""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+from typing import Any, Literal
+
+import attrs
+
+Drop = Literal["before", "after"]
+
+
+def _upper(method: str) -> str:
+    return method.upper()
+
+
+def _positive(instance: Any, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{attribute.name} must be at least 1; got {value}.")
+
+
+@attrs.frozen(kw_only=True)
+class Fault:
+    """One injected fault.
+
+    It matches requests by `method` (``"*"`` for any) and `path` (a glob such as
+    ``"/organizations/*"``; ``*`` also crosses ``/``), for the next `times` matching requests.
+    What happens, in this order: wait `delay_ms`; then either drop the connection before
+    doing the work (``drop="before"``), answer `status` with `body` (a JSON value or a
+    string) and `retry_after`, do the work and then drop the connection without answering
+    (``drop="after"`` -- the "did my create happen?" case), or, with only a delay, answer
+    normally.
+    """
+
+    method: str = attrs.field(default="*", converter=_upper)
+    path: str = "*"
+    status: int | None = None
+    body: Any = None
+    content_type: str | None = None
+    retry_after: int | float | str | None = None
+    delay_ms: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    drop: Drop | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.in_(("before", "after")))
+    )
+    times: int = attrs.field(default=1, validator=_positive)
+
+    def __attrs_post_init__(self) -> None:
+        if self.status is not None and self.drop is not None:
+            raise ValueError("A fault either answers a status or drops the connection, not both.")
+        if self.status is not None and not 100 <= self.status <= 599:
+            raise ValueError(f"status must be an HTTP status from 100 to 599; got {self.status}.")
+        if self.status is None and self.drop is None and self.delay_ms == 0:
+            raise ValueError("A fault needs a status, a drop ('before' or 'after') or a delay_ms.")
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.method in ("*", method) and fnmatch.fnmatchcase(path, self.path)
+
+    @property
+    def kind(self) -> str:
+        if self.drop is not None:
+            return f"drop_{self.drop}"
+        return "delay" if self.status is None else f"status_{self.status}"
+
+
+class FaultQueue:
+    """Faults waiting for their requests; safe to add to from another thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: list[list[Any]] = []  # [fault, remaining]
+
+    def add(self, fault: Fault) -> Fault:
+        with self._lock:
+            self._pending.append([fault, fault.times])
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pending.clear()
+
+    def pending(self) -> list[tuple[Fault, int]]:
+        with self._lock:
+            return [(fault, remaining) for fault, remaining in self._pending]
+
+    def take(self, method: str, path: str) -> Fault | None:
+        """The first fault that matches, used up once."""
+        with self._lock:
+            for entry in self._pending:
+                fault, remaining = entry
+                if fault.matches(method, path):
+                    if remaining == 1:
+                        self._pending.remove(entry)
+                    else:
+                        entry[1] = remaining - 1
+                    return fault  # type: ignore[no-any-return]
+        return None

@@ -1,0 +1,79 @@
+"""Identifiers and timestamps as the API writes them."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from .._contract import ULID_ALPHABET, ULID_LENGTH
+
+_DECODE = {char: value for value, char in enumerate(ULID_ALPHABET)}
+_RANDOM_BITS = 80
+
+
+def encode_ulid(value: int) -> str:
+    chars = []
+    for _ in range(ULID_LENGTH):
+        value, digit = divmod(value, 32)
+        chars.append(ULID_ALPHABET[digit])
+    return "".join(reversed(chars))
+
+
+def decode_ulid(text: str) -> int:
+    value = 0
+    for char in text:
+        value = value * 32 + _DECODE[char]
+    return value
+
+
+def ulid_milliseconds(text: str) -> int:
+    return decode_ulid(text) >> _RANDOM_BITS
+
+
+class UlidFactory:
+    """Makes ULIDs that strictly increase, so sorting by ID is sorting by creation.
+
+    Within one millisecond the next ID is the previous one plus one (the ULID spec's
+    monotonic mode); IDs already stored (seeded, or from a file kept across restarts) are
+    fed to `observe` so new ones always sort after them.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._last = 0
+        self._lock = threading.Lock()
+
+    def new(self) -> str:
+        with self._lock:
+            candidate = (int(self._clock() * 1000) << _RANDOM_BITS) | secrets.randbits(_RANDOM_BITS)
+            self._last = max(candidate, self._last + 1)
+            return encode_ulid(self._last)
+
+    def observe(self, ulid: str) -> None:
+        with self._lock:
+            self._last = max(self._last, decode_ulid(ulid))
+
+
+def format_timestamp(epoch_seconds: float) -> str:
+    """ISO 8601 UTC with milliseconds: ``2026-01-15T12:00:00.000Z``."""
+    moment = datetime.fromtimestamp(epoch_seconds, UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+
+
+_ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_PREFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def random_text(alphabet: str, length: int) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def verification_token(length: int) -> str:
+    return random_text(_ALPHANUMERIC, length)
+
+
+def verification_prefix(app_name: str) -> str:
+    return f"{app_name}-domain-verification-{random_text(_PREFIX_ALPHABET, 6)}"

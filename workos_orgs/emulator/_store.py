@@ -1,0 +1,312 @@
+"""SQLite storage for the emulator: organizations, their domains, idempotency records.
+
+Synchronous on purpose: every call is sub-millisecond, and running a whole request's reads
+and writes without an ``await`` in between is what makes each request atomic on the event
+loop.  Callers hold the emulator's lock around a request (see ``_api.Emulation``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+
+from .._contract import Order
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS organizations (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    name_folded TEXT NOT NULL,
+    external_id TEXT UNIQUE,
+    stripe_customer_id TEXT UNIQUE,
+    metadata TEXT NOT NULL,
+    allow_profiles_outside_organization INTEGER,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS organization_domains (
+    id TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    domain TEXT NOT NULL,
+    state TEXT NOT NULL,
+    verification_strategy TEXT,
+    verification_token TEXT,
+    verification_prefix TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (organization_id, domain)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS organization_domains_by_domain ON organization_domains (domain);
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    key TEXT PRIMARY KEY,
+    fingerprint BLOB NOT NULL,
+    status INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    body BLOB NOT NULL,
+    expires_at REAL NOT NULL
+) WITHOUT ROWID;
+"""
+
+_ORGANIZATION_COLUMNS = (
+    "id, name, external_id, stripe_customer_id, metadata, allow_profiles_outside_organization, created_at, updated_at"
+)
+_DOMAIN_COLUMNS = (
+    "id, organization_id, domain, state, verification_strategy, verification_token, "
+    "verification_prefix, created_at, updated_at"
+)
+
+Json = dict[str, Any]
+
+
+def _domain_json(row: Sequence[Any]) -> Json:
+    return {
+        "object": "organization_domain",
+        "id": row[0],
+        "organization_id": row[1],
+        "domain": row[2],
+        "state": row[3],
+        "verification_strategy": row[4],
+        "verification_token": row[5],
+        "verification_prefix": row[6],
+        "created_at": row[7],
+        "updated_at": row[8],
+    }
+
+
+def _organization_json(row: Sequence[Any], domains: list[Json]) -> Json:
+    organization: Json = {
+        "object": "organization",
+        "id": row[0],
+        "name": row[1],
+        "domains": domains,
+        "metadata": orjson.loads(row[4]),
+        "external_id": row[2],
+    }
+    if row[3] is not None:
+        organization["stripe_customer_id"] = row[3]
+    if row[5] is not None:
+        organization["allow_profiles_outside_organization"] = bool(row[5])
+    organization["created_at"] = row[6]
+    organization["updated_at"] = row[7]
+    return organization
+
+
+class Store:
+    """The emulator's data: in memory, or in a file that survives restarts."""
+
+    def __init__(self, path: str | None = None) -> None:
+        self._db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None)
+        if path:
+            # WAL with synchronous=NORMAL loses nothing when the process is killed: a commit
+            # is in the OS's hands before the response is sent.
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.execute("PRAGMA foreign_keys = ON")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside commit together or not at all."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def clear(self) -> None:
+        with self.transaction():
+            self._db.execute("DELETE FROM organization_domains")
+            self._db.execute("DELETE FROM organizations")
+            self._db.execute("DELETE FROM idempotency_keys")
+
+    def all_ids(self) -> Iterator[str]:
+        for table in ("organizations", "organization_domains"):
+            for (ident,) in self._db.execute(f"SELECT id FROM {table}"):
+                yield ident
+
+    # Organizations.
+
+    def insert_organization(self, row: Json) -> None:
+        self._db.execute(
+            "INSERT INTO organizations (id, name, name_folded, external_id, stripe_customer_id,"
+            " metadata, allow_profiles_outside_organization, created_at, updated_at)"
+            " VALUES (:id, :name, :name_folded, :external_id, :stripe_customer_id, :metadata,"
+            " :allow_profiles_outside_organization, :created_at, :updated_at)",
+            {**row, "name_folded": row["name"].casefold(), "metadata": orjson.dumps(row["metadata"])},
+        )
+
+    def update_organization(self, organization_id: str, changes: Json) -> None:
+        values = dict(changes)
+        if "metadata" in values:
+            values["metadata"] = orjson.dumps(values["metadata"])
+        if "name" in values:
+            values["name_folded"] = values["name"].casefold()
+        assignments = ", ".join(f"{column} = :{column}" for column in values)
+        self._db.execute(
+            f"UPDATE organizations SET {assignments} WHERE id = :_id",
+            {**values, "_id": organization_id},
+        )
+
+    def delete_organization(self, organization_id: str) -> bool:
+        cursor = self._db.execute("DELETE FROM organizations WHERE id = ?", (organization_id,))
+        return cursor.rowcount > 0
+
+    def get_organization(self, organization_id: str) -> Json | None:
+        return self._one_organization("id = ?", organization_id)
+
+    def get_organization_by_external_id(self, external_id: str) -> Json | None:
+        return self._one_organization("external_id = ?", external_id)
+
+    def owner_of(self, column: str, value: str) -> str | None:
+        """The ID of the organization whose unique `column` holds `value`."""
+        assert column in ("external_id", "stripe_customer_id")
+        row = self._db.execute(
+            f"SELECT id FROM organizations WHERE {column} = ?",
+            (value,),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def _one_organization(self, where: str, value: str) -> Json | None:
+        row = self._db.execute(
+            f"SELECT {_ORGANIZATION_COLUMNS} FROM organizations WHERE {where}",
+            (value,),
+        ).fetchone()
+        if row is None:
+            return None
+        return _organization_json(row, self.domains_of(row[0]))
+
+    def list_organizations(
+        self,
+        *,
+        order: Order,
+        limit: int,
+        before: str | None,
+        after: str | None,
+        domains: Sequence[str],
+        search: str | None,
+    ) -> tuple[list[Json], str | None, str | None]:
+        """One page of organizations and its ``(before, after)`` cursors.
+
+        Each cursor, passed back under its own name, fetches the adjacent page on its side;
+        it is null when that side holds nothing.  Under ``desc`` and ``asc`` that makes
+        ``after`` the last item and ``before`` the first; under ``normal`` (newest first,
+        ``after`` meaning newer) it makes ``after`` the first item and ``before`` the last.
+        """
+        filters: list[str] = []
+        params: list[Any] = []
+        if domains:
+            marks = ", ".join("?" * len(domains))
+            filters.append(f"id IN (SELECT organization_id FROM organization_domains WHERE domain IN ({marks}))")
+            params.extend(domains)
+        if search:
+            filters.append("instr(name_folded, ?) > 0")
+            params.append(search.casefold())
+        # Which IDs lie on each cursor's side: "<" means older than the cursor.
+        side = {"before": ">", "after": "<"} if order is Order.DESC else {"before": "<", "after": ">"}
+        newest_first = order is not Order.ASC
+
+        page_filters, page_params = list(filters), list(params)
+        if after is not None or before is not None:
+            name, cursor = ("after", after) if after is not None else ("before", before)
+            page_filters.append(f"id {side[name]} ?")
+            page_params.append(cursor)
+            # The `limit` items nearest the cursor, whichever way the list is shown.
+            nearest_first_desc = side[name] == "<"
+        else:
+            nearest_first_desc = newest_first
+        where = " AND ".join(page_filters) or "1"
+        direction = "DESC" if nearest_first_desc else "ASC"
+        rows = self._db.execute(
+            f"SELECT {_ORGANIZATION_COLUMNS} FROM organizations WHERE {where} ORDER BY id {direction} LIMIT ?",
+            [*page_params, limit],
+        ).fetchall()
+        if nearest_first_desc != newest_first:
+            rows.reverse()
+        if not rows:
+            return [], None, None
+
+        ids = [row[0] for row in rows]
+        oldest, newest = min(ids[0], ids[-1]), max(ids[0], ids[-1])
+        cursors: dict[str, str | None] = {}
+        for name, relation in side.items():
+            edge = oldest if relation == "<" else newest
+            cursors[name] = edge if self._any_beyond(filters, params, relation, edge) else None
+
+        domains_by_org = self._domains_of_many(ids)
+        data = [_organization_json(row, domains_by_org.get(row[0], [])) for row in rows]
+        return data, cursors["before"], cursors["after"]
+
+    def _any_beyond(self, filters: list[str], params: list[Any], relation: str, edge: str) -> bool:
+        where = " AND ".join([*filters, f"id {relation} ?"])
+        row = self._db.execute(
+            f"SELECT 1 FROM organizations WHERE {where} LIMIT 1",
+            [*params, edge],
+        ).fetchone()
+        return row is not None
+
+    # Domains.
+
+    def insert_domain(self, row: Json) -> None:
+        self._db.execute(
+            f"INSERT INTO organization_domains ({_DOMAIN_COLUMNS}) VALUES (:id, :organization_id,"
+            " :domain, :state, :verification_strategy, :verification_token,"
+            " :verification_prefix, :created_at, :updated_at)",
+            row,
+        )
+
+    def update_domain(self, domain_id: str, changes: Json) -> None:
+        assignments = ", ".join(f"{column} = :{column}" for column in changes)
+        self._db.execute(
+            f"UPDATE organization_domains SET {assignments} WHERE id = :_id",
+            {**changes, "_id": domain_id},
+        )
+
+    def delete_domain(self, domain_id: str) -> bool:
+        cursor = self._db.execute("DELETE FROM organization_domains WHERE id = ?", (domain_id,))
+        return cursor.rowcount > 0
+
+    def get_domain(self, domain_id: str) -> Json | None:
+        row = self._db.execute(
+            f"SELECT {_DOMAIN_COLUMNS} FROM organization_domains WHERE id = ?",
+            (domain_id,),
+        ).fetchone()
+        return None if row is None else _domain_json(row)
+
+    def domains_of(self, organization_id: str) -> list[Json]:
+        return self._domains_of_many([organization_id]).get(organization_id, [])
+
+    def _domains_of_many(self, organization_ids: Sequence[str]) -> dict[str, list[Json]]:
+        marks = ", ".join("?" * len(organization_ids))
+        grouped: dict[str, list[Json]] = {}
+        for row in self._db.execute(
+            f"SELECT {_DOMAIN_COLUMNS} FROM organization_domains WHERE organization_id IN ({marks}) ORDER BY id",
+            list(organization_ids),
+        ):
+            grouped.setdefault(row[1], []).append(_domain_json(row))
+        return grouped
+
+    # Idempotency.
+
+    def get_idempotent(self, key: str, now: float) -> tuple[bytes, int, str, bytes] | None:
+        row = self._db.execute(
+            "SELECT fingerprint, status, content_type, body FROM idempotency_keys WHERE key = ? AND expires_at > ?",
+            (key, now),
+        ).fetchone()
+        return None if row is None else (bytes(row[0]), int(row[1]), str(row[2]), bytes(row[3]))
+
+    def put_idempotent(
+        self, key: str, fingerprint: bytes, status: int, content_type: str, body: bytes, expires_at: float
+    ) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO idempotency_keys VALUES (?, ?, ?, ?, ?, ?)",
+            (key, fingerprint, status, content_type, body, expires_at),
+        )

@@ -1,0 +1,25 @@
+"""Fixtures shared by the whole suite: a fresh emulator on loopback, and raw HTTP to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from workos_orgs.emulator import Emulator
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    """A fresh in-process emulator on a free port, in the test's own event loop."""
+    async with Emulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+async def http(emulator: Emulator) -> AsyncIterator[aiohttp.ClientSession]:
+    """An aiohttp session aimed at the emulator, sending its API key."""
+    headers = {"Authorization": f"Bearer {emulator.api_key}"}
+    async with aiohttp.ClientSession(base_url=emulator.url, headers=headers) as session:
+        yield session

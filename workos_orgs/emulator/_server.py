@@ -57,7 +57,7 @@ class _Handler:
         self.emulation = emulation
         self.ready = False
 
-    async def __call__(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         request_id = str(uuid.uuid4())
         segments = _segments(request.raw_path)
         fault: Fault | None = None
@@ -184,7 +184,7 @@ def make_app(emulation: Emulation) -> web.Application:
     """The emulator as an aiohttp application (for embedding in your own aiohttp server)."""
     handler = _Handler(emulation)
     app = web.Application(client_max_size=MAX_BODY_BYTES)
-    app.router.add_route("*", "/{tail:.*}", handler)
+    app.router.add_route("*", "/{tail:.*}", handler.handle)
 
     async def mark_ready(_: web.Application) -> None:
         handler.ready = True

@@ -9,6 +9,8 @@ import pytest
 
 from workos_orgs.emulator import Emulator
 
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture
 async def emulator() -> AsyncIterator[Emulator]:

@@ -103,7 +103,7 @@ class Emulation:
         self._lock = threading.RLock()
         self._store = Store(db)
         self._ids = UlidFactory(clock)
-        for ident in self._store.all_ids():
+        for ident in self._store.newest_ids():
             self._ids.observe(ident.rsplit("_", 1)[1])
         self._rate_limits = rate_limits
         self._request_window: SlidingWindow | None = None

@@ -128,9 +128,11 @@ class Store:
             self._db.execute("DELETE FROM organizations")
             self._db.execute("DELETE FROM idempotency_keys")
 
-    def all_ids(self) -> Iterator[str]:
+    def newest_ids(self) -> Iterator[str]:
+        """The highest stored ID of each kind, so new IDs can be made to sort after them."""
         for table in ("organizations", "organization_domains"):
-            for (ident,) in self._db.execute(f"SELECT id FROM {table}"):
+            (ident,) = self._db.execute(f"SELECT max(id) FROM {table}").fetchone()
+            if ident is not None:
                 yield ident
 
     # Organizations.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,20 +18,35 @@ CURRENT = f"{sys.version_info.major}.{sys.version_info.minor}"
 SUPPORTED = ["3.11", "3.12", "3.13"]
 
 
+def _runs(executable: str | None) -> bool:
+    # A pyenv shim exists on PATH even when its version is not active, and then fails.
+    return executable is not None and subprocess.run([executable, "-c", ""], capture_output=True).returncode == 0
+
+
 def _installed_pythons() -> list[str]:
-    """The current interpreter, then every other supported one found on PATH or in pyenv."""
+    """The current interpreter, then every other supported one found on PATH or in pyenv.
+
+    Interpreters found only under pyenv are linked into `.nox/interpreters`, which goes to
+    the front of PATH, so nox finds them by their usual names.
+    """
     pyenv_versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    links = Path(__file__).parent / ".nox" / "interpreters"
     found = [CURRENT]
     for version in SUPPORTED:
+        name = f"python{version}"
         if version == CURRENT:
             continue
-        if shutil.which(f"python{version}") is None:
-            for candidate in sorted(pyenv_versions.glob(f"{version}.*/bin")):
-                if (candidate / f"python{version}").exists():
-                    os.environ["PATH"] += os.pathsep + str(candidate)
-                    break
-        if shutil.which(f"python{version}") is not None:
+        if _runs(shutil.which(name)):
             found.append(version)
+            continue
+        for candidate in sorted(pyenv_versions.glob(f"{version}.*/bin/{name}")):
+            if _runs(str(candidate)):
+                links.mkdir(parents=True, exist_ok=True)
+                (links / name).unlink(missing_ok=True)
+                (links / name).symlink_to(candidate)
+                os.environ["PATH"] = f"{links}{os.pathsep}{os.environ['PATH']}"
+                found.append(version)
+                break
     return found
 
 

@@ -49,6 +49,7 @@ async def test_async_test_uses_it_too(workos_emulator):
 
 
 def test_fixture_works_in_sync_and_async_user_tests(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest_subprocess("-p", "asyncio", "-W", "error")
     result.assert_outcomes(passed=4)

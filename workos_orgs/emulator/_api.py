@@ -186,7 +186,11 @@ class Emulation:
                     " Please use a different idempotency key.",
                 )
             return ApiResponse(status, body, content_type)
-        response = self._route(request)
+        try:
+            response = self._route(request)
+        except rules.ApiError as error:
+            # A refusal is an answer too: replaying it keeps a retry from turning into a create.
+            response = error_response(error)
         if response.status < 500:
             self._store.put_idempotent(
                 key,

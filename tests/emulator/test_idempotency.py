@@ -1,0 +1,236 @@
+"""`Idempotency-Key` on POST: the same key and body replay the first answer; another body is a 400."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+
+from workos_orgs.emulator import Emulator
+
+
+async def send(
+    http: aiohttp.ClientSession, method: str, path: str, *, key: str | None = None, body: Any = None
+) -> tuple[int, bytes]:
+    """The status and the exact body bytes, so a replay can be compared byte for byte."""
+    headers = {} if key is None else {"Idempotency-Key": key}
+    async with http.request(method, path, json=body, headers=headers) as response:
+        return response.status, await response.read()
+
+
+async def create(http: aiohttp.ClientSession, body: Any, key: str | None = None) -> tuple[int, dict[str, Any]]:
+    status, raw = await send(http, "POST", "/organizations", key=key, body=body)
+    return status, orjson.loads(raw)
+
+
+async def organization_names(http: aiohttp.ClientSession) -> list[str]:
+    status, raw = await send(http, "GET", "/organizations?limit=100&order=asc")
+    assert status == 200
+    return [organization["name"] for organization in orjson.loads(raw)["data"]]
+
+
+@asynccontextmanager
+async def session_for(emulator: Emulator) -> AsyncIterator[aiohttp.ClientSession]:
+    headers = {"Authorization": f"Bearer {emulator.api_key}"}
+    async with aiohttp.ClientSession(base_url=emulator.url, headers=headers) as session:
+        yield session
+
+
+def key_reuse_message(key: str) -> str:
+    return f"Another idempotency key ({key}) with different request parameters was found."
+
+
+# Organizations.
+
+
+async def test_same_key_and_body_replays_the_first_answer_and_creates_one_organization(
+    http: aiohttp.ClientSession,
+) -> None:
+    body = {"name": "Acme", "domain_data": [{"domain": "acme.com", "state": "pending"}]}
+    first = await send(http, "POST", "/organizations", key="key-1", body=body)
+    second = await send(http, "POST", "/organizations", key="key-1", body=body)
+    assert first[0] == 201
+    assert second == first
+    assert await organization_names(http) == ["Acme"]
+
+
+async def test_a_replay_still_returns_the_organization_as_first_created(http: aiohttp.ClientSession) -> None:
+    status, created = await create(http, {"name": "Acme"}, key="key-1")
+    assert status == 201
+    organization_id = created["id"]
+    await send(http, "PUT", f"/organizations/{organization_id}", body={"name": "Renamed"})
+    assert await create(http, {"name": "Acme"}, key="key-1") == (201, created)
+
+
+async def test_the_same_json_in_another_key_order_counts_as_the_same_body(http: aiohttp.ClientSession) -> None:
+    headers = {"Idempotency-Key": "key-1", "Content-Type": "application/json"}
+    answers = []
+    for raw in (b'{"name": "Acme", "external_id": "e1"}', b'{"external_id":"e1","name":"Acme"}'):
+        async with http.post("/organizations", data=raw, headers=headers) as response:
+            answers.append((response.status, await response.read()))
+    assert answers[0][0] == 201
+    assert answers[1] == answers[0]
+    assert await organization_names(http) == ["Acme"]
+
+
+@pytest.mark.parametrize(
+    "second_body",
+    [{"name": "Other"}, {"name": "Acme", "external_id": "e1"}, {}],
+    ids=["other name", "extra field", "empty"],
+)
+async def test_same_key_with_a_different_body_is_a_400(http: aiohttp.ClientSession, second_body: Any) -> None:
+    await create(http, {"name": "Acme"}, key="key-1")
+    status, body = await create(http, second_body, key="key-1")
+    assert status == 400
+    assert set(body) == {"message"}
+    assert body["message"].startswith(key_reuse_message("key-1"))
+    assert await organization_names(http) == ["Acme"]
+
+
+async def test_different_keys_create_different_organizations(http: aiohttp.ClientSession) -> None:
+    first = await create(http, {"name": "Acme"}, key="key-1")
+    second = await create(http, {"name": "Acme"}, key="key-2")
+    assert first[0] == second[0] == 201
+    assert first[1]["id"] != second[1]["id"]
+    assert await organization_names(http) == ["Acme", "Acme"]
+
+
+async def test_without_a_key_every_post_creates(http: aiohttp.ClientSession) -> None:
+    await create(http, {"name": "Acme"})
+    await create(http, {"name": "Acme"})
+    assert await organization_names(http) == ["Acme", "Acme"]
+
+
+async def test_a_replayed_4xx_stays_the_same_even_when_a_retry_would_now_succeed(http: aiohttp.ClientSession) -> None:
+    _, holder = await create(http, {"name": "Holder", "external_id": "e1"})
+    body = {"name": "Claimant", "external_id": "e1"}
+    first = await send(http, "POST", "/organizations", key="key-1", body=body)
+    assert first[0] == 400
+    assert orjson.loads(first[1])["code"] == "external_id_already_used"
+    await send(http, "DELETE", f"/organizations/{holder['id']}")
+    assert await send(http, "POST", "/organizations", key="key-1", body=body) == first
+    assert await organization_names(http) == []
+
+
+async def test_a_replayed_404_stays_the_same_after_the_organization_appears(
+    emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    organization_id = "org_01EHWNCE74X7JSDV0X3SZ3KJNY"
+    body = {"organization_id": organization_id, "domain": "acme.com"}
+    first = await send(http, "POST", "/organization_domains", key="key-1", body=body)
+    assert first[0] == 404
+    emulator.seed([{"id": organization_id, "name": "Acme"}])
+    assert await send(http, "POST", "/organization_domains", key="key-1", body=body) == first
+
+
+async def test_a_replayed_422_stays_the_same(http: aiohttp.ClientSession) -> None:
+    first = await send(http, "POST", "/organizations", key="key-1", body={"name": ""})
+    assert first[0] == 422
+    assert await send(http, "POST", "/organizations", key="key-1", body={"name": ""}) == first
+
+
+async def test_concurrent_retries_with_one_key_create_one_organization(http: aiohttp.ClientSession) -> None:
+    answers = await asyncio.gather(
+        *(send(http, "POST", "/organizations", key="key-1", body={"name": "Acme"}) for _ in range(10))
+    )
+    assert {status for status, _ in answers} == {201}
+    assert len({raw for _, raw in answers}) == 1
+    assert await organization_names(http) == ["Acme"]
+
+
+async def test_put_ignores_the_idempotency_key(http: aiohttp.ClientSession) -> None:
+    _, created = await create(http, {"name": "Acme"})
+    path = f"/organizations/{created['id']}"
+    for name in ("First", "Second"):
+        status, raw = await send(http, "PUT", path, key="key-1", body={"name": name})
+        assert (status, orjson.loads(raw)["name"]) == (200, name)
+
+
+# Domains.
+
+
+async def test_create_domain_replays_instead_of_answering_409(http: aiohttp.ClientSession) -> None:
+    _, organization = await create(http, {"name": "Acme"})
+    body = {"organization_id": organization["id"], "domain": "acme.com"}
+    first = await send(http, "POST", "/organization_domains", key="key-1", body=body)
+    second = await send(http, "POST", "/organization_domains", key="key-1", body=body)
+    assert first[0] == 201
+    assert second == first
+    status, raw = await send(http, "GET", f"/organizations/{organization['id']}")
+    assert status == 200
+    assert [domain["id"] for domain in orjson.loads(raw)["domains"]] == [orjson.loads(first[1])["id"]]
+
+
+async def test_create_domain_with_a_reused_key_and_another_body_is_a_400(http: aiohttp.ClientSession) -> None:
+    _, organization = await create(http, {"name": "Acme"})
+    await send(
+        http,
+        "POST",
+        "/organization_domains",
+        key="key-1",
+        body={"organization_id": organization["id"], "domain": "a.com"},
+    )
+    status, raw = await send(
+        http,
+        "POST",
+        "/organization_domains",
+        key="key-1",
+        body={"organization_id": organization["id"], "domain": "b.com"},
+    )
+    assert status == 400
+    assert orjson.loads(raw)["message"].startswith(key_reuse_message("key-1"))
+
+
+async def test_verify_replays_instead_of_answering_domain_already_verified(http: aiohttp.ClientSession) -> None:
+    _, organization = await create(http, {"name": "Acme", "domain_data": [{"domain": "acme.com", "state": "pending"}]})
+    path = f"/organization_domains/{organization['domains'][0]['id']}/verify"
+    first = await send(http, "POST", path, key="key-1")
+    second = await send(http, "POST", path, key="key-1")
+    assert first[0] == 201
+    assert orjson.loads(first[1])["state"] == "verified"
+    assert second == first
+    status, raw = await send(http, "POST", path, key="key-2")
+    assert (status, orjson.loads(raw)["code"]) == (400, "domain_already_verified")
+
+
+# Configuration.
+
+
+async def test_idempotency_can_be_switched_off() -> None:
+    async with Emulator(idempotency=False) as emulator, session_for(emulator) as http:
+        first = await create(http, {"name": "Acme"}, key="key-1")
+        second = await create(http, {"name": "Acme"}, key="key-1")
+        assert first[0] == second[0] == 201
+        assert first[1]["id"] != second[1]["id"]
+        assert await organization_names(http) == ["Acme", "Acme"]
+
+
+async def test_a_key_is_forgotten_after_its_ttl() -> None:
+    async with Emulator(idempotency_ttl=0.2) as emulator, session_for(emulator) as http:
+        first = await create(http, {"name": "Acme"}, key="key-1")
+        assert await create(http, {"name": "Acme"}, key="key-1") == first
+        await asyncio.sleep(0.3)
+        second = await create(http, {"name": "Acme"}, key="key-1")
+        assert second[0] == 201
+        assert second[1]["id"] != first[1]["id"]
+        assert await organization_names(http) == ["Acme", "Acme"]
+
+
+async def test_after_the_ttl_a_key_may_carry_another_body() -> None:
+    async with Emulator(idempotency_ttl=0.2) as emulator, session_for(emulator) as http:
+        await create(http, {"name": "Acme"}, key="key-1")
+        await asyncio.sleep(0.3)
+        assert (await create(http, {"name": "Other"}, key="key-1"))[0] == 201
+
+
+async def test_reset_forgets_idempotency_keys(emulator: Emulator, http: aiohttp.ClientSession) -> None:
+    first = await create(http, {"name": "Acme"}, key="key-1")
+    emulator.reset()
+    second = await create(http, {"name": "Acme"}, key="key-1")
+    assert second[0] == 201
+    assert second[1]["id"] != first[1]["id"]

@@ -30,7 +30,14 @@ from .._contract import (
 )
 from . import _rules as rules
 from ._faults import FaultQueue
-from ._ids import UlidFactory, format_timestamp, ulid_milliseconds, verification_prefix, verification_token
+from ._ids import (
+    UlidFactory,
+    format_timestamp,
+    is_timestamp,
+    ulid_milliseconds,
+    verification_prefix,
+    verification_token,
+)
 from ._ratelimit import RateLimits, SlidingWindow
 from ._store import Json, Store
 
@@ -479,7 +486,7 @@ class Emulation:
         check = rules.Checker()
         name = check.domain(where, spec.get("domain"))
         if name is None:
-            raise SeedError(check.errors[0].message if check.errors else f"{where}: domain is required.")
+            raise SeedError(f"{where}: {check.errors[0].message}" if check.errors else f"{where}: domain is required.")
         if name in seen:
             raise SeedError(f"{where}: {name} is listed twice for this organization.")
         seen.add(name)
@@ -513,8 +520,11 @@ class Emulation:
     def _seed_times(self, where: str, entry: Json, ident: str) -> tuple[str, str]:
         created_at = entry.get("created_at") or format_timestamp(ulid_milliseconds(ident.rsplit("_", 1)[1]) / 1000)
         updated_at = entry.get("updated_at") or created_at
-        if not isinstance(created_at, str) or not isinstance(updated_at, str):
-            raise SeedError(f"{where}: created_at and updated_at must be ISO 8601 strings.")
+        for field, value in (("created_at", created_at), ("updated_at", updated_at)):
+            if not is_timestamp(value):
+                raise SeedError(
+                    f"{where}.{field} must be an ISO 8601 UTC timestamp like 2026-01-15T12:00:00.000Z; got {value!r}."
+                )
         return created_at, updated_at
 
 

@@ -12,6 +12,8 @@ Drop = Literal["before", "after"]
 
 
 def _upper(method: str) -> str:
+    if not isinstance(method, str):
+        raise TypeError(f"method must be an HTTP method name such as 'POST', or '*'; got {method!r}.")
     return method.upper()
 
 
@@ -34,11 +36,17 @@ class Fault:
     """
 
     method: str = attrs.field(default="*", converter=_upper)
-    path: str = "*"
-    status: int | None = None
+    path: str = attrs.field(default="*", validator=attrs.validators.instance_of(str))
+    status: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(int))
+    )
     body: Any = None
-    content_type: str | None = None
-    retry_after: int | float | str | None = None
+    content_type: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(str))
+    )
+    retry_after: int | float | str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of((int, float, str)))
+    )
     delay_ms: int = attrs.field(default=0, validator=attrs.validators.ge(0))
     drop: Drop | None = attrs.field(
         default=None, validator=attrs.validators.optional(attrs.validators.in_(("before", "after")))

@@ -110,10 +110,7 @@ def list_query(query: Mapping[str, str], domains: list[str]) -> ListQuery:
     limit = LIST_LIMIT_DEFAULT
     raw_limit = query.get("limit")
     if raw_limit is not None:
-        try:
-            limit = int(raw_limit)
-        except ValueError:
-            limit = LIST_LIMIT_MIN - 1
+        limit = int(raw_limit) if raw_limit.isascii() and raw_limit.isdigit() else LIST_LIMIT_MIN - 1
         if not LIST_LIMIT_MIN <= limit <= LIST_LIMIT_MAX:
             errors.append(
                 FieldError(

@@ -39,6 +39,8 @@ def _fault_response(fault: Fault) -> ApiResponse:
     assert fault.status is not None
     body = _default_fault_body(fault.status) if fault.body is None else fault.body
     headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+    if fault.status == 429 and fault.retry_after is None:
+        headers = rules.rate_limited(1).headers  # the live API's 429 always says when to retry
     if isinstance(body, str):
         content_type = fault.content_type or ("text/html" if body.lstrip().startswith("<") else "text/plain")
         return ApiResponse(fault.status, body.encode(), content_type, headers)
@@ -228,7 +230,11 @@ class Emulator:
             idempotency_ttl=idempotency_ttl,
         )
         if seed is not None:
-            self.seed(seed)
+            try:
+                self.seed(seed)
+            except BaseException:
+                self._emulation.close()
+                raise
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None

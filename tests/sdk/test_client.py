@@ -1,0 +1,224 @@
+"""The client: configuration, the session's lifetime, views, and keeping the key secret."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+import pytest
+
+import workos_orgs
+from workos_orgs import (
+    APIConnectionError,
+    APIStatusError,
+    AsyncWorkOS,
+    ClientClosedError,
+    ConfigurationError,
+    PaginationError,
+    ResponseValidationError,
+    WorkOSError,
+)
+from workos_orgs._transport import LOG_ENV_VAR, configure_logging_from_env, logger
+from workos_orgs.emulator import Emulator
+
+from .conftest import FAST
+
+SECRET = "sk_test_SUPERSECRET_9f8e7d6c5b4a"
+
+
+def test_the_key_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKOS_API_KEY", "sk_test_from_env")
+    monkeypatch.setenv("WORKOS_BASE_URL", "http://localhost:4100")
+    client = AsyncWorkOS()
+    assert client.base_url == "http://localhost:4100"
+    assert client.session is None  # nothing is made before the first request
+
+
+def test_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WORKOS_BASE_URL", raising=False)
+    client = AsyncWorkOS("sk_test_x")
+    assert client.base_url == "https://api.workos.com"
+    assert (client.timeout, client.max_retries) == (30.0, 2)
+
+
+@pytest.mark.parametrize("key", [None, "", "   "])
+def test_a_missing_key_fails_at_construction(monkeypatch: pytest.MonkeyPatch, key: str | None) -> None:
+    monkeypatch.delenv("WORKOS_API_KEY", raising=False)
+    with pytest.raises(ConfigurationError, match="WORKOS_API_KEY"):
+        AsyncWorkOS(key)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"base_url": "http://api.example.com"}, "allow_insecure_http=True"),
+        ({"base_url": "not a url"}, "base_url"),
+        ({"timeout": 0}, "timeout"),
+        ({"timeout": -1}, "timeout"),
+        ({"max_retries": -1}, "max_retries"),
+        ({"max_retries": 1.5}, "max_retries"),
+        ({"backoff": 3}, "backoff"),
+        ({"session": object()}, "session"),
+    ],
+)
+def test_bad_options_fail_at_construction(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        AsyncWorkOS("sk_test_x", **kwargs)  # type: ignore[arg-type]
+
+
+def test_configuration_errors_are_value_errors() -> None:
+    assert issubclass(ConfigurationError, ValueError)
+    assert issubclass(ConfigurationError, WorkOSError)
+
+
+def test_plain_http_to_a_remote_host_when_allowed() -> None:
+    client = AsyncWorkOS("sk_test_x", base_url="http://api.internal:8080", allow_insecure_http=True)
+    assert client.base_url == "http://api.internal:8080"
+
+
+def test_repr_never_shows_the_key() -> None:
+    client = AsyncWorkOS(SECRET, base_url="https://api.workos.com")
+    view = client.with_options(timeout=5)
+    for text in (repr(client), str(client), repr(view), repr(client.organizations), repr(vars(client.organizations))):
+        assert SECRET not in text
+    assert "view" in repr(view)
+
+
+async def test_the_session_is_created_lazily_and_closed(emulator: Emulator) -> None:
+    client = AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url)
+    assert client.session is None
+    await client.organizations.create(name="Acme")
+    session = client.session
+    assert isinstance(session, aiohttp.ClientSession)
+    await client.organizations.create(name="Beta")
+    assert client.session is session  # one session per client, not one per request
+    await client.close()
+    assert session.closed
+    await client.close()  # twice is fine
+    with pytest.raises(ClientClosedError):
+        await client.organizations.get("org_1")
+
+
+async def test_a_users_session_is_never_closed(emulator: Emulator) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, session=session) as client:
+            await client.organizations.create(name="Acme")
+            assert client.session is session
+        assert not session.closed
+
+
+async def test_with_options_shares_the_session_and_closing_a_view_keeps_it(emulator: Emulator) -> None:
+    async with AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, backoff=FAST) as client:
+        await client.organizations.create(name="Acme")
+        view = client.with_options(timeout=1, max_retries=0)
+        assert (view.timeout, view.max_retries) == (1.0, 0)
+        assert (client.timeout, client.max_retries) == (30.0, 2)
+        await view.organizations.create(name="Beta")
+        assert view.session is client.session
+        async with view:
+            pass
+        assert client.session is not None
+        assert not client.session.closed
+        assert len([o async for o in client.organizations.list()]) == 2
+
+
+async def test_per_call_options_are_checked(client: AsyncWorkOS, emulator: Emulator) -> None:
+    with pytest.raises(ConfigurationError, match="timeout"):
+        await client.organizations.get("org_1", timeout=-5)
+    with pytest.raises(ConfigurationError, match="max_retries"):
+        await client.organizations.get("org_1", max_retries=-1)
+    assert emulator.requests == []
+
+
+async def test_the_key_never_appears_in_errors_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+    errors: list[BaseException] = []
+    async with Emulator(api_key=SECRET) as emulator:
+        with caplog.at_level(logging.DEBUG, logger="workos_orgs"):
+            async with AsyncWorkOS(api_key=SECRET, base_url=emulator.url, backoff=FAST) as client:
+                # A server that echoes the key back in an error body.
+                emulator.inject_fault(path="/organizations/*", status=400, body={"message": f"bad key {SECRET}"})
+                emulator.inject_fault(path="/organizations/*", status=503, times=3)
+                emulator.inject_fault(path="/organizations/*", status=200, body={"oops": SECRET})
+                emulator.inject_fault(method="POST", path="/organizations", drop="before", times=3)
+                rows = emulator.seed([{"name": "A"}])
+                stuck = {"object": "list", "data": rows, "list_metadata": {"before": None, "after": rows[0]["id"]}}
+                emulator.inject_fault(method="GET", path="/organizations", status=200, body=stuck, times=2)
+                for call in (
+                    client.organizations.get("org_1"),
+                    client.organizations.get("org_1"),
+                    client.organizations.get("org_1"),
+                    client.organizations.create(name="A"),
+                    client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+                ):
+                    with pytest.raises(WorkOSError) as caught:
+                        await call
+                    errors.append(caught.value)
+                with pytest.raises(PaginationError) as stuck_error:
+                    [o async for o in client.organizations.list()]
+                errors.append(stuck_error.value)
+        async with AsyncWorkOS(api_key="sk_test_" + "wrong", base_url=emulator.url) as wrong:
+            with pytest.raises(APIStatusError) as unauthorized:
+                await wrong.organizations.get("org_1")
+            errors.append(unauthorized.value)
+    kinds = {type(error).__name__ for error in errors}
+    assert {"BadRequestError", "InternalServerError", "ResponseValidationError", "APIConnectionError"} <= kinds
+    assert {"NotFoundError", "PaginationError", "AuthenticationError"} <= kinds
+    for error in errors:
+        assert SECRET not in str(error)
+        assert SECRET not in repr(error)
+        assert SECRET not in repr(vars(error))
+    assert isinstance(errors[2], ResponseValidationError)
+    assert isinstance(errors[3], APIConnectionError)
+    assert caplog.records
+    assert all(SECRET not in record.getMessage() for record in caplog.records)
+
+
+def test_workos_log_env_turns_on_a_handler(monkeypatch: pytest.MonkeyPatch) -> None:
+    before_level, before_handlers = logger.level, list(logger.handlers)
+    try:
+        monkeypatch.setenv(LOG_ENV_VAR, "debug")
+        configure_logging_from_env()
+        configure_logging_from_env()
+        added = [handler for handler in logger.handlers if handler not in before_handlers]
+        assert len(added) == 1
+        assert logger.level == logging.DEBUG
+    finally:
+        logger.handlers[:] = before_handlers
+        logger.setLevel(before_level)
+
+
+def test_the_public_surface() -> None:
+    for name in workos_orgs.__all__:
+        value = getattr(workos_orgs, name)
+        if name not in ("UNSET", "Unset", "__version__"):
+            assert value.__doc__, name
+    assert workos_orgs.UNSET is not None
+    assert not workos_orgs.UNSET
+    assert repr(workos_orgs.UNSET) == "UNSET"
+    assert workos_orgs.__version__
+
+
+async def test_the_headers_on_the_wire(emulator: Emulator) -> None:
+    sent: list[tuple[str, dict[str, str]]] = []
+
+    async def on_request_start(
+        session: aiohttp.ClientSession, context: object, params: aiohttp.TraceRequestStartParams
+    ) -> None:
+        sent.append((params.method, dict(params.headers)))
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_request_start)
+    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+        client = AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, session=session, backoff=FAST)
+        emulator.inject_fault(method="POST", path="/organizations", status=503)
+        org = await client.organizations.create(name="Acme", extra_headers={"X-Trace-Id": "t-1"})
+        await client.organizations.get(org.id)
+    (post1, first), (post2, second), (get, third) = sent
+    assert (post1, post2, get) == ("POST", "POST", "GET")
+    assert first["Idempotency-Key"] == second["Idempotency-Key"]
+    assert first["Authorization"] == f"Bearer {emulator.api_key}"
+    assert first["User-Agent"] == f"workos-orgs/{workos_orgs.__version__}"
+    assert first["Content-Type"] == "application/json"
+    assert first["X-Trace-Id"] == "t-1"
+    assert "Idempotency-Key" not in third
+    assert "Content-Type" not in third

@@ -1,0 +1,277 @@
+"""The protocol core, tested as pure functions: no socket, no event loop."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+import pytest
+from yarl import URL
+
+from workos_orgs import (
+    AuthenticationError,
+    Backoff,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    InternalServerError,
+    InvalidArgumentError,
+    NotFoundError,
+    Order,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+from workos_orgs._contract import IDEMPOTENCY_KEY_HEADER, LIST_LIMIT_MAX
+from workos_orgs._errors import APIStatusError
+from workos_orgs._protocol import (
+    RETRYABLE_STATUSES,
+    USER_AGENT,
+    Response,
+    RetryPolicy,
+    build_request,
+    build_url,
+    check_base_url,
+    decode_error,
+    encode_segment,
+    list_query,
+    pagination_direction,
+    parse_retry_after,
+    retry_delay,
+)
+
+BASE = URL("https://api.workos.com")
+
+
+@pytest.mark.parametrize(
+    ("segment", "encoded"),
+    [
+        ("org_01ABC", "org_01ABC"),
+        ("../organization_domains/x", "..%2Forganization_domains%2Fx"),
+        ("..", "%2E%2E"),
+        (".", "%2E"),
+        ("a?b=c", "a%3Fb%3Dc"),
+        ("a#frag", "a%23frag"),
+        ("100%", "100%25"),
+        ("ext id/ü", "ext%20id%2F%C3%BC"),
+    ],
+)
+def test_each_path_segment_is_percent_encoded(segment: str, encoded: str) -> None:
+    assert encode_segment(segment) == encoded
+    url = build_url(BASE, ["organizations", segment])
+    assert url.raw_path == f"/organizations/{encoded}"
+    assert url.raw_query_string == ""
+    assert url.fragment == ""
+
+
+def test_build_url_keeps_a_base_path_and_adds_the_query() -> None:
+    url = build_url(URL("https://proxy.example/workos/"), ["organizations"], [("domains", "a.com,b.com")])
+    assert url.raw_path == "/workos/organizations"
+    assert url.query["domains"] == "a.com,b.com"
+
+
+def test_build_request_sets_every_header_and_the_json_body() -> None:
+    request = build_request(
+        "POST",
+        BASE,
+        ["organizations"],
+        api_key="sk_test_abc",
+        json={"name": "Acme"},
+        idempotency_key="key-1",
+        extra_headers={"X-Trace": "t", "Authorization": "Bearer someone-else"},
+    )
+    assert request.method == "POST"
+    assert str(request.url) == "https://api.workos.com/organizations"
+    assert request.body == b'{"name":"Acme"}'
+    assert request.headers["Authorization"] == "Bearer sk_test_abc"  # extra headers cannot replace it
+    assert request.headers["User-Agent"] == USER_AGENT
+    assert USER_AGENT.startswith("workos-orgs/")
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers[IDEMPOTENCY_KEY_HEADER] == "key-1"
+    assert request.headers["X-Trace"] == "t"
+
+
+def test_a_get_has_no_body_no_content_type_and_no_idempotency_key() -> None:
+    request = build_request("GET", BASE, ["organizations", "org_1"], api_key="sk")
+    assert request.body is None
+    assert "Content-Type" not in request.headers
+    assert IDEMPOTENCY_KEY_HEADER not in request.headers
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://api.workos.com", "http://127.0.0.1:4100", "http://127.8.9.10", "http://[::1]:8080", "http://localhost:1"],
+)
+def test_https_and_loopback_http_are_accepted(url: str) -> None:
+    assert str(check_base_url(url, allow_insecure_http=False)).startswith(url.split(":")[0])
+
+
+def test_plain_http_to_another_host_is_refused_unless_allowed() -> None:
+    with pytest.raises(ConfigurationError, match="allow_insecure_http=True"):
+        check_base_url("http://api.example.com", allow_insecure_http=False)
+    assert check_base_url("http://api.example.com", allow_insecure_http=True).host == "api.example.com"
+
+
+@pytest.mark.parametrize("url", ["api.workos.com", "ftp://api.workos.com", "https://", "https://h/?q=1", "/relative"])
+def test_malformed_base_urls_are_refused(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="base_url"):
+        check_base_url(url, allow_insecure_http=False)
+
+
+def test_list_query_carries_every_filter() -> None:
+    query = list_query(limit=5, order="asc", before=None, after="org_1", domains=["a.com", "b.com"], search="ac")
+    assert query == [("limit", "5"), ("order", "asc"), ("after", "org_1"), ("domains", "a.com,b.com"), ("search", "ac")]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"limit": 0}, "limit is the page size"),
+        ({"limit": LIST_LIMIT_MAX + 1}, "from 1 to 100"),
+        ({"limit": True}, "limit"),
+        ({"order": "sideways"}, "order must be one of 'desc', 'asc', 'normal'"),
+        ({"before": "org_1", "after": "org_2"}, "not both"),
+        ({"after": "  "}, "after must not be empty"),
+        ({"domains": "acme.com"}, r"\['acme.com'\]"),
+    ],
+)
+def test_list_query_refuses_values_the_sdk_owns(kwargs: dict[str, object], message: str) -> None:
+    arguments: dict[str, object] = {
+        "limit": None,
+        "order": None,
+        "before": None,
+        "after": None,
+        "domains": None,
+        "search": None,
+    }
+    with pytest.raises(InvalidArgumentError, match=message):
+        list_query(**{**arguments, **kwargs})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("order", "before", "after", "direction"),
+    [
+        (None, None, None, "after"),
+        (Order.DESC, None, None, "after"),
+        (Order.ASC, None, None, "after"),
+        (Order.NORMAL, None, None, "before"),
+        (Order.DESC, "org_1", None, "before"),
+        (Order.ASC, "org_1", None, "before"),
+        (Order.NORMAL, None, "org_1", "after"),
+        (Order.NORMAL, "org_1", None, "before"),
+    ],
+)
+def test_pagination_direction(order: Order | None, before: str | None, after: str | None, direction: str) -> None:
+    assert pagination_direction(order, before=before, after=after) == direction
+
+
+def _response(status: int, body: bytes, headers: dict[str, str] | None = None) -> Response:
+    return Response(status, {"X-Request-ID": "req-1", **(headers or {})}, body)
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class"),
+    [
+        (400, BadRequestError),
+        (401, AuthenticationError),
+        (403, PermissionDeniedError),
+        (404, NotFoundError),
+        (409, ConflictError),
+        (422, UnprocessableEntityError),
+        (429, RateLimitError),
+        (500, InternalServerError),
+        (503, InternalServerError),
+        (418, APIStatusError),
+    ],
+)
+def test_decode_error_picks_the_class_for_the_status(status: int, error_class: type[APIStatusError]) -> None:
+    error = decode_error(_response(status, b'{"code": "some_code", "message": "Something."}'))
+    assert type(error) is error_class
+    assert (error.status, error.code, error.message, error.request_id) == (status, "some_code", "Something.", "req-1")
+    assert str(error) == f"HTTP {status} some_code: Something. [request id req-1]"
+
+
+def test_decode_error_reads_field_errors() -> None:
+    body = b'{"code":"invalid_request_parameters","message":"Validation failed","errors":[{"field":"name","code":"required","message":"name is required."}]}'
+    error = decode_error(_response(422, body))
+    assert [(e.field, e.code, e.message) for e in error.errors] == [("name", "required", "name is required.")]
+    assert "name: name is required." in str(error)
+
+
+def test_decode_error_survives_html_and_empty_bodies() -> None:
+    error = decode_error(_response(502, b"<html><body>Bad gateway</body></html>"))
+    assert isinstance(error, InternalServerError)
+    assert error.code is None
+    assert error.body == "<html><body>Bad gateway</body></html>"
+    assert decode_error(_response(500, b"")).message == "HTTP 500 with an empty body"
+
+
+def test_decode_error_cuts_the_key_out_of_the_body() -> None:
+    error = decode_error(_response(400, b'{"message": "bad key sk_test_SECRET"}'), secret="sk_test_SECRET")
+    assert "sk_test_SECRET" not in error.body
+    assert "sk_test_SECRET" not in str(error)
+    assert "sk_test_SECRET" not in repr(error)
+
+
+def test_a_long_body_is_shortened_in_repr_but_kept_whole() -> None:
+    error = decode_error(_response(500, b"x" * 10_000))
+    assert len(error.body) == 10_000
+    assert len(repr(error)) < 3_000
+
+
+def test_rate_limit_error_carries_retry_after() -> None:
+    error = decode_error(_response(429, b'{"message":"Too many requests."}', {"Retry-After": "7"}))
+    assert isinstance(error, RateLimitError)
+    assert error.retry_after == 7.0
+    assert "retry after 7s" in str(error)
+
+
+def test_parse_retry_after_reads_seconds_and_http_dates() -> None:
+    now = datetime(2026, 1, 15, 12, 0, 0, tzinfo=UTC).timestamp()
+    assert parse_retry_after("3", now=now) == 3.0
+    assert parse_retry_after(" 1.5 ", now=now) == 1.5
+    assert parse_retry_after("-4", now=now) == 0.0
+    later = format_datetime(datetime(2026, 1, 15, 12, 0, 30, tzinfo=UTC), usegmt=True)
+    assert parse_retry_after(later, now=now) == 30.0
+    earlier = format_datetime(datetime(2026, 1, 15, 11, 0, 0, tzinfo=UTC), usegmt=True)
+    assert parse_retry_after(earlier, now=now) == 0.0
+    for garbage in (None, "", "soon", "nan", "inf"):
+        assert parse_retry_after(garbage, now=now) is None
+
+
+POLICY = RetryPolicy(max_retries=3, backoff=Backoff(base=0.5, cap=4.0, max_retry_after=10.0))
+
+
+def test_retry_delay_retries_only_the_retryable_statuses() -> None:
+    assert {408, 429, 500, 502, 503, 504} == RETRYABLE_STATUSES
+    for status in range(400, 600):
+        delay = retry_delay(0, POLICY, status=status, random=lambda: 1.0)
+        assert (delay is not None) == (status in RETRYABLE_STATUSES), status
+    assert retry_delay(0, POLICY, connection_error=True, random=lambda: 1.0) == 0.5
+
+
+def test_retry_delay_backs_off_exponentially_with_full_jitter_and_a_cap() -> None:
+    ceilings = [retry_delay(attempt, POLICY, status=503, random=lambda: 1.0) for attempt in range(3)]
+    assert ceilings == [0.5, 1.0, 2.0]
+    big = RetryPolicy(max_retries=10, backoff=Backoff(base=0.5, cap=4.0))
+    assert retry_delay(9, big, status=503, random=lambda: 1.0) == 4.0
+    assert retry_delay(2, POLICY, status=503, random=lambda: 0.25) == 0.5
+    assert retry_delay(2, POLICY, status=503, random=lambda: 0.0) == 0.0
+
+
+def test_retry_delay_stops_after_max_retries() -> None:
+    assert retry_delay(2, POLICY, status=503, random=lambda: 1.0) is not None
+    assert retry_delay(3, POLICY, status=503, random=lambda: 1.0) is None
+    assert retry_delay(0, RetryPolicy(max_retries=0), status=503, random=lambda: 1.0) is None
+
+
+def test_retry_delay_honours_retry_after_up_to_the_cap() -> None:
+    assert retry_delay(0, POLICY, status=429, headers={"Retry-After": "7"}, random=lambda: 1.0) == 7.0
+    assert retry_delay(0, POLICY, status=503, headers={"Retry-After": "0"}, random=lambda: 1.0) == 0.0
+    # Beyond the cap: give up at once, so the caller sees RateLimitError.retry_after.
+    assert retry_delay(0, POLICY, status=429, headers={"Retry-After": "11"}, random=lambda: 1.0) is None
+
+
+def test_backoff_refuses_negative_values() -> None:
+    with pytest.raises(ConfigurationError, match=r"Backoff\.base"):
+        Backoff(base=-1)

@@ -1,0 +1,120 @@
+"""Retries against injected faults, counting the attempts the emulator saw."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from workos_orgs import (
+    APIConnectionError,
+    APITimeoutError,
+    AsyncWorkOS,
+    BadRequestError,
+    InternalServerError,
+)
+from workos_orgs.emulator import Emulator
+
+from .conftest import FAST
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
+async def test_retryable_statuses_are_retried_until_success(
+    client: AsyncWorkOS, emulator: Emulator, status: int
+) -> None:
+    emulator.inject_fault(method="POST", path="/organizations", status=status, times=2)
+    organization = await client.organizations.create(name="Acme")
+    assert organization.name == "Acme"
+    attempts = emulator.requests
+    assert [request.status for request in attempts] == [status, status, 201]
+    assert len({request.idempotency_key for request in attempts}) == 1
+
+
+async def test_429_retry_after_is_honoured(client: AsyncWorkOS, emulator: Emulator) -> None:
+    emulator.inject_fault(method="GET", path="/organizations/*", status=429, retry_after=1)
+    created = await client.organizations.create(name="Acme")
+    raw = await client.organizations.with_raw_response.get(created.id)
+    assert raw.status == 200
+    assert [request.status for request in emulator.requests[1:]] == [429, 200]
+
+
+async def test_other_4xx_are_not_retried(client: AsyncWorkOS, emulator: Emulator) -> None:
+    emulator.inject_fault(method="POST", path="/organizations", status=400, body={"message": "no"}, times=3)
+    with pytest.raises(BadRequestError):
+        await client.organizations.create(name="Acme")
+    assert len(emulator.requests) == 1
+
+
+async def test_max_retries_per_call_and_per_view(client: AsyncWorkOS, emulator: Emulator) -> None:
+    emulator.inject_fault(method="GET", path="/organizations/*", status=503, times=10)
+    with pytest.raises(InternalServerError):
+        await client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV", max_retries=0)
+    assert len(emulator.requests) == 1
+    with pytest.raises(InternalServerError):
+        await client.with_options(max_retries=4).organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+    assert len(emulator.requests) == 1 + 5
+
+
+async def test_a_connection_dropped_before_the_work_is_retried(client: AsyncWorkOS, emulator: Emulator) -> None:
+    emulator.inject_fault(method="POST", path="/organizations", drop="before")
+    organization = await client.organizations.create(name="Acme")
+    assert [request.status for request in emulator.requests] == [None, 201]
+    assert [organization] == [org async for org in client.organizations.list()]
+
+
+async def test_a_create_whose_answer_was_lost_happens_once(client: AsyncWorkOS, emulator: Emulator) -> None:
+    emulator.inject_fault(method="POST", path="/organizations", drop="after")
+    organization = await client.organizations.create(name="Acme", external_id="acme-1")
+    attempts = emulator.requests
+    assert [request.status for request in attempts] == [None, 201]
+    assert attempts[0].fault == "drop_after"
+    assert attempts[0].idempotency_key == attempts[1].idempotency_key is not None
+    # One organization, not two: the retry replayed the first answer.
+    assert [org.id async for org in client.organizations.list()] == [organization.id]
+
+
+async def test_drops_on_every_attempt_raise_a_connection_error(client: AsyncWorkOS, emulator: Emulator) -> None:
+    # A POST, because aiohttp itself resends an idempotent request (GET, PUT, DELETE) once
+    # when a reused keep-alive connection closes under it, which would blur the count.
+    emulator.inject_fault(method="POST", path="/organizations", drop="before", times=3)
+    with pytest.raises(APIConnectionError) as caught:
+        await client.organizations.create(name="Acme")
+    assert not isinstance(caught.value, APITimeoutError)
+    assert "POST /organizations" in str(caught.value)
+    assert [request.status for request in emulator.requests] == [None, None, None]
+    assert [org async for org in client.organizations.list()] == []
+
+
+async def test_a_slow_answer_times_out_and_is_retried(client: AsyncWorkOS, emulator: Emulator) -> None:
+    emulator.inject_fault(method="POST", path="/organizations", delay_ms=600)
+    organization = await client.organizations.create(name="Acme", timeout=0.2)
+    assert organization.name == "Acme"
+    # The slow first attempt still did the work; the retry replayed it.
+    assert [org.id async for org in client.organizations.list()] == [organization.id]
+
+
+async def test_timeouts_on_every_attempt_raise_a_timeout_error(client: AsyncWorkOS, emulator: Emulator) -> None:
+    emulator.inject_fault(method="GET", path="/organizations/*", delay_ms=400, times=2)
+    with pytest.raises(APITimeoutError, match=r"0\.1s socket timeout"):
+        await client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV", timeout=0.1, max_retries=1)
+
+
+async def test_a_refused_connection_is_a_connection_error() -> None:
+    async with AsyncWorkOS(api_key="sk_test", base_url="http://127.0.0.1:9", max_retries=1, backoff=FAST) as client:
+        with pytest.raises(APIConnectionError, match="Connection failed"):
+            await client.organizations.get("org_1")
+
+
+async def test_retries_are_logged_without_secrets(
+    client: AsyncWorkOS, emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    emulator.inject_fault(method="POST", path="/organizations", status=503)
+    with caplog.at_level(logging.DEBUG, logger="workos_orgs"):
+        await client.organizations.create(name="Acme", idempotency_key="idem-secret-1")
+    lines = [record.getMessage() for record in caplog.records]
+    assert any("POST /organizations -> 503" in line and "attempt=1" in line for line in lines)
+    assert any("Retrying POST /organizations" in line for line in lines)
+    assert any("POST /organizations -> 201" in line and "attempt=2" in line for line in lines)
+    request_id = emulator.requests[-1].request_id
+    assert any(request_id in line for line in lines)
+    assert not any(emulator.api_key in line or "idem-secret-1" in line for line in lines)

@@ -1,0 +1,204 @@
+"""Every error the SDK raises, under one base class, `WorkOSError`.
+
+Status errors carry what the API said (status, ``code``, message, field errors, request id
+and the raw body); none of them ever holds the API key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+# How much of a raw body `str()` and `repr()` show; the full body stays on `.body`.
+BODY_PREVIEW_CHARS = 2048
+
+
+def _preview(body: str) -> str:
+    if len(body) <= BODY_PREVIEW_CHARS:
+        return body
+    return f"{body[:BODY_PREVIEW_CHARS]}... [{len(body) - BODY_PREVIEW_CHARS} more characters]"
+
+
+@attrs.frozen
+class FieldError:
+    """One field's problem in a 422 ``invalid_request_parameters`` answer."""
+
+    field: str
+    code: str
+    message: str
+
+
+class WorkOSError(Exception):
+    """Base class of every error this SDK raises."""
+
+
+class ConfigurationError(WorkOSError, ValueError):
+    """The client was set up wrongly: no API key, a bad base URL or a bad option value.
+
+    Raised at construction (or when per-call options are given), never on the wire.
+    """
+
+
+class InvalidArgumentError(WorkOSError, ValueError):
+    """A call argument the SDK can check itself is wrong (a blank ID, ``limit=0``, ...).
+
+    Nothing was sent; the message says what was wrong and how to fix it.
+    """
+
+
+class APIConnectionError(WorkOSError):
+    """The request got no HTTP answer: the connection failed, was refused or was dropped.
+
+    When the request was a write, it may or may not have happened; retrying a POST with the
+    same ``idempotency_key`` is safe.
+    """
+
+    def __init__(self, message: str, *, method: str, path: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.method = method
+        self.path = path
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.method} {self.path})"
+
+
+class APITimeoutError(APIConnectionError):
+    """Connecting, or waiting for the next bytes of the answer, took longer than ``timeout``."""
+
+
+class APIStatusError(WorkOSError):
+    """The API answered with an error status (4xx or 5xx).
+
+    Attributes: ``status``, ``code`` (e.g. ``"entity_not_found"``, or None), ``message``,
+    ``errors`` (a tuple of `FieldError` for 422s), ``request_id`` (quote it to WorkOS
+    support), ``headers`` and ``body`` (the raw text of the answer).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str | None = None,
+        errors: Sequence[FieldError] = (),
+        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: str = "",
+        json: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.errors = tuple(errors)
+        self.request_id = request_id
+        self.headers: Mapping[str, str] = dict(headers or {})
+        self.body = body
+        self.json = json
+
+    def __str__(self) -> str:
+        parts = [f"HTTP {self.status}"]
+        if self.code:
+            parts.append(self.code)
+        text = f"{' '.join(parts)}: {self.message}"
+        if self.errors:
+            text += " (" + "; ".join(f"{error.field}: {error.message}" for error in self.errors) + ")"
+        if self.request_id:
+            text += f" [request id {self.request_id}]"
+        return text
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status={self.status}, code={self.code!r}, message={self.message!r},"
+            f" request_id={self.request_id!r}, body={_preview(self.body)!r})"
+        )
+
+
+class BadRequestError(APIStatusError):
+    """400: e.g. ``external_id_already_used``, ``invalid_metadata``, ``domain_already_verified``."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing or wrong."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key may not do this."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such organization or domain (``code`` is ``"entity_not_found"``)."""
+
+
+class ConflictError(APIStatusError):
+    """409: e.g. ``domain_already_exists``."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the request failed validation; ``errors`` names each field."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests; ``retry_after`` is the wait the API asked for, in seconds."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.retry_after is not None:
+            text += f" (retry after {self.retry_after:g}s)"
+        return text
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the API failed; these are retried before they reach you."""
+
+
+class ResponseValidationError(WorkOSError):
+    """A success answer whose body does not fit the model (or is not JSON).
+
+    Carries the raw ``body``, ``status`` and ``request_id`` so the answer can be reported.
+    """
+
+    def __init__(self, message: str, *, status: int, request_id: str | None, body: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.request_id = request_id
+        self.body = body
+
+    def __str__(self) -> str:
+        text = f"HTTP {self.status} answer did not fit the model: {self.message}"
+        if self.request_id:
+            text += f" [request id {self.request_id}]"
+        return f"{text}; body: {_preview(self.body)}"
+
+
+class PaginationError(WorkOSError):
+    """Auto-pagination stopped because the API repeated a cursor or a page.
+
+    Following it further would loop forever; the items already yielded are correct.
+    """
+
+
+STATUS_ERRORS: Mapping[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status: int) -> type[APIStatusError]:
+    """The most specific error class for an HTTP status."""
+    if status >= 500:
+        return InternalServerError
+    return STATUS_ERRORS.get(status, APIStatusError)

@@ -1,0 +1,327 @@
+"""``client.organizations``: list, create, get, get by external ID, update, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._contract import Order
+from ._errors import InvalidArgumentError
+from ._models import (
+    UNSET,
+    DomainData,
+    ListMetadata,
+    Organization,
+    Page,
+    Unset,
+    structure_list_metadata,
+    structure_organization,
+)
+from ._pagination import AsyncPager, check_max_items
+from ._protocol import Direction, check_id, list_query, pagination_direction
+from ._resource import APIResponse, Requester, json_parser, no_content, parsed
+
+DomainDataInput = DomainData | Mapping[str, str]
+"""A domain to attach: a `DomainData`, or a mapping with ``domain`` and ``state``."""
+
+ORGANIZATIONS = "organizations"
+
+
+def _organization(data: Any) -> Organization:
+    return structure_organization(data, Organization)  # type: ignore[no-any-return]
+
+
+def _organization_page(data: Any) -> Page[Organization]:
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        raise TypeError("expected a list object with a data array")
+    organizations = tuple(structure_organization(item, Organization) for item in data["data"])
+    return Page(organizations, structure_list_metadata(data.get("list_metadata") or {}, ListMetadata))
+
+
+_parse_organization = json_parser(_organization)
+_parse_organization_page = json_parser(_organization_page)
+
+
+def _domain_data(entries: Sequence[DomainDataInput]) -> list[dict[str, str]]:
+    if isinstance(entries, str | bytes) or not isinstance(entries, Sequence):
+        raise InvalidArgumentError(
+            "domain_data must be a list of DomainData, e.g. [DomainData('acme.com', DomainState.VERIFIED)]."
+        )
+    body = []
+    for index, entry in enumerate(entries):
+        if isinstance(entry, DomainData):
+            domain, state = entry.domain, entry.state
+        elif isinstance(entry, Mapping) and "domain" in entry:
+            domain, state = entry["domain"], entry.get("state", "pending")
+        else:
+            raise InvalidArgumentError(
+                f"domain_data[{index}] must be a DomainData(domain, state) or a mapping with domain and state;"
+                f" got {entry!r}."
+            )
+        if not isinstance(domain, str) or not domain.strip():
+            raise InvalidArgumentError(f"domain_data[{index}].domain must be a domain name such as 'acme.com'.")
+        body.append({"domain": domain, "state": str(state)})
+    return body
+
+
+def _organization_body(
+    *,
+    name: str | Unset,
+    domain_data: Sequence[DomainDataInput] | Unset,
+    external_id: str | Unset | None,
+    metadata: Mapping[str, str | None] | Unset | None,
+    allow_profiles_outside_organization: bool | Unset,
+    stripe_customer_id: str | Unset | None = UNSET,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if name is not UNSET:
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidArgumentError("name must be a non-empty string, e.g. name='Acme Inc.'.")
+        body["name"] = name
+    if domain_data is not UNSET:
+        body["domain_data"] = _domain_data(domain_data)
+    if external_id is not UNSET:
+        body["external_id"] = external_id
+    if metadata is not UNSET:
+        if metadata is not None and not isinstance(metadata, Mapping):
+            raise InvalidArgumentError("metadata must be a mapping of strings, or None.")
+        body["metadata"] = None if metadata is None else dict(metadata)
+    if allow_profiles_outside_organization is not UNSET:
+        body["allow_profiles_outside_organization"] = allow_profiles_outside_organization
+    if stripe_customer_id is not UNSET:
+        body["stripe_customer_id"] = stripe_customer_id
+    return body
+
+
+class Organizations:
+    """Organizations: ``client.organizations``.
+
+    Every method also takes ``timeout``, ``max_retries`` and ``extra_headers`` for that call
+    alone; ``create`` takes an ``idempotency_key`` (one is generated when you pass none).
+    """
+
+    def __init__(self, client: Requester) -> None:
+        self._client = client
+        self.with_raw_response = OrganizationsWithRawResponse(self)
+        """The same calls, returning `APIResponse` (status, headers, request id, ``parse()``)."""
+
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        order: Order | str | None = None,
+        before: str | None = None,
+        after: str | None = None,
+        domains: Sequence[str] | None = None,
+        search: str | None = None,
+        max_items: int | None = None,
+        timeout: float | Unset | None = UNSET,
+        max_retries: int | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> AsyncPager[Organization]:
+        """List organizations: a pager to ``async for`` over (every item) or ``await`` (first page).
+
+        ``limit`` is the page size (1..100), ``max_items`` the most items to yield overall.
+        ``domains`` keeps organizations with any of those domains; ``search`` matches names.
+        Starting from ``before=`` walks backwards.  Nothing is sent until the pager is used::
+
+            async for organization in client.organizations.list(domains=["acme.com"]):
+                ...
+        """
+        filters = list_query(limit=limit, order=order, before=None, after=None, domains=domains, search=search)
+        # Checked now, so that a bad argument fails at the call, not at the first page.
+        list_query(limit=None, order=None, before=before, after=after, domains=None, search=None)
+        check_max_items(max_items)
+        checked_order = None if order is None else Order(order)
+
+        async def fetch(direction: Direction, cursor: str | None) -> Page[Organization]:
+            query = filters if cursor is None else [*filters, (direction, cursor)]
+            response = await self._client._request(
+                "GET",
+                (ORGANIZATIONS,),
+                query=query,
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+            return _parse_organization_page(response)
+
+        return AsyncPager(
+            fetch,
+            direction=pagination_direction(checked_order, before=before, after=after),
+            cursor=before if before is not None else after,
+            max_items=max_items,
+        )
+
+    async def _list_page(
+        self,
+        *,
+        limit: int | None = None,
+        order: Order | str | None = None,
+        before: str | None = None,
+        after: str | None = None,
+        domains: Sequence[str] | None = None,
+        search: str | None = None,
+        timeout: float | Unset | None = UNSET,
+        max_retries: int | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> APIResponse[Page[Organization]]:
+        """One page of organizations, as it came (see `list` for the arguments)."""
+        query = list_query(limit=limit, order=order, before=before, after=after, domains=domains, search=search)
+        response = await self._client._request(
+            "GET", (ORGANIZATIONS,), query=query, extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
+        )
+        return APIResponse(response, _parse_organization_page)
+
+    async def _create(
+        self,
+        *,
+        name: str,
+        domain_data: Sequence[DomainDataInput] | Unset = UNSET,
+        external_id: str | Unset | None = UNSET,
+        metadata: Mapping[str, str] | Unset | None = UNSET,
+        allow_profiles_outside_organization: bool | Unset = UNSET,
+        idempotency_key: str | None = None,
+        timeout: float | Unset | None = UNSET,
+        max_retries: int | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> APIResponse[Organization]:
+        """Create an organization.
+
+        ``domain_data`` attaches domains (``DomainData("acme.com", DomainState.VERIFIED)``);
+        ``external_id`` is your own ID for it (unique); ``metadata`` maps strings to strings.
+        Retries reuse one ``Idempotency-Key``, so a retried create never makes two::
+
+            organization = await client.organizations.create(name="Acme", external_id="acme-1")
+        """
+        body = _organization_body(
+            name=name,
+            domain_data=domain_data,
+            external_id=external_id,
+            metadata=metadata,
+            allow_profiles_outside_organization=allow_profiles_outside_organization,
+        )
+        response = await self._client._request(
+            "POST",
+            (ORGANIZATIONS,),
+            json=body,
+            idempotency_key=idempotency_key,
+            extra_headers=extra_headers,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        return APIResponse(response, _parse_organization)
+
+    async def _get(
+        self,
+        id: str,
+        *,
+        timeout: float | Unset | None = UNSET,
+        max_retries: int | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> APIResponse[Organization]:
+        """Get an organization by its ID (``org_...``); `NotFoundError` when there is none."""
+        response = await self._client._request(
+            "GET",
+            (ORGANIZATIONS, check_id("id", id)),
+            extra_headers=extra_headers,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        return APIResponse(response, _parse_organization)
+
+    async def _get_by_external_id(
+        self,
+        external_id: str,
+        *,
+        timeout: float | Unset | None = UNSET,
+        max_retries: int | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> APIResponse[Organization]:
+        """Get an organization by the ``external_id`` you gave it; `NotFoundError` when there is none."""
+        response = await self._client._request(
+            "GET",
+            (ORGANIZATIONS, "external_id", check_id("external_id", external_id)),
+            extra_headers=extra_headers,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        return APIResponse(response, _parse_organization)
+
+    async def _update(
+        self,
+        id: str,
+        *,
+        name: str | Unset = UNSET,
+        domain_data: Sequence[DomainDataInput] | Unset = UNSET,
+        external_id: str | Unset | None = UNSET,
+        metadata: Mapping[str, str | None] | Unset | None = UNSET,
+        stripe_customer_id: str | Unset | None = UNSET,
+        allow_profiles_outside_organization: bool | Unset = UNSET,
+        timeout: float | Unset | None = UNSET,
+        max_retries: int | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> APIResponse[Organization]:
+        """Change an organization; only the arguments you pass are sent.
+
+        ``None`` clears a field (``external_id=None``); ``domain_data`` replaces the whole set
+        of domains; in ``metadata`` a key mapped to ``None`` is removed, others are set::
+
+            await client.organizations.update(org_id, name="Acme Corp", external_id=None)
+        """
+        body = _organization_body(
+            name=name,
+            domain_data=domain_data,
+            external_id=external_id,
+            metadata=metadata,
+            allow_profiles_outside_organization=allow_profiles_outside_organization,
+            stripe_customer_id=stripe_customer_id,
+        )
+        response = await self._client._request(
+            "PUT",
+            (ORGANIZATIONS, check_id("id", id)),
+            json=body,
+            extra_headers=extra_headers,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        return APIResponse(response, _parse_organization)
+
+    async def _delete(
+        self,
+        id: str,
+        *,
+        timeout: float | Unset | None = UNSET,
+        max_retries: int | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> APIResponse[None]:
+        """Delete an organization and its domains; returns None."""
+        response = await self._client._request(
+            "DELETE",
+            (ORGANIZATIONS, check_id("id", id)),
+            extra_headers=extra_headers,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        return APIResponse(response, no_content)
+
+    create = parsed(_create)
+    get = parsed(_get)
+    get_by_external_id = parsed(_get_by_external_id)
+    update = parsed(_update)
+    delete = parsed(_delete)
+
+
+class OrganizationsWithRawResponse:
+    """``client.organizations.with_raw_response``: each call returns an `APIResponse`.
+
+    ``list`` returns one page (use ``before=``/``after=`` for others).
+    """
+
+    def __init__(self, organizations: Organizations) -> None:
+        self.list = organizations._list_page
+        self.create = organizations._create
+        self.get = organizations._get
+        self.get_by_external_id = organizations._get_by_external_id
+        self.update = organizations._update
+        self.delete = organizations._delete

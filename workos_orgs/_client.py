@@ -27,12 +27,19 @@ from ._protocol import (
     check_max_retries,
     check_timeout,
 )
+from ._throttle import RateLimiter
 from ._transport import CallSettings, SessionHolder, Transport, configure_logging_from_env
 
 API_KEY_ENV_VAR: Final = "WORKOS_API_KEY"
 BASE_URL_ENV_VAR: Final = "WORKOS_BASE_URL"
 DEFAULT_TIMEOUT: Final = 30.0
 DEFAULT_MAX_RETRIES: Final = 2
+
+
+def _check_limiter(rate_limiter: RateLimiter | None) -> RateLimiter | None:
+    if rate_limiter is not None and not isinstance(rate_limiter, RateLimiter):
+        raise ConfigurationError(f"rate_limiter must be a RateLimiter or None; got {type(rate_limiter).__name__}.")
+    return rate_limiter
 
 
 class AsyncWorkOS:
@@ -49,7 +56,8 @@ class AsyncWorkOS:
     Failed calls are retried ``max_retries`` times (408, 429, 5xx, timeouts, dropped
     connections) with the given ``backoff``.  Pass your own ``session`` to share a
     connection pool; it stays yours to close.  Plain ``http://`` is accepted only for
-    loopback hosts unless ``allow_insecure_http=True``.
+    loopback hosts unless ``allow_insecure_http=True``.  A `RateLimiter` as ``rate_limiter``
+    paces every request and retry to stay under WorkOS's published limits.
     """
 
     organizations: Organizations
@@ -67,6 +75,7 @@ class AsyncWorkOS:
         backoff: Backoff | None = None,
         session: aiohttp.ClientSession | None = None,
         allow_insecure_http: bool = False,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         if api_key is None:
             api_key = os.environ.get(API_KEY_ENV_VAR)
@@ -84,13 +93,20 @@ class AsyncWorkOS:
         self._base_url = check_base_url(
             base_url or os.environ.get(BASE_URL_ENV_VAR) or DEFAULT_BASE_URL, allow_insecure_http=allow_insecure_http
         )
-        self._settings = CallSettings(check_timeout(timeout), RetryPolicy(check_max_retries(max_retries), backoff))
+        self._settings = CallSettings(
+            check_timeout(timeout), RetryPolicy(check_max_retries(max_retries), backoff), _check_limiter(rate_limiter)
+        )
         self._sessions = SessionHolder(session)
         self._transport = Transport(self._sessions, api_key=api_key, random=random.random)
         self._is_view = False
         self.organizations = Organizations(self)
         self.organization_domains = OrganizationDomains(self)
         configure_logging_from_env()
+
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        """The limiter that paces this client's requests, if any."""
+        return self._settings.rate_limiter
 
     @property
     def base_url(self) -> str:
@@ -118,10 +134,12 @@ class AsyncWorkOS:
         timeout: float | Unset | None = UNSET,
         max_retries: int | Unset = UNSET,
         backoff: Backoff | Unset = UNSET,
+        rate_limiter: RateLimiter | Unset | None = UNSET,
     ) -> AsyncWorkOS:
         """A view of this client with other defaults, sharing its session::
 
             patient = client.with_options(timeout=120, max_retries=5)
+            paced = client.with_options(rate_limiter=RateLimiter())
 
         Only the client it came from owns the session: closing a view does nothing.
         """
@@ -129,6 +147,8 @@ class AsyncWorkOS:
         view._api_key = self._api_key
         view._base_url = self._base_url
         view._settings = self._merge(timeout, max_retries, backoff)
+        if rate_limiter is not UNSET:
+            view._settings = attrs.evolve(view._settings, rate_limiter=_check_limiter(rate_limiter))
         view._sessions = self._sessions
         view._transport = self._transport
         view._is_view = True

@@ -114,6 +114,7 @@ class Request:
     url: URL
     headers: Mapping[str, str]
     body: bytes | None = None
+    segments: tuple[str, ...] = ()
 
 
 def encode_segment(segment: str) -> str:
@@ -170,7 +171,7 @@ def build_request(
     headers = build_headers(
         api_key, has_body=body is not None, idempotency_key=idempotency_key, extra_headers=extra_headers
     )
-    return Request(method, build_url(base_url, segments, query), headers, body)
+    return Request(method, build_url(base_url, segments, query), headers, body, tuple(segments))
 
 
 def check_id(name: str, value: str) -> str:

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar
 
 from ._models import Unset
 from ._protocol import Method, Response, parse
+
+if TYPE_CHECKING:
+    from ._client import AsyncWorkOS
+    from ._throttle import RateLimiter
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -83,6 +87,11 @@ class Requester(Protocol):
         timeout: float | Unset | None,
         max_retries: int | Unset,
     ) -> Response: ...
+
+    @property
+    def rate_limiter(self) -> RateLimiter | None: ...
+
+    def with_options(self, *, rate_limiter: RateLimiter | Unset | None = ...) -> AsyncWorkOS: ...
 
 
 def parsed(

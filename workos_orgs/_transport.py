@@ -25,6 +25,7 @@ import attrs
 
 from ._errors import APIConnectionError, APITimeoutError, WorkOSError
 from ._protocol import REDACTED, Request, Response, RetryPolicy, decode_error, retry_delay
+from ._throttle import RateLimiter
 
 logger: Final = logging.getLogger("workos_orgs")
 
@@ -54,6 +55,7 @@ class CallSettings:
 
     timeout: float | None
     retry: RetryPolicy
+    rate_limiter: RateLimiter | None = None
 
 
 class ClientClosedError(WorkOSError, RuntimeError):
@@ -115,6 +117,8 @@ class Transport:
             started = time.monotonic()
             failure: APIConnectionError | None = None
             response: Response | None = None
+            if settings.rate_limiter is not None:
+                await settings.rate_limiter.wait(request.method, request.segments)
             try:
                 response = await self._send_once(request, settings.timeout)
             except TimeoutError as error:

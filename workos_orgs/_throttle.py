@@ -1,0 +1,98 @@
+"""Client-side rate limiting: stay under WorkOS's published limits instead of meeting 429s.
+
+`TokenBucket` is the pure arithmetic; `RateLimiter` is the few lines that sleep.  A bucket
+of capacity C refilled at r tokens per second lets through at most C + r*T requests in any
+window of T seconds, so the defaults keep C + 60 r at 90% of each published per-minute limit
+(6,000 requests, 50 organization deletes) -- headroom for clocks that disagree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Final
+
+import attrs
+
+from ._contract import RATE_LIMIT_ORGANIZATION_DELETES, RATE_LIMIT_REQUESTS, RATE_LIMIT_WINDOW_SECONDS
+
+HEADROOM: Final = 0.9
+
+
+@attrs.define
+class TokenBucket:
+    """`rate` tokens per second, at most `capacity` saved up; reservations queue in order."""
+
+    rate: float
+    capacity: float
+    _tokens: float = attrs.field(init=False)
+    _updated: float | None = attrs.field(init=False, default=None)
+
+    def __attrs_post_init__(self) -> None:
+        if self.rate <= 0 or self.capacity < 1:
+            raise ValueError(f"A token bucket needs rate > 0 and capacity >= 1; got {self.rate}, {self.capacity}.")
+        self._tokens = self.capacity
+
+    def reserve(self, now: float) -> float:
+        """Take one token; return how many seconds to wait before using it (0: at once).
+
+        The balance may go negative: later callers then wait behind earlier ones, so
+        concurrent workers are served first come, first served.
+        """
+        if self._updated is not None:
+            self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+        self._updated = now
+        self._tokens -= 1
+        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+
+
+def bucket_for(
+    limit: float, window_seconds: float, *, headroom: float = HEADROOM, burst: float | None = None
+) -> TokenBucket:
+    """A bucket that never lets more than ``headroom * limit`` through in any window.
+
+    `burst` is how many may go at once after a quiet spell (default: a tenth of the limit).
+    """
+    allowed = limit * headroom
+    capacity = max(1.0, allowed / 10 if burst is None else burst)
+    if capacity >= allowed:
+        raise ValueError(f"burst must be below the limit it bursts within; got {burst} for {allowed:g}.")
+    return TokenBucket(rate=(allowed - capacity) / window_seconds, capacity=capacity)
+
+
+class RateLimiter:
+    """Paces requests under WorkOS's limits; share one across every task of a job.
+
+    ``AsyncWorkOS(api_key, rate_limiter=RateLimiter())`` makes every request (and every
+    retry) of that client wait its turn.  The defaults keep to 90% of 6,000 requests and of
+    50 organization deletes per 60 seconds; `burst` is how many requests may go at once
+    after a quiet spell (default: a tenth of the per-minute allowance).
+    """
+
+    def __init__(
+        self,
+        *,
+        requests_per_minute: float = RATE_LIMIT_REQUESTS * 60 / RATE_LIMIT_WINDOW_SECONDS,
+        organization_deletes_per_minute: float = RATE_LIMIT_ORGANIZATION_DELETES * 60 / RATE_LIMIT_WINDOW_SECONDS,
+        headroom: float = HEADROOM,
+        burst: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not 0 < headroom <= 1:
+            raise ValueError(f"headroom is the share of each limit to use, above 0 and at most 1; got {headroom}.")
+        self._requests = bucket_for(requests_per_minute, 60.0, headroom=headroom, burst=burst)
+        self._deletes = bucket_for(organization_deletes_per_minute, 60.0, headroom=headroom, burst=1)
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return f"RateLimiter(requests={self._requests.rate:.3g}/s, organization_deletes={self._deletes.rate:.3g}/s)"
+
+    async def wait(self, method: str, path_segments: tuple[str, ...]) -> None:
+        """Wait until one more request of this kind fits under the limits."""
+        now = self._clock()
+        delay = self._requests.reserve(now)
+        if method == "DELETE" and path_segments[:1] == ("organizations",):
+            delay = max(delay, self._deletes.reserve(now))
+        if delay > 0:
+            await asyncio.sleep(delay)

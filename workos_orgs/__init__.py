@@ -38,6 +38,8 @@ from ._organizations import Organizations, OrganizationsWithRawResponse
 from ._pagination import AsyncPager
 from ._protocol import VERSION, Backoff
 from ._resource import APIResponse
+from ._sync import InvalidRecordError, OrganizationRecord, SyncEvent, SyncFailure, SyncReport
+from ._throttle import RateLimiter
 from ._transport import ClientClosedError
 
 __version__ = VERSION
@@ -62,6 +64,7 @@ __all__ = [
     "FieldError",
     "InternalServerError",
     "InvalidArgumentError",
+    "InvalidRecordError",
     "ListMetadata",
     "NotFoundError",
     "Order",
@@ -69,13 +72,18 @@ __all__ = [
     "OrganizationDomain",
     "OrganizationDomains",
     "OrganizationDomainsWithRawResponse",
+    "OrganizationRecord",
     "Organizations",
     "OrganizationsWithRawResponse",
     "Page",
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimiter",
     "ResponseValidationError",
+    "SyncEvent",
+    "SyncFailure",
+    "SyncReport",
     "UnprocessableEntityError",
     "Unset",
     "WorkOSError",

@@ -1,0 +1,336 @@
+"""`workos-orgs` run as a user runs it: a subprocess against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from workos_orgs.emulator import Emulator
+
+
+@attrs.frozen
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json_lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.out.splitlines()]
+
+
+async def cli(emulator: Emulator | None, *args: str, stdin: bytes | None = None, **env: str) -> Result:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("WORKOS_")}
+    if emulator is not None:
+        environment |= {"WORKOS_API_KEY": emulator.api_key, "WORKOS_BASE_URL": emulator.url}
+    environment |= env
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "workos_orgs",
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=environment,
+    )
+    out, err = await asyncio.wait_for(process.communicate(stdin), 60)
+    return Result(process.returncode or 0, out.decode(), err.decode())
+
+
+def seed(emulator: Emulator, *names: str) -> list[dict[str, Any]]:
+    return emulator.seed(
+        [
+            {"name": name, "external_id": f"ext-{number}", "domains": [f"{name.lower().split()[0]}.example"]}
+            for number, name in enumerate(names)
+        ]
+    )
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    return path
+
+
+RECORDS = [
+    {"external_id": "c-1", "name": "Acme", "domains": ["acme.example"], "metadata": {"tier": "gold"}},
+    {"external_id": "c-2", "name": "Globex", "domains": [{"domain": "globex.example", "state": "verified"}]},
+    {"external_id": "c-3", "name": "Initech"},
+]
+
+
+# list
+
+
+async def test_list_prints_a_table_newest_first(emulator: Emulator) -> None:
+    seed(emulator, "Acme Corp", "Globex Corp")
+    result = await cli(emulator, "list")
+    assert result.code == 0
+    header, *rows = result.out.splitlines()
+    assert header.split() == ["ID", "NAME", "EXTERNAL", "ID", "DOMAINS"]
+    assert [row.split("  ")[1].strip() for row in rows] == ["Globex Corp", "Acme Corp"]
+    assert "globex.example" in rows[0]
+
+
+async def test_list_json_is_one_api_shaped_object_per_line(emulator: Emulator) -> None:
+    seeded = seed(emulator, "Acme Corp", "Globex Corp")
+    result = await cli(emulator, "list", "--json", "--order", "asc")
+    assert result.code == 0
+    assert result.json_lines() == seeded
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--domain", "acme.example", "--domain", "initech.example"], ["ext-2", "ext-0"]),
+        (["--search", "GLOBEX"], ["ext-1"]),
+        (["--limit", "2", "--order", "asc"], ["ext-0", "ext-1"]),
+    ],
+)
+async def test_list_filters(emulator: Emulator, args: list[str], expected: list[str]) -> None:
+    seed(emulator, "Acme Corp", "Globex Corp", "Initech Corp")
+    result = await cli(emulator, "list", "--json", *args)
+    assert [org["external_id"] for org in result.json_lines()] == expected
+
+
+async def test_list_of_nothing_says_so(emulator: Emulator) -> None:
+    result = await cli(emulator, "list")
+    assert (result.code, result.out) == (0, "No organizations.\n")
+
+
+# get, create, update, delete
+
+
+async def test_get_by_id_and_by_external_id(emulator: Emulator) -> None:
+    (acme,) = seed(emulator, "Acme Corp")
+    by_id = await cli(emulator, "get", acme["id"], "--json")
+    by_external_id = await cli(emulator, "get", "--external-id", "ext-0", "--json")
+    assert by_id.json_lines() == by_external_id.json_lines() == [acme]
+    readable = await cli(emulator, "get", acme["id"])
+    assert readable.out.splitlines()[:3] == [
+        f"{acme['id']}  Acme Corp",
+        "  external_id  ext-0",
+        "  domain       acme.example (pending)",
+    ]
+
+
+async def test_get_unknown_is_one_line_and_exit_1(emulator: Emulator) -> None:
+    result = await cli(emulator, "get", "org_01EHWNCE74X7JSDV0X3SZ3KJNY")
+    assert result.code == 1
+    assert result.err.count("\n") == 1
+    assert result.err.startswith("error: ")
+    assert "Organization not found: 'org_01EHWNCE74X7JSDV0X3SZ3KJNY'" in result.err
+    assert "Traceback" not in result.err
+
+
+async def test_get_needs_exactly_one_way_to_find_it(emulator: Emulator) -> None:
+    result = await cli(emulator, "get")
+    assert (result.code, result.err) == (2, "error: give an organization ID or --external-id (one of them)\n")
+
+
+async def test_create_with_domains_and_metadata(emulator: Emulator) -> None:
+    result = await cli(
+        emulator, "create", "--name", "Acme", "--domain", "acme.example:verified", "--domain", "acme.dev",
+        "--external-id", "acme-1", "--metadata", "tier=gold", "--json",
+    )  # fmt: skip
+    assert result.code == 0
+    (created,) = result.json_lines()
+    assert created["name"] == "Acme"
+    assert created["external_id"] == "acme-1"
+    assert created["metadata"] == {"tier": "gold"}
+    assert [(d["domain"], d["state"]) for d in created["domains"]] == [
+        ("acme.example", "verified"),
+        ("acme.dev", "pending"),
+    ]
+
+
+async def test_update_changes_only_what_is_given(emulator: Emulator) -> None:
+    created = emulator.seed([{"name": "Acme", "external_id": "a", "metadata": {"tier": "gold", "region": "eu"}}])[0]
+    result = await cli(
+        emulator, "update", created["id"], "--name", "Acme Corp", "--metadata", "tier=", "--clear-external-id", "--json"
+    )
+    assert result.code == 0
+    (updated,) = result.json_lines()
+    assert (updated["name"], updated["external_id"], updated["metadata"]) == ("Acme Corp", None, {"region": "eu"})
+
+
+async def test_create_without_a_name_is_a_usage_error(emulator: Emulator) -> None:
+    result = await cli(emulator, "create")
+    assert result.code == 2
+    assert "--name" in result.err
+
+
+async def test_delete_then_it_is_gone(emulator: Emulator) -> None:
+    (acme,) = seed(emulator, "Acme Corp")
+    result = await cli(emulator, "delete", acme["id"])
+    assert (result.code, result.out) == (0, f"Deleted {acme['id']}.\n")
+    assert (await cli(emulator, "get", acme["id"])).code == 1
+
+
+# domains
+
+
+async def test_domains_create_get_verify_delete(emulator: Emulator) -> None:
+    (acme,) = seed(emulator, "Acme Corp")
+    created = await cli(emulator, "domains", "create", "--organization-id", acme["id"], "acme.dev", "--json")
+    (domain,) = created.json_lines()
+    assert (domain["domain"], domain["state"], domain["organization_id"]) == ("acme.dev", "pending", acme["id"])
+    readable = await cli(emulator, "domains", "get", domain["id"])
+    assert readable.out.splitlines()[0] == f"{domain['id']}  acme.dev  pending  (organization {acme['id']})"
+    assert domain["verification_token"] in readable.out
+    verified = await cli(emulator, "domains", "verify", domain["id"], "--json")
+    assert verified.json_lines()[0]["state"] == "verified"
+    deleted = await cli(emulator, "domains", "delete", domain["id"])
+    assert (deleted.code, deleted.out) == (0, f"Deleted {domain['id']}.\n")
+    assert (await cli(emulator, "domains", "get", domain["id"])).code == 1
+
+
+# sync
+
+
+async def _external_ids(emulator: Emulator) -> list[str]:
+    result = await cli(emulator, "list", "--json", "--order", "asc")
+    return [org["external_id"] for org in result.json_lines()]
+
+
+async def test_sync_jsonl_creates_then_converges(emulator: Emulator, tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "orgs.jsonl", RECORDS)
+    first = await cli(emulator, "sync", str(path))
+    assert first.code == 0
+    assert "sync: created 3, updated 0, unchanged 0, deleted 0, failed 0" in first.err
+    second = await cli(emulator, "sync", str(path))
+    assert "sync: created 0, updated 0, unchanged 3, deleted 0, failed 0" in second.err
+    assert sorted(await _external_ids(emulator)) == ["c-1", "c-2", "c-3"]
+
+
+async def test_sync_reads_csv(emulator: Emulator, tmp_path: Path) -> None:
+    path = tmp_path / "orgs.csv"
+    path.write_text(
+        "external_id,name,domains,metadata.tier\nc-1,Acme,acme.example:verified; acme.dev,gold\nc-2,Globex,,\n"
+    )
+    result = await cli(emulator, "sync", str(path))
+    assert result.code == 0, result.err
+    acme = (await cli(emulator, "get", "--external-id", "c-1", "--json")).json_lines()[0]
+    assert [(d["domain"], d["state"]) for d in acme["domains"]] == [
+        ("acme.example", "verified"),
+        ("acme.dev", "pending"),
+    ]
+    assert acme["metadata"] == {"tier": "gold"}
+    globex = (await cli(emulator, "get", "--external-id", "c-2", "--json")).json_lines()[0]
+    assert (globex["domains"], globex["metadata"]) == ([], {})
+
+
+async def test_sync_reads_stdin(emulator: Emulator) -> None:
+    stdin = "".join(json.dumps(record) + "\n" for record in RECORDS).encode()
+    result = await cli(emulator, "sync", "-", stdin=stdin)
+    assert result.code == 0
+    assert "created 3" in result.err
+    assert "\r" not in result.err  # piped: no progress bar
+
+
+async def test_sync_a_bad_record_fails_alone_with_exit_1(emulator: Emulator, tmp_path: Path) -> None:
+    path = tmp_path / "orgs.jsonl"
+    path.write_text(
+        json.dumps(RECORDS[0])
+        + "\n{not json\n"
+        + json.dumps({"external_id": "x"})
+        + "\n"
+        + json.dumps(RECORDS[2])
+        + "\n"
+    )
+    result = await cli(emulator, "sync", str(path))
+    assert result.code == 1
+    assert "sync: created 2, updated 0, unchanged 0, deleted 0, failed 2" in result.err
+    assert f"{path} line 2: not valid JSON" in result.err
+    assert "failed x: name is required" in result.err
+    assert sorted(await _external_ids(emulator)) == ["c-1", "c-3"]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda tmp: str(tmp / "missing.jsonl"), "cannot read"),
+        (lambda tmp: str(_write(tmp / "bad.csv", "id,title\n1,Acme\n")), "must have columns external_id and name"),
+    ],
+)
+async def test_sync_a_bad_file_is_one_clear_line_and_exit_2(
+    emulator: Emulator, tmp_path: Path, make: Any, message: str
+) -> None:
+    result = await cli(emulator, "sync", make(tmp_path))
+    assert result.code == 2
+    assert result.err.startswith("error: ")
+    assert message in result.err
+    assert result.err.count("\n") == 1
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+async def test_sync_dry_run_writes_nothing(emulator: Emulator, tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "orgs.jsonl", RECORDS)
+    result = await cli(emulator, "sync", str(path), "--dry-run")
+    assert result.code == 0
+    assert "created 3, updated 0, unchanged 0, deleted 0, failed 0 (dry run: nothing was written)" in result.err
+    assert await _external_ids(emulator) == []
+
+
+async def test_sync_prune_deletes_organizations_missing_from_the_file(emulator: Emulator, tmp_path: Path) -> None:
+    seed(emulator, "Stale Corp")
+    emulator.seed([{"name": "Manual, no external id"}])
+    path = write_jsonl(tmp_path / "orgs.jsonl", RECORDS)
+    result = await cli(emulator, "sync", str(path), "--prune", "--concurrency", "2")
+    assert result.code == 0
+    assert "created 3, updated 0, unchanged 0, deleted 1, failed 0" in result.err
+    assert sorted(await _external_ids(emulator), key=str) == sorted(["c-1", "c-2", "c-3", None], key=str)
+
+
+# export, emulator, configuration
+
+
+async def test_export_streams_every_organization(emulator: Emulator, tmp_path: Path) -> None:
+    seeded = emulator.seed([{"name": f"Org {number}"} for number in range(130)])
+    to_stdout = await cli(emulator, "export")
+    assert to_stdout.code == 0
+    assert sorted(org["id"] for org in to_stdout.json_lines()) == sorted(org["id"] for org in seeded)
+    assert "export: 130 organizations" in to_stdout.err
+    target = tmp_path / "out.jsonl"
+    to_file = await cli(emulator, "export", "--output", str(target))
+    assert (to_file.code, to_file.out) == (0, "")
+    assert target.read_text() == to_stdout.out
+
+
+async def test_emulator_subcommand_is_the_emulator() -> None:
+    result = await cli(None, "emulator", "--help")
+    assert result.code == 0
+    assert "--db PATH" in result.out
+    assert "--rate-limits" in result.out
+
+
+async def test_no_api_key_is_a_configuration_error() -> None:
+    result = await cli(None, "list")
+    assert result.code == 2
+    assert result.err.startswith("error: No WorkOS API key")
+
+
+async def test_plain_http_to_a_remote_host_is_refused() -> None:
+    result = await cli(None, "list", WORKOS_API_KEY="sk_test_secret_value", WORKOS_BASE_URL="http://example.com")
+    assert result.code == 2
+    assert "plain HTTP" in result.err
+    assert "sk_test_secret_value" not in result.err
+
+
+async def test_demo_runs_on_the_embedded_emulator() -> None:
+    result = await cli(None, "demo", "--count", "60")
+    assert result.code == 0, result.out + result.err
+    lines = result.out.splitlines()
+    assert any(line.startswith("2. sync again (converges)") and "unchanged 60" in line for line in lines)
+    assert any("3. sync with 3 renamed" in line and "updated 3" in line for line in lines)
+    assert any("60 from this demo, 0 duplicated" in line for line in lines)

@@ -1,0 +1,387 @@
+"""``workos-orgs``: the SDK from the shell.
+
+Exit codes: 0 all good, 1 some records (or the one call) failed, 2 usage or configuration
+error, 130 interrupted.  Errors are one line on stderr; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import IO, Any, Final
+
+from ._client import AsyncWorkOS
+from ._contract import DomainState, Order
+from ._errors import ConfigurationError, InvalidArgumentError, WorkOSError
+from ._models import DomainData, Organization, OrganizationDomain
+from ._progress import Progress
+from ._records import FORMATS, domain_json, dumps_line, format_of, open_records, organization_json, read_records
+from ._sync import DEFAULT_CONCURRENCY, SyncEvent, SyncReport
+
+EXIT_OK: Final = 0
+EXIT_FAILED: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_INTERRUPTED: Final = 130
+
+
+class UsageError(Exception):
+    """A command line that cannot be carried out as written."""
+
+
+def _domain_arg(text: str) -> DomainData:
+    domain, _, state = text.partition(":")
+    try:
+        return DomainData(domain, DomainState(state or DomainState.PENDING))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: a domain is NAME or NAME:verified / NAME:pending") from None
+
+
+def _metadata_arg(text: str) -> tuple[str, str | None]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r}: metadata is KEY=VALUE (KEY= removes the key on update)")
+    return key, value or None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--api-key", help="WorkOS API key (default: $WORKOS_API_KEY)")
+    common.add_argument("--base-url", help="API base URL (default: $WORKOS_BASE_URL or https://api.workos.com)")
+    common.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="print JSON (one object per line)")
+
+    cli = argparse.ArgumentParser(prog="workos-orgs", description="WorkOS Organizations from the shell.")
+    commands = cli.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    listing = commands.add_parser("list", parents=[common, as_json], help="list organizations")
+    listing.add_argument(
+        "--domain", action="append", dest="domains", metavar="DOMAIN", help="having this domain (repeatable)"
+    )
+    listing.add_argument("--search", help="name contains this text")
+    listing.add_argument("--order", choices=[order.value for order in Order], default=None)
+    listing.add_argument("--limit", type=int, metavar="N", help="show at most N organizations")
+
+    get = commands.add_parser("get", parents=[common, as_json], help="show one organization")
+    get.add_argument("id", nargs="?", help="organization ID (org_...)")
+    get.add_argument("--external-id", help="look it up by your external ID instead")
+
+    for name, summary in (("create", "create an organization"), ("update", "change an organization")):
+        command = commands.add_parser(name, parents=[common, as_json], help=summary)
+        if name == "update":
+            command.add_argument("id", help="organization ID (org_...)")
+        command.add_argument("--name", required=name == "create")
+        command.add_argument(
+            "--domain",
+            action="append",
+            dest="domains",
+            type=_domain_arg,
+            metavar="NAME[:STATE]",
+            help="a domain, pending unless :verified (repeatable; on update replaces the set)",
+        )
+        command.add_argument("--external-id")
+        command.add_argument("--metadata", action="append", type=_metadata_arg, metavar="KEY=VALUE", help="repeatable")
+        if name == "update":
+            command.add_argument("--clear-external-id", action="store_true")
+            command.add_argument("--stripe-customer-id")
+
+    delete = commands.add_parser("delete", parents=[common], help="delete an organization")
+    delete.add_argument("id", help="organization ID (org_...)")
+
+    domains = commands.add_parser("domains", help="organization domains").add_subparsers(
+        dest="domains_command", required=True, metavar="ACTION"
+    )
+    create_domain = domains.add_parser(
+        "create", parents=[common, as_json], help="add a domain (pending, DNS verification)"
+    )
+    create_domain.add_argument("--organization-id", required=True)
+    create_domain.add_argument("domain")
+    for action in ("get", "verify", "delete"):
+        domains.add_parser(action, parents=[common, as_json], help=f"{action} a domain").add_argument(
+            "id", help="domain ID (org_domain_...)"
+        )
+
+    sync = commands.add_parser(
+        "sync", parents=[common], help="create/update organizations from a file, keyed by external_id"
+    )
+    sync.add_argument("file", help="JSON Lines or CSV file; - for standard input")
+    sync.add_argument("--format", choices=FORMATS, help="default: from the file name (.csv), else JSON Lines")
+    sync.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
+    sync.add_argument("--prune", action="store_true", help="delete organizations whose external_id is not in the file")
+    sync.add_argument("--dry-run", action="store_true", help="report what would change; write nothing")
+
+    export = commands.add_parser("export", parents=[common], help="every organization as JSON Lines")
+    export.add_argument("--output", "-o", default="-", help="file to write (default: standard output)")
+
+    commands.add_parser("emulator", add_help=False, help="run the local emulator (see: workos-orgs emulator --help)")
+
+    demo = commands.add_parser(
+        "demo", parents=[common], help="sync, re-sync and walk sample organizations on the embedded emulator"
+    )
+    demo.add_argument("--count", type=int, default=1000, help="how many sample organizations (default %(default)s)")
+    return cli
+
+
+@asynccontextmanager
+async def _client(args: argparse.Namespace) -> AsyncIterator[AsyncWorkOS]:
+    async with AsyncWorkOS(api_key=args.api_key or os.environ.get("WORKOS_API_KEY"), base_url=args.base_url) as client:
+        yield client
+
+
+def _write(stream: IO[bytes], value: Any) -> None:
+    stream.write(dumps_line(value))
+
+
+def _show(args: argparse.Namespace, value: Organization | OrganizationDomain) -> None:
+    out = sys.stdout
+    if isinstance(value, OrganizationDomain):
+        data = domain_json(value)
+        if args.json:
+            _write(out.buffer, data)
+        else:
+            out.write(f"{value.id}  {value.domain}  {value.state}  (organization {value.organization_id})\n")
+            if value.verification_token:
+                out.write(f"verify with a DNS TXT record {value.verification_prefix} = {value.verification_token}\n")
+        return
+    if args.json:
+        _write(out.buffer, organization_json(value))
+        return
+    out.write(f"{value.id}  {value.name}\n")
+    out.write(f"  external_id  {value.external_id or '-'}\n")
+    for domain in value.domains:
+        out.write(f"  domain       {domain.domain} ({domain.state})\n")
+    for key, item in value.metadata.items():
+        out.write(f"  metadata     {key} = {item}\n")
+    out.write(f"  created      {value.created_at:%Y-%m-%d %H:%M:%S %Z}\n")
+
+
+def _table(rows: list[Organization]) -> str:
+    header = ("ID", "NAME", "EXTERNAL ID", "DOMAINS")
+    cells = [
+        (org.id, org.name, org.external_id or "-", ", ".join(d.domain for d in org.domains) or "-") for org in rows
+    ]
+    widths = [max(len(row[column]) for row in [header, *cells]) for column in range(3)]
+    lines = [
+        "  ".join(value.ljust(width) for value, width in zip(row, widths, strict=False)) + "  " + row[3]
+        for row in [header, *cells]
+    ]
+    return "\n".join(lines) + "\n"
+
+
+async def _list(args: argparse.Namespace) -> int:
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be 1 or more")
+    page_size = min(args.limit or 100, 100)
+    async with _client(args) as client:
+        pager = client.organizations.list(
+            limit=page_size, order=args.order, domains=args.domains, search=args.search, max_items=args.limit
+        )
+        if args.json:
+            async for organization in pager:
+                _write(sys.stdout.buffer, organization_json(organization))
+        else:
+            rows = [organization async for organization in pager]
+            sys.stdout.write(_table(rows) if rows else "No organizations.\n")
+    return EXIT_OK
+
+
+async def _get(args: argparse.Namespace) -> int:
+    if (args.id is None) == (args.external_id is None):
+        raise UsageError("give an organization ID or --external-id (one of them)")
+    async with _client(args) as client:
+        if args.id is not None:
+            organization = await client.organizations.get(args.id)
+        else:
+            organization = await client.organizations.get_by_external_id(args.external_id)
+    _show(args, organization)
+    return EXIT_OK
+
+
+async def _create_or_update(args: argparse.Namespace) -> int:
+    fields: dict[str, Any] = {}
+    if args.name is not None:
+        fields["name"] = args.name
+    if args.domains is not None:
+        fields["domain_data"] = args.domains
+    if args.external_id is not None:
+        fields["external_id"] = args.external_id
+    if args.metadata:
+        fields["metadata"] = dict(args.metadata)
+    async with _client(args) as client:
+        if args.command == "create":
+            if any(value is None for value in fields.get("metadata", {}).values()):
+                raise UsageError("--metadata KEY= (an empty value) only removes a key on update")
+            organization = await client.organizations.create(**fields)
+        else:
+            if args.clear_external_id:
+                if args.external_id is not None:
+                    raise UsageError("use --external-id or --clear-external-id, not both")
+                fields["external_id"] = None
+            if args.stripe_customer_id is not None:
+                fields["stripe_customer_id"] = args.stripe_customer_id
+            organization = await client.organizations.update(args.id, **fields)
+    _show(args, organization)
+    return EXIT_OK
+
+
+async def _delete(args: argparse.Namespace) -> int:
+    async with _client(args) as client:
+        await client.organizations.delete(args.id)
+    sys.stdout.write(f"Deleted {args.id}.\n")
+    return EXIT_OK
+
+
+async def _domains(args: argparse.Namespace) -> int:
+    async with _client(args) as client:
+        domains = client.organization_domains
+        match args.domains_command:
+            case "create":
+                _show(args, await domains.create(organization_id=args.organization_id, domain=args.domain))
+            case "get":
+                _show(args, await domains.get(args.id))
+            case "verify":
+                _show(args, await domains.verify(args.id))
+            case _:
+                await domains.delete(args.id)
+                sys.stdout.write(f"Deleted {args.id}.\n")
+    return EXIT_OK
+
+
+class SyncTally:
+    """What the CLI shows while a sync runs, and says if it is interrupted."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.report = SyncReport()
+
+    def __call__(self, event: SyncEvent) -> None:
+        self.report.dry_run = event.dry_run
+        self.report.record(event)
+        self.progress.advance(str(self.report))
+
+
+def _count_lines(path: str) -> int | None:
+    if path == "-":
+        return None
+    try:
+        with open(path, "rb") as stream:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: stream.read(1 << 20), b""))
+    except OSError:
+        return None
+
+
+async def _sync(args: argparse.Namespace, tally: list[SyncTally]) -> int:
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be 1 or more")
+    fmt = format_of(args.file, args.format)
+    try:
+        stream = open_records(args.file)
+    except OSError as error:
+        raise UsageError(f"cannot read {args.file}: {error.strerror}") from None
+    total = _count_lines(args.file)
+    if total is not None and fmt == "csv":
+        total = max(0, total - 1)
+    progress = Progress(sys.stderr, label="synced", total=total)
+    on_event = SyncTally(progress)
+    tally.append(on_event)
+    source = "stdin" if args.file == "-" else args.file
+    with stream:
+        try:
+            records = read_records(stream, fmt, source)
+            async with _client(args) as client:
+                report = await client.organizations.sync(
+                    records, concurrency=args.concurrency, prune=args.prune, dry_run=args.dry_run, on_event=on_event
+                )
+        except (ValueError, UnicodeDecodeError) as error:
+            if isinstance(error, WorkOSError):
+                raise
+            raise UsageError(str(error)) from None
+    progress.finish(str(report))
+    for failure in report.failures:
+        sys.stderr.write(f"failed {failure.external_id or '(no external_id)'}: {failure.error}\n")
+    sys.stderr.write(f"sync: {report} in {report.elapsed:.1f}s\n")
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+async def _export(args: argparse.Namespace) -> int:
+    try:
+        # A local file opens at once; the slow part, the API, is awaited below.
+        output = sys.stdout.buffer if args.output == "-" else open(args.output, "wb")  # noqa: SIM115, ASYNC230
+    except OSError as error:
+        raise UsageError(f"cannot write {args.output}: {error.strerror}") from None
+    progress = Progress(sys.stderr, label="exported")
+    try:
+        async with _client(args) as client:
+            async for organization in client.organizations.list(limit=100):
+                _write(output, organization_json(organization))
+                progress.advance()
+    finally:
+        output.flush()
+        if output is not sys.stdout.buffer:
+            output.close()
+    progress.finish()
+    sys.stderr.write(f"export: {progress.done:,} organizations\n")
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace, tally: list[SyncTally]) -> int:
+    match args.command:
+        case "list":
+            return asyncio.run(_list(args))
+        case "get":
+            return asyncio.run(_get(args))
+        case "create" | "update":
+            return asyncio.run(_create_or_update(args))
+        case "delete":
+            return asyncio.run(_delete(args))
+        case "domains":
+            return asyncio.run(_domains(args))
+        case "sync":
+            return asyncio.run(_sync(args, tally))
+        case "export":
+            return asyncio.run(_export(args))
+        case _:
+            from ._demo import run_demo
+
+            return asyncio.run(run_demo(args))
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``workos-orgs`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["emulator"]:
+        from .emulator.__main__ import main as emulator_main
+
+        return emulator_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    if args.debug:
+        os.environ.setdefault("WORKOS_LOG", "debug")
+    tally: list[SyncTally] = []
+    try:
+        return _run(args, tally)
+    except KeyboardInterrupt:
+        done = f": {tally[0].report} before stopping; run it again to finish (it converges)" if tally else ""
+        sys.stderr.write(f"\ninterrupted{done}\n")
+        return EXIT_INTERRUPTED
+    except (UsageError, ConfigurationError, InvalidArgumentError) as error:
+        if args.debug:
+            raise
+        sys.stderr.write(f"error: {_one_line(error)}\n")
+        return EXIT_USAGE
+    except (WorkOSError, OSError) as error:
+        if args.debug:
+            raise
+        sys.stderr.write(f"error: {_one_line(error)}\n")
+        return EXIT_FAILED
+
+
+def run() -> None:
+    sys.exit(main())

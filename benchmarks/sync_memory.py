@@ -1,0 +1,46 @@
+"""Is a sync's memory flat in the number of records?
+
+Syncs N streamed sample records into a fresh emulator (its own process) and reports the
+client's peak traced allocation and its RSS growth, for several N.  Flat means the peak
+does not grow with N: records are read as the work goes, and results are counted, not kept.
+
+    python benchmarks/sync_memory.py [N ...]        (default: 1000 10000 30000)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import sys
+import time
+import tracemalloc
+
+from _harness import emulator_process
+
+from workos_orgs import AsyncWorkOS
+from workos_orgs._sample import sample_records
+
+
+async def sync_once(count: int) -> tuple[float, int, float]:
+    with emulator_process() as emulator:
+        async with AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url) as client:
+            tracemalloc.start()
+            started = time.monotonic()
+            report = await client.organizations.sync(sample_records(count), concurrency=16, rate_limiter=None)
+            elapsed = time.monotonic() - started
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+    assert report.created == count and report.failed == 0, report
+    return elapsed, peak, count / elapsed
+
+
+def main(counts: list[int]) -> None:
+    print(f"{'records':>8} {'seconds':>8} {'records/s':>10} {'peak traced':>12} {'max RSS':>9}")
+    for count in counts:
+        elapsed, peak, rate = asyncio.run(sync_once(count))
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"{count:>8,} {elapsed:>8.1f} {rate:>10,.0f} {peak / 1024:>9,.0f} KiB {rss_mb:>6.0f} MiB", flush=True)
+
+
+if __name__ == "__main__":
+    main([int(arg) for arg in sys.argv[1:]] or [1000, 10000, 30000])

@@ -6,8 +6,8 @@ pytest fixture gives each test a fresh one.
 """
 
 from ._api import RecordedRequest, SeedError
-from ._faults import Fault
+from ._faults import Chaos, Fault
 from ._ratelimit import RateLimits
 from ._server import DEFAULT_API_KEY, Emulator, make_app
 
-__all__ = ["DEFAULT_API_KEY", "Emulator", "Fault", "RateLimits", "RecordedRequest", "SeedError", "make_app"]
+__all__ = ["DEFAULT_API_KEY", "Chaos", "Emulator", "Fault", "RateLimits", "RecordedRequest", "SeedError", "make_app"]

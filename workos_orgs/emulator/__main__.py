@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from ._api import SeedError
+from ._faults import Chaos
 from ._server import DEFAULT_API_KEY, DEFAULT_HOST, DEFAULT_PORT, Emulator
 
 
@@ -30,6 +31,12 @@ def parser() -> argparse.ArgumentParser:
         help="enforce WorkOS's rate limits (6,000 requests and 50 organization deletes per 60 s)",
     )
     cli.add_argument(
+        "--chaos",
+        type=float,
+        metavar="RATE",
+        help="fault this share of requests at random (429, 5xx, slow replies, dropped connections), e.g. 0.1",
+    )
+    cli.add_argument(
         "--no-idempotency", action="store_true", help="ignore Idempotency-Key headers (to test clients without it)"
     )
     return cli
@@ -44,6 +51,7 @@ async def serve(args: argparse.Namespace) -> None:
         rate_limits=args.rate_limits,
         idempotency=not args.no_idempotency,
         seed=args.seed,
+        chaos=None if not args.chaos else Chaos(rate=args.chaos),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -29,7 +29,7 @@ from .._contract import (
     DomainVerificationStrategy,
 )
 from . import _rules as rules
-from ._faults import FaultQueue
+from ._faults import ChaosSource, FaultQueue
 from ._ids import (
     UlidFactory,
     format_timestamp,
@@ -104,6 +104,7 @@ class Emulation:
     ) -> None:
         self.api_key = api_key
         self.faults = FaultQueue()
+        self.chaos = ChaosSource()
         self.idempotency = idempotency
         self._idempotency_ttl = idempotency_ttl
         self._clock = clock
@@ -130,6 +131,7 @@ class Emulation:
         with self._lock:
             self._store.clear()
             self.faults.clear()
+            self.chaos.set(None)
             self._log.clear()
             self._failing_verifications = 0
             self._reset_limits()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import fnmatch
+import random
 import threading
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import attrs
 
@@ -103,3 +104,66 @@ class FaultQueue:
                         entry[1] = remaining - 1
                     return fault  # type: ignore[no-any-return]
         return None
+
+
+CHAOS_KINDS: Final = ("429", "500", "502", "503", "slow", "drop_before", "drop_after")
+
+
+def _rate(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0 <= value <= 1:
+        raise ValueError(f"{attribute.name} is a share of requests, from 0 to 1; got {value}.")
+
+
+def _kinds(instance: Any, attribute: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]) -> None:
+    unknown = set(value) - set(CHAOS_KINDS)
+    if not value or unknown:
+        raise ValueError(f"kinds must be some of {', '.join(CHAOS_KINDS)}; got {sorted(value)}.")
+
+
+@attrs.frozen(kw_only=True)
+class Chaos:
+    """Random faults on a share of API requests, for soak tests.
+
+    Each request that no queued `Fault` matched suffers, with probability `rate`, one of
+    `kinds` picked at random: a 429 with ``Retry-After: retry_after``, a 500/502/503, a reply
+    delayed by `slow_ms` (longer than a client's timeout, say), or a connection dropped
+    before or after the work.  `seed` makes the sequence repeatable.
+    """
+
+    rate: float = attrs.field(default=0.1, validator=_rate)
+    kinds: tuple[str, ...] = attrs.field(default=CHAOS_KINDS, converter=tuple, validator=_kinds)
+    slow_ms: int = attrs.field(default=2000, validator=attrs.validators.ge(0))
+    retry_after: int = attrs.field(default=1, validator=attrs.validators.ge(0))
+    seed: int | None = None
+
+    def fault_for(self, kind: str) -> Fault:
+        if kind == "slow":
+            return Fault(delay_ms=max(1, self.slow_ms))
+        if kind.startswith("drop_"):
+            return Fault(drop="before" if kind == "drop_before" else "after")
+        return Fault(status=int(kind), retry_after=self.retry_after if kind == "429" else None)
+
+
+class ChaosSource:
+    """Draws chaos faults; safe to reconfigure from another thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._chaos: Chaos | None = None
+        self._random = random.Random()  # noqa: S311 -- fault injection, not a secret
+
+    def set(self, chaos: Chaos | None) -> None:
+        with self._lock:
+            self._chaos = chaos
+            self._random = random.Random(None if chaos is None else chaos.seed)  # noqa: S311
+
+    @property
+    def chaos(self) -> Chaos | None:
+        return self._chaos
+
+    def draw(self) -> Fault | None:
+        with self._lock:
+            chaos = self._chaos
+            if chaos is None or self._random.random() >= chaos.rate:
+                return None
+            return chaos.fault_for(self._random.choice(chaos.kinds))

@@ -13,13 +13,14 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
 
+import attrs
 import orjson
 from aiohttp import web
 
 from .._contract import IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_TTL_SECONDS, REQUEST_ID_HEADER
 from . import _rules as rules
 from ._api import JSON, ApiRequest, ApiResponse, Emulation, RecordedRequest, SeedError, error_response, json_response
-from ._faults import Fault
+from ._faults import Chaos, Fault
 from ._ratelimit import RateLimits
 
 DEFAULT_API_KEY = "sk_test_default"
@@ -85,7 +86,7 @@ class _Handler:
                     idempotency_key=request.headers.get(IDEMPOTENCY_KEY_HEADER),
                     body=body,
                 )
-                fault = self.emulation.faults.take(request.method, request.path)
+                fault = self.emulation.faults.take(request.method, request.path) or self.emulation.chaos.draw()
                 response, dropped = await self._serve(request, api_request, fault)
                 self.emulation.record(
                     RecordedRequest(
@@ -140,6 +141,13 @@ class _Handler:
                     return json_response(201, _fault_json(fault))
                 case "DELETE", ("faults",):
                     emulation.faults.clear()
+                    return ApiResponse(204, b"", None)
+                case "POST", ("chaos",):
+                    chaos = Chaos(**rules.json_object(payload))
+                    emulation.chaos.set(chaos)
+                    return json_response(201, attrs.asdict(chaos))
+                case "DELETE", ("chaos",):
+                    emulation.chaos.set(None)
                     return ApiResponse(204, b"", None)
                 case "POST", ("verifications",):
                     times = rules.json_object(payload).get("fail_next", 1)
@@ -218,6 +226,7 @@ class Emulator:
         idempotency: bool = True,
         idempotency_ttl: float = IDEMPOTENCY_TTL_SECONDS,
         seed: Any = None,
+        chaos: Chaos | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("api_key must be a non-empty string (the key clients must send).")
@@ -229,6 +238,7 @@ class Emulator:
             idempotency=idempotency,
             idempotency_ttl=idempotency_ttl,
         )
+        self._emulation.chaos.set(chaos)
         if seed is not None:
             try:
                 self.seed(seed)
@@ -324,6 +334,10 @@ class Emulator:
         elif spec:
             raise TypeError("Pass either a Fault or its fields as keywords, not both.")
         return self._emulation.faults.add(fault)
+
+    def set_chaos(self, chaos: Chaos | None) -> None:
+        """Fault a random share of requests from now on (`Chaos`); None stops it."""
+        self._emulation.chaos.set(chaos)
 
     def clear_faults(self) -> None:
         """Drop every fault that has not fired yet."""

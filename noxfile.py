@@ -14,6 +14,8 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 TEST_DEPS = ["pytest>=8", "pytest-asyncio>=0.24", "hypothesis>=6.100"]
+# The official SDK the benchmarks compare against, pinned so runs stay comparable.
+OFFICIAL_SDK = "workos==10.8.0"
 CURRENT = f"{sys.version_info.major}.{sys.version_info.minor}"
 SUPPORTED = ["3.11", "3.12", "3.13"]
 
@@ -70,3 +72,17 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package."""
     session.install(".", "mypy", "pytest")
     session.run("mypy", "--strict", "workos_orgs")
+
+
+@nox.session(python=CURRENT)
+def bench(session: nox.Session) -> None:
+    """Benchmarks against the official SDK and raw aiohttp; rewrites benchmarks/RESULTS.md and the chart."""
+    session.install(".", OFFICIAL_SDK, "matplotlib")
+    session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session(python=CURRENT)
+def soak(session: nox.Session) -> None:
+    """The fault storm and the emulator under load, bounded in time; prints the figures for the README."""
+    session.install(".", *TEST_DEPS)
+    session.run("python", "benchmarks/soak.py", *session.posargs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -334,3 +335,27 @@ async def test_demo_runs_on_the_embedded_emulator() -> None:
     assert any(line.startswith("2. sync again (converges)") and "unchanged 60" in line for line in lines)
     assert any("3. sync with 3 renamed" in line and "updated 3" in line for line in lines)
     assert any("60 from this demo, 0 duplicated" in line for line in lines)
+
+
+async def test_ctrl_c_during_sync_stops_cleanly_and_says_how_far_it_got(emulator: Emulator, tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "many.jsonl", [{"external_id": f"m-{n}", "name": f"M {n}"} for n in range(400)])
+    emulator.inject_fault(method="GET", path="/organizations/external_id/*", delay_ms=20, times=400)
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("WORKOS_")}
+    environment |= {"WORKOS_API_KEY": emulator.api_key, "WORKOS_BASE_URL": emulator.url}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "workos_orgs", "sync", str(path), "--concurrency", "2",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=environment,
+    )  # fmt: skip
+    async with asyncio.timeout(30):
+        # The emulator's request log is the truth about how far the child got; nothing signals it.
+        while sum(1 for request in emulator.requests if request.method == "POST") < 10:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 130
+    (line,) = err.decode().strip().splitlines()
+    assert line.startswith("interrupted: created ")
+    assert line.endswith("before stopping; run it again to finish (it converges)")
+    created = int(line.split("created ")[1].split(",")[0])
+    assert 10 <= created < 400
+    assert "Traceback" not in err.decode()

@@ -1,0 +1,113 @@
+"""The pure parts of bulk sync: what differs, how fast to go, how progress reads."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import pytest
+
+from workos_orgs import DomainData, DomainState, Organization, OrganizationDomain, OrganizationRecord
+from workos_orgs._progress import Progress, render
+from workos_orgs._sync import plan_update
+from workos_orgs._throttle import TokenBucket, bucket_for
+
+NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
+
+
+def organization(name: str = "Acme", metadata: dict[str, str] | None = None, **domains: str) -> Organization:
+    return Organization(
+        id="org_01EHWNCE74X7JSDV0X3SZ3KJNY",
+        name=name,
+        domains=tuple(
+            OrganizationDomain(f"org_domain_{n}", "org_x", domain.replace("_", "."), NOW, NOW, DomainState(state))
+            for n, (domain, state) in enumerate(domains.items())
+        ),
+        metadata=metadata or {},
+        external_id="acme",
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+def test_an_equal_record_plans_nothing() -> None:
+    record = OrganizationRecord("acme", "Acme", ["acme.com"], {"tier": "gold"})
+    assert plan_update(record, organization(metadata={"tier": "gold"}, acme_com="pending")) == {}
+
+
+def test_name_and_metadata_changes_spell_out_removed_keys() -> None:
+    record = OrganizationRecord("acme", "Acme Corp", metadata={"tier": "gold"})
+    plan = plan_update(record, organization(metadata={"tier": "silver", "old": "x"}))
+    assert plan == {"name": "Acme Corp", "metadata": {"old": None, "tier": "gold"}}
+
+
+def test_domain_set_changes_replace_the_set_keeping_verified_states() -> None:
+    record = OrganizationRecord("acme", "Acme", ["acme.com", "ACME.dev"])
+    plan = plan_update(record, organization(acme_com="verified", acme_io="pending"))
+    assert plan == {
+        "domain_data": [DomainData("acme.com", DomainState.VERIFIED), DomainData("acme.dev", DomainState.PENDING)]
+    }
+
+
+@pytest.mark.parametrize(
+    ("wanted", "current", "changes"),
+    [
+        (DomainState.PENDING, "verified", False),  # never downgrade
+        (DomainState.PENDING, "failed", False),
+        (DomainState.VERIFIED, "legacy_verified", False),
+        (DomainState.VERIFIED, "pending", True),  # upgrade on request
+    ],
+)
+def test_domain_state_rules(wanted: DomainState, current: str, changes: bool) -> None:
+    record = OrganizationRecord("acme", "Acme", [DomainData("acme.com", wanted)])
+    assert bool(plan_update(record, organization(acme_com=current))) is changes
+
+
+def test_records_from_mappings_say_what_is_wrong() -> None:
+    record = OrganizationRecord.from_mapping({"external_id": "a", "name": "A", "domains": ["a.com"], "metadata": {}})
+    assert record.domains == (DomainData("a.com"),)
+    for bad, message in [
+        ({"name": "A"}, "external_id is required"),
+        ({"external_id": "a", "name": " "}, "name is required"),
+        ({"external_id": "a", "name": "A", "domains": "a.com"}, "domains must be a list"),
+        ({"external_id": "a", "name": "A", "metadata": {"n": 1}}, "metadata must map strings to strings"),
+        ({"external_id": "a", "name": "A", "domains": [7]}, "each domain must be a name"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            OrganizationRecord.from_mapping(bad)
+
+
+def test_token_bucket_queues_callers_in_order() -> None:
+    bucket = TokenBucket(rate=10.0, capacity=2.0)
+    assert [bucket.reserve(0.0) for _ in range(4)] == [0.0, 0.0, pytest.approx(0.1), pytest.approx(0.2)]
+    assert bucket.reserve(10.0) == 0.0  # refilled (to capacity, no more)
+    assert bucket.reserve(10.0) == 0.0
+    assert bucket.reserve(10.0) == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize(("limit", "burst"), [(6000, None), (50, 1), (600, 5)])
+def test_no_window_ever_sees_more_than_the_allowed_share(limit: int, burst: float | None) -> None:
+    bucket = bucket_for(limit, 60.0, headroom=0.9, burst=burst)
+    times = sorted(bucket.reserve(0.0) for _ in range(limit * 3))
+    busiest = max(
+        sum(1 for moment in times if start <= moment < start + 60.0) for start in times[:: max(1, len(times) // 200)]
+    )
+    assert busiest <= 0.9 * limit
+
+
+def test_progress_line_reads_well() -> None:
+    assert render(1200, 5000, 2.0, "created 12", "synced") == "synced 1,200/5,000 (24%) · 600/s · ETA 0:06 · created 12"
+    assert render(7, None, 0.0, label="exported") == "exported 7 · 0/s"
+
+
+def test_progress_draws_on_a_terminal_only() -> None:
+    ticks = iter(range(100))
+    quiet, loud = io.StringIO(), io.StringIO()
+    for stream, enabled in ((quiet, False), (loud, True)):
+        progress = Progress(stream, label="synced", total=3, enabled=enabled, clock=lambda: float(next(ticks)))
+        for _ in range(3):
+            progress.advance()
+        progress.finish("done")
+    assert quiet.getvalue() == ""
+    assert loud.getvalue().count("\r") == 4
+    assert loud.getvalue().endswith("\r\x1b[Ksynced 3/3 (100%) · 1/s · ETA 0:00 · done\n")

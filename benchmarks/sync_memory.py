@@ -30,7 +30,8 @@ async def sync_once(count: int) -> tuple[float, int, float]:
             elapsed = time.monotonic() - started
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
-    assert report.created == count and report.failed == 0, report
+    if report.created != count or report.failed:
+        raise SystemExit(f"the sync did not create all {count} records: {report}")
     return elapsed, peak, count / elapsed
 
 

@@ -36,11 +36,16 @@ def emulator_process(*args: str) -> Iterator[EmulatorProcess]:
         deadline = time.monotonic() + STARTUP_SECONDS
         banner = process.stdout.readline().decode()
         if "listening on " not in banner or time.monotonic() > deadline:
-            raise RuntimeError(f"the emulator did not start: {banner!r} {process.stderr.read().decode() if process.stderr else ''}")
+            raise RuntimeError(
+                f"the emulator did not start: {banner!r} {process.stderr.read().decode() if process.stderr else ''}"
+            )
         yield EmulatorProcess(banner.split("listening on ", 1)[1].split()[0], DEFAULT_API_KEY, process)
     finally:
         process.terminate()
         process.wait(timeout=30)
+        for pipe in (process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def write_seed(path: Path, count: int) -> Path:

@@ -1,0 +1,220 @@
+"""The three clients under test, behind one small interface.
+
+Each client does the same three things against the same emulator: walk every organization
+(page size 100), get one organization, and create one.  What each returns is that client's
+own idea of an organization: this SDK's frozen attrs models, the official SDK's dataclasses,
+or plain dicts for the floor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Final
+
+import aiohttp
+import attrs
+import orjson
+
+from workos_orgs import AsyncWorkOS, DomainData
+from workos_orgs._organizations import _organization_page
+from workos_orgs._sample import sample_records
+
+PAGE_SIZE: Final = 100
+
+THIS_SDK: Final = "workos-orgs"
+OFFICIAL: Final = "official workos"
+FLOOR: Final = "floor (aiohttp+orjson)"
+ALL_CLIENTS: Final = (THIS_SDK, OFFICIAL, FLOOR)
+PREFETCHING: Final = "workos-orgs, next page prefetched (prototype)"
+"""Crawl only: a prototype of a proposed pager change, measured beside the SDK as shipped."""
+
+
+def official_sdk_available() -> bool:
+    """Whether the official ``workos`` package can be imported (it is installed only for ``nox -s bench``)."""
+    return importlib.util.find_spec("workos") is not None
+
+
+@attrs.frozen
+class CreateInput:
+    """One organization to create, the same for every client."""
+
+    name: str
+    external_id: str
+    domains: tuple[tuple[str, str], ...]
+    metadata: dict[str, str]
+
+
+def create_inputs(count: int, tag: str) -> list[CreateInput]:
+    """`count` distinct organizations to create; `tag` keeps external ids and domains unique per batch."""
+    inputs = []
+    for record in sample_records(count, seed=7):
+        suffix = f"-{tag}-{record.external_id}"
+        inputs.append(
+            CreateInput(
+                record.name,
+                f"bench{suffix}",
+                tuple((f"{tag}.{data.domain}", str(data.state)) for data in record.domains),
+                dict(record.metadata),
+            )
+        )
+    return inputs
+
+
+@attrs.define
+class BenchClient:
+    """What a scenario needs from a client: crawl everything, get one, create one."""
+
+    name: str
+    crawl: Callable[[], Awaitable[int]]
+    get: Callable[[str], Awaitable[Any]]
+    create: Callable[[CreateInput], Awaitable[Any]]
+
+
+@contextlib.asynccontextmanager
+async def this_sdk(url: str, api_key: str) -> AsyncIterator[BenchClient]:
+    """This SDK as a user would write it: ``async for`` over ``list()``; no rate limiter (the default)."""
+    async with AsyncWorkOS(api_key=api_key, base_url=url) as client:
+        organizations = client.organizations
+
+        async def crawl() -> int:
+            count = 0
+            async for _ in organizations.list(limit=PAGE_SIZE):
+                count += 1
+            return count
+
+        async def get(org_id: str) -> Any:
+            return await organizations.get(org_id)
+
+        async def create(item: CreateInput) -> Any:
+            return await organizations.create(
+                name=item.name,
+                external_id=item.external_id,
+                domain_data=[DomainData(domain, state) for domain, state in item.domains],
+                metadata=item.metadata,
+            )
+
+        yield BenchClient(THIS_SDK, crawl, get, create)
+
+
+@contextlib.asynccontextmanager
+async def this_sdk_prefetching(url: str, api_key: str) -> AsyncIterator[BenchClient]:
+    """NOT the SDK as shipped: the crawl a pager would do if it asked for page k + 1 before building page k.
+
+    Made of the SDK's own request call and page structuring (private names), so the only
+    difference from `this_sdk` is the overlap of the client's work on one page with the
+    emulator's work on the next.  Gets and creates are the SDK's own.
+    """
+    async with AsyncWorkOS(api_key=api_key, base_url=url) as client:
+        organizations = client.organizations
+
+        async def page_data(after: str | None) -> Any:
+            query = [("limit", str(PAGE_SIZE))] if after is None else [("limit", str(PAGE_SIZE)), ("after", after)]
+            response = await client._request("GET", ("organizations",), query=query)
+            return orjson.loads(response.body)
+
+        async def crawl() -> int:
+            count = 0
+            pending = asyncio.ensure_future(page_data(None))
+            while True:
+                data = await pending
+                after = data["list_metadata"]["after"]
+                more = after is not None and bool(data["data"])
+                if more:
+                    pending = asyncio.ensure_future(page_data(after))
+                    await asyncio.sleep(0)  # let it send the request before this page is built
+                for _ in _organization_page(data).data:
+                    count += 1
+                if not more:
+                    return count
+
+        async def get(org_id: str) -> Any:
+            return await organizations.get(org_id)
+
+        async def create(item: CreateInput) -> Any:
+            raise NotImplementedError("the prototype only crawls")
+
+        yield BenchClient(PREFETCHING, crawl, get, create)
+
+
+@contextlib.asynccontextmanager
+async def official(url: str, api_key: str) -> AsyncIterator[BenchClient]:
+    """The official SDK's async client, as its docs use it: ``list_organizations`` and ``auto_paging_iter``."""
+    from workos import AsyncWorkOSClient
+    from workos.organizations.models import OrganizationDomainData
+
+    async with AsyncWorkOSClient(api_key=api_key, base_url=url) as client:
+        organizations = client.organizations
+
+        async def crawl() -> int:
+            count = 0
+            first = await organizations.list_organizations(limit=PAGE_SIZE)
+            async for _ in first.auto_paging_iter():
+                count += 1
+            return count
+
+        async def get(org_id: str) -> Any:
+            return await organizations.get_organization(org_id)
+
+        async def create(item: CreateInput) -> Any:
+            return await organizations.create_organization(
+                name=item.name,
+                external_id=item.external_id,
+                domain_data=[OrganizationDomainData.from_dict({"domain": d, "state": s}) for d, s in item.domains],
+                metadata=item.metadata,
+            )
+
+        yield BenchClient(OFFICIAL, crawl, get, create)
+
+
+@contextlib.asynccontextmanager
+async def floor(url: str, api_key: str) -> AsyncIterator[BenchClient]:
+    """The least a client can do: one aiohttp session, orjson, plain dicts, no checks, no retries.
+
+    It sends an ``Idempotency-Key`` on creates as both SDKs do, so the server does the same work.
+    """
+    headers = {"Authorization": f"Bearer {api_key}"}
+    async with aiohttp.ClientSession(url, headers=headers) as session:
+
+        async def crawl() -> int:
+            count = 0
+            params = {"limit": str(PAGE_SIZE)}
+            while True:
+                async with session.get("/organizations", params=params) as response:
+                    response.raise_for_status()
+                    page = orjson.loads(await response.read())
+                count += len(page["data"])
+                after = page["list_metadata"]["after"]
+                if after is None or not page["data"]:
+                    return count
+                params = {"limit": str(PAGE_SIZE), "after": after}
+
+        async def get(org_id: str) -> Any:
+            async with session.get(f"/organizations/{org_id}") as response:
+                response.raise_for_status()
+                return orjson.loads(await response.read())
+
+        async def create(item: CreateInput) -> Any:
+            body = {
+                "name": item.name,
+                "external_id": item.external_id,
+                "domain_data": [{"domain": domain, "state": state} for domain, state in item.domains],
+                "metadata": item.metadata,
+            }
+            post_headers = {"Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())}
+            async with session.post("/organizations", data=orjson.dumps(body), headers=post_headers) as response:
+                response.raise_for_status()
+                return orjson.loads(await response.read())
+
+        yield BenchClient(FLOOR, crawl, get, create)
+
+
+FACTORIES: Final[dict[str, Callable[[str, str], contextlib.AbstractAsyncContextManager[BenchClient]]]] = {
+    THIS_SDK: this_sdk,
+    OFFICIAL: official,
+    FLOOR: floor,
+    PREFETCHING: this_sdk_prefetching,
+}

@@ -1,0 +1,307 @@
+"""The scenarios: timed rounds over the network, and in-process decode and memory.
+
+Every network scenario runs each client once per round, in an order that rotates from round
+to round, so a slow moment on this shared machine hits every client alike; a ratio is taken
+within a round, never across runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import importlib.util
+import json
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, Final
+
+import orjson
+from _clients import FLOOR, OFFICIAL, THIS_SDK, BenchClient, CreateInput, create_inputs
+
+from workos_orgs._organizations import _organization_page
+
+ORJSON: Final = "orjson.loads alone"
+PYDANTIC: Final = "pydantic v2 (model_validate_json)"
+ATTRS_INIT_ONLY: Final = "lower bound: orjson.loads + the attrs __init__ calls alone"
+
+Times = dict[str, list[float]]
+"""Seconds per round, by client, in round order."""
+
+
+async def bounded(count: int, concurrency: int, call: Callable[[int], Awaitable[Any]]) -> None:
+    """``call(0) .. call(count - 1)`` with at most `concurrency` in flight (a pool of workers)."""
+    numbers = iter(range(count))
+
+    async def worker() -> None:
+        for number in numbers:
+            await call(number)
+
+    async with asyncio.TaskGroup() as group:
+        for _ in range(min(concurrency, count)):
+            group.create_task(worker())
+
+
+def rotated(names: Sequence[str], round_number: int) -> list[str]:
+    """The clients in this round's order: each takes every position in turn."""
+    shift = round_number % len(names)
+    return [*names[shift:], *names[:shift]]
+
+
+async def timed_rounds(
+    clients: Mapping[str, BenchClient],
+    rounds: int,
+    job: Callable[[BenchClient, int, int], Callable[[], Awaitable[None]]],
+    cpu: Times | None = None,
+) -> Times:
+    """Run ``job(client, round, position)()`` for every client in every round; seconds each.
+
+    `job` prepares its inputs when called and returns the coroutine function that is timed.
+    The client process's CPU seconds of each run go into `cpu` when given: the rest of the
+    wall time is waiting for the emulator.
+    """
+    times: Times = {name: [] for name in clients}
+    for round_number in range(rounds):
+        for position, name in enumerate(rotated(list(clients), round_number)):
+            work = job(clients[name], round_number, position)
+            gc.collect()
+            started, started_cpu = time.perf_counter(), time.process_time()
+            await work()
+            times[name].append(time.perf_counter() - started)
+            if cpu is not None:
+                cpu.setdefault(name, []).append(time.process_time() - started_cpu)
+    return times
+
+
+def crawl_job(expected: int) -> Callable[[BenchClient, int, int], Callable[[], Awaitable[None]]]:
+    """Walk every organization; the count must come out right."""
+
+    def job(client: BenchClient, _round: int, _position: int) -> Callable[[], Awaitable[None]]:
+        async def work() -> None:
+            count = await client.crawl()
+            if count != expected:
+                raise RuntimeError(f"{client.name} crawled {count} organizations, expected {expected}")
+
+        return work
+
+    return job
+
+
+def gets_job(
+    ids: Sequence[str], count: int, concurrency: int
+) -> Callable[[BenchClient, int, int], Callable[[], Awaitable[None]]]:
+    """`count` gets of existing organizations, `concurrency` in flight."""
+
+    def job(client: BenchClient, _round: int, _position: int) -> Callable[[], Awaitable[None]]:
+        async def work() -> None:
+            await bounded(count, concurrency, lambda number: client.get(ids[number % len(ids)]))
+
+        return work
+
+    return job
+
+
+def creates_job(
+    count: int, concurrency: int, run_tag: str
+) -> Callable[[BenchClient, int, int], Callable[[], Awaitable[None]]]:
+    """`count` creates of distinct organizations (1-3 domains, metadata), `concurrency` in flight."""
+
+    def job(client: BenchClient, round_number: int, position: int) -> Callable[[], Awaitable[None]]:
+        inputs: list[CreateInput] = create_inputs(count, f"{run_tag}r{round_number}c{position}")
+
+        async def work() -> None:
+            await bounded(count, concurrency, lambda number: client.create(inputs[number]))
+
+        return work
+
+    return job
+
+
+# In process: decoding one page body, and holding many organizations.
+
+
+def pydantic_available() -> bool:
+    """pydantic is optional: the bench session does not install it."""
+    return importlib.util.find_spec("pydantic") is not None
+
+
+def _pydantic_page_type() -> Any:
+    from datetime import datetime
+
+    import pydantic
+
+    class PydanticDomain(pydantic.BaseModel):
+        model_config = pydantic.ConfigDict(frozen=True)
+        id: str
+        organization_id: str
+        domain: str
+        created_at: datetime
+        updated_at: datetime
+        state: str | None = None
+        verification_strategy: str | None = None
+        verification_token: str | None = None
+        verification_prefix: str | None = None
+
+    class PydanticOrganization(pydantic.BaseModel):
+        model_config = pydantic.ConfigDict(frozen=True)
+        id: str
+        name: str
+        domains: tuple[PydanticDomain, ...]
+        metadata: dict[str, str]
+        external_id: str | None
+        created_at: datetime
+        updated_at: datetime
+        stripe_customer_id: str | None = None
+        allow_profiles_outside_organization: bool | None = None
+
+    class PydanticListMetadata(pydantic.BaseModel):
+        before: str | None = None
+        after: str | None = None
+
+    class PydanticPage(pydantic.BaseModel):
+        data: tuple[PydanticOrganization, ...]
+        list_metadata: PydanticListMetadata
+
+    return PydanticPage
+
+
+def page_decoders(
+    include_official: bool, *, body: bytes = b"", with_lower_bound: bool = False
+) -> dict[str, Callable[[bytes], Sequence[Any]]]:
+    """Each contender's whole path from a list body to its organizations, as its client does it.
+
+    `with_lower_bound` adds a measurement that is not a decoder (see `_attrs_init_only`).
+    """
+
+    def this_sdk(body: bytes) -> Sequence[Any]:
+        # What the SDK does with a list answer: orjson, then the one converter's hooks.
+        return _organization_page(orjson.loads(body)).data
+
+    def plain(body: bytes) -> Sequence[Any]:
+        data: list[Any] = orjson.loads(body)["data"]
+        return data
+
+    decoders: dict[str, Callable[[bytes], Sequence[Any]]] = {ORJSON: plain, THIS_SDK: this_sdk}
+    if with_lower_bound:
+        decoders[ATTRS_INIT_ONLY] = _attrs_init_only(body)
+    if include_official:
+        from workos._pagination import ListMetadata as OfficialListMetadata
+        from workos.organizations.models import Organization as OfficialOrganization
+
+        def official(body: bytes) -> Sequence[Any]:
+            # The official client's request_page: response.json() (the stdlib json), then from_dict.
+            data = json.loads(body)
+            items = [OfficialOrganization.from_dict(item) for item in data.get("data") or []]
+            OfficialListMetadata.from_dict(data.get("list_metadata", {}))
+            return items
+
+        decoders[OFFICIAL] = official
+    if pydantic_available():
+        page_type = _pydantic_page_type()
+
+        def pydantic_page(body: bytes) -> Sequence[Any]:
+            return page_type.model_validate_json(body).data  # type: ignore[no-any-return]
+
+        decoders[PYDANTIC] = pydantic_page
+    return decoders
+
+
+def _attrs_init_only(body: bytes) -> Callable[[bytes], Sequence[Any]]:
+    """orjson.loads, then only the frozen attrs ``__init__`` calls that this body needs, with ready arguments.
+
+    Not a decoder: it reads no field.  It is what any decoder into these frozen attrs classes
+    costs at least, so it shows how close the real hooks are to that floor.
+    """
+    from datetime import UTC, datetime
+
+    from workos_orgs._models import Organization, OrganizationDomain
+
+    shape = [len(item["domains"]) for item in orjson.loads(body)["data"]]
+    now = datetime.now(UTC)
+
+    def build(body: bytes) -> Sequence[Any]:
+        orjson.loads(body)
+        return [
+            Organization(
+                "org",
+                "name",
+                tuple(
+                    [OrganizationDomain("d", "org", "a.com", now, now, None, None, None, None) for _ in range(count)]
+                ),
+                {},
+                None,
+                now,
+                now,
+                None,
+                None,
+            )
+            for count in shape
+        ]
+
+    return build
+
+
+def decode_rounds(body: bytes, decoders: Mapping[str, Callable[[bytes], Any]], rounds: int, number: int) -> Times:
+    """Seconds per decode of `body`, each round the mean of `number` decodes, contenders interleaved."""
+    times: Times = {name: [] for name in decoders}
+    for decode in decoders.values():
+        decode(body)  # warm up: imports, caches, pydantic's validator build
+    for round_number in range(rounds):
+        for name in rotated(list(decoders), round_number):
+            decode = decoders[name]
+            gc.collect()
+            started = time.perf_counter()
+            for _ in range(number):
+                decode(body)
+            times[name].append((time.perf_counter() - started) / number)
+    return times
+
+
+def bytes_per_organization(
+    body: bytes, decoders: Mapping[str, Callable[[bytes], Sequence[Any]]], count: int
+) -> dict[str, float]:
+    """Traced bytes per organization while `count` of them are held, decoded from `body` again and again.
+
+    Each decode allocates fresh strings, datetimes and containers, as decoding different
+    pages would; only what the decoder keeps (and the list holding it) is counted.
+    """
+    per_page = len(orjson.loads(body)["data"])
+    result: dict[str, float] = {}
+    for name, decode in decoders.items():
+        held: list[Any] = []
+        gc.collect()
+        tracemalloc.start()
+        try:
+            baseline, _ = tracemalloc.get_traced_memory()
+            for _ in range(-(-count // per_page)):
+                held.extend(decode(body))
+            del held[count:]
+            gc.collect()
+            current, _ = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        result[name] = (current - baseline) / len(held)
+        del held
+    return result
+
+
+def first_ids(bodies: Iterable[bytes]) -> list[str]:
+    """The organization ids in some list bodies."""
+    return [item["id"] for body in bodies for item in orjson.loads(body)["data"]]
+
+
+__all__ = [
+    "FLOOR",
+    "OFFICIAL",
+    "ORJSON",
+    "PYDANTIC",
+    "THIS_SDK",
+    "bounded",
+    "bytes_per_organization",
+    "crawl_job",
+    "creates_job",
+    "decode_rounds",
+    "gets_job",
+    "page_decoders",
+    "timed_rounds",
+]

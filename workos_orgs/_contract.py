@@ -109,3 +109,6 @@ RATE_LIMIT_REQUESTS: Final = 6_000
 RATE_LIMIT_ORGANIZATION_DELETES: Final = 50
 
 REQUEST_ID_HEADER: Final = "X-Request-ID"
+
+# Error codes the SDK acts on.
+EXTERNAL_ID_ALREADY_USED: Final = "external_id_already_used"

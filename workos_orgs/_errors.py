@@ -1,7 +1,12 @@
 """Every error the SDK raises, under one base class, `WorkOSError`.
 
 Status errors carry what the API said (status, ``code``, message, field errors, request id
-and the raw body); none of them ever holds the API key.
+and the raw body, cut at `BODY_MAX_CHARS`); none of them ever holds the API key.
+
+Errors that come off the wire also say how the call went: ``attempts`` (how many times the
+request was sent) and ``outcome_unknown`` (whether some attempt got no definitive answer --
+a dropped connection, a timeout, a 5xx -- so a write may have happened even though the call
+failed).  The resources use that to make creates and deletes exactly-once.
 """
 
 from __future__ import annotations
@@ -11,8 +16,10 @@ from typing import Any
 
 import attrs
 
-# How much of a raw body `str()` and `repr()` show; the full body stays on `.body`.
+# How much of a raw body `str()` and `repr()` show; the (capped) body stays on `.body`.
 BODY_PREVIEW_CHARS = 2048
+# How much of a raw body an error keeps at all: a proxy's multi-megabyte page is not worth holding.
+BODY_MAX_CHARS = 64 * 1024
 
 
 def _preview(body: str) -> str:
@@ -51,15 +58,20 @@ class InvalidArgumentError(WorkOSError, ValueError):
 class APIConnectionError(WorkOSError):
     """The request got no HTTP answer: the connection failed, was refused or was dropped.
 
-    When the request was a write, it may or may not have happened; retrying a POST with the
-    same ``idempotency_key`` is safe.
+    When the request was a write, it may or may not have happened (``outcome_unknown``);
+    retrying a POST with the same ``idempotency_key`` is safe.  ``attempts`` is how many
+    times it was sent.
     """
 
-    def __init__(self, message: str, *, method: str, path: str) -> None:
+    def __init__(
+        self, message: str, *, method: str, path: str, attempts: int = 1, outcome_unknown: bool = True
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.method = method
         self.path = path
+        self.attempts = attempts
+        self.outcome_unknown = outcome_unknown
 
     def __str__(self) -> str:
         return f"{self.message} ({self.method} {self.path})"
@@ -74,7 +86,10 @@ class APIStatusError(WorkOSError):
 
     Attributes: ``status``, ``code`` (e.g. ``"entity_not_found"``, or None), ``message``,
     ``errors`` (a tuple of `FieldError` for 422s), ``request_id`` (quote it to WorkOS
-    support), ``headers`` and ``body`` (the raw text of the answer).
+    support), ``headers`` and ``body`` (the raw text of the answer, at most
+    `BODY_MAX_CHARS`), ``attempts`` (how many times the request was sent) and
+    ``outcome_unknown`` (True when an attempt before this answer -- or this 5xx itself --
+    left it unknown whether the request took effect).
     """
 
     def __init__(
@@ -88,6 +103,8 @@ class APIStatusError(WorkOSError):
         headers: Mapping[str, str] | None = None,
         body: str = "",
         json: Any = None,
+        attempts: int = 1,
+        outcome_unknown: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -98,6 +115,8 @@ class APIStatusError(WorkOSError):
         self.headers: Mapping[str, str] = dict(headers or {})
         self.body = body
         self.json = json
+        self.attempts = attempts
+        self.outcome_unknown = outcome_unknown
 
     def __str__(self) -> str:
         parts = [f"HTTP {self.status}"]

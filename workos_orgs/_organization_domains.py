@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._errors import InvalidArgumentError
+from ._errors import InvalidArgumentError, NotFoundError
 from ._models import UNSET, OrganizationDomain, Unset, structure_organization_domain
-from ._protocol import check_id
-from ._resource import APIResponse, Requester, json_parser, no_content, parsed
+from ._protocol import check_id, outcome_unknown
+from ._resource import APIResponse, Requester, error_response, json_parser, no_content, parsed
 
 ORGANIZATION_DOMAINS = "organization_domains"
 
@@ -111,14 +111,23 @@ class OrganizationDomains:
         max_retries: int | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
     ) -> APIResponse[None]:
-        """Remove a domain from its organization; returns None."""
-        response = await self._client._request(
-            "DELETE",
-            (ORGANIZATION_DOMAINS, check_id("id", id)),
-            extra_headers=extra_headers,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
+        """Remove a domain from its organization; returns None.
+
+        A 404 counts as done when an earlier attempt of this call had an unknown outcome
+        (that attempt removed it); a 404 on the first attempt raises `NotFoundError`.
+        """
+        try:
+            response = await self._client._request(
+                "DELETE",
+                (ORGANIZATION_DOMAINS, check_id("id", id)),
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+        except NotFoundError as error:
+            if not outcome_unknown(error):
+                raise
+            return APIResponse(error_response(error), no_content)
         return APIResponse(response, no_content)
 
     create = parsed(_create)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from ._contract import Order
-from ._errors import InvalidArgumentError
+from ._contract import EXTERNAL_ID_ALREADY_USED, Order
+from ._errors import BadRequestError, InvalidArgumentError, NotFoundError, WorkOSError
 from ._models import (
     UNSET,
     DomainData,
@@ -18,8 +18,8 @@ from ._models import (
     structure_organization,
 )
 from ._pagination import AsyncPager, check_max_items
-from ._protocol import Direction, check_id, list_query, pagination_direction
-from ._resource import APIResponse, Requester, json_parser, no_content, parsed
+from ._protocol import Direction, check_id, list_query, outcome_unknown, pagination_direction, unanswered
+from ._resource import APIResponse, Requester, error_response, json_parser, no_content, parsed
 from ._sync import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport, sync_organizations
 from ._throttle import RateLimiter
 
@@ -36,12 +36,25 @@ def _organization(data: Any) -> Organization:
 def _organization_page(data: Any) -> Page[Organization]:
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise TypeError("expected a list object with a data array")
+    list_metadata = data.get("list_metadata")
+    if list_metadata is None:
+        list_metadata = {}
+    elif not isinstance(list_metadata, dict):
+        raise TypeError("expected list_metadata to be an object")
     organizations = tuple(structure_organization(item, Organization) for item in data["data"])
-    return Page(organizations, structure_list_metadata(data.get("list_metadata") or {}, ListMetadata))
+    return Page(organizations, structure_list_metadata(list_metadata, ListMetadata))
 
 
 _parse_organization = json_parser(_organization)
 _parse_organization_page = json_parser(_organization_page)
+
+
+def _may_have_created(error: WorkOSError) -> bool:
+    """Whether a failed create may have made the organization after all: no attempt answered
+    definitively, or one whose outcome is unknown was followed by "external id already used"."""
+    if unanswered(error):
+        return True
+    return isinstance(error, BadRequestError) and error.code == EXTERNAL_ID_ALREADY_USED and outcome_unknown(error)
 
 
 def _domain_data(entries: Sequence[DomainDataInput]) -> list[dict[str, str]]:
@@ -191,10 +204,25 @@ class Organizations:
         """Create an organization.
 
         ``domain_data`` attaches domains (``DomainData("acme.com", DomainState.VERIFIED)``);
-        ``external_id`` is your own ID for it (unique); ``metadata`` maps strings to strings.
-        Retries reuse one ``Idempotency-Key``, so a retried create never makes two::
+        ``external_id`` is your own ID for it (unique); ``metadata`` maps strings to strings::
 
             organization = await client.organizations.create(name="Acme", external_id="acme-1")
+
+        Exactly once: every retry of the call reuses one ``Idempotency-Key``.  WorkOS documents
+        that key only for audit-log events, so the SDK does not rely on it alone when you pass
+        an ``external_id``: if some attempt's outcome was unknown (a dropped connection, a
+        timeout, a 5xx) and a later one answers ``external_id_already_used``, or none of them
+        answers at all, the organization is looked up by its external id and returned (when
+        its name is the one you asked for) instead of made twice or reported as a failure.
+        If the lookup finds nothing, the original error is raised, and retrying the create
+        is then safe.  A first, definitive ``external_id_already_used`` still raises
+        `BadRequestError`.  With ``with_raw_response`` the answer returned is then the
+        lookup's.
+
+        Without an ``external_id`` only the ``Idempotency-Key`` protects you: should the API
+        not honour it, a create whose answer was lost and was retried may make a second
+        organization.  Pass an ``external_id`` when a duplicate would matter, or
+        ``max_retries=0`` and decide yourself.
         """
         body = _organization_body(
             name=name,
@@ -203,16 +231,46 @@ class Organizations:
             metadata=metadata,
             allow_profiles_outside_organization=allow_profiles_outside_organization,
         )
-        response = await self._client._request(
-            "POST",
-            (ORGANIZATIONS,),
-            json=body,
-            idempotency_key=idempotency_key,
-            extra_headers=extra_headers,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
+        try:
+            response = await self._client._request(
+                "POST",
+                (ORGANIZATIONS,),
+                json=body,
+                idempotency_key=idempotency_key,
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+        except WorkOSError as error:
+            if not isinstance(external_id, str) or not _may_have_created(error):
+                raise
+            found = await self._find_created(
+                external_id, name, extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
+            )
+            if found is None:
+                raise
+            return found
         return APIResponse(response, _parse_organization)
+
+    async def _find_created(
+        self,
+        external_id: str,
+        name: str,
+        *,
+        extra_headers: Mapping[str, str] | None,
+        timeout: float | Unset | None,
+        max_retries: int | Unset,
+    ) -> APIResponse[Organization] | None:
+        """The organization an uncertain create may have made, or None when there is none (or
+        none that can be told apart from someone else's: another name, or no answer)."""
+        try:
+            found = await self._get_by_external_id(
+                external_id, extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
+            )
+            organization = found.parse()
+        except WorkOSError:
+            return None
+        return found if organization.name == name and organization.external_id == external_id else None
 
     async def _get(
         self,
@@ -297,14 +355,23 @@ class Organizations:
         max_retries: int | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
     ) -> APIResponse[None]:
-        """Delete an organization and its domains; returns None."""
-        response = await self._client._request(
-            "DELETE",
-            (ORGANIZATIONS, check_id("id", id)),
-            extra_headers=extra_headers,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
+        """Delete an organization and its domains; returns None.
+
+        A 404 counts as done when an earlier attempt of this call had an unknown outcome
+        (that attempt deleted it); a 404 on the first attempt raises `NotFoundError`.
+        """
+        try:
+            response = await self._client._request(
+                "DELETE",
+                (ORGANIZATIONS, check_id("id", id)),
+                extra_headers=extra_headers,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+        except NotFoundError as error:
+            if not outcome_unknown(error):
+                raise
+            return APIResponse(error_response(error), no_content)
         return APIResponse(response, no_content)
 
     async def sync(

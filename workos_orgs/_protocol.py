@@ -23,12 +23,15 @@ from yarl import URL
 
 from ._contract import IDEMPOTENCY_KEY_HEADER, LIST_LIMIT_MAX, LIST_LIMIT_MIN, REQUEST_ID_HEADER, Order
 from ._errors import (
+    BODY_MAX_CHARS,
+    APIConnectionError,
     APIStatusError,
     ConfigurationError,
     FieldError,
     InvalidArgumentError,
     RateLimitError,
     ResponseValidationError,
+    WorkOSError,
     status_error_class,
 )
 
@@ -45,6 +48,9 @@ USER_AGENT: Final = f"workos-orgs/{VERSION}"
 
 RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
 """Statuses worth another attempt: the request may succeed if sent again."""
+
+MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024
+"""The most of an answer's body that is read; a larger answer is cut off and not parsed."""
 
 LOOPBACK_HOSTS: Final = frozenset({"localhost"})
 REDACTED: Final = "[redacted]"
@@ -106,13 +112,17 @@ def check_max_retries(max_retries: int) -> int:
 # Requests.
 
 
+def _headers_repr(headers: Mapping[str, str]) -> str:
+    return repr({name: REDACTED if name.lower() == "authorization" else value for name, value in headers.items()})
+
+
 @attrs.frozen
 class Request:
-    """An HTTP request ready to send: nothing left to compute."""
+    """An HTTP request ready to send: nothing left to compute (its repr hides the key)."""
 
     method: Method
     url: URL
-    headers: Mapping[str, str]
+    headers: Mapping[str, str] = attrs.field(repr=_headers_repr)
     body: bytes | None = None
     segments: tuple[str, ...] = ()
 
@@ -236,11 +246,15 @@ def check_order(order: Order | str) -> Order:
 
 @attrs.frozen
 class Response:
-    """An HTTP answer as bytes: what the transport hands back."""
+    """An HTTP answer as bytes: what the transport hands back.
+
+    ``complete`` is False when the body was longer than `MAX_RESPONSE_BYTES` and was cut off.
+    """
 
     status: int
     headers: Mapping[str, str]
     body: bytes
+    complete: bool = True
 
     @property
     def request_id(self) -> str | None:
@@ -248,50 +262,81 @@ class Response:
         return self.headers.get(REQUEST_ID_HEADER)
 
 
+def redact(body: bytes, secret: bytes, *, cut_off: bool = False) -> bytes:
+    """`body` with every copy of `secret` (the API key) replaced.
+
+    A body that was `cut_off` mid-way also loses a trailing partial copy of the key.
+    """
+    if not secret:
+        return body
+    if secret in body:
+        body = body.replace(secret, REDACTED.encode())
+    if cut_off:
+        for length in range(min(len(secret) - 1, len(body)), 0, -1):
+            if body.endswith(secret[:length]):
+                return body[:-length]
+    return body
+
+
 def body_text(body: bytes, secret: str | None = None) -> str:
-    """The body as text for errors, with `secret` (the API key) cut out should it appear."""
-    text = body.decode("utf-8", errors="replace")
-    if secret and secret in text:
-        text = text.replace(secret, REDACTED)
+    """The body as text for errors: at most `BODY_MAX_CHARS`, the API key cut out should it appear."""
+    if secret:
+        body = redact(body, secret.encode())
+    text = body[: BODY_MAX_CHARS * 4].decode("utf-8", errors="replace")
+    if len(text) > BODY_MAX_CHARS or len(body) > BODY_MAX_CHARS * 4:
+        text = f"{text[:BODY_MAX_CHARS]}... [cut at {BODY_MAX_CHARS} characters of {len(body)} bytes]"
     return text
 
 
+def _invalid(response: Response, detail: str) -> ResponseValidationError:
+    return ResponseValidationError(
+        detail, status=response.status, request_id=response.request_id, body=body_text(response.body)
+    )
+
+
 def decode_json(response: Response) -> Any:
-    """A success answer's JSON, or `ResponseValidationError` when it is not JSON."""
+    """A success answer's JSON, or `ResponseValidationError` when it is not JSON (or was cut off)."""
+    if not response.complete:
+        raise _invalid(response, f"the answer is larger than {MAX_RESPONSE_BYTES} bytes and was not read to the end")
     try:
         return orjson.loads(response.body)
     except orjson.JSONDecodeError as error:
-        raise ResponseValidationError(
-            f"not JSON ({error})", status=response.status, request_id=response.request_id, body=body_text(response.body)
-        ) from None
+        raise _invalid(response, f"not JSON ({error})") from None
 
 
 def parse(response: Response, structure: Callable[[Any], Any]) -> Any:
-    """A success answer's body turned into a model by `structure`, or `ResponseValidationError`."""
+    """A success answer's body turned into a model by `structure`, or `ResponseValidationError`.
+
+    `structure` is pure, so whatever it raises means the body does not fit the model.
+    """
     data = decode_json(response)
     try:
         return structure(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        detail = f"missing field {error}" if isinstance(error, KeyError) else str(error)
-        raise ResponseValidationError(
-            detail, status=response.status, request_id=response.request_id, body=body_text(response.body)
-        ) from error
+    except Exception as error:
+        detail = f"missing field {error}" if isinstance(error, KeyError) else f"{type(error).__name__}: {error}"
+        raise _invalid(response, detail[:500]) from error
 
 
 def decode_error(response: Response, *, secret: str | None = None, now: float = 0.0) -> APIStatusError:
-    """The typed error for an error answer (4xx/5xx), whatever its body looks like."""
-    text = body_text(response.body, secret)
+    """The typed error for an error answer (4xx/5xx), whatever its body looks like.
+
+    The error keeps at most `BODY_MAX_CHARS` of the body; ``json`` only when the whole body fits.
+    """
+    body = response.body if secret is None else redact(response.body, secret.encode())
+    text = body_text(body)
     payload: Any = None
-    with contextlib.suppress(orjson.JSONDecodeError):
-        payload = orjson.loads(text)
+    if response.complete:
+        with contextlib.suppress(orjson.JSONDecodeError):
+            payload = orjson.loads(body)
     message: str | None = None
     code: str | None = None
     errors: list[FieldError] = []
     if isinstance(payload, dict):
         raw_message, raw_code = payload.get("message"), payload.get("code") or payload.get("error")
-        message = raw_message if isinstance(raw_message, str) else None
-        code = raw_code if isinstance(raw_code, str) else None
-        for item in payload.get("errors") or ():
+        message = raw_message[:BODY_MAX_CHARS] if isinstance(raw_message, str) else None
+        code = raw_code[:200] if isinstance(raw_code, str) else None
+        raw_errors = payload.get("errors")
+        for item in raw_errors if isinstance(raw_errors, list) else ():
             if isinstance(item, dict):
                 errors.append(
                     FieldError(str(item.get("field", "")), str(item.get("code", "")), str(item.get("message", "")))
@@ -306,7 +351,7 @@ def decode_error(response: Response, *, secret: str | None = None, now: float = 
         "request_id": response.request_id,
         "headers": response.headers,
         "body": text,
-        "json": payload,
+        "json": payload if len(body) <= BODY_MAX_CHARS else None,
     }
     if error_class is RateLimitError:
         kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"), now=now)
@@ -390,6 +435,35 @@ def retry_delay(
     backoff = policy.backoff
     ceiling: float = min(backoff.cap, backoff.base * 2.0**attempt)
     return random() * ceiling
+
+
+# Outcomes.
+
+
+def attempt_outcome_unknown(*, status: int | None = None, reached_server: bool = True) -> bool:
+    """Whether one attempt may have taken effect on the server without the client knowing.
+
+    An answer below 500 is definitive (429 and 408 are refused before any work).  A 5xx may
+    come from a proxy after the API did the work; a dropped connection or a read timeout may
+    come after it too.  Only a failure to connect at all (`reached_server` False) is safe.
+    """
+    if status is None:
+        return reached_server
+    return status >= 500
+
+
+def outcome_unknown(error: WorkOSError) -> bool:
+    """Whether a failed call may nonetheless have taken effect: some attempt of it got no
+    definitive answer (see `attempt_outcome_unknown`)."""
+    return isinstance(error, APIStatusError | APIConnectionError) and error.outcome_unknown
+
+
+def unanswered(error: WorkOSError) -> bool:
+    """Whether a failed call ended with no definitive answer at all: its last attempt failed in
+    a way worth retrying, and some attempt may have done the work."""
+    if isinstance(error, APIConnectionError):
+        return error.outcome_unknown
+    return isinstance(error, APIStatusError) and error.status in RETRYABLE_STATUSES and error.outcome_unknown
 
 
 # Pagination.

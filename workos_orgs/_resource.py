@@ -10,6 +10,7 @@ import functools
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar
 
+from ._errors import APIStatusError
 from ._models import Unset
 from ._protocol import Method, Response, parse
 
@@ -121,3 +122,9 @@ def json_parser(structure: Callable[[Any], R]) -> Callable[[Response], R]:
 def no_content(_: Response) -> None:
     """Deletes answer 202 ``Accepted`` or 204 with no body: there is nothing to parse."""
     return
+
+
+def error_response(error: APIStatusError) -> Response:
+    """The answer an error was made from, for a call that treats that answer as success
+    (a delete's 404 after an attempt whose outcome was unknown)."""
+    return Response(error.status, error.headers, error.body.encode())

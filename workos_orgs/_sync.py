@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Union
 
 import attrs
 
-from ._contract import DomainState
+from ._contract import EXTERNAL_ID_ALREADY_USED, DomainState
 from ._errors import BadRequestError, InvalidArgumentError, NotFoundError, WorkOSError
 from ._models import DomainData, Organization
 
@@ -228,7 +228,7 @@ class _Job:
                         metadata=record.metadata,
                     )
                 except BadRequestError as error:
-                    if error.code != "external_id_already_used":
+                    if error.code != EXTERNAL_ID_ALREADY_USED:
                         raise
                     # Made meanwhile (a duplicate record in the input, or another job): update it.
                     existing = await self._find(record.external_id)

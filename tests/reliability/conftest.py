@@ -1,0 +1,34 @@
+"""Fixtures for the reliability tests: an emulator without idempotency, clients with quick retries."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from workos_orgs import AsyncWorkOS, Backoff
+from workos_orgs.emulator import Emulator
+
+# Retries in tests wait milliseconds, not seconds.
+FAST = Backoff(base=0.005, cap=0.02, max_retry_after=2.0)
+
+
+@pytest.fixture
+async def bare_emulator() -> AsyncIterator[Emulator]:
+    """An emulator that ignores ``Idempotency-Key``: exactly-once must come from the SDK."""
+    async with Emulator(idempotency=False) as emu:
+        yield emu
+
+
+@pytest.fixture
+async def client(emulator: Emulator) -> AsyncIterator[AsyncWorkOS]:
+    """A client for the (idempotent) emulator; closed after the test."""
+    async with AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, backoff=FAST, timeout=5) as workos:
+        yield workos
+
+
+@pytest.fixture
+async def bare_client(bare_emulator: Emulator) -> AsyncIterator[AsyncWorkOS]:
+    """A client for the emulator without idempotency."""
+    async with AsyncWorkOS(api_key=bare_emulator.api_key, base_url=bare_emulator.url, backoff=FAST, timeout=5) as c:
+        yield c

@@ -1,0 +1,260 @@
+"""Exactly-once creates and deletes when the server does not honour ``Idempotency-Key``.
+
+Every test here runs against ``Emulator(idempotency=False)``: a retried create really would
+make a second organization, so whatever keeps the count at one is the SDK's doing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from workos_orgs import (
+    APIConnectionError,
+    APITimeoutError,
+    AsyncWorkOS,
+    BadRequestError,
+    DomainData,
+    DomainState,
+    InternalServerError,
+    NotFoundError,
+    RateLimitError,
+)
+from workos_orgs._protocol import attempt_outcome_unknown, unanswered
+from workos_orgs.emulator import Emulator
+
+from .conftest import FAST
+
+
+async def names(client: AsyncWorkOS) -> list[str]:
+    return sorted([organization.name async for organization in client.organizations.list(limit=100)])
+
+
+def trail(emulator: Emulator) -> list[tuple[str, str, int | None, str | None]]:
+    return [(r.method, r.path, r.status, r.fault) for r in emulator.requests]
+
+
+# The pure core: which attempts leave the outcome unknown.
+
+
+@pytest.mark.parametrize(
+    ("status", "reached_server", "unknown"),
+    [
+        (None, True, True),  # dropped, or no answer in time: the work may be done
+        (None, False, False),  # could not connect: nothing was sent
+        (500, True, True),
+        (502, True, True),
+        (503, True, True),
+        (504, True, True),
+        (429, True, False),  # refused before any work
+        (408, True, False),
+        (400, True, False),
+        (404, True, False),
+        (201, True, False),
+    ],
+)
+def test_which_attempts_leave_the_outcome_unknown(status: int | None, reached_server: bool, unknown: bool) -> None:
+    assert attempt_outcome_unknown(status=status, reached_server=reached_server) is unknown
+
+
+def test_unanswered_needs_an_unknown_attempt_and_a_last_attempt_worth_retrying() -> None:
+    dropped = APIConnectionError("dropped", method="POST", path="/organizations", attempts=3, outcome_unknown=True)
+    refused = APIConnectionError("refused", method="POST", path="/organizations", attempts=3, outcome_unknown=False)
+    server = InternalServerError("boom", status=502, attempts=3, outcome_unknown=True)
+    limited = RateLimitError("slow down", status=429, attempts=3, outcome_unknown=False)
+    after_a_drop = BadRequestError("used", status=400, code="external_id_already_used", outcome_unknown=True)
+    assert [unanswered(e) for e in (dropped, refused, server, limited, after_a_drop)] == [
+        True,
+        False,
+        True,
+        False,
+        False,
+    ]
+
+
+# Creates with an external id.
+
+
+async def test_a_create_whose_answer_was_lost_returns_the_one_organization(
+    bare_client: AsyncWorkOS, bare_emulator: Emulator
+) -> None:
+    bare_emulator.inject_fault(method="POST", path="/organizations", drop="after")
+    organization = await bare_client.organizations.create(
+        name="Acme", external_id="acme-1", domain_data=[DomainData("acme.com", DomainState.VERIFIED)]
+    )
+    assert (organization.name, organization.external_id) == ("Acme", "acme-1")
+    assert [d.domain for d in organization.domains] == ["acme.com"]
+    assert trail(bare_emulator) == [
+        ("POST", "/organizations", None, "drop_after"),  # made, answer lost
+        ("POST", "/organizations", 400, None),  # external_id_already_used: by us
+        ("GET", "/organizations/external_id/acme-1", 200, None),
+    ]
+    assert await names(bare_client) == ["Acme"]
+
+
+async def test_a_create_with_no_answer_on_any_attempt_is_resolved_by_lookup(
+    bare_client: AsyncWorkOS, bare_emulator: Emulator
+) -> None:
+    bare_emulator.inject_fault(method="POST", path="/organizations", drop="after", times=3)
+    organization = await bare_client.organizations.create(name="Acme", external_id="acme-1")
+    assert organization.external_id == "acme-1"
+    assert [r.fault for r in bare_emulator.requests] == ["drop_after"] * 3 + [None]
+    assert await names(bare_client) == ["Acme"]
+
+
+async def test_a_create_that_timed_out_is_made_once(bare_emulator: Emulator) -> None:
+    # The slow attempt does its work after the client has given up on it.
+    bare_emulator.inject_fault(method="POST", path="/organizations", delay_ms=300)
+    async with AsyncWorkOS(
+        api_key=bare_emulator.api_key, base_url=bare_emulator.url, backoff=FAST, timeout=0.1
+    ) as client:
+        organization = await client.organizations.create(name="Acme", external_id="acme-1")
+        await asyncio.sleep(0.35)  # let the abandoned attempt land
+        assert [o.id async for o in client.organizations.list()] == [organization.id]
+    statuses = sorted((r.status or 0) for r in bare_emulator.requests if r.method == "POST")
+    assert statuses == [201, 400]  # the late one found the external id taken
+
+
+async def test_when_nothing_was_made_the_original_error_is_raised(
+    bare_client: AsyncWorkOS, bare_emulator: Emulator
+) -> None:
+    bare_emulator.inject_fault(method="POST", path="/organizations", status=503, times=3)
+    with pytest.raises(InternalServerError) as caught:
+        await bare_client.organizations.create(name="Acme", external_id="acme-1")
+    assert (caught.value.status, caught.value.attempts, caught.value.outcome_unknown) == (503, 3, True)
+    assert trail(bare_emulator)[-1] == ("GET", "/organizations/external_id/acme-1", 404, None)
+    assert await names(bare_client) == []
+    # ... and then retrying is safe.
+    assert (await bare_client.organizations.create(name="Acme", external_id="acme-1")).name == "Acme"
+    assert await names(bare_client) == ["Acme"]
+
+
+async def test_a_definitive_external_id_already_used_still_raises(
+    bare_client: AsyncWorkOS, bare_emulator: Emulator
+) -> None:
+    await bare_client.organizations.create(name="Acme", external_id="acme-1")
+    with pytest.raises(BadRequestError) as caught:
+        await bare_client.organizations.create(name="Acme", external_id="acme-1")
+    assert (caught.value.code, caught.value.attempts, caught.value.outcome_unknown) == (
+        "external_id_already_used",
+        1,
+        False,
+    )
+    assert [r.method for r in bare_emulator.requests] == ["POST", "POST"]  # no lookup
+
+
+async def test_someone_elses_organization_with_that_external_id_is_not_taken_for_ours(
+    bare_client: AsyncWorkOS, bare_emulator: Emulator
+) -> None:
+    bare_emulator.seed([{"name": "Other Co", "external_id": "acme-1"}])
+    bare_emulator.inject_fault(method="POST", path="/organizations", status=502)
+    with pytest.raises(BadRequestError) as caught:
+        await bare_client.organizations.create(name="Acme", external_id="acme-1")
+    assert (caught.value.code, caught.value.attempts, caught.value.outcome_unknown) == (
+        "external_id_already_used",
+        2,
+        True,
+    )
+    assert await names(bare_client) == ["Other Co"]
+
+
+async def test_a_rate_limit_is_not_an_unknown_outcome(bare_client: AsyncWorkOS, bare_emulator: Emulator) -> None:
+    bare_emulator.inject_fault(method="POST", path="/organizations", status=429, retry_after=0, times=3)
+    with pytest.raises(RateLimitError) as caught:
+        await bare_client.organizations.create(name="Acme", external_id="acme-1")
+    assert (caught.value.attempts, caught.value.outcome_unknown) == (3, False)
+    assert [r.method for r in bare_emulator.requests] == ["POST"] * 3  # no lookup
+
+
+async def test_a_refused_connection_is_not_an_unknown_outcome(bare_emulator: Emulator) -> None:
+    url = bare_emulator.url
+    await bare_emulator.close()
+    async with AsyncWorkOS(api_key="sk_test_x", base_url=url, backoff=FAST, max_retries=1) as client:
+        with pytest.raises(APIConnectionError) as caught:
+            await client.organizations.create(name="Acme", external_id="acme-1")
+    assert (caught.value.attempts, caught.value.outcome_unknown) == (2, False)
+
+
+async def test_without_an_external_id_a_lost_answer_can_duplicate(
+    bare_client: AsyncWorkOS, bare_emulator: Emulator
+) -> None:
+    # The documented risk: only the Idempotency-Key protects such a create.
+    bare_emulator.inject_fault(method="POST", path="/organizations", drop="after")
+    await bare_client.organizations.create(name="Acme")
+    assert await names(bare_client) == ["Acme", "Acme"]
+
+
+async def test_with_server_idempotency_a_create_without_external_id_is_made_once(
+    client: AsyncWorkOS, emulator: Emulator
+) -> None:
+    emulator.inject_fault(method="POST", path="/organizations", drop="after", times=2)
+    await client.organizations.create(name="Acme")
+    assert await names(client) == ["Acme"]
+
+
+# Deletes.
+
+
+async def test_a_delete_whose_answer_was_lost_succeeds(bare_client: AsyncWorkOS, bare_emulator: Emulator) -> None:
+    keep, drop = bare_emulator.seed([{"name": "Keep"}, {"name": "Drop"}])
+    await bare_client.organizations.get(keep["id"])  # a pooled connection, which aiohttp would resend on
+    bare_emulator.inject_fault(method="DELETE", path="/organizations/*", drop="after")
+    assert await bare_client.organizations.delete(drop["id"]) is None
+    deletes = [(r.status, r.fault) for r in bare_emulator.requests if r.method == "DELETE"]
+    assert deletes == [(None, "drop_after"), (404, None)]
+    assert await names(bare_client) == ["Keep"]
+
+
+async def test_a_delete_whose_answer_was_lost_on_a_fresh_connection_succeeds(
+    bare_client: AsyncWorkOS, bare_emulator: Emulator
+) -> None:
+    (row,) = bare_emulator.seed([{"name": "Drop"}])
+    bare_emulator.inject_fault(method="DELETE", path="/organizations/*", drop="after", times=2)
+    raw = await bare_client.organizations.with_raw_response.delete(row["id"])
+    assert (raw.status, raw.parse()) == (404, None)
+    assert await names(bare_client) == []
+
+
+async def test_a_delete_after_a_5xx_and_then_404_succeeds(bare_client: AsyncWorkOS, bare_emulator: Emulator) -> None:
+    (row,) = bare_emulator.seed([{"name": "Drop"}])
+    await bare_client.organizations.delete(row["id"])
+    bare_emulator.inject_fault(method="DELETE", path="/organizations/*", status=502)
+    assert await bare_client.organizations.delete(row["id"]) is None  # gone, as asked
+
+
+async def test_a_definitive_404_on_delete_still_raises(bare_client: AsyncWorkOS, bare_emulator: Emulator) -> None:
+    (row,) = bare_emulator.seed([{"name": "Drop"}])
+    await bare_client.organizations.delete(row["id"])
+    with pytest.raises(NotFoundError) as caught:
+        await bare_client.organizations.delete(row["id"])
+    assert (caught.value.attempts, caught.value.outcome_unknown) == (1, False)
+
+
+async def test_a_domain_delete_whose_answer_was_lost_succeeds(
+    bare_client: AsyncWorkOS, bare_emulator: Emulator
+) -> None:
+    organization = await bare_client.organizations.create(
+        name="Acme", domain_data=[DomainData("acme.com", DomainState.VERIFIED), DomainData("acme.org", "pending")]
+    )
+    first, second = organization.domains
+    bare_emulator.inject_fault(method="DELETE", path="/organization_domains/*", drop="after")
+    assert await bare_client.organization_domains.delete(first.id) is None
+    with pytest.raises(NotFoundError):
+        await bare_client.organization_domains.delete(first.id)
+    left = await bare_client.organizations.get(organization.id)
+    assert [d.domain for d in left.domains] == [second.domain]
+
+
+async def test_timeouts_on_every_attempt_report_an_unknown_outcome(bare_emulator: Emulator) -> None:
+    bare_emulator.inject_fault(method="PUT", path="/organizations/*", delay_ms=150, times=2)
+    (row,) = bare_emulator.seed([{"name": "Acme"}])
+    async with AsyncWorkOS(
+        api_key=bare_emulator.api_key, base_url=bare_emulator.url, backoff=FAST, timeout=0.05, max_retries=1
+    ) as client:
+        with pytest.raises(APITimeoutError) as caught:
+            await client.organizations.update(row["id"], name="Acme 2")
+        assert (caught.value.attempts, caught.value.outcome_unknown) == (2, True)
+        await asyncio.sleep(0.2)
+        # Both late updates landed; they set the same values, so the result is the same.
+        assert (await client.organizations.get(row["id"])).name == "Acme 2"

@@ -1,0 +1,209 @@
+"""The API key never shows: not in ``repr(client)``, not in any error (its ``str``, ``repr``,
+attributes, causes or traceback), not in any log line at DEBUG, not in what a run prints.
+
+The scenario raises one error of every class the SDK has, with a server that echoes the key
+back wherever it can.  Failures name where the key was found, never the key itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from workos_orgs import (
+    AsyncWorkOS,
+    DomainData,
+    DomainState,
+    OrganizationRecord,
+    WorkOSError,
+)
+from workos_orgs._errors import BODY_MAX_CHARS
+from workos_orgs._protocol import MAX_RESPONSE_BYTES, build_request, redact
+from workos_orgs._transport import LOG_ENV_VAR, configure_logging_from_env, logger
+from workos_orgs.emulator import Emulator
+
+from .conftest import FAST
+
+SECRET = "sk_test_LEAKCANARY_7d1f3e9a5b2c48e6"
+
+
+def assert_hidden(text: str, where: str) -> None:
+    if SECRET in text:
+        pytest.fail(f"the API key leaked into {where}", pytrace=False)
+
+
+def error_classes() -> set[type[WorkOSError]]:
+    """Every error class the SDK defines."""
+
+    def walk(cls: type[WorkOSError]) -> Iterator[type[WorkOSError]]:
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from walk(sub)
+
+    return {cls for cls in walk(WorkOSError) if cls.__module__.startswith("workos_orgs._")}
+
+
+def check_error(error: BaseException) -> None:
+    name = type(error).__name__
+    assert_hidden("".join(traceback.format_exception(error)), f"the traceback of {name}")
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        for text, where in (
+            (str(link), "str"),
+            (repr(link), "repr"),
+            (repr(vars(link)) if hasattr(link, "__dict__") else "", "attributes"),
+            (repr(link.args), "args"),
+        ):
+            assert_hidden(text, f"the {where} of {type(link).__name__} (raised as {name})")
+        link = link.__cause__ or link.__context__
+
+
+async def garbage_server(reply: bytes) -> tuple[asyncio.Server, str]:
+    """A TCP server that answers any request with `reply`, as a broken proxy might."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(reply)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def echoing() -> AsyncIterator[Emulator]:
+    async with Emulator(api_key=SECRET) as emu:
+        yield emu
+
+
+async def raise_one_of_everything(emulator: Emulator) -> list[BaseException]:
+    errors: list[BaseException] = []
+
+    async def expect(call: object) -> None:
+        with pytest.raises(WorkOSError) as caught:
+            await call  # type: ignore[misc]
+        errors.append(caught.value)
+
+    with pytest.raises(WorkOSError) as configuration:
+        AsyncWorkOS(api_key=SECRET, base_url="http://api.example.com")
+    errors.append(configuration.value)
+    with pytest.raises(WorkOSError) as bad_option:
+        AsyncWorkOS(api_key=SECRET, timeout=-1)
+    errors.append(bad_option.value)
+    with pytest.raises(WorkOSError) as record:
+        OrganizationRecord.from_mapping({"name": "No external id"})
+    errors.append(record.value)
+
+    client = AsyncWorkOS(api_key=SECRET, base_url=emulator.url, backoff=FAST, timeout=0.2)
+    async with client:
+        assert_hidden(repr(client), "repr(client)")
+        assert_hidden(repr(client.with_options(timeout=3)), "repr(client view)")
+        await expect(client.organizations.get(""))  # InvalidArgumentError
+        org = await client.organizations.create(
+            name="Acme", external_id="acme-1", domain_data=[DomainData("acme.com", DomainState.VERIFIED)]
+        )
+        assert_hidden(repr(org), "repr(organization)")
+        raw = await client.organizations.with_raw_response.get(org.id)
+        assert_hidden(repr(raw) + repr(raw.headers), "a raw response")
+        echo = {"message": f"bad key {SECRET}", "code": f"c_{SECRET}", "errors": [{"field": SECRET, "message": SECRET}]}
+        for status in (400, 401, 403, 409, 418, 422):
+            emulator.inject_fault(path="/organizations/*", status=status, body=echo)
+            await expect(client.organizations.get(org.id))
+        await expect(client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV"))  # a real 404
+        await expect(client.organization_domains.create(organization_id=org.id, domain="acme.com"))  # real 409
+        emulator.inject_fault(path="/organizations/*", status=429, retry_after=600, body=echo)
+        await expect(client.organizations.get(org.id))
+        emulator.inject_fault(path="/organizations/*", status=503, body=f"<html>{SECRET}</html>", times=3)
+        await expect(client.organizations.get(org.id))
+        # The key on the edge of what an error keeps, and of what is read at all.
+        edge = "x" * (BODY_MAX_CHARS - 7) + SECRET
+        emulator.inject_fault(path="/organizations/*", status=500, body=edge, times=3)
+        await expect(client.organizations.get(org.id))
+        emulator.inject_fault(path="/organizations/*", status=200, body="y" * (MAX_RESPONSE_BYTES - 9) + SECRET)
+        await expect(client.organizations.get(org.id))
+        emulator.inject_fault(path="/organizations/*", status=200, body={"oops": SECRET})
+        await expect(client.organizations.get(org.id))  # ResponseValidationError
+        emulator.inject_fault(method="POST", path="/organizations", drop="before", times=3)
+        await expect(client.organizations.create(name="Beta"))  # APIConnectionError
+        emulator.inject_fault(method="PUT", path="/organizations/*", delay_ms=300, times=3)
+        await expect(client.organizations.update(org.id, name="Gamma"))  # APITimeoutError
+        stuck = {"object": "list", "data": [{**emulator.seed([{"name": "S"}])[0], "name": SECRET}]}
+        stuck["list_metadata"] = {"before": None, "after": stuck["data"][0]["id"]}
+        emulator.inject_fault(method="GET", path="/organizations", status=200, body=stuck, times=2)
+        with pytest.raises(WorkOSError) as pagination:
+            [o async for o in client.organizations.list()]
+        errors.append(pagination.value)
+        # A "server" whose answer aiohttp cannot parse: its error holds the request's headers.
+        for reply in (b"HTTP/1.1 200 OK\r\nBroken header line\r\n\r\n", b"NOT HTTP AT ALL\r\n\r\n"):
+            server, url = await garbage_server(reply)
+            async with server, AsyncWorkOS(api_key=SECRET, base_url=url, backoff=FAST, max_retries=1) as broken:
+                await expect(broken.organizations.get(org.id))
+    await expect(client.organizations.get(org.id))  # ClientClosedError
+    return errors
+
+
+async def test_the_key_never_appears_in_any_error_or_log_line(
+    echoing: Emulator, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    with caplog.at_level(logging.DEBUG):  # every logger: ours, aiohttp's, asyncio's
+        errors = await raise_one_of_everything(echoing)
+    raised = {type(error) for error in errors}
+    missing = {cls.__name__ for cls in error_classes() - raised}
+    assert not missing, f"no scenario raises {missing}"
+    for error in errors:
+        check_error(error)
+    assert len(caplog.records) > 20
+    for record in caplog.records:
+        assert_hidden(record.getMessage(), f"the log line {record.msg!r}")
+    assert_hidden(caplog.text, "the formatted log")
+    out, err = capfd.readouterr()
+    assert_hidden(out + err, "the test's output")
+
+
+async def test_debug_logging_to_stderr_never_prints_the_key(
+    echoing: Emulator, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    before_level, before_handlers = logger.level, list(logger.handlers)
+    monkeypatch.setenv(LOG_ENV_VAR, "debug")
+    try:
+        configure_logging_from_env()
+        errors = await raise_one_of_everything(echoing)
+        for error in errors:
+            print(error, repr(error))
+            traceback.print_exception(error)
+    finally:
+        logger.handlers[:] = before_handlers
+        logger.setLevel(before_level)
+    out, err = capfd.readouterr()
+    assert "Retrying GET" in err  # the handler did print
+    assert_hidden(out + err, "what the run printed")
+
+
+def test_a_request_never_shows_the_key() -> None:
+    client = AsyncWorkOS(api_key=SECRET, base_url="http://127.0.0.1:1")
+    request = build_request("GET", client._base_url, ["organizations"], api_key=SECRET, extra_headers={"X-Trace": "1"})
+    if request.headers["Authorization"] != f"Bearer {SECRET}":
+        pytest.fail("the key is not sent", pytrace=False)
+    assert_hidden(repr(request), "repr(Request)")  # ... but never shown
+    assert_hidden(repr(client), "repr(client)")
+
+
+@pytest.mark.parametrize(
+    ("body", "cut_off", "kept"),
+    [
+        (f"a {SECRET} b {SECRET}".encode(), False, b"a [redacted] b [redacted]"),
+        (f"tail {SECRET[:12]}".encode(), True, b"tail "),  # cut off inside the key
+        (b"success", False, b"success"),  # ends in "s", like the key's start: left alone
+        (b"success", True, b"succes"),  # ... unless the body was cut off: then one "s" could be the key's
+    ],
+)
+def test_redact(body: bytes, cut_off: bool, kept: bytes) -> None:
+    assert redact(body, SECRET.encode(), cut_off=cut_off) == kept

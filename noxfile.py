@@ -13,7 +13,13 @@ import nox
 nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
-TEST_DEPS = ["pytest>=8", "pytest-asyncio>=0.24", "hypothesis>=6.100"]
+TEST_DEPS = [
+    "pytest>=8",
+    "pytest-asyncio>=0.24",
+    "hypothesis>=6.100",
+    "jsonschema>=4.18",
+    "openapi-spec-validator>=0.7",
+]
 # The official SDK the benchmarks compare against, pinned so runs stay comparable.
 OFFICIAL_SDK = "workos==10.8.0"
 CURRENT = f"{sys.version_info.major}.{sys.version_info.minor}"

@@ -68,7 +68,13 @@ async def serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    cli = parser()
+    args = cli.parse_args(argv)
+    if args.chaos is not None:
+        try:
+            Chaos(rate=args.chaos)
+        except ValueError as error:
+            cli.error(f"--chaos: {error}")
     try:
         asyncio.run(serve(args))
     except SeedError as error:

@@ -28,6 +28,7 @@ from .._contract import (
     DomainState,
     DomainVerificationStrategy,
 )
+from . import _routes as routes
 from . import _rules as rules
 from ._faults import ChaosSource, FaultQueue
 from ._ids import (
@@ -43,6 +44,10 @@ from ._store import Json, Store
 
 JSON = "application/json"
 REQUEST_LOG_SIZE = 100_000
+# Idempotency keys kept at most (beyond it the soonest to expire go first), and how many new
+# keys come between two purges of expired ones: the table stays bounded under any load.
+IDEMPOTENCY_KEYS_KEPT = 100_000
+IDEMPOTENCY_PURGE_EVERY = 1_000
 # The app name in verification prefixes, as in `superapp-domain-verification-z3kjny`.
 VERIFICATION_APP_NAME = "emulator"
 
@@ -100,6 +105,7 @@ class Emulation:
         rate_limits: RateLimits | None = None,
         idempotency: bool = True,
         idempotency_ttl: float = IDEMPOTENCY_TTL_SECONDS,
+        idempotency_keys_kept: int = IDEMPOTENCY_KEYS_KEPT,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.api_key = api_key
@@ -119,6 +125,11 @@ class Emulation:
         self._reset_limits()
         self._failing_verifications = 0
         self._log: deque[RecordedRequest] = deque(maxlen=REQUEST_LOG_SIZE)
+        self._idempotent_writes = 0
+        self._idempotency_keys_kept = idempotency_keys_kept
+        self._purge_every = max(1, min(IDEMPOTENCY_PURGE_EVERY, idempotency_keys_kept))
+        # Requests that ended in an unexpected exception (a bug); the tests require 0.
+        self.internal_errors = 0
 
     def close(self) -> None:
         with self._lock:
@@ -178,9 +189,14 @@ class Emulation:
             raise rules.rate_limited(wait)
 
     def _idempotent(self, request: ApiRequest) -> ApiResponse:
+        found = routes.find(routes.API_ROUTES, request.method, request.segments)
+        if found is None:
+            # Not a route: no key is looked up or spent on it.
+            raise rules.not_found()
+        route, params = found
         key = request.idempotency_key
-        if request.method != "POST" or not key or not self.idempotency:
-            return self._route(request)
+        if not route.idempotent_post or not key or not self.idempotency:
+            return _OPERATIONS[route.operation_id](self, request, params)
         fingerprint = hashlib.sha256(
             b"%s %s\n%s" % (request.method.encode(), "/".join(request.segments).encode(), _canonical(request.body))
         ).digest()
@@ -196,11 +212,14 @@ class Emulation:
                 )
             return ApiResponse(status, body, content_type)
         try:
-            response = self._route(request)
+            response = _OPERATIONS[route.operation_id](self, request, params)
         except rules.ApiError as error:
             # A refusal is an answer too: replaying it keeps a retry from turning into a create.
             response = error_response(error)
         if response.status < 500:
+            self._idempotent_writes += 1
+            if self._idempotent_writes % self._purge_every == 0:
+                self._store.purge_idempotent(now, self._idempotency_keys_kept - 1)
             self._store.put_idempotent(
                 key,
                 fingerprint,
@@ -210,37 +229,6 @@ class Emulation:
                 now + self._idempotency_ttl,
             )
         return response
-
-    def _route(self, request: ApiRequest) -> ApiResponse:
-        method, segments = request.method, request.segments
-        match segments:
-            case ("organizations",):
-                if method == "GET":
-                    return self._list_organizations(request.query)
-                if method == "POST":
-                    return self._create_organization(_body(request))
-            case ("organizations", "external_id", external_id) if method == "GET":
-                return self._get_organization_by_external_id(external_id)
-            case ("organizations", organization_id):
-                if method == "GET":
-                    return json_response(200, self._organization(organization_id))
-                if method == "PUT":
-                    return self._update_organization(organization_id, _body(request))
-                if method == "DELETE":
-                    return self._delete_organization(organization_id)
-            case ("organization_domains",) if method == "POST":
-                return self._create_domain(_body(request))
-            case ("organization_domains", domain_id):
-                if method == "GET":
-                    return json_response(200, self._domain(domain_id))
-                if method == "DELETE":
-                    self._domain(domain_id)
-                    with self._store.transaction():
-                        self._store.delete_domain(domain_id)
-                    return ApiResponse(204, b"", None)
-            case ("organization_domains", domain_id, "verify") if method == "POST":
-                return self._verify_domain(domain_id)
-        raise rules.not_found()
 
     # Organizations.
 
@@ -400,6 +388,12 @@ class Emulation:
             raise rules.not_found("Organization Domain", domain_id)
         return domain
 
+    def _delete_domain(self, domain_id: str) -> ApiResponse:
+        self._domain(domain_id)
+        with self._store.transaction():
+            self._store.delete_domain(domain_id)
+        return ApiResponse(204, b"", None)
+
     def _create_domain(self, body: Json) -> ApiResponse:
         organization_id, domain = rules.domain_create(body)
         if not ORGANIZATION_ID_RE.fullmatch(organization_id) or self._store.get_organization(organization_id) is None:
@@ -503,6 +497,8 @@ class Emulation:
         row.update(id=domain_id, created_at=created_at, updated_at=updated_at)
         for column in ("verification_strategy", "verification_token", "verification_prefix"):
             if column in spec:
+                if spec[column] is not None and not isinstance(spec[column], str):
+                    raise SeedError(f"{where}.{column} must be a string or null.")
                 row[column] = spec[column]
         self._store.insert_domain(row)
 
@@ -528,6 +524,26 @@ class Emulation:
                     f"{where}.{field} must be an ISO 8601 UTC timestamp like 2026-01-15T12:00:00.000Z; got {value!r}."
                 )
         return created_at, updated_at
+
+
+Operation = Callable[[Emulation, ApiRequest, Mapping[str, str]], ApiResponse]
+
+# The handler of each operation in `routes.API_ROUTES`, by operation ID.
+_OPERATIONS: Mapping[str, Operation] = {
+    "list_organizations": lambda emulation, request, _: emulation._list_organizations(request.query),
+    "create_organization": lambda emulation, request, _: emulation._create_organization(_body(request)),
+    "get_organization_by_external_id": lambda emulation, _, path: emulation._get_organization_by_external_id(
+        path["external_id"]
+    ),
+    "get_organization": lambda emulation, _, path: json_response(200, emulation._organization(path["id"])),
+    "update_organization": lambda emulation, request, path: emulation._update_organization(path["id"], _body(request)),
+    "delete_organization": lambda emulation, _, path: emulation._delete_organization(path["id"]),
+    "create_organization_domain": lambda emulation, request, _: emulation._create_domain(_body(request)),
+    "get_organization_domain": lambda emulation, _, path: json_response(200, emulation._domain(path["id"])),
+    "verify_organization_domain": lambda emulation, _, path: emulation._verify_domain(path["id"]),
+    "delete_organization_domain": lambda emulation, _, path: emulation._delete_domain(path["id"]),
+}
+routes.check_handlers(routes.API_ROUTES, _OPERATIONS)
 
 
 def _body(request: ApiRequest) -> Json:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import fnmatch
+import math
 import random
+import re
 import threading
 from typing import Any, Final, Literal
 
 import attrs
 
 Drop = Literal["before", "after"]
+
+# A fault may hold a request this long at most, so no spec can hang a connection for good.
+MAX_DELAY_MS: Final = 10 * 60 * 1000
+_CONTENT_TYPE_RE: Final = re.compile(r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+")
+_HEADER_VALUE_RE: Final = re.compile(r"[\x20-\x7e]{1,200}")
 
 
 def _upper(method: str) -> str:
@@ -18,9 +25,31 @@ def _upper(method: str) -> str:
     return method.upper()
 
 
-def _positive(instance: Any, attribute: attrs.Attribute[int], value: int) -> None:
-    if value < 1:
-        raise ValueError(f"{attribute.name} must be at least 1; got {value}.")
+def _whole(low: int, high: int | None = None) -> Any:
+    """A validator: an int (not a bool) from `low` to `high`."""
+
+    def check(instance: Any, attribute: attrs.Attribute[int], value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+            bounds = f"at least {low}" if high is None else f"from {low} to {high}"
+            raise ValueError(f"{attribute.name} must be a whole number {bounds}; got {value!r}.")
+
+    return check
+
+
+def _content_type(instance: Any, attribute: attrs.Attribute[str | None], value: Any) -> None:
+    if value is not None and not (isinstance(value, str) and _CONTENT_TYPE_RE.fullmatch(value)):
+        raise ValueError(f"content_type must be a media type such as 'text/html'; got {value!r}.")
+
+
+def _retry_after(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"retry_after must be seconds (a number) or a header value; got {value!r}.")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"retry_after must be a finite number; got {value!r}.")
+    if isinstance(value, str) and not _HEADER_VALUE_RE.fullmatch(value):
+        raise ValueError("retry_after as text must be 1 to 200 printable ASCII characters.")
 
 
 @attrs.frozen(kw_only=True)
@@ -38,27 +67,19 @@ class Fault:
 
     method: str = attrs.field(default="*", converter=_upper)
     path: str = attrs.field(default="*", validator=attrs.validators.instance_of(str))
-    status: int | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(int))
-    )
+    status: int | None = attrs.field(default=None, validator=attrs.validators.optional(_whole(200, 599)))
     body: Any = None
-    content_type: str | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(str))
-    )
-    retry_after: int | float | str | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.instance_of((int, float, str)))
-    )
-    delay_ms: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    content_type: str | None = attrs.field(default=None, validator=_content_type)
+    retry_after: int | float | str | None = attrs.field(default=None, validator=_retry_after)
+    delay_ms: int = attrs.field(default=0, validator=_whole(0, MAX_DELAY_MS))
     drop: Drop | None = attrs.field(
         default=None, validator=attrs.validators.optional(attrs.validators.in_(("before", "after")))
     )
-    times: int = attrs.field(default=1, validator=_positive)
+    times: int = attrs.field(default=1, validator=_whole(1))
 
     def __attrs_post_init__(self) -> None:
         if self.status is not None and self.drop is not None:
             raise ValueError("A fault either answers a status or drops the connection, not both.")
-        if self.status is not None and not 100 <= self.status <= 599:
-            raise ValueError(f"status must be an HTTP status from 100 to 599; got {self.status}.")
         if self.status is None and self.drop is None and self.delay_ms == 0:
             raise ValueError("A fault needs a status, a drop ('before' or 'after') or a delay_ms.")
 
@@ -109,15 +130,25 @@ class FaultQueue:
 CHAOS_KINDS: Final = ("429", "500", "502", "503", "slow", "drop_before", "drop_after")
 
 
-def _rate(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
-    if not 0 <= value <= 1:
+def _rate(instance: Any, attribute: attrs.Attribute[float], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise ValueError(f"{attribute.name} is a share of requests, from 0 to 1; got {value}.")
 
 
-def _kinds(instance: Any, attribute: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]) -> None:
-    unknown = set(value) - set(CHAOS_KINDS)
-    if not value or unknown:
-        raise ValueError(f"kinds must be some of {', '.join(CHAOS_KINDS)}; got {sorted(value)}.")
+def _kinds(instance: Any, attribute: attrs.Attribute[tuple[str, ...]], value: tuple[Any, ...]) -> None:
+    if not value or any(not isinstance(kind, str) or kind not in CHAOS_KINDS for kind in value):
+        raise ValueError(f"kinds must be some of {', '.join(CHAOS_KINDS)}; got {list(value)!r}.")
+
+
+def _kinds_tuple(value: Any) -> tuple[Any, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ValueError(f"kinds must be a list of some of {', '.join(CHAOS_KINDS)}; got {value!r}.")
+    return tuple(value)
+
+
+def _seed(instance: Any, attribute: attrs.Attribute[int | None], value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError(f"seed must be a whole number or null; got {value!r}.")
 
 
 @attrs.frozen(kw_only=True)
@@ -131,10 +162,10 @@ class Chaos:
     """
 
     rate: float = attrs.field(default=0.1, validator=_rate)
-    kinds: tuple[str, ...] = attrs.field(default=CHAOS_KINDS, converter=tuple, validator=_kinds)
-    slow_ms: int = attrs.field(default=2000, validator=attrs.validators.ge(0))
-    retry_after: int = attrs.field(default=1, validator=attrs.validators.ge(0))
-    seed: int | None = None
+    kinds: tuple[str, ...] = attrs.field(default=CHAOS_KINDS, converter=_kinds_tuple, validator=_kinds)
+    slow_ms: int = attrs.field(default=2000, validator=_whole(0, MAX_DELAY_MS))
+    retry_after: int = attrs.field(default=1, validator=_whole(0))
+    seed: int | None = attrs.field(default=None, validator=_seed)
 
     def fault_for(self, kind: str) -> Fault:
         if kind == "slow":

@@ -110,7 +110,9 @@ def list_query(query: Mapping[str, str], domains: list[str]) -> ListQuery:
     limit = LIST_LIMIT_DEFAULT
     raw_limit = query.get("limit")
     if raw_limit is not None:
-        limit = int(raw_limit) if raw_limit.isascii() and raw_limit.isdigit() else LIST_LIMIT_MIN - 1
+        # Length first: int() refuses (ValueError) digit strings past a few thousand digits.
+        well_formed = raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 4
+        limit = int(raw_limit) if well_formed else LIST_LIMIT_MIN - 1
         if not LIST_LIMIT_MIN <= limit <= LIST_LIMIT_MAX:
             errors.append(
                 FieldError(
@@ -235,7 +237,7 @@ def organization_changes(body: Json, *, creating: bool) -> OrganizationChanges:
                     continue
                 domain = check.domain(f"{field}.domain", entry.get("domain"))
                 state = entry.get("state")
-                if state not in DOMAIN_DATA_STATES:
+                if not isinstance(state, str) or state not in DOMAIN_DATA_STATES:
                     allowed = " or ".join(sorted(DOMAIN_DATA_STATES))
                     check.fail(f"{field}.state", "invalid_state", f"{field}.state must be {allowed}; got {state!r}.")
                     continue

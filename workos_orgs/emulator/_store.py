@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     body BLOB NOT NULL,
     expires_at REAL NOT NULL
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idempotency_keys_by_expiry ON idempotency_keys (expires_at);
 """
 
 _ORGANIZATION_COLUMNS = (
@@ -105,6 +106,9 @@ class Store:
             # is in the OS's hands before the response is sent.
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
+        # One connection serves every request, but another process (a second emulator, or
+        # sqlite3 on the file) may hold a lock for a moment: wait for it rather than fail.
+        self._db.execute("PRAGMA busy_timeout = 5000")
         self._db.execute("PRAGMA foreign_keys = ON")
         self._db.executescript(_SCHEMA)
 
@@ -206,9 +210,11 @@ class Store:
         filters: list[str] = []
         params: list[Any] = []
         if domains:
-            marks = ", ".join("?" * len(domains))
-            filters.append(f"id IN (SELECT organization_id FROM organization_domains WHERE domain IN ({marks}))")
-            params.extend(domains)
+            # One bound JSON array, not one variable per domain: SQLite caps the variables.
+            filters.append(
+                "id IN (SELECT organization_id FROM organization_domains WHERE domain IN (SELECT value FROM json_each(?)))"
+            )
+            params.append(orjson.dumps(list(domains)).decode())
         if search:
             filters.append("instr(name_folded, ?) > 0")
             params.append(search.casefold())
@@ -312,3 +318,18 @@ class Store:
             "INSERT OR REPLACE INTO idempotency_keys VALUES (?, ?, ?, ?, ?, ?)",
             (key, fingerprint, status, content_type, body, expires_at),
         )
+
+    def purge_idempotent(self, now: float, keep: int) -> int:
+        """Forget expired keys, then the soonest-expiring beyond the newest `keep`; returns how many."""
+        with self.transaction():
+            expired = self._db.execute("DELETE FROM idempotency_keys WHERE expires_at <= ?", (now,)).rowcount
+            overflow = self._db.execute(
+                "DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM idempotency_keys"
+                " ORDER BY expires_at DESC LIMIT -1 OFFSET ?)",
+                (keep,),
+            ).rowcount
+        return int(expired + overflow)
+
+    def count_idempotent(self) -> int:
+        (count,) = self._db.execute("SELECT count(*) FROM idempotency_keys").fetchone()
+        return int(count)

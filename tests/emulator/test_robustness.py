@@ -1,0 +1,104 @@
+"""What keeps a long-running emulator healthy: bounded idempotency storage, slow faults that
+hold up nobody else, control inputs that cannot wedge it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import orjson
+import pytest
+
+from workos_orgs.emulator import Emulator, Fault
+from workos_orgs.emulator._api import ApiRequest, Emulation
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def create(emulation: Emulation, key: str, name: str) -> tuple[int, dict[str, object]]:
+    body = orjson.dumps({"name": name})
+    response = emulation.handle(ApiRequest("POST", ("organizations",), idempotency_key=key, body=body))
+    return response.status, orjson.loads(response.body)
+
+
+def stored_keys(emulation: Emulation) -> int:
+    return emulation._store.count_idempotent()
+
+
+def test_idempotency_keys_are_capped_newest_kept() -> None:
+    emulation = Emulation(api_key="sk_test", idempotency_keys_kept=20)
+    first = [create(emulation, f"key-{n}", f"Org {n}")[1]["id"] for n in range(100)]
+    assert stored_keys(emulation) <= 20
+    # The newest key still replays: no second organization.
+    assert create(emulation, "key-99", "Org 99")[1]["id"] == first[99]
+    # The oldest was forgotten, so reusing it is a new create (the documented cost of the cap).
+    assert create(emulation, "key-0", "Org 0")[1]["id"] != first[0]
+    emulation.close()
+
+
+def test_expired_idempotency_keys_are_purged() -> None:
+    clock = Clock()
+    emulation = Emulation(api_key="sk_test", idempotency_ttl=60, idempotency_keys_kept=10, clock=clock)
+    for n in range(9):
+        create(emulation, f"old-{n}", f"Old {n}")
+    clock.now += 61
+    for n in range(10):
+        create(emulation, f"new-{n}", f"New {n}")
+    assert stored_keys(emulation) == 10
+    status, replayed = create(emulation, "new-9", "New 9")
+    assert status == 201
+    assert replayed["name"] == "New 9"
+    emulation.close()
+
+
+async def test_a_slow_fault_delays_only_its_own_request(emulator: Emulator, http: aiohttp.ClientSession) -> None:
+    emulator.inject_fault(Fault(method="GET", path="/organizations/*", delay_ms=800))
+    slow = asyncio.ensure_future(http.get("/organizations/org_01EHWNCE74X7JSDV0X3SZ3KJNY"))
+    await asyncio.sleep(0.1)  # the slow request reaches the emulator and waits there
+    for _ in range(10):
+        async with http.post("/organizations", json={"name": "Meanwhile"}) as response:
+            assert response.status == 201
+    assert not slow.done()
+    async with await slow as response:
+        assert response.status == 404
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"path": "*", "delay_ms": 10**12},
+        {"path": "*", "delay_ms": 1e308},
+        {"path": "*", "status": 500, "times": 1.5},
+        {"path": "*", "status": 500, "times": True},
+        {"path": "*", "status": 101},
+        {"path": "*", "status": 503, "retry_after": "1\r\nX-Evil: 1"},
+        {"path": "*", "status": 503, "content_type": "text/html; charset=utf-8"},
+    ],
+)
+async def test_a_fault_spec_that_could_wedge_or_break_the_emulator_is_a_422(
+    emulator: Emulator, http: aiohttp.ClientSession, spec: dict[str, object]
+) -> None:
+    async with http.post("/_emulator/faults", json=spec) as response:
+        assert response.status == 422
+        assert isinstance((await response.json())["message"], str)
+    async with http.get("/_emulator/faults") as response:
+        assert await response.json() == {"data": []}
+
+
+@pytest.mark.parametrize(
+    "spec", [{"rate": True}, {"kinds": "429"}, {"kinds": [["429"]]}, {"seed": {}}, {"slow_ms": 10**9}]
+)
+async def test_a_bad_chaos_spec_is_a_422_and_leaves_chaos_off(
+    emulator: Emulator, http: aiohttp.ClientSession, spec: dict[str, object]
+) -> None:
+    async with http.post("/_emulator/chaos", json=spec) as response:
+        assert response.status == 422
+    for _ in range(20):
+        async with http.get("/organizations") as response:
+            assert response.status == 200

@@ -17,7 +17,7 @@ from ._models import (
     structure_list_metadata,
     structure_organization,
 )
-from ._pagination import AsyncPager, check_max_items
+from ._pagination import AsyncPager, RawPage, check_max_items
 from ._protocol import Direction, check_id, list_query, outcome_unknown, pagination_direction, unanswered
 from ._resource import APIResponse, Requester, error_response, json_parser, no_content, parsed
 from ._sync import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport, sync_organizations
@@ -149,7 +149,7 @@ class Organizations:
         check_max_items(max_items)
         checked_order = None if order is None else Order(order)
 
-        async def fetch(direction: Direction, cursor: str | None) -> Page[Organization]:
+        async def fetch(direction: Direction, cursor: str | None) -> RawPage[Organization]:
             query = filters if cursor is None else [*filters, (direction, cursor)]
             response = await self._client._request(
                 "GET",
@@ -159,7 +159,7 @@ class Organizations:
                 timeout=timeout,
                 max_retries=max_retries,
             )
-            return _parse_organization_page(response)
+            return RawPage.of(response, _organization_page)
 
         return AsyncPager(
             fetch,

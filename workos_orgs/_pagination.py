@@ -1,23 +1,74 @@
 """Auto-pagination: a pager that is awaitable (first page) and async-iterable (every item).
 
 Only the cursor changes from page to page; every filter is the pager's own and is sent with
-each page.  A cursor that comes back again, or a page of items already seen, ends the walk
-with `PaginationError` instead of looping.  No connection is held between pages, so leaving
-an ``async for`` early leaks nothing.
+each page.  A cursor that comes back again, or a page that repeats the one before, ends the
+walk with `PaginationError` instead of looping.
+
+While you work through one page, the next is already on its way: the pager reads the next
+cursor from the answer, sends that request, and only then builds the page's models, so the
+API's time and yours overlap.  Leaving an ``async for`` early cancels that request (it may
+have reached the API: one extra GET); ``max_items`` never asks for a page it will not use.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
-from typing import Any, Generic
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any, Final, Generic
 
 import attrs
 
 from ._errors import InvalidArgumentError, PaginationError
 from ._models import Page, T
-from ._protocol import Direction
+from ._protocol import Direction, Response, decode_json, peek_cursor, peek_size, structure_data
 
-FetchPage = Callable[[Direction, str | None], Awaitable[Page[T]]]
+
+@attrs.frozen
+class RawPage(Generic[T]):
+    """A page as it came, before its models are built: enough to ask for the next one."""
+
+    response: Response
+    data: Any
+    structure: Callable[[Any], Page[T]]
+
+    @classmethod
+    def of(cls, response: Response, structure: Callable[[Any], Page[T]]) -> RawPage[T]:
+        return cls(response, decode_json(response), structure)
+
+    def cursor(self, direction: Direction) -> str | None:
+        return peek_cursor(self.data, direction)
+
+    def page(self) -> Page[T]:
+        page: Page[T] = structure_data(self.response, self.data, self.structure)
+        return page
+
+
+FetchPage = Callable[[Direction, str | None], Awaitable[RawPage[T]]]
+
+RECENT_IDS: Final = 10_000
+"""How many of the latest IDs a walk remembers to spot a repeated page: any repeat within
+100 full pages is caught before a duplicate is yielded, and memory stays flat however long
+the walk (a cycle of cursors is caught whatever its length)."""
+
+
+class _RecentIds:
+    def __init__(self, size: int) -> None:
+        self._order: deque[str] = deque()
+        self._set: set[str] = set()
+        self._size = size
+
+    def contain_all(self, ids: list[str]) -> bool:
+        return self._set.issuperset(ids)
+
+    def add(self, ids: list[str]) -> None:
+        for ident in ids:
+            if ident not in self._set:
+                self._set.add(ident)
+                self._order.append(ident)
+        while len(self._order) > self._size:
+            self._set.discard(self._order.popleft())
 
 
 def check_max_items(max_items: int | None) -> int | None:
@@ -54,13 +105,16 @@ class AsyncPager(Generic[T]):
         return self._direction
 
     def __await__(self) -> Generator[Any, None, Page[T]]:
-        return self._fetch(self._direction, self._cursor).__await__()
+        return self._first_page().__await__()
 
-    def pages(self) -> AsyncIterator[Page[T]]:
+    async def _first_page(self) -> Page[T]:
+        return (await self._fetch(self._direction, self._cursor)).page()
+
+    def pages(self) -> _Pages[T]:
         """Every page in turn; the last one is cut short at ``max_items``."""
         return _Pages(self._fetch, self._direction, self._cursor, self._max_items)
 
-    def __aiter__(self) -> AsyncIterator[T]:
+    def __aiter__(self) -> _Items[T]:
         return _Items(self.pages())
 
     def __repr__(self) -> str:
@@ -74,9 +128,10 @@ class _Pages(Generic[T]):
         self._cursor = cursor
         self._remaining = max_items
         self._seen_cursors: set[str] = set() if cursor is None else {cursor}
-        self._seen_ids: set[str] = set()
+        self._recent_ids = _RecentIds(RECENT_IDS)
         self._done = False
         self._stuck: PaginationError | None = None
+        self._ahead: asyncio.Future[RawPage[T]] | None = None
 
     def __aiter__(self) -> _Pages[T]:
         return self
@@ -87,19 +142,30 @@ class _Pages(Generic[T]):
         if self._done:
             raise StopAsyncIteration
         cursor = self._cursor
-        page = await self._fetch(self._direction, cursor)
-        ids = [item.id for item in page.data]
-        if ids and self._seen_ids.issuperset(ids):
+        try:
+            raw = await (self._ahead or self._fetch(self._direction, cursor))
+            self._ahead = None
+            if self._fetch_ahead(raw):
+                # One turn of the loop puts that request on the wire before the models are built.
+                await asyncio.sleep(0)
+            page = raw.page()
+        except BaseException:
             self._done = True
+            self._cancel_ahead()
+            raise
+        ids = [item.id for item in page.data]
+        if ids and self._recent_ids.contain_all(ids):
+            self._finish()
             raise PaginationError(
                 f"The API sent the same page twice (following {self._direction}={cursor!r}); stopping rather"
                 " than looping. The items already yielded are complete up to this point."
             )
-        self._seen_ids.update(ids)
+        self._recent_ids.add(ids)
         next_cursor = getattr(page.list_metadata, self._direction)
         if not ids or next_cursor is None:
-            self._done = True
+            self._finish()
         elif next_cursor in self._seen_cursors:
+            self._cancel_ahead()
             self._stuck = PaginationError(
                 f"The API's {self._direction} cursor did not advance ({next_cursor!r} came back);"
                 " stopping rather than looping."
@@ -110,14 +176,53 @@ class _Pages(Generic[T]):
         if self._remaining is not None:
             if len(ids) >= self._remaining:
                 page = attrs.evolve(page, data=page.data[: self._remaining])
-                self._done = True
+                self._finish()
                 self._stuck = None
             self._remaining -= len(page.data)
         return page
 
+    def _fetch_ahead(self, raw: RawPage[T]) -> bool:
+        """Ask for the next page now, if this one says there is one we will want."""
+        cursor = raw.cursor(self._direction)
+        wanted = self._remaining is None or self._remaining > peek_size(raw.data)
+        if cursor is None or cursor in self._seen_cursors or not wanted:
+            return False
+        self._ahead = asyncio.ensure_future(self._fetch(self._direction, cursor))
+        return True
+
+    def _finish(self) -> None:
+        self._done = True
+        self._cancel_ahead()
+
+    def _cancel_ahead(self) -> None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return
+        if ahead.done():
+            if not ahead.cancelled():
+                ahead.exception()  # retrieved: a page nobody will ask for failed, and that is fine
+        else:
+            ahead.cancel()
+
+    async def aclose(self) -> None:
+        """Stop the walk and cancel the page already asked for (``contextlib.aclosing``)."""
+        ahead = self._ahead
+        self._finish()
+        if ahead is not None:
+            # Wait for the cancellation to land; the caller's own cancellation still gets through.
+            await asyncio.wait([ahead])
+            if not ahead.cancelled():
+                ahead.exception()
+
+    def __del__(self) -> None:
+        # Left mid-walk without aclose(): cancel the request for a page nobody will read.
+        # With the event loop already closed there is nothing left to cancel.
+        with contextlib.suppress(RuntimeError):
+            self._cancel_ahead()
+
 
 class _Items(Generic[T]):
-    def __init__(self, pages: AsyncIterator[Page[T]]) -> None:
+    def __init__(self, pages: _Pages[T]) -> None:
         self._pages = pages
         self._buffer: tuple[T, ...] = ()
         self._index = 0
@@ -132,3 +237,7 @@ class _Items(Generic[T]):
         item = self._buffer[self._index]
         self._index += 1
         return item
+
+    async def aclose(self) -> None:
+        """Stop the walk and cancel the page already asked for."""
+        await self._pages.aclose()

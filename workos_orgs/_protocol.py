@@ -309,12 +309,32 @@ def parse(response: Response, structure: Callable[[Any], Any]) -> Any:
 
     `structure` is pure, so whatever it raises means the body does not fit the model.
     """
-    data = decode_json(response)
+    return structure_data(response, decode_json(response), structure)
+
+
+def structure_data(response: Response, data: Any, structure: Callable[[Any], Any]) -> Any:
+    """`parse` for a body already decoded as `data`."""
     try:
         return structure(data)
     except Exception as error:
         detail = f"missing field {error}" if isinstance(error, KeyError) else f"{type(error).__name__}: {error}"
         raise _invalid(response, detail[:500]) from error
+
+
+def peek_cursor(data: Any, direction: Direction) -> str | None:
+    """The `direction` cursor of a decoded list body, or None; never raises.
+
+    Read before the page's models are built, so the next page can be asked for first.
+    """
+    metadata = data.get("list_metadata") if isinstance(data, dict) else None
+    cursor = metadata.get(direction) if isinstance(metadata, dict) else None
+    return cursor if isinstance(cursor, str) and cursor else None
+
+
+def peek_size(data: Any) -> int:
+    """How many items a decoded list body holds (0 when it is not a list body)."""
+    items = data.get("data") if isinstance(data, dict) else None
+    return len(items) if isinstance(items, list) else 0
 
 
 def decode_error(response: Response, *, secret: str | None = None, now: float = 0.0) -> APIStatusError:

@@ -1,0 +1,104 @@
+"""The pager asks for the next page while the current one is being used, and cleans up after itself."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from workos_orgs import AsyncWorkOS, NotFoundError
+from workos_orgs.emulator import Emulator
+
+from .conftest import FAST
+
+
+def list_requests(emulator: Emulator) -> list[str]:
+    return [
+        request.query for request in emulator.requests if request.method == "GET" and request.path == "/organizations"
+    ]
+
+
+def seed(emulator: Emulator, count: int) -> None:
+    emulator.seed([{"name": f"Org {number:03d}"} for number in range(count)])
+
+
+async def test_a_full_walk_asks_for_each_page_once_and_no_more(client: AsyncWorkOS, emulator: Emulator) -> None:
+    seed(emulator, 25)
+    names = [organization.name async for organization in client.organizations.list(limit=10)]
+    assert len(names) == len(set(names)) == 25
+    assert len(list_requests(emulator)) == 3
+
+
+async def test_max_items_never_asks_for_a_page_it_will_not_use(client: AsyncWorkOS, emulator: Emulator) -> None:
+    seed(emulator, 25)
+    names = [organization.name async for organization in client.organizations.list(limit=10, max_items=20)]
+    assert len(names) == 20
+    assert len(list_requests(emulator)) == 2
+
+
+async def test_the_next_page_is_asked_for_while_this_one_is_used(client: AsyncWorkOS, emulator: Emulator) -> None:
+    seed(emulator, 20)
+    async for organization in client.organizations.list(limit=10):
+        assert organization.name == "Org 019"
+        await asyncio.sleep(0.2)  # the caller's own work on the first item
+        # Page two was requested before the first item was handed over, not after the tenth.
+        assert len(list_requests(emulator)) == 2
+        break
+
+
+@contextlib.asynccontextmanager
+async def one_connection(emulator: Emulator) -> AsyncIterator[AsyncWorkOS]:
+    """A client whose pool holds one connection: one left checked out makes the next call wait."""
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
+        async with AsyncWorkOS(
+            api_key=emulator.api_key, base_url=emulator.url, session=session, backoff=FAST
+        ) as client:
+            yield client
+
+
+def slow_second_page(emulator: Emulator) -> None:
+    seed(emulator, 30)
+    emulator.inject_fault(method="GET", path="/organizations", delay_ms=1, times=1)  # the first page: normal
+    emulator.inject_fault(method="GET", path="/organizations", delay_ms=2_000, times=1)
+
+
+async def test_leaving_early_cancels_the_page_asked_for(emulator: Emulator) -> None:
+    slow_second_page(emulator)
+    async with one_connection(emulator) as client:
+        async for _ in client.organizations.list(limit=10):
+            break
+        gc.collect()
+        # Were the slow request still holding the one connection, this would wait 2 s.
+        page = await asyncio.wait_for(client.organizations.list(limit=1), timeout=1.5)
+        assert len(page.data) == 1
+
+
+async def test_aclose_cancels_the_page_asked_for(emulator: Emulator) -> None:
+    slow_second_page(emulator)
+    async with one_connection(emulator) as client:
+        # Were the slow request waited out instead of cancelled, this would take 2 s.
+        async with asyncio.timeout(1.5):
+            async with contextlib.aclosing(aiter(client.organizations.list(limit=10))) as items:
+                first = await anext(items)
+            page = await client.organizations.list(limit=1)
+        assert first.name == "Org 029"
+        assert len(page.data) == 1
+
+
+async def test_a_failed_page_asked_for_ahead_surfaces_when_reached(client: AsyncWorkOS, emulator: Emulator) -> None:
+    seed(emulator, 15)
+    emulator.inject_fault(method="GET", path="/organizations", delay_ms=1, times=1)  # the first page: normal
+    emulator.inject_fault(method="GET", path="/organizations", status=404, times=1)
+    seen: list[str] = []
+
+    async def walk() -> None:
+        async for organization in client.organizations.list(limit=10):
+            seen.append(organization.name)
+
+    with pytest.raises(NotFoundError):
+        await walk()
+    assert len(seen) == 10  # the first page in full, then the error, in order

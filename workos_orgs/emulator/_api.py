@@ -250,7 +250,10 @@ class Emulation:
             domains=params.domains,
             search=params.search,
         )
-        return json_response(200, {"object": "list", "data": data, "list_metadata": {"before": before, "after": after}})
+        # The organizations are stored rendered: the page is joined, not built and encoded again.
+        metadata = orjson.dumps({"before": before, "after": after})
+        body = b'{"object":"list","data":[' + b",".join(data) + b'],"list_metadata":' + metadata + b"}"
+        return ApiResponse(200, body, JSON)
 
     def _get_organization_by_external_id(self, external_id: str) -> ApiResponse:
         organization = self._store.get_organization_by_external_id(external_id)

@@ -16,6 +16,8 @@ import orjson
 
 from .._contract import Order
 
+# `rendered` is the organization as the API shows it (domains included), kept current by
+# each transaction; listings serve it as it is.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS organizations (
     id TEXT PRIMARY KEY,
@@ -26,7 +28,8 @@ CREATE TABLE IF NOT EXISTS organizations (
     metadata TEXT NOT NULL,
     allow_profiles_outside_organization INTEGER,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    rendered BLOB
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS organization_domains (
     id TEXT PRIMARY KEY,
@@ -111,20 +114,49 @@ class Store:
         self._db.execute("PRAGMA busy_timeout = 5000")
         self._db.execute("PRAGMA foreign_keys = ON")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(organizations)")}
+        if "rendered" not in columns:  # a file written before organizations were kept rendered
+            self._db.execute("ALTER TABLE organizations ADD COLUMN rendered BLOB")
+        self._dirty: set[str] = set()
+        with self.transaction():
+            self._dirty.update(
+                ident for (ident,) in self._db.execute("SELECT id FROM organizations WHERE rendered IS NULL")
+            )
 
     def close(self) -> None:
         self._db.close()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All writes inside commit together or not at all."""
+        """All writes inside commit together or not at all.
+
+        Organizations the writes touched are rendered again just before the commit, so a
+        listing (which serves the rendered JSON) never shows a stale one.
+        """
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
+            self._render(self._dirty)
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+        finally:
+            self._dirty.clear()
         self._db.execute("COMMIT")
+
+    def _render(self, organization_ids: set[str]) -> None:
+        ids = sorted(organization_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT {_ORGANIZATION_COLUMNS} FROM organizations WHERE id IN ({marks})", chunk
+            ).fetchall()
+            domains = self._domains_of_many(chunk)
+            self._db.executemany(
+                "UPDATE organizations SET rendered = ? WHERE id = ?",
+                [(orjson.dumps(_organization_json(row, domains.get(row[0], []))), row[0]) for row in rows],
+            )
 
     def clear(self) -> None:
         with self.transaction():
@@ -149,6 +181,7 @@ class Store:
             " :allow_profiles_outside_organization, :created_at, :updated_at)",
             {**row, "name_folded": row["name"].casefold(), "metadata": orjson.dumps(row["metadata"])},
         )
+        self._dirty.add(row["id"])
 
     def update_organization(self, organization_id: str, changes: Json) -> None:
         values = dict(changes)
@@ -161,6 +194,7 @@ class Store:
             f"UPDATE organizations SET {assignments} WHERE id = :_id",
             {**values, "_id": organization_id},
         )
+        self._dirty.add(organization_id)
 
     def delete_organization(self, organization_id: str) -> bool:
         cursor = self._db.execute("DELETE FROM organizations WHERE id = ?", (organization_id,))
@@ -199,8 +233,8 @@ class Store:
         after: str | None,
         domains: Sequence[str],
         search: str | None,
-    ) -> tuple[list[Json], str | None, str | None]:
-        """One page of organizations and its ``(before, after)`` cursors.
+    ) -> tuple[list[bytes], str | None, str | None]:
+        """One page of organizations (each as the API's JSON) and its ``(before, after)`` cursors.
 
         Each cursor, passed back under its own name, fetches the adjacent page on its side;
         it is null when that side holds nothing.  Under ``desc`` and ``asc`` that makes
@@ -234,7 +268,7 @@ class Store:
         where = " AND ".join(page_filters) or "1"
         direction = "DESC" if nearest_first_desc else "ASC"
         rows = self._db.execute(
-            f"SELECT {_ORGANIZATION_COLUMNS} FROM organizations WHERE {where} ORDER BY id {direction} LIMIT ?",
+            f"SELECT id, rendered FROM organizations WHERE {where} ORDER BY id {direction} LIMIT ?",
             [*page_params, limit],
         ).fetchall()
         if nearest_first_desc != newest_first:
@@ -249,9 +283,7 @@ class Store:
             edge = oldest if relation == "<" else newest
             cursors[name] = edge if self._any_beyond(filters, params, relation, edge) else None
 
-        domains_by_org = self._domains_of_many(ids)
-        data = [_organization_json(row, domains_by_org.get(row[0], [])) for row in rows]
-        return data, cursors["before"], cursors["after"]
+        return [bytes(row[1]) for row in rows], cursors["before"], cursors["after"]
 
     def _any_beyond(self, filters: list[str], params: list[Any], relation: str, edge: str) -> bool:
         where = " AND ".join([*filters, f"id {relation} ?"])
@@ -270,6 +302,7 @@ class Store:
             " :verification_prefix, :created_at, :updated_at)",
             row,
         )
+        self._dirty.add(row["organization_id"])
 
     def update_domain(self, domain_id: str, changes: Json) -> None:
         assignments = ", ".join(f"{column} = :{column}" for column in changes)
@@ -277,10 +310,17 @@ class Store:
             f"UPDATE organization_domains SET {assignments} WHERE id = :_id",
             {**changes, "_id": domain_id},
         )
+        self._touch_owner_of(domain_id)
 
     def delete_domain(self, domain_id: str) -> bool:
+        self._touch_owner_of(domain_id)
         cursor = self._db.execute("DELETE FROM organization_domains WHERE id = ?", (domain_id,))
         return cursor.rowcount > 0
+
+    def _touch_owner_of(self, domain_id: str) -> None:
+        row = self._db.execute("SELECT organization_id FROM organization_domains WHERE id = ?", (domain_id,)).fetchone()
+        if row is not None:
+            self._dirty.add(row[0])
 
     def get_domain(self, domain_id: str) -> Json | None:
         row = self._db.execute(

@@ -8,7 +8,6 @@ or plain dicts for the floor.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import importlib.util
 import uuid
@@ -20,7 +19,6 @@ import attrs
 import orjson
 
 from workos_orgs import AsyncWorkOS, DomainData
-from workos_orgs._organizations import _organization_page
 from workos_orgs._sample import sample_records
 
 PAGE_SIZE: Final = 100
@@ -29,8 +27,6 @@ THIS_SDK: Final = "workos-orgs"
 OFFICIAL: Final = "official workos"
 FLOOR: Final = "floor (aiohttp+orjson)"
 ALL_CLIENTS: Final = (THIS_SDK, OFFICIAL, FLOOR)
-PREFETCHING: Final = "workos-orgs, next page prefetched (prototype)"
-"""Crawl only: a prototype of a proposed pager change, measured beside the SDK as shipped."""
 
 
 def official_sdk_available() -> bool:
@@ -98,46 +94,6 @@ async def this_sdk(url: str, api_key: str) -> AsyncIterator[BenchClient]:
             )
 
         yield BenchClient(THIS_SDK, crawl, get, create)
-
-
-@contextlib.asynccontextmanager
-async def this_sdk_prefetching(url: str, api_key: str) -> AsyncIterator[BenchClient]:
-    """NOT the SDK as shipped: the crawl a pager would do if it asked for page k + 1 before building page k.
-
-    Made of the SDK's own request call and page structuring (private names), so the only
-    difference from `this_sdk` is the overlap of the client's work on one page with the
-    emulator's work on the next.  Gets and creates are the SDK's own.
-    """
-    async with AsyncWorkOS(api_key=api_key, base_url=url) as client:
-        organizations = client.organizations
-
-        async def page_data(after: str | None) -> Any:
-            query = [("limit", str(PAGE_SIZE))] if after is None else [("limit", str(PAGE_SIZE)), ("after", after)]
-            response = await client._request("GET", ("organizations",), query=query)
-            return orjson.loads(response.body)
-
-        async def crawl() -> int:
-            count = 0
-            pending = asyncio.ensure_future(page_data(None))
-            while True:
-                data = await pending
-                after = data["list_metadata"]["after"]
-                more = after is not None and bool(data["data"])
-                if more:
-                    pending = asyncio.ensure_future(page_data(after))
-                    await asyncio.sleep(0)  # let it send the request before this page is built
-                for _ in _organization_page(data).data:
-                    count += 1
-                if not more:
-                    return count
-
-        async def get(org_id: str) -> Any:
-            return await organizations.get(org_id)
-
-        async def create(item: CreateInput) -> Any:
-            raise NotImplementedError("the prototype only crawls")
-
-        yield BenchClient(PREFETCHING, crawl, get, create)
 
 
 @contextlib.asynccontextmanager
@@ -216,5 +172,4 @@ FACTORIES: Final[dict[str, Callable[[str, str], contextlib.AbstractAsyncContextM
     THIS_SDK: this_sdk,
     OFFICIAL: official,
     FLOOR: floor,
-    PREFETCHING: this_sdk_prefetching,
 }

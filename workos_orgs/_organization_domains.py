@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from ._errors import InvalidArgumentError, NotFoundError
-from ._models import UNSET, OrganizationDomain, Unset, structure_organization_domain
+from ._models import OrganizationDomain, structure_organization_domain
 from ._protocol import check_id, outcome_unknown
-from ._resource import APIResponse, Requester, error_response, json_parser, no_content, parsed
+from ._resource import APIResponse, Requester, RequestOptions, error_response, json_parser, no_content, parsed
 
 ORGANIZATION_DOMAINS = "organization_domains"
 
@@ -39,9 +38,7 @@ class OrganizationDomains:
         organization_id: str,
         domain: str,
         idempotency_key: str | None = None,
-        timeout: float | Unset | None = UNSET,
-        max_retries: int | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
+        **options: Unpack[RequestOptions],
     ) -> APIResponse[OrganizationDomain]:
         """Add a domain to an organization, pending DNS verification::
 
@@ -56,27 +53,20 @@ class OrganizationDomains:
             (ORGANIZATION_DOMAINS,),
             json=body,
             idempotency_key=idempotency_key,
-            extra_headers=extra_headers,
-            timeout=timeout,
-            max_retries=max_retries,
+            **options,
         )
         return APIResponse(response, _parse_organization_domain)
 
     async def _get(
         self,
         id: str,
-        *,
-        timeout: float | Unset | None = UNSET,
-        max_retries: int | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
+        **options: Unpack[RequestOptions],
     ) -> APIResponse[OrganizationDomain]:
         """Get a domain by its ID (``org_domain_...``); `NotFoundError` when there is none."""
         response = await self._client._request(
             "GET",
             (ORGANIZATION_DOMAINS, check_id("id", id)),
-            extra_headers=extra_headers,
-            timeout=timeout,
-            max_retries=max_retries,
+            **options,
         )
         return APIResponse(response, _parse_organization_domain)
 
@@ -85,9 +75,7 @@ class OrganizationDomains:
         id: str,
         *,
         idempotency_key: str | None = None,
-        timeout: float | Unset | None = UNSET,
-        max_retries: int | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
+        **options: Unpack[RequestOptions],
     ) -> APIResponse[OrganizationDomain]:
         """Start verifying a domain; the returned domain's ``state`` tells how it went.
 
@@ -97,19 +85,14 @@ class OrganizationDomains:
             "POST",
             (ORGANIZATION_DOMAINS, check_id("id", id), "verify"),
             idempotency_key=idempotency_key,
-            extra_headers=extra_headers,
-            timeout=timeout,
-            max_retries=max_retries,
+            **options,
         )
         return APIResponse(response, _parse_organization_domain)
 
     async def _delete(
         self,
         id: str,
-        *,
-        timeout: float | Unset | None = UNSET,
-        max_retries: int | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
+        **options: Unpack[RequestOptions],
     ) -> APIResponse[None]:
         """Remove a domain from its organization; returns None.
 
@@ -120,9 +103,7 @@ class OrganizationDomains:
             response = await self._client._request(
                 "DELETE",
                 (ORGANIZATION_DOMAINS, check_id("id", id)),
-                extra_headers=extra_headers,
-                timeout=timeout,
-                max_retries=max_retries,
+                **options,
             )
         except NotFoundError as error:
             if not outcome_unknown(error):

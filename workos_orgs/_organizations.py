@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Unpack
 
 from ._contract import EXTERNAL_ID_ALREADY_USED, Order
 from ._errors import BadRequestError, InvalidArgumentError, NotFoundError, WorkOSError
@@ -19,7 +19,7 @@ from ._models import (
 )
 from ._pagination import AsyncPager, RawPage, check_max_items
 from ._protocol import Direction, check_id, list_query, outcome_unknown, pagination_direction, unanswered
-from ._resource import APIResponse, Requester, error_response, json_parser, no_content, parsed
+from ._resource import APIResponse, Requester, RequestOptions, error_response, json_parser, no_content, parsed
 from ._sync import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport, sync_organizations
 from ._throttle import RateLimiter
 
@@ -130,9 +130,7 @@ class Organizations:
         domains: Sequence[str] | None = None,
         search: str | None = None,
         max_items: int | None = None,
-        timeout: float | Unset | None = UNSET,
-        max_retries: int | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPager[Organization]:
         """List organizations: a pager to ``async for`` over (every item) or ``await`` (first page).
 
@@ -155,9 +153,7 @@ class Organizations:
                 "GET",
                 (ORGANIZATIONS,),
                 query=query,
-                extra_headers=extra_headers,
-                timeout=timeout,
-                max_retries=max_retries,
+                **options,
             )
             return RawPage.of(response, _organization_page)
 
@@ -177,15 +173,11 @@ class Organizations:
         after: str | None = None,
         domains: Sequence[str] | None = None,
         search: str | None = None,
-        timeout: float | Unset | None = UNSET,
-        max_retries: int | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
+        **options: Unpack[RequestOptions],
     ) -> APIResponse[Page[Organization]]:
         """One page of organizations, as it came (see `list` for the arguments)."""
         query = list_query(limit=limit, order=order, before=before, after=after, domains=domains, search=search)
-        response = await self._client._request(
-            "GET", (ORGANIZATIONS,), query=query, extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
-        )
+        response = await self._client._request("GET", (ORGANIZATIONS,), query=query, **options)
         return APIResponse(response, _parse_organization_page)
 
     async def _create(
@@ -197,9 +189,7 @@ class Organizations:
         metadata: Mapping[str, str] | Unset | None = UNSET,
         allow_profiles_outside_organization: bool | Unset = UNSET,
         idempotency_key: str | None = None,
-        timeout: float | Unset | None = UNSET,
-        max_retries: int | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
+        **options: Unpack[RequestOptions],
     ) -> APIResponse[Organization]:
         """Create an organization.
 
@@ -237,16 +227,12 @@ class Organizations:
                 (ORGANIZATIONS,),
                 json=body,
                 idempotency_key=idempotency_key,
-                extra_headers=extra_headers,
-                timeout=timeout,
-                max_retries=max_retries,
+                **options,
             )
         except WorkOSError as error:
             if not isinstance(external_id, str) or not _may_have_created(error):
                 raise
-            found = await self._find_created(
-                external_id, name, extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
-            )
+            found = await self._find_created(external_id, name, **options)
             if found is None:
                 raise
             return found
@@ -256,17 +242,12 @@ class Organizations:
         self,
         external_id: str,
         name: str,
-        *,
-        extra_headers: Mapping[str, str] | None,
-        timeout: float | Unset | None,
-        max_retries: int | Unset,
+        **options: Unpack[RequestOptions],
     ) -> APIResponse[Organization] | None:
         """The organization an uncertain create may have made, or None when there is none (or
         none that can be told apart from someone else's: another name, or no answer)."""
         try:
-            found = await self._get_by_external_id(
-                external_id, extra_headers=extra_headers, timeout=timeout, max_retries=max_retries
-            )
+            found = await self._get_by_external_id(external_id, **options)
             organization = found.parse()
         except WorkOSError:
             return None
@@ -275,36 +256,26 @@ class Organizations:
     async def _get(
         self,
         id: str,
-        *,
-        timeout: float | Unset | None = UNSET,
-        max_retries: int | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
+        **options: Unpack[RequestOptions],
     ) -> APIResponse[Organization]:
         """Get an organization by its ID (``org_...``); `NotFoundError` when there is none."""
         response = await self._client._request(
             "GET",
             (ORGANIZATIONS, check_id("id", id)),
-            extra_headers=extra_headers,
-            timeout=timeout,
-            max_retries=max_retries,
+            **options,
         )
         return APIResponse(response, _parse_organization)
 
     async def _get_by_external_id(
         self,
         external_id: str,
-        *,
-        timeout: float | Unset | None = UNSET,
-        max_retries: int | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
+        **options: Unpack[RequestOptions],
     ) -> APIResponse[Organization]:
         """Get an organization by the ``external_id`` you gave it; `NotFoundError` when there is none."""
         response = await self._client._request(
             "GET",
             (ORGANIZATIONS, "external_id", check_id("external_id", external_id)),
-            extra_headers=extra_headers,
-            timeout=timeout,
-            max_retries=max_retries,
+            **options,
         )
         return APIResponse(response, _parse_organization)
 
@@ -318,9 +289,7 @@ class Organizations:
         metadata: Mapping[str, str | None] | Unset | None = UNSET,
         stripe_customer_id: str | Unset | None = UNSET,
         allow_profiles_outside_organization: bool | Unset = UNSET,
-        timeout: float | Unset | None = UNSET,
-        max_retries: int | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
+        **options: Unpack[RequestOptions],
     ) -> APIResponse[Organization]:
         """Change an organization; only the arguments you pass are sent.
 
@@ -341,19 +310,14 @@ class Organizations:
             "PUT",
             (ORGANIZATIONS, check_id("id", id)),
             json=body,
-            extra_headers=extra_headers,
-            timeout=timeout,
-            max_retries=max_retries,
+            **options,
         )
         return APIResponse(response, _parse_organization)
 
     async def _delete(
         self,
         id: str,
-        *,
-        timeout: float | Unset | None = UNSET,
-        max_retries: int | Unset = UNSET,
-        extra_headers: Mapping[str, str] | None = None,
+        **options: Unpack[RequestOptions],
     ) -> APIResponse[None]:
         """Delete an organization and its domains; returns None.
 
@@ -364,9 +328,7 @@ class Organizations:
             response = await self._client._request(
                 "DELETE",
                 (ORGANIZATIONS, check_id("id", id)),
-                extra_headers=extra_headers,
-                timeout=timeout,
-                max_retries=max_retries,
+                **options,
             )
         except NotFoundError as error:
             if not outcome_unknown(error):

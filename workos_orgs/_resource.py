@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol, TypedDict, TypeVar
 
 from ._errors import APIStatusError
 from ._models import Unset
@@ -73,6 +73,17 @@ class APIResponse(Generic[R]):
         return f"<APIResponse status={self.status} request_id={self.request_id!r}>"
 
 
+class RequestOptions(TypedDict, total=False):
+    """What every method also takes, for that call alone (the client's defaults otherwise)."""
+
+    timeout: float | None
+    """The socket timeout in seconds; None for no limit."""
+    max_retries: int
+    """How many times to retry a retryable failure."""
+    extra_headers: Mapping[str, str] | None
+    """Headers to add (they cannot replace ``Authorization``)."""
+
+
 class Requester(Protocol):
     """The client as a resource sees it: one call that sends a request with options."""
 
@@ -85,8 +96,8 @@ class Requester(Protocol):
         json: Any = None,
         idempotency_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | Unset | None,
-        max_retries: int | Unset,
+        timeout: float | Unset | None = ...,
+        max_retries: int | Unset = ...,
     ) -> Response: ...
 
     @property

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Union
 
 import attrs
 
-from ._contract import EXTERNAL_ID_ALREADY_USED, DomainState
+from ._contract import EXTERNAL_ID_ALREADY_USED, LIST_LIMIT_MAX, DomainState
 from ._errors import BadRequestError, InvalidArgumentError, NotFoundError, WorkOSError
 from ._models import DomainData, Organization
 
@@ -125,6 +125,8 @@ class SyncReport:
     failed: int = 0
     failures: list[SyncFailure] = attrs.field(factory=list)
     elapsed: float = 0.0
+    prune_skipped: str | None = None
+    """Why ``prune=True`` deleted nothing, when it had to hold back."""
 
     @property
     def ok(self) -> bool:
@@ -139,9 +141,10 @@ class SyncReport:
 
     def __str__(self) -> str:
         would = " (dry run: nothing was written)" if self.dry_run else ""
+        held = f" (prune skipped: {self.prune_skipped})" if self.prune_skipped else ""
         return (
             f"created {self.created}, updated {self.updated}, unchanged {self.unchanged},"
-            f" deleted {self.deleted}, failed {self.failed}{would}"
+            f" deleted {self.deleted}, failed {self.failed}{would}{held}"
         )
 
 
@@ -265,7 +268,7 @@ class _Job:
 
 def _external_id_of(item: Any) -> str | None:
     value = item.get("external_id") if isinstance(item, Mapping) else None
-    return value if isinstance(value, str) else None
+    return value if isinstance(value, str) and value.strip() else None
 
 
 async def _pool(items: AsyncIterable[Any], work: Callable[[Any], Any], concurrency: int) -> None:
@@ -310,21 +313,32 @@ async def sync_organizations(
     started = time.monotonic()
     job = _Job(organizations, dry_run=dry_run, on_event=on_event)
     seen: set[str] = set()
+    unidentified = 0
 
     async def remembered() -> AsyncIterable[Any]:
+        nonlocal unidentified
         async for item in _each(records):
             external_id = item.external_id if isinstance(item, OrganizationRecord) else _external_id_of(item)
-            if prune and external_id is not None:
+            if external_id is None:
+                unidentified += 1
+            elif prune:
                 seen.add(external_id)
             yield item
 
     await _pool(remembered(), job.sync_one, concurrency)
-    if prune:
+    if prune and unidentified:
+        # A record that could not be read may be an organization that is still wanted: with
+        # its external id unknown it cannot be told apart from a stale one, so delete nothing.
+        job.report.prune_skipped = (
+            f"{unidentified} record(s) had no readable external_id, so organizations they may name"
+            " cannot be told apart from stale ones; fix them and run again to prune"
+        )
+    elif prune:
         # Collected first, deleted after: deleting while the walk's cursors still point at
         # them is not something to rely on against the live API.
         stale = [
             organization
-            async for organization in organizations.list(limit=100)
+            async for organization in organizations.list(limit=LIST_LIMIT_MAX)
             if organization.external_id is not None and organization.external_id not in seen
         ]
         await _pool(_each(stale), job.delete_one, concurrency)

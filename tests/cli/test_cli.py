@@ -293,6 +293,18 @@ async def test_sync_prune_deletes_organizations_missing_from_the_file(emulator: 
     assert sorted(await _external_ids(emulator), key=str) == sorted(["c-1", "c-2", "c-3", None], key=str)
 
 
+async def test_sync_prune_holds_back_when_a_line_cannot_be_read(emulator: Emulator, tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "orgs.jsonl", RECORDS)
+    assert (await cli(emulator, "sync", str(path))).code == 0
+    # Line 2 (Globex) is broken: its organization must not be pruned as if it were stale.
+    lines = path.read_text().splitlines()
+    path.write_text(f"{lines[0]}\n{lines[1][:-1]}\n{lines[2]}\n")
+    result = await cli(emulator, "sync", str(path), "--prune")
+    assert result.code == 1
+    assert "deleted 0, failed 1 (prune skipped: 1 record(s) had no readable external_id" in result.err
+    assert sorted(await _external_ids(emulator)) == ["c-1", "c-2", "c-3"]
+
+
 # export, emulator, configuration
 
 

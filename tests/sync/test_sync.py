@@ -211,3 +211,20 @@ async def test_rate_limiter_keeps_the_job_under_the_servers_limit() -> None:
         statuses = [request.status for request in emulator.requests]
         assert len(statuses) == 40  # one lookup and one create each
         assert 429 not in statuses
+
+
+@pytest.mark.parametrize(
+    "unreadable",
+    [InvalidRecordError("orgs.jsonl line 2: not valid JSON."), {"external_id": 7, "name": "Seven"}, {"name": "No id"}],
+)
+async def test_prune_deletes_nothing_when_a_record_cannot_be_identified(
+    client: AsyncWorkOS, emulator: Emulator, unreadable: Any
+) -> None:
+    await client.organizations.sync(records(3))
+    # The unreadable record may well be cust-1's line: cust-1 must not be taken for stale.
+    report = await client.organizations.sync([records(3)[0], unreadable, records(3)[2]], prune=True)
+    assert (report.unchanged, report.failed, report.deleted) == (2, 1, 0)
+    assert report.prune_skipped is not None
+    assert "1 record(s) had no readable external_id" in report.prune_skipped
+    assert "prune skipped" in str(report)
+    assert sorted(await everything(client)) == ["cust-0", "cust-1", "cust-2"]

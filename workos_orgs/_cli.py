@@ -15,9 +15,9 @@ from contextlib import asynccontextmanager
 from typing import IO, Any, Final
 
 from ._client import AsyncWorkOS
-from ._contract import DomainState, Order
-from ._errors import ConfigurationError, InvalidArgumentError, WorkOSError
-from ._models import DomainData, Organization, OrganizationDomain
+from ._contract import LIST_LIMIT_MAX, DomainState, Order
+from ._errors import AuthenticationError, ConfigurationError, InvalidArgumentError, WorkOSError
+from ._models import UNSET, DomainData, Organization, OrganizationDomain
 from ._progress import Progress
 from ._records import FORMATS, domain_json, dumps_line, format_of, open_records, organization_json, read_records
 from ._sync import DEFAULT_CONCURRENCY, SyncEvent, SyncReport
@@ -38,6 +38,16 @@ def _domain_arg(text: str) -> DomainData:
         return DomainData(domain, DomainState(state or DomainState.PENDING))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: a domain is NAME or NAME:verified / NAME:pending") from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a whole number, 1 or more")
+    return value
 
 
 def _metadata_arg(text: str) -> tuple[str, str | None]:
@@ -64,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("--search", help="name contains this text")
     listing.add_argument("--order", choices=[order.value for order in Order], default=None)
-    listing.add_argument("--limit", type=int, metavar="N", help="show at most N organizations")
+    listing.add_argument("--limit", type=_positive_int, metavar="N", help="show at most N organizations")
 
     get = commands.add_parser("get", parents=[common, as_json], help="show one organization")
     get.add_argument("id", nargs="?", help="organization ID (org_...)")
@@ -110,7 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.add_argument("file", help="JSON Lines or CSV file; - for standard input")
     sync.add_argument("--format", choices=FORMATS, help="default: from the file name (.csv), else JSON Lines")
-    sync.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
+    sync.add_argument("--concurrency", type=_positive_int, default=DEFAULT_CONCURRENCY)
+    sync.add_argument(
+        "--no-rate-limit",
+        action="store_true",
+        help="do not pace requests under WorkOS's limits (for the local emulator, which has none)",
+    )
     sync.add_argument("--prune", action="store_true", help="delete organizations whose external_id is not in the file")
     sync.add_argument("--dry-run", action="store_true", help="report what would change; write nothing")
 
@@ -122,13 +137,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", parents=[common], help="sync, re-sync and walk sample organizations on the embedded emulator"
     )
-    demo.add_argument("--count", type=int, default=1000, help="how many sample organizations (default %(default)s)")
+    demo.add_argument(
+        "--count", type=_positive_int, default=1000, help="how many sample organizations (default %(default)s)"
+    )
     return cli
 
 
 @asynccontextmanager
-async def _client(args: argparse.Namespace) -> AsyncIterator[AsyncWorkOS]:
-    async with AsyncWorkOS(api_key=args.api_key or os.environ.get("WORKOS_API_KEY"), base_url=args.base_url) as client:
+async def open_client(args: argparse.Namespace) -> AsyncIterator[AsyncWorkOS]:
+    """The client the command line's options (or the environment) describe."""
+    api_key = args.api_key or os.environ.get("WORKOS_API_KEY")
+    if not api_key:
+        raise UsageError("no API key: pass --api-key or set WORKOS_API_KEY")
+    async with AsyncWorkOS(api_key=api_key, base_url=args.base_url) as client:
         yield client
 
 
@@ -173,10 +194,8 @@ def _table(rows: list[Organization]) -> str:
 
 
 async def _list(args: argparse.Namespace) -> int:
-    if args.limit is not None and args.limit < 1:
-        raise UsageError("--limit must be 1 or more")
-    page_size = min(args.limit or 100, 100)
-    async with _client(args) as client:
+    page_size = min(args.limit or LIST_LIMIT_MAX, LIST_LIMIT_MAX)
+    async with open_client(args) as client:
         pager = client.organizations.list(
             limit=page_size, order=args.order, domains=args.domains, search=args.search, max_items=args.limit
         )
@@ -192,7 +211,7 @@ async def _list(args: argparse.Namespace) -> int:
 async def _get(args: argparse.Namespace) -> int:
     if (args.id is None) == (args.external_id is None):
         raise UsageError("give an organization ID or --external-id (one of them)")
-    async with _client(args) as client:
+    async with open_client(args) as client:
         if args.id is not None:
             organization = await client.organizations.get(args.id)
         else:
@@ -211,7 +230,7 @@ async def _create_or_update(args: argparse.Namespace) -> int:
         fields["external_id"] = args.external_id
     if args.metadata:
         fields["metadata"] = dict(args.metadata)
-    async with _client(args) as client:
+    async with open_client(args) as client:
         if args.command == "create":
             if any(value is None for value in fields.get("metadata", {}).values()):
                 raise UsageError("--metadata KEY= (an empty value) only removes a key on update")
@@ -229,14 +248,14 @@ async def _create_or_update(args: argparse.Namespace) -> int:
 
 
 async def _delete(args: argparse.Namespace) -> int:
-    async with _client(args) as client:
+    async with open_client(args) as client:
         await client.organizations.delete(args.id)
     sys.stdout.write(f"Deleted {args.id}.\n")
     return EXIT_OK
 
 
 async def _domains(args: argparse.Namespace) -> int:
-    async with _client(args) as client:
+    async with open_client(args) as client:
         domains = client.organization_domains
         match args.domains_command:
             case "create":
@@ -275,8 +294,6 @@ def _count_lines(path: str) -> int | None:
 
 
 async def _sync(args: argparse.Namespace, tally: list[SyncTally]) -> int:
-    if args.concurrency < 1:
-        raise UsageError("--concurrency must be 1 or more")
     fmt = format_of(args.file, args.format)
     try:
         stream = open_records(args.file)
@@ -292,11 +309,16 @@ async def _sync(args: argparse.Namespace, tally: list[SyncTally]) -> int:
     with stream:
         try:
             records = read_records(stream, fmt, source)
-            async with _client(args) as client:
+            async with open_client(args) as client:
                 report = await client.organizations.sync(
-                    records, concurrency=args.concurrency, prune=args.prune, dry_run=args.dry_run, on_event=on_event
+                    records,
+                    concurrency=args.concurrency,
+                    prune=args.prune,
+                    dry_run=args.dry_run,
+                    on_event=on_event,
+                    rate_limiter=None if args.no_rate_limit else UNSET,
                 )
-        except (ValueError, UnicodeDecodeError) as error:
+        except ValueError as error:  # a CSV header without the columns sync needs
             if isinstance(error, WorkOSError):
                 raise
             raise UsageError(str(error)) from None
@@ -315,8 +337,8 @@ async def _export(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot write {args.output}: {error.strerror}") from None
     progress = Progress(sys.stderr, label="exported")
     try:
-        async with _client(args) as client:
-            async for organization in client.organizations.list(limit=100):
+        async with open_client(args) as client:
+            async for organization in client.organizations.list(limit=LIST_LIMIT_MAX):
                 _write(output, organization_json(organization))
                 progress.advance()
     finally:
@@ -371,6 +393,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         done = f": {tally[0].report} before stopping; run it again to finish (it converges)" if tally else ""
         sys.stderr.write(f"\ninterrupted{done}\n")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`workos-orgs export | head`): stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     except (UsageError, ConfigurationError, InvalidArgumentError) as error:
         if args.debug:
             raise
@@ -379,7 +405,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (WorkOSError, OSError) as error:
         if args.debug:
             raise
-        sys.stderr.write(f"error: {_one_line(error)}\n")
+        hint = " (check --api-key or WORKOS_API_KEY, and --base-url)" if isinstance(error, AuthenticationError) else ""
+        sys.stderr.write(f"error: {_one_line(error)}{hint}\n")
         return EXIT_FAILED
 
 

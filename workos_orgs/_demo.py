@@ -8,7 +8,6 @@ records; walks every organization with ``async for``; and prints what happened.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -18,6 +17,7 @@ from typing import TextIO
 import attrs
 
 from ._client import AsyncWorkOS
+from ._contract import LIST_LIMIT_MAX
 from ._models import UNSET, Unset
 from ._sample import sample_records
 from ._sync import OrganizationRecord, SyncReport
@@ -40,9 +40,9 @@ def _inject_faults(emulator: Emulator) -> int:
 @asynccontextmanager
 async def _target(args: argparse.Namespace) -> AsyncIterator[tuple[AsyncWorkOS, Emulator | None]]:
     if args.base_url:
-        async with AsyncWorkOS(
-            api_key=args.api_key or os.environ.get("WORKOS_API_KEY"), base_url=args.base_url
-        ) as client:
+        from ._cli import open_client
+
+        async with open_client(args) as client:
             yield client, None
         return
     async with Emulator() as emulator, AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url) as client:
@@ -68,8 +68,6 @@ async def _sync(
 
 async def run_demo(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     """Run the demo; 0 when every step came out as it should."""
-    if args.count < 1:
-        raise ValueError("--count must be 1 or more")
     records = list(sample_records(args.count))
     started = time.monotonic()
     async with _target(args) as (client, emulator):
@@ -91,7 +89,7 @@ async def run_demo(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         third = await _sync(client, changed, out, f"3. sync with {len(records[::CHANGED_SHARE])} renamed", paced=paced)
 
         walk_started = time.monotonic()
-        seen = [organization.external_id async for organization in client.organizations.list(limit=100)]
+        seen = [organization.external_id async for organization in client.organizations.list(limit=LIST_LIMIT_MAX)]
         walk = time.monotonic() - walk_started
         ours = {record.external_id for record in records}
         mine = [external_id for external_id in seen if external_id in ours]

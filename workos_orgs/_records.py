@@ -38,9 +38,21 @@ def read_records(stream: IO[str], fmt: RecordFormat, source: str) -> Iterator[Ma
     yield from (_jsonl if fmt == "jsonl" else _csv)(stream, source)
 
 
+def _not_utf8(text: str) -> bool:
+    # Files are opened with errors="surrogateescape": undecodable bytes become lone surrogates.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _jsonl(stream: IO[str], source: str) -> Iterator[Mapping[str, Any] | InvalidRecordError]:
     for number, line in enumerate(stream, start=1):
         if not line.strip():
+            continue
+        if _not_utf8(line):
+            yield InvalidRecordError(f"{source} line {number}: not valid UTF-8.")
             continue
         try:
             record = orjson.loads(line)
@@ -66,7 +78,18 @@ def _csv(stream: IO[str], source: str) -> Iterator[Mapping[str, Any] | InvalidRe
         raise ValueError(
             f"{source}: the CSV header must have columns external_id and name (missing {', '.join(sorted(missing))})."
         )
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:  # e.g. a field larger than the csv module allows
+            # The csv module has not counted the line it failed on.
+            yield InvalidRecordError(f"{source} line {reader.line_num + 1}: not readable as CSV ({error}).")
+            continue
+        if any(_not_utf8(value) for value in row.values() if isinstance(value, str)):
+            yield InvalidRecordError(f"{source} line {reader.line_num}: not valid UTF-8.")
+            continue
         domains = []
         for entry in (row.get("domains") or "").replace(";", " ").split():
             domain, _, state = entry.partition(":")
@@ -82,8 +105,8 @@ def _csv(stream: IO[str], source: str) -> Iterator[Mapping[str, Any] | InvalidRe
 def open_records(path: str) -> IO[str]:
     """The file at `path` (``-``: standard input) as text."""
     if path == "-":
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", newline="")
-    return Path(path).open(encoding="utf-8", newline="")
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape", newline="")
+    return Path(path).open(encoding="utf-8", errors="surrogateescape", newline="")
 
 
 def _timestamp(moment: datetime) -> str:

@@ -275,6 +275,30 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
+async def test_sync_a_line_that_is_not_utf8_fails_alone(emulator: Emulator, tmp_path: Path) -> None:
+    path = tmp_path / "orgs.jsonl"
+    path.write_bytes(
+        json.dumps(RECORDS[0]).encode()
+        + b"\n"
+        + b'{"external_id": "x", "name": "\xff"}\n'
+        + json.dumps(RECORDS[2]).encode()
+        + b"\n"
+    )
+    result = await cli(emulator, "sync", str(path), "--no-rate-limit")
+    assert result.code == 1
+    assert f"{path} line 2: not valid UTF-8." in result.err
+    assert "created 2, updated 0, unchanged 0, deleted 0, failed 1" in result.err
+
+
+async def test_sync_an_oversized_csv_field_fails_alone(emulator: Emulator, tmp_path: Path) -> None:
+    path = tmp_path / "orgs.csv"
+    path.write_text(f"external_id,name\nc-1,Acme\nc-2,{'G' * 200_000}\nc-3,Initech\n")
+    result = await cli(emulator, "sync", str(path))
+    assert result.code == 1
+    assert f"{path} line 3: not readable as CSV" in result.err
+    assert sorted(await _external_ids(emulator)) == ["c-1", "c-3"]
+
+
 async def test_sync_dry_run_writes_nothing(emulator: Emulator, tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "orgs.jsonl", RECORDS)
     result = await cli(emulator, "sync", str(path), "--dry-run")
@@ -327,10 +351,54 @@ async def test_emulator_subcommand_is_the_emulator() -> None:
     assert "--rate-limits" in result.out
 
 
-async def test_no_api_key_is_a_configuration_error() -> None:
+async def test_no_api_key_says_how_to_give_one() -> None:
     result = await cli(None, "list")
+    assert (result.code, result.err) == (2, "error: no API key: pass --api-key or set WORKOS_API_KEY\n")
+
+
+async def test_a_wrong_api_key_says_what_to_check(emulator: Emulator) -> None:
+    result = await cli(emulator, "list", "--api-key", "sk_test_wrong")
+    assert result.code == 1
+    assert result.err.startswith("error: HTTP 401")
+    assert result.err.endswith("(check --api-key or WORKOS_API_KEY, and --base-url)\n")
+    assert "sk_test_wrong" not in result.err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["demo", "--count", "0"],
+        ["list", "--limit", "0"],
+        ["sync", "-", "--concurrency", "-1"],
+        ["list", "--limit", "x"],
+    ],
+)
+async def test_numbers_that_must_be_positive_are_usage_errors(emulator: Emulator, args: list[str]) -> None:
+    result = await cli(emulator, *args)
     assert result.code == 2
-    assert result.err.startswith("error: No WorkOS API key")
+    assert "a whole number, 1 or more" in result.err
+    assert "Traceback" not in result.err
+
+
+async def test_a_closed_pipe_ends_quietly(emulator: Emulator) -> None:
+    emulator.seed([{"name": f"Org {number}", "metadata": {"pad": "x" * 500}} for number in range(400)])
+    environment = {**os.environ, "WORKOS_API_KEY": emulator.api_key, "WORKOS_BASE_URL": emulator.url}
+    process = await asyncio.create_subprocess_shell(
+        f"{sys.executable} -m workos_orgs export | head -n 1",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=environment,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert json.loads(out)["object"] == "organization"
+    assert err == b""
+
+
+async def test_emulator_with_an_empty_key_is_a_usage_error() -> None:
+    result = await cli(None, "emulator", "--port", "0", "--api-key", "")
+    assert result.code == 2
+    assert result.err.endswith("error: --api-key must not be empty: it is the key clients must send\n")
+    assert "Traceback" not in result.err
 
 
 async def test_plain_http_to_a_remote_host_is_refused() -> None:

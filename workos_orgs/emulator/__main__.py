@@ -70,6 +70,8 @@ async def serve(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     cli = parser()
     args = cli.parse_args(argv)
+    if not args.api_key.strip():
+        cli.error("--api-key must not be empty: it is the key clients must send")
     if args.chaos is not None:
         try:
             Chaos(rate=args.chaos)

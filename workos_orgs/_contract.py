@@ -108,6 +108,12 @@ RATE_LIMIT_WINDOW_SECONDS: Final = 60.0
 RATE_LIMIT_REQUESTS: Final = 6_000
 RATE_LIMIT_ORGANIZATION_DELETES: Final = 50
 
+
+def is_organization_delete(method: str, path_segments: tuple[str, ...]) -> bool:
+    """Whether a request counts against the organization-delete limit."""
+    return method == "DELETE" and path_segments[:1] == ("organizations",)
+
+
 REQUEST_ID_HEADER: Final = "X-Request-ID"
 
 # Error codes the SDK acts on.

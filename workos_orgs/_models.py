@@ -117,7 +117,7 @@ class Page(Generic[T]):
 # The hooks below run once per field of every object on a page, so they stay minimal.
 
 
-def _timestamp(value: Any, _: Any) -> datetime:
+def _timestamp(value: Any) -> datetime:
     parsed = datetime.fromisoformat(value)  # a TypeError for a non-string
     # The API always sends UTC; a timestamp without an offset is read as UTC, never naive.
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
@@ -127,12 +127,6 @@ def _optional_string(value: Any, _: Any) -> str | None:
     if value is None or value.__class__ is str:
         return value
     raise TypeError(f"expected a string or null, got {type(value).__name__}")
-
-
-def _string_map(value: Any, _: Any) -> Mapping[str, str]:
-    if value.__class__ is not dict or not all(item.__class__ is str for item in value.values()):
-        raise TypeError("expected an object of strings")
-    return value
 
 
 # The two page-sized classes get hand-written hooks, registered on the converter below:
@@ -153,17 +147,8 @@ _DOMAIN_VERIFICATION_STRATEGIES: Final[Mapping[Any, Any]] = {
 }
 
 
-def _lenient(members: Mapping[Any, Any]) -> Any:
-    def structure(value: Any, _: Any) -> Any:
-        if value is not None and value.__class__ is not str:
-            raise TypeError(f"expected a string or null, got {type(value).__name__}")
-        return members.get(value, value)
-
-    return structure
-
-
 def _parse_timestamp(value: Any, parsed: dict[Any, datetime]) -> datetime:
-    timestamp = parsed[value] = _timestamp(value, None)
+    timestamp = parsed[value] = _timestamp(value)
     return timestamp
 
 
@@ -242,16 +227,8 @@ def _organization(value: Any, _: Any) -> Organization:
 
 def _make_converter() -> cattrs.Converter:
     converter = make_converter(forbid_extra_keys=False, detailed_validation=False)
-    converter.register_structure_hook(datetime, _timestamp)
-    # Generic aliases and unions are not classes, so these match by equality.
-    exact_hooks: dict[Any, Any] = {
-        str | None: _optional_string,
-        Mapping[str, str]: _string_map,
-        DomainState | str | None: _lenient(_DOMAIN_STATES),
-        DomainVerificationStrategy | str | None: _lenient(_DOMAIN_VERIFICATION_STRATEGIES),
-    }
-    for type_, hook in exact_hooks.items():
-        converter.register_structure_hook_func(_equal_to(type_), hook)
+    # ListMetadata's cursors; a union is not a class, so the hook matches by equality.
+    converter.register_structure_hook_func(_equal_to(str | None), _optional_string)
     converter.register_structure_hook(OrganizationDomain, _organization_domain)
     converter.register_structure_hook(Organization, _organization)
     return converter

@@ -15,7 +15,13 @@ from typing import Final
 
 import attrs
 
-from ._contract import RATE_LIMIT_ORGANIZATION_DELETES, RATE_LIMIT_REQUESTS, RATE_LIMIT_WINDOW_SECONDS
+from ._contract import (
+    RATE_LIMIT_ORGANIZATION_DELETES,
+    RATE_LIMIT_REQUESTS,
+    RATE_LIMIT_WINDOW_SECONDS,
+    is_organization_delete,
+)
+from ._errors import ConfigurationError
 
 HEADROOM: Final = 0.9
 
@@ -31,7 +37,9 @@ class TokenBucket:
 
     def __attrs_post_init__(self) -> None:
         if self.rate <= 0 or self.capacity < 1:
-            raise ValueError(f"A token bucket needs rate > 0 and capacity >= 1; got {self.rate}, {self.capacity}.")
+            raise ConfigurationError(
+                f"A token bucket needs rate > 0 and capacity >= 1; got {self.rate}, {self.capacity}."
+            )
         self._tokens = self.capacity
 
     def reserve(self, now: float) -> float:
@@ -57,7 +65,7 @@ def bucket_for(
     allowed = limit * headroom
     capacity = max(1.0, allowed / 10 if burst is None else burst)
     if capacity >= allowed:
-        raise ValueError(f"burst must be below the limit it bursts within; got {burst} for {allowed:g}.")
+        raise ConfigurationError(f"burst must be below the limit it bursts within; got {burst} for {allowed:g}.")
     return TokenBucket(rate=(allowed - capacity) / window_seconds, capacity=capacity)
 
 
@@ -80,7 +88,9 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0 < headroom <= 1:
-            raise ValueError(f"headroom is the share of each limit to use, above 0 and at most 1; got {headroom}.")
+            raise ConfigurationError(
+                f"headroom is the share of each limit to use, above 0 and at most 1; got {headroom}."
+            )
         self._requests = bucket_for(requests_per_minute, 60.0, headroom=headroom, burst=burst)
         self._deletes = bucket_for(organization_deletes_per_minute, 60.0, headroom=headroom, burst=1)
         self._clock = clock
@@ -92,7 +102,7 @@ class RateLimiter:
         """Wait until one more request of this kind fits under the limits."""
         now = self._clock()
         delay = self._requests.reserve(now)
-        if method == "DELETE" and path_segments[:1] == ("organizations",):
+        if is_organization_delete(method, path_segments):
             delay = max(delay, self._deletes.reserve(now))
         if delay > 0:
             await asyncio.sleep(delay)

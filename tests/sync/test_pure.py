@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from workos_orgs import DomainData, DomainState, Organization, OrganizationDomain, OrganizationRecord
+from workos_orgs import (
+    ConfigurationError,
+    DomainData,
+    DomainState,
+    Organization,
+    OrganizationDomain,
+    OrganizationRecord,
+    RateLimiter,
+)
 from workos_orgs._progress import Progress, render
 from workos_orgs._sync import plan_update
 from workos_orgs._throttle import TokenBucket, bucket_for
@@ -111,3 +119,12 @@ def test_progress_draws_on_a_terminal_only() -> None:
     assert quiet.getvalue() == ""
     assert loud.getvalue().count("\r") == 4
     assert loud.getvalue().endswith("\r\x1b[Ksynced 3/3 (100%) · 1/s · ETA 0:00 · done\n")
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"headroom": 0}, {"headroom": 1.5}, {"requests_per_minute": 600, "burst": 600}, {"requests_per_minute": 0}],
+)
+def test_rate_limiter_settings_that_cannot_work_are_configuration_errors(settings: dict[str, float]) -> None:
+    with pytest.raises(ConfigurationError):
+        RateLimiter(**settings)  # type: ignore[arg-type]

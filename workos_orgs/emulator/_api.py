@@ -27,6 +27,7 @@ from .._contract import (
     VERIFICATION_TOKEN_LENGTH,
     DomainState,
     DomainVerificationStrategy,
+    is_organization_delete,
 )
 from . import _routes as routes
 from . import _rules as rules
@@ -183,7 +184,7 @@ class Emulation:
         if self._request_window is None or self._delete_window is None:
             return
         wait = self._request_window.acquire(self.api_key)
-        if wait is None and request.method == "DELETE" and request.segments[:1] == ("organizations",):
+        if wait is None and is_organization_delete(request.method, request.segments):
             wait = self._delete_window.acquire(self.api_key)
         if wait is not None:
             raise rules.rate_limited(wait)

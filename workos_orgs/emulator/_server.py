@@ -414,7 +414,7 @@ class Emulator:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
-            self._emulation.close()
+        self._emulation.close()  # also when it never started, or failed to bind
         self._bound_port = None
 
     async def __aenter__(self) -> Emulator:

@@ -23,6 +23,7 @@ from ._protocol import (
     Response,
     RetryPolicy,
     build_request,
+    check_api_key,
     check_base_url,
     check_max_retries,
     check_timeout,
@@ -84,6 +85,7 @@ class AsyncWorkOS:
                 f"No WorkOS API key: pass AsyncWorkOS(api_key='sk_...') or set the {API_KEY_ENV_VAR}"
                 " environment variable."
             )
+        api_key = check_api_key(api_key)
         backoff = Backoff() if backoff is None else backoff
         if not isinstance(backoff, Backoff):
             raise ConfigurationError(f"backoff must be a Backoff(base=..., cap=...); got {backoff!r}.")

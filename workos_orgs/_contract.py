@@ -118,3 +118,5 @@ REQUEST_ID_HEADER: Final = "X-Request-ID"
 
 # Error codes the SDK acts on.
 EXTERNAL_ID_ALREADY_USED: Final = "external_id_already_used"
+DOMAIN_ALREADY_EXISTS: Final = "domain_already_exists"  # 409: the organization has that domain
+DOMAIN_ALREADY_VERIFIED: Final = "domain_already_verified"  # 400: verified already

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
+from multidict import CIMultiDict
 
 # How much of a raw body `str()` and `repr()` show; the (capped) body stays on `.body`.
 BODY_PREVIEW_CHARS = 2048
@@ -86,7 +87,7 @@ class APIStatusError(WorkOSError):
 
     Attributes: ``status``, ``code`` (e.g. ``"entity_not_found"``, or None), ``message``,
     ``errors`` (a tuple of `FieldError` for 422s), ``request_id`` (quote it to WorkOS
-    support), ``headers`` and ``body`` (the raw text of the answer, at most
+    support), ``headers`` (case-insensitive) and ``body`` (the raw text of the answer, at most
     `BODY_MAX_CHARS`), ``attempts`` (how many times the request was sent) and
     ``outcome_unknown`` (True when an attempt before this answer -- or this 5xx itself --
     left it unknown whether the request took effect).
@@ -112,7 +113,8 @@ class APIStatusError(WorkOSError):
         self.code = code
         self.errors = tuple(errors)
         self.request_id = request_id
-        self.headers: Mapping[str, str] = dict(headers or {})
+        # A case-insensitive copy: ``headers.get("Retry-After")`` finds ``retry-after`` too.
+        self.headers: Mapping[str, str] = CIMultiDict(headers or {})
         self.body = body
         self.json = json
         self.attempts = attempts

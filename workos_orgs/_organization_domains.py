@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Unpack
 
-from ._errors import InvalidArgumentError, NotFoundError
-from ._models import OrganizationDomain, structure_organization_domain
-from ._protocol import check_id, outcome_unknown
+from ._contract import DOMAIN_ALREADY_EXISTS, DOMAIN_ALREADY_VERIFIED
+from ._errors import BadRequestError, ConflictError, InvalidArgumentError, NotFoundError, WorkOSError
+from ._models import Organization, OrganizationDomain, structure_organization, structure_organization_domain
+from ._protocol import check_id, outcome_unknown, parse
 from ._resource import APIResponse, Requester, RequestOptions, error_response, json_parser, no_content, parsed
 
 ORGANIZATION_DOMAINS = "organization_domains"
+ORGANIZATIONS = "organizations"
 
 
 def _organization_domain(data: Any) -> OrganizationDomain:
@@ -17,6 +19,15 @@ def _organization_domain(data: Any) -> OrganizationDomain:
 
 
 _parse_organization_domain = json_parser(_organization_domain)
+
+
+def _organization(data: Any) -> Organization:
+    return structure_organization(data, Organization)  # type: ignore[no-any-return]
+
+
+def _domain_name(domain: str) -> str:
+    """A domain name as the API stores it: trimmed, lowercase, without a trailing dot."""
+    return domain.strip().lower().rstrip(".")
 
 
 class OrganizationDomains:
@@ -44,18 +55,51 @@ class OrganizationDomains:
 
         domain = await client.organization_domains.create(organization_id=org.id, domain="acme.com")
         print(domain.verification_prefix, domain.verification_token)
+
+        A domain the organization already has raises `ConflictError` (``domain_already_exists``)
+        -- unless an earlier attempt of this call had an unknown outcome (a dropped connection,
+        a timeout, a 5xx): that attempt may have added it, so the organization is looked up
+        and its domain of that name returned (with ``with_raw_response``, the answer of a
+        ``get`` of that domain).  If the lookup finds nothing, the 409 is raised.
         """
         if not isinstance(domain, str) or not domain.strip():
             raise InvalidArgumentError("domain must be a domain name such as 'acme.com'.")
         body = {"organization_id": check_id("organization_id", organization_id), "domain": domain}
-        response = await self._client._request(
-            "POST",
-            (ORGANIZATION_DOMAINS,),
-            json=body,
-            idempotency_key=idempotency_key,
-            **options,
-        )
+        try:
+            response = await self._client._request(
+                "POST",
+                (ORGANIZATION_DOMAINS,),
+                json=body,
+                idempotency_key=idempotency_key,
+                **options,
+            )
+        except ConflictError as error:
+            if error.code != DOMAIN_ALREADY_EXISTS or not outcome_unknown(error):
+                raise
+            found = await self._find_created(organization_id, domain, **options)
+            if found is None:
+                raise
+            return found
         return APIResponse(response, _parse_organization_domain)
+
+    async def _find_created(
+        self,
+        organization_id: str,
+        domain: str,
+        **options: Unpack[RequestOptions],
+    ) -> APIResponse[OrganizationDomain] | None:
+        """The domain an uncertain create may have added, or None when the organization has
+        no domain of that name (or the lookup got no answer)."""
+        wanted = _domain_name(domain)
+        try:
+            response = await self._client._request("GET", (ORGANIZATIONS, organization_id), **options)
+            organization: Organization = parse(response, _organization)
+            for candidate in organization.domains:
+                if _domain_name(candidate.domain) == wanted:
+                    return await self._get(candidate.id, **options)
+        except WorkOSError:
+            return None
+        return None
 
     async def _get(
         self,
@@ -79,15 +123,39 @@ class OrganizationDomains:
     ) -> APIResponse[OrganizationDomain]:
         """Start verifying a domain; the returned domain's ``state`` tells how it went.
 
-        A domain that is already verified raises `BadRequestError` (``domain_already_verified``).
+        A domain that is already verified raises `BadRequestError` (``domain_already_verified``)
+        -- unless an earlier attempt of this call had an unknown outcome: that attempt may have
+        verified it, so the domain is fetched and returned instead (with ``with_raw_response``,
+        the answer of that ``get``).  If the fetch fails, the 400 is raised.
         """
-        response = await self._client._request(
-            "POST",
-            (ORGANIZATION_DOMAINS, check_id("id", id), "verify"),
-            idempotency_key=idempotency_key,
-            **options,
-        )
+        try:
+            response = await self._client._request(
+                "POST",
+                (ORGANIZATION_DOMAINS, check_id("id", id), "verify"),
+                idempotency_key=idempotency_key,
+                **options,
+            )
+        except BadRequestError as error:
+            if error.code != DOMAIN_ALREADY_VERIFIED or not outcome_unknown(error):
+                raise
+            found = await self._find_verified(id, **options)
+            if found is None:
+                raise
+            return found
         return APIResponse(response, _parse_organization_domain)
+
+    async def _find_verified(
+        self,
+        id: str,
+        **options: Unpack[RequestOptions],
+    ) -> APIResponse[OrganizationDomain] | None:
+        """The domain an uncertain verify acted on, or None when it cannot be fetched."""
+        try:
+            found = await self._get(id, **options)
+            found.parse()
+        except WorkOSError:
+            return None
+        return found
 
     async def _delete(
         self,

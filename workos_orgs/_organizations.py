@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Unpack
 
-from ._contract import EXTERNAL_ID_ALREADY_USED, Order
-from ._errors import BadRequestError, InvalidArgumentError, NotFoundError, WorkOSError
+from ._contract import Order
+from ._errors import BadRequestError, ConflictError, InvalidArgumentError, NotFoundError, WorkOSError
 from ._models import (
     UNSET,
     DomainData,
@@ -50,11 +50,14 @@ _parse_organization_page = json_parser(_organization_page)
 
 
 def _may_have_created(error: WorkOSError) -> bool:
-    """Whether a failed create may have made the organization after all: no attempt answered
-    definitively, or one whose outcome is unknown was followed by "external id already used"."""
+    """Whether a failed create with an external id may have made the organization after all:
+    no attempt answered definitively, or one whose outcome is unknown was followed by a 400 or
+    409 -- ``external_id_already_used``, or any other uniqueness check (``domain_already_exists``)
+    that the API may run before the external id's and that our own earlier attempt would trip.
+    The lookup that follows only accepts an organization with the same name and external id."""
     if unanswered(error):
         return True
-    return isinstance(error, BadRequestError) and error.code == EXTERNAL_ID_ALREADY_USED and outcome_unknown(error)
+    return isinstance(error, BadRequestError | ConflictError) and outcome_unknown(error)
 
 
 def _domain_data(entries: Sequence[DomainDataInput]) -> list[dict[str, str]]:
@@ -201,12 +204,12 @@ class Organizations:
         Exactly once: every retry of the call reuses one ``Idempotency-Key``.  WorkOS documents
         that key only for audit-log events, so the SDK does not rely on it alone when you pass
         an ``external_id``: if some attempt's outcome was unknown (a dropped connection, a
-        timeout, a 5xx) and a later one answers ``external_id_already_used``, or none of them
-        answers at all, the organization is looked up by its external id and returned (when
+        timeout, a 5xx) and a later one answers a 400 or 409 (``external_id_already_used``,
+        ``domain_already_exists``, ...), or none of them answers at all, the organization is looked up by its external id and returned (when
         its name is the one you asked for) instead of made twice or reported as a failure.
         If the lookup finds nothing, the original error is raised, and retrying the create
-        is then safe.  A first, definitive ``external_id_already_used`` still raises
-        `BadRequestError`.  With ``with_raw_response`` the answer returned is then the
+        is then safe.  A first, definitive 400 or 409 still raises (`BadRequestError`,
+        `ConflictError`).  With ``with_raw_response`` the answer returned is then the
         lookup's.
 
         Without an ``external_id`` only the ``Idempotency-Key`` protects you: should the API

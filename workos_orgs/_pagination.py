@@ -82,7 +82,7 @@ class AsyncPager(Generic[T]):
     """The result of a ``list()`` call; nothing is sent until you use it.
 
     ``async for item in pager`` yields every item across pages (up to ``max_items``);
-    ``await pager`` gives the first page; ``async for page in pager.pages()`` gives pages::
+    ``await pager`` gives the first page (cut at ``max_items`` too); ``async for page in pager.pages()`` gives pages::
 
         async for organization in client.organizations.list(limit=100):
             print(organization.name)
@@ -108,7 +108,11 @@ class AsyncPager(Generic[T]):
         return self._first_page().__await__()
 
     async def _first_page(self) -> Page[T]:
-        return (await self._fetch(self._direction, self._cursor)).page()
+        page = (await self._fetch(self._direction, self._cursor)).page()
+        if self._max_items is not None and len(page.data) > self._max_items:
+            # Cut like the last page of `pages()`: the cursors stay the API's own.
+            page = attrs.evolve(page, data=page.data[: self._max_items])
+        return page
 
     def pages(self) -> _Pages[T]:
         """Every page in turn; the last one is cut short at ``max_items``."""

@@ -68,8 +68,15 @@ def check_base_url(base_url: str | URL, *, allow_insecure_http: bool) -> URL:
     The API key travels in every request, so sending it in clear text over a network is
     refused unless the caller says ``allow_insecure_http=True``.
     """
-    url = URL(base_url) if isinstance(base_url, str) else base_url
-    if not url.is_absolute() or url.scheme not in ("http", "https") or not url.host:
+    try:
+        url = URL(base_url) if isinstance(base_url, str) else base_url
+        valid = url.is_absolute() and url.scheme in ("http", "https") and bool(url.host)
+    except (TypeError, ValueError) as error:  # yarl: "Invalid IPv6 URL", a bad port, ...
+        raise ConfigurationError(
+            f"base_url is not a valid URL ({error}); it must be an absolute http(s) URL such as"
+            f" 'https://api.workos.com'; got {str(base_url)!r}."
+        ) from None
+    if not valid or url.host is None:
         raise ConfigurationError(
             f"base_url must be an absolute http(s) URL such as 'https://api.workos.com'; got {str(base_url)!r}."
         )
@@ -146,6 +153,25 @@ def build_url(base_url: URL, segments: Sequence[str], query: Iterable[tuple[str,
     return url.with_query(query) if query else url
 
 
+_SDK_HEADERS: Final = frozenset({"authorization", "content-type"})
+"""Headers the SDK sets itself: an extra header of that name (in any case) is ignored."""
+
+
+def check_api_key(api_key: str) -> str:
+    """The API key without surrounding whitespace; `ConfigurationError` when what is left
+    has whitespace or control characters in it (a key pasted with a newline, say).
+
+    The message never repeats the key.
+    """
+    key = api_key.strip()
+    if any(char.isspace() or not char.isprintable() for char in key):
+        raise ConfigurationError(
+            "The WorkOS API key looks malformed: it contains whitespace or control characters"
+            f" ({len(key)} characters after trimming). Copy it again from the WorkOS dashboard."
+        )
+    return key
+
+
 def build_headers(
     api_key: str,
     *,
@@ -153,10 +179,25 @@ def build_headers(
     idempotency_key: str | None = None,
     extra_headers: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The headers of one request; `extra_headers` may add to them but not replace the key."""
+    """The headers of one request; `extra_headers` may add to them or replace ``Accept`` and
+    ``User-Agent``, matching names case-insensitively.
+
+    ``Authorization`` and ``Content-Type`` in `extra_headers` (in any case) are ignored: the
+    SDK's own always win.  An ``Idempotency-Key`` there raises `InvalidArgumentError`: pass
+    ``idempotency_key=`` instead, so that one key is used by every retry of the call.
+    """
     headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-    if extra_headers:
-        headers.update(extra_headers)
+    for name, value in (extra_headers or {}).items():
+        folded = name.lower()
+        if folded == IDEMPOTENCY_KEY_HEADER.lower():
+            raise InvalidArgumentError(
+                f"Do not pass {name!r} in extra_headers; use the idempotency_key= argument of the call instead."
+            )
+        if folded in _SDK_HEADERS:
+            continue
+        for existing in [existing for existing in headers if existing.lower() == folded]:
+            del headers[existing]
+        headers[name] = value
     headers["Authorization"] = f"Bearer {api_key}"
     if has_body:
         headers["Content-Type"] = "application/json"

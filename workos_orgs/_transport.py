@@ -259,6 +259,8 @@ class Transport:
             data=request.body,
             timeout=client_timeout,
             allow_redirects=False,
+            # A session passed in may raise on error statuses; error answers are ours to read.
+            raise_for_status=False,
             middlewares=middlewares,
         ) as answer:
             body, complete = await _read_capped(answer, MAX_RESPONSE_BYTES)

@@ -1,0 +1,145 @@
+"""Edge cases from review: a caller's session that raises for status, case-insensitive error
+headers, ``max_items`` on the first page, malformed configuration and reserved headers."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+
+from workos_orgs import (
+    APIStatusError,
+    AsyncWorkOS,
+    ConfigurationError,
+    InvalidArgumentError,
+    NotFoundError,
+    RateLimitError,
+)
+from workos_orgs._contract import IDEMPOTENCY_KEY_HEADER
+from workos_orgs._protocol import build_headers, check_base_url
+from workos_orgs._resource import error_response
+from workos_orgs.emulator import Emulator
+
+from .conftest import FAST
+
+UNKNOWN_ORG = "org_01ARZ3NDEKTSV4RRFFQ69G5FAV"
+
+
+# A session of the caller's that raises for error statuses.
+
+
+async def test_a_session_that_raises_for_status_still_gives_typed_errors(emulator: Emulator) -> None:
+    async with (
+        aiohttp.ClientSession(raise_for_status=True) as session,
+        AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, backoff=FAST, session=session) as client,
+    ):
+        with pytest.raises(NotFoundError) as caught:
+            await client.organizations.get(UNKNOWN_ORG)
+        assert (caught.value.attempts, caught.value.outcome_unknown) == (1, False)
+        assert len(emulator.requests) == 1  # a 404 is not retried
+        # ... and success still works through it.
+        created = await client.organizations.create(name="Acme")
+        assert (await client.organizations.get(created.id)).name == "Acme"
+
+
+# Error headers.
+
+
+def test_error_headers_are_case_insensitive() -> None:
+    error = RateLimitError(
+        "slow down", status=429, headers={"retry-after": "3", "x-request-id": "req-1"}, retry_after=3.0
+    )
+    assert error.headers.get("Retry-After") == "3"
+    assert error.headers["X-Request-ID"] == "req-1"
+    assert error_response(error).request_id == "req-1"
+
+
+async def test_a_real_error_keeps_case_insensitive_headers(client: AsyncWorkOS) -> None:
+    with pytest.raises(APIStatusError) as caught:
+        await client.organizations.get(UNKNOWN_ORG)
+    request_id = caught.value.request_id
+    assert request_id
+    assert caught.value.headers.get("x-request-id") == request_id
+    assert error_response(caught.value).request_id == request_id
+
+
+# max_items on the first page.
+
+
+async def test_awaiting_a_pager_honours_max_items(client: AsyncWorkOS, emulator: Emulator) -> None:
+    emulator.seed([{"name": f"o{index:02d}"} for index in range(10)])
+    page = await client.organizations.list(limit=10, max_items=3)
+    assert len(page.data) == 3
+    everything = await client.organizations.list(limit=10)
+    assert page.data == everything.data[:3]
+    assert len((await client.organizations.list(limit=2, max_items=3)).data) == 2
+
+
+# Configuration.
+
+
+@pytest.mark.parametrize("base_url", ["http://[::1", "https://[not-an-ip]/", "http://localhost:99999999"])
+def test_an_unparsable_base_url_is_a_configuration_error(base_url: str) -> None:
+    with pytest.raises(ConfigurationError, match="base_url"):
+        check_base_url(base_url, allow_insecure_http=False)
+    with pytest.raises(ConfigurationError, match="base_url"):
+        AsyncWorkOS(api_key="sk_test_x", base_url=base_url)
+
+
+async def test_an_api_key_with_surrounding_whitespace_is_trimmed(emulator: Emulator) -> None:
+    async with AsyncWorkOS(api_key=f"  {emulator.api_key}\n", base_url=emulator.url, backoff=FAST) as client:
+        assert (await client.organizations.create(name="Acme")).name == "Acme"
+
+
+@pytest.mark.parametrize(
+    "api_key", ["sk_test_ab\ncd", "sk_test_ab\rcd", "sk_test_ab\x00cd", "sk_test ab", "sk_test_ab\tcd", "sk_\x7fab"]
+)
+def test_a_malformed_api_key_is_refused_without_echoing_it(api_key: str) -> None:
+    with pytest.raises(ConfigurationError, match="looks malformed") as caught:
+        AsyncWorkOS(api_key=api_key)
+    assert "sk_test" not in str(caught.value)
+    assert "sk_" not in repr(caught.value)
+
+
+# Reserved headers.
+
+
+def test_extra_headers_cannot_shadow_the_sdks_own_in_any_case() -> None:
+    headers = build_headers(
+        "sk_test_abc",
+        has_body=True,
+        idempotency_key="key-1",
+        extra_headers={
+            "authorization": "Bearer someone-else",
+            "AUTHORIZATION": "Bearer another",
+            "content-type": "text/plain",
+            "accept": "application/xml",
+            "X-Trace": "t",
+        },
+    )
+    folded: dict[str, list[str]] = {}
+    for name, value in headers.items():
+        folded.setdefault(name.lower(), []).append(value)
+    assert folded["authorization"] == ["Bearer sk_test_abc"]
+    assert folded["content-type"] == ["application/json"]
+    assert folded["accept"] == ["application/xml"]  # Accept and User-Agent may be replaced
+    assert folded[IDEMPOTENCY_KEY_HEADER.lower()] == ["key-1"]
+    assert folded["x-trace"] == ["t"]
+
+
+def test_a_get_ignores_an_extra_authorization_in_lowercase() -> None:
+    headers = build_headers("sk_test_abc", extra_headers={"authorization": "Bearer someone-else"})
+    assert [(n, v) for n, v in headers.items() if n.lower() == "authorization"] == [
+        ("Authorization", "Bearer sk_test_abc")
+    ]
+
+
+@pytest.mark.parametrize("name", ["Idempotency-Key", "idempotency-key", "IDEMPOTENCY-KEY"])
+def test_an_idempotency_key_in_extra_headers_points_to_the_argument(name: str) -> None:
+    with pytest.raises(InvalidArgumentError, match="idempotency_key="):
+        build_headers("sk", has_body=True, idempotency_key="key-1", extra_headers={name: "mine"})
+
+
+async def test_an_idempotency_key_in_extra_headers_sends_nothing(client: AsyncWorkOS, emulator: Emulator) -> None:
+    with pytest.raises(InvalidArgumentError):
+        await client.organizations.create(name="Acme", extra_headers={"idempotency-key": "mine"})
+    assert emulator.requests == []

@@ -18,7 +18,15 @@ from ._models import (
     structure_organization,
 )
 from ._pagination import AsyncPager, RawPage, check_max_items
-from ._protocol import Direction, check_id, list_query, outcome_unknown, pagination_direction, unanswered
+from ._protocol import (
+    Direction,
+    check_id,
+    list_query,
+    outcome_unknown,
+    pagination_direction,
+    unanswered,
+    walks_in_display_order,
+)
 from ._resource import APIResponse, Requester, RequestOptions, error_response, json_parser, no_content, parsed
 from ._sync import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport, sync_organizations
 from ._throttle import RateLimiter
@@ -160,11 +168,13 @@ class Organizations:
             )
             return RawPage.of(response, _organization_page)
 
+        direction = pagination_direction(checked_order, before=before, after=after)
         return AsyncPager(
             fetch,
-            direction=pagination_direction(checked_order, before=before, after=after),
+            direction=direction,
             cursor=before if before is not None else after,
             max_items=max_items,
+            in_display_order=walks_in_display_order(checked_order, direction),
         )
 
     async def _list_page(

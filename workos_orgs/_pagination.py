@@ -71,6 +71,22 @@ class _RecentIds:
             self._set.discard(self._order.popleft())
 
 
+def cut(page: Page[T], count: int, direction: Direction, in_display_order: bool) -> Page[T]:
+    """The first `count` items of `page`, for ``max_items``.
+
+    When the walk meets items in the order the page shows them, the cursor it follows is
+    moved to the last item kept, so passing it back resumes at the first item cut off.
+    (Walking against the page's order, the API's cursors are kept as they came.)
+    """
+    if count >= len(page.data):
+        return page
+    data = page.data[:count]
+    if not in_display_order or not data:
+        return attrs.evolve(page, data=data)
+    metadata = attrs.evolve(page.list_metadata, **{direction: data[-1].id})
+    return attrs.evolve(page, data=data, list_metadata=metadata)
+
+
 def check_max_items(max_items: int | None) -> int | None:
     """``max_items``: None (no limit) or a whole number, 1 or more."""
     if max_items is not None and (isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 1):
@@ -93,11 +109,20 @@ class AsyncPager(Generic[T]):
     Each ``async for`` starts again from the first page.
     """
 
-    def __init__(self, fetch: FetchPage[T], *, direction: Direction, cursor: str | None, max_items: int | None) -> None:
+    def __init__(
+        self,
+        fetch: FetchPage[T],
+        *,
+        direction: Direction,
+        cursor: str | None,
+        max_items: int | None,
+        in_display_order: bool = True,
+    ) -> None:
         self._fetch = fetch
         self._direction: Direction = direction
         self._cursor = cursor
         self._max_items = check_max_items(max_items)
+        self._in_display_order = in_display_order
 
     @property
     def direction(self) -> Direction:
@@ -110,13 +135,12 @@ class AsyncPager(Generic[T]):
     async def _first_page(self) -> Page[T]:
         page = (await self._fetch(self._direction, self._cursor)).page()
         if self._max_items is not None and len(page.data) > self._max_items:
-            # Cut like the last page of `pages()`: the cursors stay the API's own.
-            page = attrs.evolve(page, data=page.data[: self._max_items])
+            page = cut(page, self._max_items, self._direction, self._in_display_order)
         return page
 
     def pages(self) -> _Pages[T]:
         """Every page in turn; the last one is cut short at ``max_items``."""
-        return _Pages(self._fetch, self._direction, self._cursor, self._max_items)
+        return _Pages(self._fetch, self._direction, self._cursor, self._max_items, self._in_display_order)
 
     def __aiter__(self) -> _Items[T]:
         return _Items(self.pages())
@@ -126,7 +150,15 @@ class AsyncPager(Generic[T]):
 
 
 class _Pages(Generic[T]):
-    def __init__(self, fetch: FetchPage[T], direction: Direction, cursor: str | None, max_items: int | None) -> None:
+    def __init__(
+        self,
+        fetch: FetchPage[T],
+        direction: Direction,
+        cursor: str | None,
+        max_items: int | None,
+        in_display_order: bool,
+    ) -> None:
+        self._in_display_order = in_display_order
         self._fetch = fetch
         self._direction: Direction = direction
         self._cursor = cursor
@@ -179,7 +211,7 @@ class _Pages(Generic[T]):
             self._cursor = next_cursor
         if self._remaining is not None:
             if len(ids) >= self._remaining:
-                page = attrs.evolve(page, data=page.data[: self._remaining])
+                page = cut(page, self._remaining, self._direction, self._in_display_order)
                 self._finish()
                 self._stuck = None
             self._remaining -= len(page.data)

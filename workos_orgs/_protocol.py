@@ -542,3 +542,13 @@ def pagination_direction(order: Order | None, *, before: str | None, after: str 
     if after is not None:
         return "after"
     return "before" if order is Order.NORMAL else "after"
+
+
+def walks_in_display_order(order: Order | None, direction: Direction) -> bool:
+    """Whether following `direction` meets items in the order each page shows them.
+
+    True for ``desc``/``asc`` followed by ``after`` and ``normal`` followed by ``before``; then
+    a page cut short can point its cursor at the last item kept, and resuming from it misses
+    nothing.
+    """
+    return (direction == "after") != (order is Order.NORMAL)

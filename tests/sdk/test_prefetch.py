@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from workos_orgs import AsyncWorkOS, NotFoundError
+from workos_orgs import AsyncWorkOS, NotFoundError, Order
+from workos_orgs._protocol import walks_in_display_order
 from workos_orgs.emulator import Emulator
 
 from .conftest import FAST
@@ -102,3 +103,28 @@ async def test_a_failed_page_asked_for_ahead_surfaces_when_reached(client: Async
     with pytest.raises(NotFoundError):
         await walk()
     assert len(seen) == 10  # the first page in full, then the error, in order
+
+
+@pytest.mark.parametrize(("order", "cursor"), [("desc", "after"), ("asc", "after"), ("normal", "before")])
+async def test_a_page_cut_at_max_items_resumes_where_it_stopped(
+    client: AsyncWorkOS, emulator: Emulator, order: str, cursor: str
+) -> None:
+    seed(emulator, 25)
+    everything = [org.name async for org in client.organizations.list(limit=10, order=order)]
+    first = await client.organizations.list(limit=10, order=order, max_items=3)
+    assert [org.name for org in first.data] == everything[:3]
+    resumed = await client.organizations.list(limit=10, order=order, **{cursor: getattr(first.list_metadata, cursor)})
+    assert [org.name for org in resumed.data] == everything[3:13]
+    pages = [page async for page in client.organizations.list(limit=10, order=order, max_items=13).pages()]
+    last = pages[-1]
+    rest = await client.organizations.list(limit=10, order=order, **{cursor: getattr(last.list_metadata, cursor)})
+    assert [org.name for org in rest.data] == everything[13:23]
+
+
+def test_which_walks_meet_items_in_page_order() -> None:
+    assert walks_in_display_order(Order.DESC, "after")
+    assert walks_in_display_order(Order.ASC, "after")
+    assert walks_in_display_order(None, "after")
+    assert walks_in_display_order(Order.NORMAL, "before")
+    assert not walks_in_display_order(Order.DESC, "before")
+    assert not walks_in_display_order(Order.NORMAL, "after")

@@ -94,6 +94,20 @@ def check_max_items(max_items: int | None) -> int | None:
     return max_items
 
 
+@attrs.frozen
+class _Walk(Generic[T]):
+    """What a listing fixes once: how to fetch, which cursor to follow, from where, how far."""
+
+    fetch: FetchPage[T]
+    direction: Direction
+    cursor: str | None
+    max_items: int | None
+    in_display_order: bool
+
+    def cut(self, page: Page[T], count: int) -> Page[T]:
+        return cut(page, count, self.direction, self.in_display_order)
+
+
 class AsyncPager(Generic[T]):
     """The result of a ``list()`` call; nothing is sent until you use it.
 
@@ -118,52 +132,41 @@ class AsyncPager(Generic[T]):
         max_items: int | None,
         in_display_order: bool = True,
     ) -> None:
-        self._fetch = fetch
-        self._direction: Direction = direction
-        self._cursor = cursor
-        self._max_items = check_max_items(max_items)
-        self._in_display_order = in_display_order
+        self._walk = _Walk(fetch, direction, cursor, check_max_items(max_items), in_display_order)
 
     @property
     def direction(self) -> Direction:
         """The cursor this pager follows: ``"after"``, or ``"before"`` for a backwards walk."""
-        return self._direction
+        return self._walk.direction
 
     def __await__(self) -> Generator[Any, None, Page[T]]:
         return self._first_page().__await__()
 
     async def _first_page(self) -> Page[T]:
-        page = (await self._fetch(self._direction, self._cursor)).page()
-        if self._max_items is not None and len(page.data) > self._max_items:
-            page = cut(page, self._max_items, self._direction, self._in_display_order)
-        return page
+        walk = self._walk
+        page = (await walk.fetch(walk.direction, walk.cursor)).page()
+        return page if walk.max_items is None else walk.cut(page, walk.max_items)
 
     def pages(self) -> _Pages[T]:
         """Every page in turn; the last one is cut short at ``max_items``."""
-        return _Pages(self._fetch, self._direction, self._cursor, self._max_items, self._in_display_order)
+        return _Pages(self._walk)
 
     def __aiter__(self) -> _Items[T]:
         return _Items(self.pages())
 
     def __repr__(self) -> str:
-        return f"<AsyncPager direction={self._direction!r} cursor={self._cursor!r} max_items={self._max_items!r}>"
+        walk = self._walk
+        return f"<AsyncPager direction={walk.direction!r} cursor={walk.cursor!r} max_items={walk.max_items!r}>"
 
 
 class _Pages(Generic[T]):
-    def __init__(
-        self,
-        fetch: FetchPage[T],
-        direction: Direction,
-        cursor: str | None,
-        max_items: int | None,
-        in_display_order: bool,
-    ) -> None:
-        self._in_display_order = in_display_order
-        self._fetch = fetch
-        self._direction: Direction = direction
-        self._cursor = cursor
-        self._remaining = max_items
-        self._seen_cursors: set[str] = set() if cursor is None else {cursor}
+    def __init__(self, walk: _Walk[T]) -> None:
+        self._walk = walk
+        self._fetch = walk.fetch
+        self._direction: Direction = walk.direction
+        self._cursor = walk.cursor  # where the next page starts; moves as the walk goes
+        self._remaining = walk.max_items
+        self._seen_cursors: set[str] = set() if walk.cursor is None else {walk.cursor}
         self._recent_ids = _RecentIds(RECENT_IDS)
         self._done = False
         self._stuck: PaginationError | None = None
@@ -211,7 +214,7 @@ class _Pages(Generic[T]):
             self._cursor = next_cursor
         if self._remaining is not None:
             if len(ids) >= self._remaining:
-                page = cut(page, self._remaining, self._direction, self._in_display_order)
+                page = self._walk.cut(page, self._remaining)
                 self._finish()
                 self._stuck = None
             self._remaining -= len(page.data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
+from datetime import UTC, datetime
 from typing import Final
 
 DEFAULT_BASE_URL: Final = "https://api.workos.com"
@@ -70,6 +71,21 @@ class DomainVerificationStrategy(enum.StrEnum):
 
 # The states a caller may ask for in ``domain_data``.
 DOMAIN_DATA_STATES: Final = frozenset({DomainState.PENDING, DomainState.VERIFIED})
+
+
+def normalize_domain(domain: str) -> str:
+    """A domain name as the API stores it: trimmed, lowercase, without a trailing dot.
+
+    The SDK, bulk sync and the emulator all compare domains through this one function.
+    """
+    return domain.strip().lower().rstrip(".")
+
+
+def format_timestamp(moment: datetime) -> str:
+    """ISO 8601 UTC with milliseconds, as the API writes them: ``2026-01-15T12:00:00.000Z``."""
+    moment = moment.astimezone(UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+
 
 DOMAIN_RE: Final = re.compile(r"(?=.{1,253}\Z)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Unpack
 
-from ._contract import DOMAIN_ALREADY_EXISTS, DOMAIN_ALREADY_VERIFIED
+from ._contract import DOMAIN_ALREADY_EXISTS, DOMAIN_ALREADY_VERIFIED, normalize_domain
 from ._errors import BadRequestError, ConflictError, InvalidArgumentError, NotFoundError, WorkOSError
 from ._models import Organization, OrganizationDomain, structure_organization, structure_organization_domain
 from ._protocol import check_id, outcome_unknown, parse
@@ -23,11 +23,6 @@ _parse_organization_domain = json_parser(_organization_domain)
 
 def _organization(data: Any) -> Organization:
     return structure_organization(data, Organization)  # type: ignore[no-any-return]
-
-
-def _domain_name(domain: str) -> str:
-    """A domain name as the API stores it: trimmed, lowercase, without a trailing dot."""
-    return domain.strip().lower().rstrip(".")
 
 
 class OrganizationDomains:
@@ -90,12 +85,12 @@ class OrganizationDomains:
     ) -> APIResponse[OrganizationDomain] | None:
         """The domain an uncertain create may have added, or None when the organization has
         no domain of that name (or the lookup got no answer)."""
-        wanted = _domain_name(domain)
+        wanted = normalize_domain(domain)
         try:
             response = await self._client._request("GET", (ORGANIZATIONS, organization_id), **options)
             organization: Organization = parse(response, _organization)
             for candidate in organization.domains:
-                if _domain_name(candidate.domain) == wanted:
+                if normalize_domain(candidate.domain) == wanted:
                     return await self._get(candidate.id, **options)
         except WorkOSError:
             return None

@@ -11,13 +11,14 @@ import csv
 import io
 import sys
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Literal
 
 import attrs
 import orjson
 
+from ._contract import format_timestamp
 from ._models import Organization, OrganizationDomain
 from ._sync import InvalidRecordError
 
@@ -109,18 +110,13 @@ def open_records(path: str) -> IO[str]:
     return Path(path).open(encoding="utf-8", errors="surrogateescape", newline="")
 
 
-def _timestamp(moment: datetime) -> str:
-    moment = moment.astimezone(UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
-
-
 def domain_json(domain: OrganizationDomain) -> dict[str, Any]:
     """The domain in the API's own JSON shape."""
     return {"object": "organization_domain", **_plain(attrs.asdict(domain, recurse=False))}
 
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:
-    return {key: _timestamp(value) if isinstance(value, datetime) else value for key, value in values.items()}
+    return {key: format_timestamp(value) if isinstance(value, datetime) else value for key, value in values.items()}
 
 
 def organization_json(organization: Organization) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Union
 
 import attrs
 
-from ._contract import EXTERNAL_ID_ALREADY_USED, LIST_LIMIT_MAX, DomainState
+from ._contract import EXTERNAL_ID_ALREADY_USED, LIST_LIMIT_MAX, DomainState, normalize_domain
 from ._errors import BadRequestError, InvalidArgumentError, NotFoundError, WorkOSError
 from ._models import DomainData, Organization
 
@@ -166,7 +166,7 @@ def plan_update(record: OrganizationRecord, organization: Organization) -> dict[
         metadata.update(record.metadata)
         changes["metadata"] = metadata
     current = {domain.domain: domain.state for domain in organization.domains}
-    wanted = {data.domain.strip().lower(): data.state for data in record.domains}
+    wanted = {normalize_domain(data.domain): data.state for data in record.domains}
     if current.keys() != wanted.keys() or not all(
         _domain_matches(state, current[name]) for name, state in wanted.items()
     ):

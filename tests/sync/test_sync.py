@@ -228,3 +228,17 @@ async def test_prune_deletes_nothing_when_a_record_cannot_be_identified(
     assert "1 record(s) had no readable external_id" in report.prune_skipped
     assert "prune skipped" in str(report)
     assert sorted(await everything(client)) == ["cust-0", "cust-1", "cust-2"]
+
+
+async def test_a_domain_with_a_trailing_dot_is_unchanged_on_the_next_run(
+    client: AsyncWorkOS, emulator: Emulator
+) -> None:
+    """The API stores ``acme.com.`` as ``acme.com``; sync must compare the same way, or it
+    would send a PUT for this record on every run, forever."""
+    record = OrganizationRecord("dot-1", "Dotted", domains=["Dotted.Example."])
+    first = await client.organizations.sync([record])
+    assert first.created == 1
+    writes_before = sum(1 for request in emulator.requests if request.method != "GET")
+    second = await client.organizations.sync([record])
+    assert (second.updated, second.unchanged) == (0, 1)
+    assert sum(1 for request in emulator.requests if request.method != "GET") == writes_before

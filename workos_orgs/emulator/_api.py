@@ -34,7 +34,7 @@ from . import _rules as rules
 from ._faults import ChaosSource, FaultQueue
 from ._ids import (
     UlidFactory,
-    format_timestamp,
+    epoch_timestamp,
     is_timestamp,
     ulid_milliseconds,
     verification_prefix,
@@ -422,7 +422,7 @@ class Emulation:
         return json_response(201, self._store.get_domain(domain_id))
 
     def _now(self) -> str:
-        return format_timestamp(self._clock())
+        return epoch_timestamp(self._clock())
 
     # Seeding.
 
@@ -520,7 +520,7 @@ class Emulation:
         return pinned
 
     def _seed_times(self, where: str, entry: Json, ident: str) -> tuple[str, str]:
-        created_at = entry.get("created_at") or format_timestamp(ulid_milliseconds(ident.rsplit("_", 1)[1]) / 1000)
+        created_at = entry.get("created_at") or epoch_timestamp(ulid_milliseconds(ident.rsplit("_", 1)[1]) / 1000)
         updated_at = entry.get("updated_at") or created_at
         for field, value in (("created_at", created_at), ("updated_at", updated_at)):
             if not is_timestamp(value):

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from .._contract import ULID_ALPHABET, ULID_LENGTH
+from .._contract import ULID_ALPHABET, ULID_LENGTH, format_timestamp
 
 _DECODE = {char: value for value, char in enumerate(ULID_ALPHABET)}
 _RANDOM_BITS = 80
@@ -58,10 +58,9 @@ class UlidFactory:
             self._last = max(self._last, decode_ulid(ulid))
 
 
-def format_timestamp(epoch_seconds: float) -> str:
-    """ISO 8601 UTC with milliseconds: ``2026-01-15T12:00:00.000Z``."""
-    moment = datetime.fromtimestamp(epoch_seconds, UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+def epoch_timestamp(epoch_seconds: float) -> str:
+    """`epoch_seconds` written as the API writes timestamps."""
+    return format_timestamp(datetime.fromtimestamp(epoch_seconds, UTC))
 
 
 _TIMESTAMP_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")

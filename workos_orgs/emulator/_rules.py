@@ -26,6 +26,7 @@ from .._contract import (
     METADATA_MAX_VALUE_LENGTH,
     DomainState,
     Order,
+    normalize_domain,
 )
 
 Json = dict[str, Any]
@@ -135,7 +136,9 @@ def list_query(query: Mapping[str, str], domains: list[str]) -> ListQuery:
         errors.append(FieldError("before", "invalid_cursor", "Pass either before or after, not both."))
     if errors:
         raise validation_failed(*errors)
-    names = tuple(dict.fromkeys(part.strip().lower() for value in domains for part in value.split(",") if part.strip()))
+    names = tuple(
+        dict.fromkeys(normalize_domain(part) for value in domains for part in value.split(",") if part.strip())
+    )
     return ListQuery(order, limit, before, after, names, query.get("search") or None)
 
 
@@ -194,7 +197,7 @@ class Checker:
         if not isinstance(value, str):
             self.fail(field, "invalid_type", f"{field} must be a string.")
             return None
-        domain = value.strip().lower().rstrip(".")
+        domain = normalize_domain(value)
         if not DOMAIN_RE.fullmatch(domain):
             self.fail(field, "invalid_domain", f"{value!r} is not a valid domain name.")
             return None

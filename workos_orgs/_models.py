@@ -257,8 +257,9 @@ def _domain(
     domain.id = id_
     domain.organization_id = organization_id if owner == organization_id else (None if owner is _MISSING else owner)
     domain.domain = name
-    domain.created_at = created_at if dcreated == created else _domain_timestamp(dcreated, updated, updated_at)
-    domain.updated_at = created_at if dupdated == created else _domain_timestamp(dupdated, updated, updated_at)
+    domain_created_at = created_at if dcreated == created else _domain_timestamp(dcreated, updated, updated_at)
+    domain.created_at = domain_created_at
+    domain.updated_at = domain_created_at if dupdated == dcreated else _domain_timestamp(dupdated, updated, updated_at)
     # A value this SDK does not know yet is kept as the plain string.
     domain.state = _DOMAIN_STATES.get(state, state)
     domain.verification_strategy = _DOMAIN_VERIFICATION_STRATEGIES.get(strategy, strategy)

@@ -267,3 +267,20 @@ def test_any_organization_turns_back_into_its_json_and_equals_one_built_by_hand(
     assert type(organization) is Organization
     assert all(type(domain) is OrganizationDomain for domain in organization.domains)
     assert repr(by_hand) == repr(organization)
+
+
+@pytest.mark.parametrize("key", ["organization_id", "created_at", "updated_at"])
+def test_a_domain_key_may_be_left_out_but_not_null(key: str) -> None:
+    left_out = {name: value for name, value in DOMAIN.items() if name != key}
+    assert getattr(CONVERTER.structure(left_out, OrganizationDomain), key) is None
+    with pytest.raises((TypeError, ValueError)):
+        CONVERTER.structure({**DOMAIN, key: None}, OrganizationDomain)
+    with pytest.raises((TypeError, ValueError)):
+        CONVERTER.structure({**ORGANIZATION, "domains": [{**DOMAIN, key: None}]}, Organization)
+
+
+def test_metadata_may_be_left_out_but_not_null() -> None:
+    left_out = {name: value for name, value in ORGANIZATION.items() if name != "metadata"}
+    assert CONVERTER.structure(left_out, Organization).metadata == {}
+    with pytest.raises(TypeError):
+        CONVERTER.structure({**ORGANIZATION, "metadata": None}, Organization)

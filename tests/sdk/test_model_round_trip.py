@@ -109,6 +109,12 @@ async def test_a_page_is_sized_iterable_and_says_whether_more_follow(client: Asy
     # Under `normal` a walk follows `before`; so does `has_more`.
     normal = await client.organizations.list(limit=2, order="normal")
     assert (normal.direction, normal.list_metadata.after, normal.has_more) == ("before", None, True)
+    # Walking backwards from `before=` follows `before`.
+    oldest = last.data[-1].id
+    back = await client.organizations.list(limit=2, before=oldest)
+    assert (back.direction, len(back), back.list_metadata.before, back.has_more) == ("before", 2, None, False)
+    middle = await client.organizations.list(limit=1, before=oldest)
+    assert (middle.direction, len(middle), middle.has_more) == ("before", 1, True)
     pages = [page async for page in client.organizations.list(limit=2).pages()]
     assert [(len(page), page.has_more) for page in pages] == [(2, True), (1, False)]
 

@@ -38,6 +38,13 @@ class FieldError:
     message: str
 
 
+def _describe(error: FieldError) -> str:
+    # Recorded items differ by age: {field, code} with the text in `code` (2020-22), and
+    # {code, message} without a field (2023+); say whatever the item has.
+    text = error.message or error.code
+    return f"{error.field}: {text}" if error.field else text
+
+
 class WorkOSError(Exception):
     """Base class of every error this SDK raises."""
 
@@ -126,7 +133,7 @@ class APIStatusError(WorkOSError):
             parts.append(self.code)
         text = f"{' '.join(parts)}: {self.message}"
         if self.errors:
-            text += " (" + "; ".join(f"{error.field}: {error.message}" for error in self.errors) + ")"
+            text += " (" + "; ".join(_describe(error) for error in self.errors) + ")"
         if self.request_id:
             text += f" [request id {self.request_id}]"
         return text

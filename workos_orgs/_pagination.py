@@ -40,9 +40,10 @@ class RawPage(Generic[T]):
     def cursor(self, direction: Direction) -> str | None:
         return peek_cursor(self.data, direction)
 
-    def page(self) -> Page[T]:
+    def page(self, direction: Direction) -> Page[T]:
+        """The page's models, for a walk that follows `direction` (so `Page.has_more` knows which cursor leads on)."""
         page: Page[T] = structure_data(self.response, self.data, self.structure)
-        return page
+        return page if page.direction == direction else attrs.evolve(page, direction=direction)
 
 
 FetchPage = Callable[[Direction, str | None], Awaitable[RawPage[T]]]
@@ -144,7 +145,7 @@ class AsyncPager(Generic[T]):
 
     async def _first_page(self) -> Page[T]:
         walk = self._walk
-        page = (await walk.fetch(walk.direction, walk.cursor)).page()
+        page = (await walk.fetch(walk.direction, walk.cursor)).page(walk.direction)
         return page if walk.max_items is None else walk.cut(page, walk.max_items)
 
     def pages(self) -> _Pages[T]:
@@ -187,7 +188,7 @@ class _Pages(Generic[T]):
             if self._fetch_ahead(raw):
                 # One turn of the loop puts that request on the wire before the models are built.
                 await asyncio.sleep(0)
-            page = raw.page()
+            page = raw.page(self._direction)
         except BaseException:
             self._done = True
             self._cancel_ahead()

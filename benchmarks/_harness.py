@@ -17,6 +17,7 @@ from _shapes import organizations
 from workos_orgs.emulator import DEFAULT_API_KEY
 
 STARTUP_SECONDS = 30
+BUSY_LOOP_START_SECONDS = 0.5
 BARE_SERVER = Path(__file__).resolve().parent / "_bare_server.py"
 
 
@@ -65,6 +66,8 @@ def busy_loop() -> Iterator[subprocess.Popen[bytes]]:
     """One process spinning on a core until the block ends: the machine made busy on purpose."""
     process = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
+        # Past the interpreter's start-up, so the first timed round already has it spinning.
+        time.sleep(BUSY_LOOP_START_SECONDS)
         yield process
     finally:
         process.kill()

@@ -59,8 +59,9 @@ class Results:
     creates: Times
     # This SDK's async and blocking crawls, or why the blocking client was not measured.
     blocking: Times | str
-    # By endpoint (PAGE, SINGLE), then by server (EMULATOR, BARE).
+    # By endpoint (PAGE, SINGLE), then by server (EMULATOR, BARE); and the load client's CPU seconds.
     server: dict[str, Times]
+    server_cpu: dict[str, Times]
     # By number of organizations crawled; includes `crawl`.
     scaling: dict[int, Times]
     # By shape, then by decoder.

@@ -1,9 +1,10 @@
 """The two page shapes the benchmarks measure, as emulator seed entries and as create inputs.
 
-- **lean**: what real accounts have most, each organization with one domain and two metadata
-  keys (about 60 KB per 100-organization page);
-- **rich**: 1-3 domains and four metadata keys (about 107 KB per page), the shape the
-  benchmarks used before issue 14.
+- **lean**: what real accounts have most, each organization with one verified domain and two
+  metadata keys (about 61 KB per 100-organization page; a verified domain carries no
+  verification token or prefix);
+- **rich**: 1-3 domains, each verified or pending, and four metadata keys (about 107 KB per
+  page), the shape the benchmarks used before issue 14.
 
 Generated here rather than taken from the package's sample data, so the shapes stay the same
 whatever the package does with its demo data.  The same seed gives the same organizations.
@@ -21,8 +22,8 @@ LEAN: Final = "lean"
 RICH: Final = "rich"
 SHAPES: Final = (LEAN, RICH)
 DESCRIPTIONS: Final = {
-    LEAN: "one domain and two metadata keys per organization",
-    RICH: "1-3 domains and four metadata keys per organization",
+    LEAN: "one verified domain and two metadata keys per organization",
+    RICH: "1-3 domains, verified or pending, and four metadata keys per organization",
 }
 
 _BRANDS: Final = (
@@ -72,8 +73,11 @@ def organizations(shape: str, count: int, *, seed: int = 2026) -> Iterator[Sampl
         # The number keeps every name and domain distinct however many are drawn.
         slug = f"{brand}{trade}".lower().replace(" ", "") + str(number)
         tld = rng.choice(_TLDS)
-        how_many = 1 if shape == LEAN else rng.randint(1, 3)
-        domains = tuple((f"{prefix}{slug}{tld}", rng.choice(_STATES)) for prefix in ("", "mail.", "eu.")[:how_many])
+        if shape == LEAN:
+            domains: tuple[tuple[str, str], ...] = ((f"{slug}{tld}", "verified"),)
+        else:
+            prefixes = ("", "mail.", "eu.")[: rng.randint(1, 3)]
+            domains = tuple((f"{prefix}{slug}{tld}", rng.choice(_STATES)) for prefix in prefixes)
         metadata = {"tier": rng.choice(_TIERS), "region": rng.choice(_REGIONS)}
         if shape == RICH:
             metadata |= {"seats": str(rng.randint(3, 5000)), "crm_id": f"crm_{rng.getrandbits(48):012x}"}

@@ -136,6 +136,7 @@ class Run:
         self.profiles: dict[str, tuple[Profile, int]] = {}
         self.bodies: dict[str, bytes] = {}
         self.server: dict[str, Times] = {}
+        self.server_cpu: dict[str, Times] = {}
         self.scaling: dict[int, Times] = {}
         self.blocking: Times | str = ""
 
@@ -212,8 +213,9 @@ class Run:
                 job = requests_job(path, plan.server_requests, plan.server_concurrency)
                 await timed_rounds(sessions, 1, job)  # warm up: connections, caches
                 log(f"servers, {endpoint}: {plan.server_requests:,} requests, {plan.server_concurrency} in flight")
+                self.server_cpu[endpoint] = {}
                 with noting_load(self.loads, f"servers: {endpoint}"):
-                    self.server[endpoint] = await timed_rounds(sessions, plan.rounds, job)
+                    self.server[endpoint] = await timed_rounds(sessions, plan.rounds, job, self.server_cpu[endpoint])
 
     async def creates_scenario(self, emulator: EmulatorProcess) -> None:
         plan = self.plan
@@ -298,6 +300,7 @@ def run(plan: Plan, names: Sequence[str]) -> Results:
         creates=times["creates"],
         blocking=work.blocking,
         server=work.server,
+        server_cpu=work.server_cpu,
         scaling=dict(sorted(work.scaling.items())),
         decode=decode,
         body_bytes={shape: len(body) for shape, body in work.bodies.items()},

@@ -117,6 +117,7 @@ def _one_round_of_everything(plan: _results.Plan) -> _results.Results:
         creates=one,
         blocking=one,
         server={_results.PAGE: servers, _results.SINGLE: servers},
+        server_cpu={_results.PAGE: servers, _results.SINGLE: servers},
         scaling={1: one},
         decode={_shapes.LEAN: one, _shapes.RICH: one},
         body_bytes={_shapes.LEAN: 1, _shapes.RICH: 1},
@@ -131,12 +132,18 @@ def _one_round_of_everything(plan: _results.Plan) -> _results.Results:
 
 
 @pytest.mark.parametrize(
-    ("shape", "domain_counts", "metadata_keys"),
-    [(_shapes.LEAN, {1}, {"tier", "region"}), (_shapes.RICH, {1, 2, 3}, {"tier", "region", "seats", "crm_id"})],
+    ("shape", "domain_counts", "states", "metadata_keys"),
+    [
+        (_shapes.LEAN, {1}, {"verified"}, {"tier", "region"}),
+        (_shapes.RICH, {1, 2, 3}, {"verified", "pending"}, {"tier", "region", "seats", "crm_id"}),
+    ],
 )
-def test_each_shape_has_its_domains_and_metadata(shape: str, domain_counts: set[int], metadata_keys: set[str]) -> None:
+def test_each_shape_has_its_domains_and_metadata(
+    shape: str, domain_counts: set[int], states: set[str], metadata_keys: set[str]
+) -> None:
     organizations = list(_shapes.organizations(shape, 300))
     assert {len(item.domains) for item in organizations} == domain_counts
+    assert {state for item in organizations for _, state in item.domains} == states
     assert all(set(item.metadata) == metadata_keys for item in organizations)
     assert len({item.external_id for item in organizations}) == 300
     assert organizations == list(_shapes.organizations(shape, 300))  # the same seed, the same organizations

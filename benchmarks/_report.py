@@ -253,8 +253,10 @@ def decode_lines(results: Results) -> list[str]:
     plan = results.plan
     lines = [
         "One list body of 100 organizations, as the emulator sends it, turned into each client's objects the"
-        " way each client does it: this SDK `orjson.loads` + the converter's hooks into frozen slotted attrs"
-        " classes; the official SDK `json.loads` + its generated `from_dict` into slotted dataclasses; pydantic"
+        " way each client does it: this SDK `orjson.loads` + the function its pager builds each page with"
+        " (`_organization_page`: the converter's hooks into frozen slotted attrs classes, with every check that"
+        " rejects a malformed page; the response-level work around it, such as the scan of the body for the API"
+        " key, is in the crawl's figures, not here); the official SDK `json.loads` + its generated `from_dict` into slotted dataclasses; pydantic"
         " v2 `model_validate_json` into equivalent frozen models (only when pydantic is installed; `nox -s"
         f" bench` does not install it). {plan.decode_rounds} rounds of {plan.decodes_per_round} decodes each,"
         " the decoders interleaved.",
@@ -470,7 +472,8 @@ def render(results: Results, command: str, chart_name: str | None) -> str:
         "",
         f"- CPU: {cpu_model()}, {os.cpu_count()} cores. Load average (1 / 5 / 15 min) when the run started:"
         f" {loadavg(results.run_load.before)}; when it ended: {loadavg(results.run_load.after)}. Scenario by"
-        " scenario below; on a shared machine other work shows there.",
+        " scenario below: while one runs, this suite itself accounts for about 2 (client and server), 3 with"
+        " the busy loop; more than that is other work on the machine.",
         f"- OS: {platform.platform()}",
         *[f"- {name}: {version}" for name, version in versions()],
         "",
@@ -497,6 +500,9 @@ def render(results: Results, command: str, chart_name: str | None) -> str:
         *target_rows(results),
         "",
         "## Machine load during each scenario",
+        "",
+        "The load average is the kernel's moving average (refreshed every 5 s), so a short scenario shows the"
+        " load around it rather than its own.",
         "",
         *load_rows(results),
         "",

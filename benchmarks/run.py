@@ -332,8 +332,11 @@ def main(argv: Sequence[str] | None = None) -> Path:
     if not args.no_chart:
         chart(results, args.output / CHART_FILE)
         chart_name = CHART_FILE
-    command = "nox -s bench" if os.environ.get("NOX_CURRENT_SESSION") == "bench" else "python benchmarks/run.py"
     options = list(argv) if argv is not None else sys.argv[1:]
+    if os.environ.get("NOX_CURRENT_SESSION") == "bench":
+        command = "nox -s bench" + (" --" if options else "")
+    else:
+        command = "python benchmarks/run.py"
     target = args.output / RESULTS_FILE
     target.write_text(render(results, " ".join([command, *options]), chart_name))
     log(f"wrote {target}" + (f" and {args.output / CHART_FILE}" if chart_name else ""))

@@ -31,6 +31,7 @@ def handler(page: bytes, single: bytes) -> Callable[[web.BaseRequest], Awaitable
 
 
 async def serve(page: bytes, single: bytes, port: int) -> None:
+    """Serve on 127.0.0.1:`port` until SIGINT or SIGTERM."""
     runner = web.ServerRunner(web.Server(handler(page, single), access_log=None), handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
@@ -48,6 +49,7 @@ async def serve(page: bytes, single: bytes, port: int) -> None:
 
 
 def main() -> None:
+    """Read the two bodies named on the command line and serve them."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--page", type=Path, required=True, help="bytes returned for GET /organizations")
     parser.add_argument("--single", type=Path, required=True, help="bytes returned for GET /organizations/{id}")

@@ -69,6 +69,7 @@ class Target:
 
 
 def targets(results: Results) -> list[Target]:
+    """Every target of issue 14, with this run's figures."""
     count = results.plan.crawl_count
     no_official = "not measured: the official SDK is not installed (`nox -s bench` installs it)"
     has_official = OFFICIAL in results.clients
@@ -137,12 +138,14 @@ def targets(results: Results) -> list[Target]:
 
 
 def target_rows(results: Results) -> list[str]:
+    """The Targets table: each target, its figures, and whether its median meets it."""
     rows = ["| target | measured: median of the per-round ratios (min-max) | met? |", "|---|---|---|"]
     rows += [f"| {target.text} | {target.measured} | {target.met} |" for target in targets(results)]
     return rows
 
 
 def versions() -> list[tuple[str, str]]:
+    """Python's version and every installed package the figures depend on."""
     found = [("Python", f"{platform.python_version()} ({platform.python_implementation()})")]
     for package in (
         "workos-orgs",
@@ -161,6 +164,7 @@ def versions() -> list[tuple[str, str]]:
 
 
 def cpu_model() -> str:
+    """The CPU's name, as the system reports it."""
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -169,10 +173,12 @@ def cpu_model() -> str:
 
 
 def loadavg(values: tuple[float, float, float]) -> str:
+    """Load averages as ``1 / 5 / 15`` minutes."""
     return " / ".join(f"{value:.2f}" for value in values)
 
 
 def load_rows(results: Results) -> list[str]:
+    """The machine's load around each scenario, and whether the busy loop ran beside it."""
     rows = [
         "| scenario | busy-loop process beside it | load average before (1 / 5 / 15 min) | after |",
         "|---|---|---:|---:|",
@@ -185,6 +191,7 @@ def load_rows(results: Results) -> list[str]:
 
 
 def network_table(title: str, times: Times, work: int, unit: str) -> list[str]:
+    """One network scenario: each client's seconds, rate, and ratios to the floor and the official SDK."""
     lines = [
         f"**{title}**",
         "",
@@ -202,6 +209,7 @@ def network_table(title: str, times: Times, work: int, unit: str) -> list[str]:
 
 
 def blocking_lines(results: Results) -> list[str]:
+    """The blocking client against the async client, or why it was not measured."""
     if isinstance(results.blocking, str):
         return [f"This SDK's blocking client: {results.blocking}.", ""]
     times = results.blocking
@@ -218,6 +226,7 @@ def blocking_lines(results: Results) -> list[str]:
 
 
 def server_lines(results: Results) -> list[str]:
+    """The emulator against the bare handler, under the same client load."""
     plan = results.plan
     lines = [
         f"The same client load against each server, each in its own process: {plan.server_requests:,} GETs,"
@@ -250,6 +259,7 @@ def server_lines(results: Results) -> list[str]:
 
 
 def decode_lines(results: Results) -> list[str]:
+    """Decoding one page of each shape, each decoder against orjson.loads."""
     plan = results.plan
     lines = [
         "One list body of 100 organizations, as the emulator sends it, turned into each client's objects the"
@@ -278,6 +288,7 @@ def decode_lines(results: Results) -> list[str]:
 
 
 def name_for_memory(name: str) -> str:
+    """What each decoder holds an organization as."""
     return {
         THIS_SDK: f"{THIS_SDK}: frozen slotted attrs `Organization`",
         OFFICIAL: f"{OFFICIAL}: slotted dataclass `Organization`",
@@ -287,6 +298,7 @@ def name_for_memory(name: str) -> str:
 
 
 def scaling_lines(results: Results, chart_name: str | None) -> list[str]:
+    """Crawl time and cost per organization at each N, and how far from flat the cost is."""
     names = list(results.clients)
     lines = [
         *([f"![crawl time against the number of organizations]({chart_name})", ""] if chart_name else []),
@@ -313,8 +325,8 @@ def scaling_lines(results: Results, chart_name: str | None) -> list[str]:
         }
         lines += [
             "",
-            "Linear means a flat cost per organization. From the smallest N to the largest, the largest cost per"
-            " organization is this many times the smallest: "
+            "Linear means a flat cost per organization. Across N, each client's highest cost per organization is"
+            " this many times its lowest: "
             + ", ".join(f"{name} {max(values) / min(values):.2f}x" for name, values in per_item.items())
             + ".",
         ]
@@ -322,6 +334,7 @@ def scaling_lines(results: Results, chart_name: str | None) -> list[str]:
 
 
 def profile_lines(profile: Profile) -> list[str]:
+    """A profile as a table of components and a list of the top functions."""
     lines = ["| component | share of client CPU |", "|---|---:|"]
     for component, seconds in profile.components:
         if seconds / profile.total >= 0.01:
@@ -332,10 +345,12 @@ def profile_lines(profile: Profile) -> list[str]:
 
 
 def median_per(values: Sequence[float], units: int, scale: float) -> float:
+    """The median of `values` per unit of work, times `scale` (1e3 for ms, 1e6 for µs)."""
     return scale * statistics.median(values) / units
 
 
 def where_the_time_goes(results: Results) -> list[str]:
+    """Client CPU per page and per get against the floor, and this SDK's profiles."""
     plan = results.plan
     pages = -(-plan.crawl_count // PAGE_SIZE)
     lines = [
@@ -459,6 +474,7 @@ def readme_table(results: Results) -> str:
 
 
 def render(results: Results, command: str, chart_name: str | None) -> str:
+    """RESULTS.md for `results`."""
     plan = results.plan
     seeds = ", ".join(f"{seconds:.1f} s for {label}" for label, seconds in results.seed_seconds.items())
     lines = [

@@ -77,6 +77,7 @@ QUICK: Final = Plan(
 
 
 def log(message: str) -> None:
+    """Print `message` with the time of day, at once (a run takes minutes)."""
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
@@ -90,6 +91,7 @@ def noting_load(loads: dict[str, Load], scenario: str, *, busy: bool = False) ->
 
 @contextlib.asynccontextmanager
 async def open_clients(url: str, api_key: str, names: Sequence[str]) -> AsyncIterator[dict[str, BenchClient]]:
+    """Every client in `names`, open against the server at `url` until the block ends."""
     async with contextlib.AsyncExitStack() as stack:
         yield {name: await stack.enter_async_context(FACTORIES[name](url, api_key)) for name in names}
 
@@ -103,6 +105,7 @@ async def fetch(url: str, api_key: str, path: str) -> bytes:
 
 
 def page_path() -> str:
+    """The request for the first page of 100 organizations."""
     return f"/organizations?limit={PAGE_SIZE}"
 
 
@@ -116,6 +119,7 @@ async def warm_up(clients: Mapping[str, BenchClient], ids: Sequence[str], concur
 def seeded_emulator(
     directory: Path, count: int, shape: str, seed_seconds: dict[str, float]
 ) -> Iterator[EmulatorProcess]:
+    """An emulator in its own process, seeded with `count` organizations of `shape`; the seconds it took go into `seed_seconds`."""
     started = time.perf_counter()
     seed = write_seed(directory / f"seed-{shape}-{count}.json", count, shape)
     with emulator_process("--seed", str(seed)) as emulator:
@@ -276,11 +280,13 @@ class Run:
 
 
 def checked(name: str, count: int, expected: int) -> None:
+    """Raise when a crawl did not walk every organization."""
     if count != expected:
         raise RuntimeError(f"{name} crawled {count} organizations, expected {expected}")
 
 
 def run(plan: Plan, names: Sequence[str]) -> Results:
+    """Every scenario of `plan` with the clients in `names`."""
     started, run_before = time.perf_counter(), load_average()
     started_at = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     with tempfile.TemporaryDirectory(prefix="workos-bench-") as temporary:
@@ -315,6 +321,7 @@ def run(plan: Plan, names: Sequence[str]) -> Results:
 
 
 def main(argv: Sequence[str] | None = None) -> Path:
+    """Run the suite as the command line asks; write RESULTS.md and the chart; print the README's table."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny N and two rounds: check that the suite works")
     parser.add_argument("--output", type=Path, default=HERE, help="where RESULTS.md and the chart go")

@@ -74,6 +74,16 @@ def busy_loop() -> Iterator[subprocess.Popen[bytes]]:
         process.wait(timeout=30)
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds process `pid` has used so far (Linux); NaN where /proc has no figure."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return float("nan")
+    # Fields 14 and 15 of the file (utime, stime), counted after the pid and the command name.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load_average() -> tuple[float, float, float]:
     """The 1, 5 and 15 minute load averages (zeros where the system has none)."""
     try:

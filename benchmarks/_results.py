@@ -59,8 +59,10 @@ class Results:
     creates: Times
     # This SDK's async and blocking crawls, or why the blocking client was not measured.
     blocking: Times | str
-    # By endpoint (PAGE, SINGLE), then by server (EMULATOR, BARE); and the load client's CPU seconds.
+    # By endpoint (PAGE, SINGLE), then by server (EMULATOR, BARE): seconds, the load client's
+    # CPU seconds, and the server process's CPU seconds (NaN where the system does not say).
     server: dict[str, Times]
+    load_client_cpu: dict[str, Times]
     server_cpu: dict[str, Times]
     # By number of organizations crawled; includes `crawl`.
     scaling: dict[int, Times]

@@ -17,8 +17,10 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 import aiohttp
+import attrs
 import orjson
 from _clients import OFFICIAL, THIS_SDK, BenchClient
+from _harness import process_cpu_seconds
 from _results import Times
 from _shapes import create_inputs
 
@@ -117,22 +119,33 @@ def creates_job(count: int, concurrency: int, run_tag: str) -> Job[BenchClient]:
     return job
 
 
-def requests_job(path: str, count: int, concurrency: int) -> Job[aiohttp.ClientSession]:
+@attrs.frozen
+class LoadTarget:
+    """A server under load: the session that sends it requests, and its process."""
+
+    name: str
+    session: aiohttp.ClientSession
+    pid: int
+
+
+def requests_job(path: str, count: int, concurrency: int, server_cpu: Times) -> Job[LoadTarget]:
     """`count` GETs of `path`, `concurrency` in flight, each response read whole and not decoded.
 
     The load a server is measured under: the client does as little as aiohttp allows, so the
-    server's work shows.
+    server's work shows.  The server process's CPU seconds of each run go into `server_cpu`.
     """
 
-    def job(session: aiohttp.ClientSession, _round: int, _position: int) -> Callable[[], Awaitable[None]]:
+    def job(target: LoadTarget, _round: int, _position: int) -> Callable[[], Awaitable[None]]:
         async def get(_number: int) -> None:
-            async with session.get(path) as response:
+            async with target.session.get(path) as response:
                 if response.status != 200:
                     raise RuntimeError(f"GET {path} got {response.status}: {await response.text()}")
                 await response.read()
 
         async def work() -> None:
+            started = process_cpu_seconds(target.pid)
             await bounded(count, concurrency, get)
+            server_cpu.setdefault(target.name, []).append(process_cpu_seconds(target.pid) - started)
 
         return work
 

@@ -42,6 +42,7 @@ from _profile import Profile, profile_async, profile_calls
 from _report import CHART_FILE, chart, readme_table, render
 from _results import BARE, EMULATOR, PAGE, SINGLE, Load, Plan, Results, Times
 from _scenarios import (
+    LoadTarget,
     blocking_rounds,
     bounded,
     bytes_per_organization,
@@ -140,7 +141,8 @@ class Run:
         self.profiles: dict[str, tuple[Profile, int]] = {}
         self.bodies: dict[str, bytes] = {}
         self.server: dict[str, Times] = {}
-        self.server_cpu: dict[str, Times] = {}
+        self.load_client_cpu: dict[str, Times] = {PAGE: {}, SINGLE: {}}
+        self.server_cpu: dict[str, Times] = {PAGE: {}, SINGLE: {}}
         self.scaling: dict[int, Times] = {}
         self.blocking: Times | str = ""
 
@@ -209,17 +211,23 @@ class Run:
         plan = self.plan
         headers = {"Authorization": f"Bearer {emulator.api_key}"}
         async with contextlib.AsyncExitStack() as stack:
-            sessions = {
-                name: await stack.enter_async_context(aiohttp.ClientSession(server.url, headers=headers))
+            targets = {
+                name: LoadTarget(
+                    name,
+                    await stack.enter_async_context(aiohttp.ClientSession(server.url, headers=headers)),
+                    server.process.pid,
+                )
                 for name, server in ((EMULATOR, emulator), (BARE, bare))
             }
             for endpoint, path in ((PAGE, page_path()), (SINGLE, single_path)):
-                job = requests_job(path, plan.server_requests, plan.server_concurrency)
-                await timed_rounds(sessions, 1, job)  # warm up: connections, caches
+                # Warm up (connections, caches) with one untimed round.
+                await timed_rounds(targets, 1, requests_job(path, plan.server_requests, plan.server_concurrency, {}))
                 log(f"servers, {endpoint}: {plan.server_requests:,} requests, {plan.server_concurrency} in flight")
-                self.server_cpu[endpoint] = {}
+                job = requests_job(path, plan.server_requests, plan.server_concurrency, self.server_cpu[endpoint])
                 with noting_load(self.loads, f"servers: {endpoint}"):
-                    self.server[endpoint] = await timed_rounds(sessions, plan.rounds, job, self.server_cpu[endpoint])
+                    self.server[endpoint] = await timed_rounds(
+                        targets, plan.rounds, job, self.load_client_cpu[endpoint]
+                    )
 
     async def creates_scenario(self, emulator: EmulatorProcess) -> None:
         plan = self.plan
@@ -306,6 +314,7 @@ def run(plan: Plan, names: Sequence[str]) -> Results:
         creates=times["creates"],
         blocking=work.blocking,
         server=work.server,
+        load_client_cpu=work.load_client_cpu,
         server_cpu=work.server_cpu,
         scaling=dict(sorted(work.scaling.items())),
         decode=decode,

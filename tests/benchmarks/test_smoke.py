@@ -120,6 +120,7 @@ def _one_round_of_everything(plan: _results.Plan) -> _results.Results:
         creates=one,
         blocking=one,
         server={_results.PAGE: servers, _results.SINGLE: servers},
+        load_client_cpu={_results.PAGE: servers, _results.SINGLE: servers},
         server_cpu={_results.PAGE: servers, _results.SINGLE: servers},
         scaling={1: one},
         decode={_shapes.LEAN: one, _shapes.RICH: one},

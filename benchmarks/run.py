@@ -5,7 +5,8 @@
     python benchmarks/run.py --quick    # tiny N, two rounds: checks the suite works (seconds)
 
 Rewrites benchmarks/RESULTS.md and benchmarks/crawl_scaling.png (or the files under
-``--output``) and prints a Markdown table for the README.  The emulator runs in its own
+``--output``) and prints a Markdown table for the README.  A full run is meant to take a few
+minutes on a quiet 2-core machine (well under 10); RESULTS.md states how long each run took.  The emulator runs in its own
 process, so only client work is on the client's clock; every scenario runs its contenders in
 the same run, interleaved, for several rounds, and each ratio is taken within a round.
 """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import subprocess
 import sys
 import time
@@ -16,7 +17,7 @@ from _shapes import organizations
 
 from workos_orgs.emulator import DEFAULT_API_KEY
 
-STARTUP_SECONDS = 30
+STARTUP_SECONDS = 180
 BUSY_LOOP_START_SECONDS = 0.5
 BARE_SERVER = Path(__file__).resolve().parent / "_bare_server.py"
 
@@ -36,11 +37,15 @@ def _server(command: list[str]) -> Iterator[EmulatorProcess]:
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert process.stdout is not None
-        deadline = time.monotonic() + STARTUP_SECONDS
-        banner = process.stdout.readline().decode()
-        if "listening on " not in banner or time.monotonic() > deadline:
+        # Seeding 50,000 organizations takes tens of seconds on a busy machine: wait that long, not forever.
+        ready, _, _ = select.select([process.stdout], [], [], STARTUP_SECONDS)
+        banner = process.stdout.readline().decode() if ready else ""
+        if "listening on " not in banner:
+            if process.poll() is None:
+                process.kill()
             raise RuntimeError(
-                f"{command[1:3]} did not start: {banner!r} {process.stderr.read().decode() if process.stderr else ''}"
+                f"{command[1:3]} did not start within {STARTUP_SECONDS} s: {banner!r}"
+                f" {process.stderr.read().decode() if process.stderr else ''}"
             )
         yield EmulatorProcess(banner.split("listening on ", 1)[1].split()[0], DEFAULT_API_KEY, process)
     finally:

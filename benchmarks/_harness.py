@@ -41,11 +41,12 @@ def _server(command: list[str]) -> Iterator[EmulatorProcess]:
         ready, _, _ = select.select([process.stdout], [], [], STARTUP_SECONDS)
         banner = process.stdout.readline().decode() if ready else ""
         if "listening on " not in banner:
-            if process.poll() is None:
+            code = process.poll()
+            why = f"exited with code {code}" if code is not None else f"did not start within {STARTUP_SECONDS} s"
+            if code is None:
                 process.kill()
             raise RuntimeError(
-                f"{command[1:3]} did not start within {STARTUP_SECONDS} s: {banner!r}"
-                f" {process.stderr.read().decode() if process.stderr else ''}"
+                f"{command[1:3]} {why}: {banner!r} {process.stderr.read().decode() if process.stderr else ''}"
             )
         yield EmulatorProcess(banner.split("listening on ", 1)[1].split()[0], DEFAULT_API_KEY, process)
     finally:

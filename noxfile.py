@@ -82,7 +82,10 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python=CURRENT)
 def bench(session: nox.Session) -> None:
-    """Benchmarks against the official SDK and raw aiohttp; rewrites benchmarks/RESULTS.md and the chart."""
+    """Benchmarks against the official SDK and raw aiohttp; rewrites benchmarks/RESULTS.md and the chart.
+
+    Prints the README's Performance table. ``nox -s bench -- --quick`` checks the suite in seconds.
+    """
     session.install(".", OFFICIAL_SDK, "matplotlib")
     session.run("python", "benchmarks/run.py", *session.posargs)
 

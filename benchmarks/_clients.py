@@ -1,9 +1,10 @@
-"""The three clients under test, behind one small interface.
+"""The clients under test, behind one small interface.
 
-Each client does the same three things against the same emulator: walk every organization
-(page size 100), get one organization, and create one.  What each returns is that client's
-own idea of an organization: this SDK's frozen attrs models, the official SDK's dataclasses,
-or plain dicts for the floor.
+Each async client does the same three things against the same emulator: walk every
+organization (page size 100), get one organization, and create one.  What each returns is
+that client's own idea of an organization: this SDK's frozen attrs models, the official
+SDK's dataclasses, or plain dicts for the floor.  This SDK's blocking client (``WorkOS``)
+only crawls, to compare with the async client; it is optional, as is the official SDK.
 """
 
 from __future__ import annotations
@@ -11,15 +12,16 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, Final
 
 import aiohttp
 import attrs
 import orjson
+from _shapes import SampleOrganization
 
+import workos_orgs
 from workos_orgs import AsyncWorkOS, DomainData
-from workos_orgs._sample import sample_records
 
 PAGE_SIZE: Final = 100
 
@@ -27,6 +29,7 @@ THIS_SDK: Final = "workos-orgs"
 OFFICIAL: Final = "official workos"
 FLOOR: Final = "floor (aiohttp+orjson)"
 ALL_CLIENTS: Final = (THIS_SDK, OFFICIAL, FLOOR)
+BLOCKING: Final = "workos-orgs blocking (WorkOS)"
 
 
 def official_sdk_available() -> bool:
@@ -34,30 +37,9 @@ def official_sdk_available() -> bool:
     return importlib.util.find_spec("workos") is not None
 
 
-@attrs.frozen
-class CreateInput:
-    """One organization to create, the same for every client."""
-
-    name: str
-    external_id: str
-    domains: tuple[tuple[str, str], ...]
-    metadata: dict[str, str]
-
-
-def create_inputs(count: int, tag: str) -> list[CreateInput]:
-    """`count` distinct organizations to create; `tag` keeps external ids and domains unique per batch."""
-    inputs = []
-    for record in sample_records(count, seed=7):
-        suffix = f"-{tag}-{record.external_id}"
-        inputs.append(
-            CreateInput(
-                record.name,
-                f"bench{suffix}",
-                tuple((f"{tag}.{data.domain}", str(data.state)) for data in record.domains),
-                dict(record.metadata),
-            )
-        )
-    return inputs
+def blocking_client_available() -> bool:
+    """Whether this SDK has its blocking client, ``workos_orgs.WorkOS``."""
+    return hasattr(workos_orgs, "WorkOS")
 
 
 @attrs.define
@@ -67,7 +49,7 @@ class BenchClient:
     name: str
     crawl: Callable[[], Awaitable[int]]
     get: Callable[[str], Awaitable[Any]]
-    create: Callable[[CreateInput], Awaitable[Any]]
+    create: Callable[[SampleOrganization], Awaitable[Any]]
 
 
 @contextlib.asynccontextmanager
@@ -85,7 +67,7 @@ async def this_sdk(url: str, api_key: str) -> AsyncIterator[BenchClient]:
         async def get(org_id: str) -> Any:
             return await organizations.get(org_id)
 
-        async def create(item: CreateInput) -> Any:
+        async def create(item: SampleOrganization) -> Any:
             return await organizations.create(
                 name=item.name,
                 external_id=item.external_id,
@@ -115,7 +97,7 @@ async def official(url: str, api_key: str) -> AsyncIterator[BenchClient]:
         async def get(org_id: str) -> Any:
             return await organizations.get_organization(org_id)
 
-        async def create(item: CreateInput) -> Any:
+        async def create(item: SampleOrganization) -> Any:
             return await organizations.create_organization(
                 name=item.name,
                 external_id=item.external_id,
@@ -153,7 +135,7 @@ async def floor(url: str, api_key: str) -> AsyncIterator[BenchClient]:
                 response.raise_for_status()
                 return orjson.loads(await response.read())
 
-        async def create(item: CreateInput) -> Any:
+        async def create(item: SampleOrganization) -> Any:
             body = {
                 "name": item.name,
                 "external_id": item.external_id,
@@ -173,3 +155,18 @@ FACTORIES: Final[dict[str, Callable[[str, str], contextlib.AbstractAsyncContextM
     OFFICIAL: official,
     FLOOR: floor,
 }
+
+
+@contextlib.contextmanager
+def blocking(url: str, api_key: str) -> Iterator[Callable[[], int]]:
+    """This SDK's blocking client as a user would write it: ``for`` over ``list()``; its crawl."""
+    with workos_orgs.WorkOS(api_key=api_key, base_url=url) as client:
+        organizations = client.organizations
+
+        def crawl() -> int:
+            count = 0
+            for _ in organizations.list(limit=PAGE_SIZE):
+                count += 1
+            return count
+
+        yield crawl

@@ -40,6 +40,7 @@ class Profile:
 
 
 def component_of(location: str) -> str:
+    """The component a function belongs to, by its ``file:function`` location."""
     for component, needles in COMPONENTS:
         if any(needle in location for needle in needles):
             return component
@@ -62,6 +63,7 @@ def _location(key: tuple[str, int, str]) -> str:
 
 
 def summarize(profiler: cProfile.Profile, top: int = 8) -> Profile:
+    """Self time by component, and the `top` functions by self time."""
     stats: Any = pstats.Stats(profiler)
     by_component: dict[str, float] = {}
     functions: list[tuple[str, float]] = []

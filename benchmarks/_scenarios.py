@@ -1,8 +1,8 @@
 """The scenarios: timed rounds over the network, and in-process decode and memory.
 
-Every network scenario runs each client once per round, in an order that rotates from round
-to round, so a slow moment on this shared machine hits every client alike; a ratio is taken
-within a round, never across runs.
+Every network scenario runs each contender (a client, or a server under the same client load)
+once per round, in an order that rotates from round to round, so a slow moment on this shared
+machine hits every contender alike; a ratio is taken within a round, never across runs.
 """
 
 from __future__ import annotations
@@ -14,19 +14,25 @@ import json
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
+import aiohttp
+import attrs
 import orjson
-from _clients import FLOOR, OFFICIAL, THIS_SDK, BenchClient, CreateInput, create_inputs
+from _clients import OFFICIAL, THIS_SDK, BenchClient
+from _harness import process_cpu_seconds
+from _results import Times
+from _shapes import create_inputs
 
+# The one private name the suite uses: the SDK's own path from a decoded list body to its page
+# of models, so the decode scenario measures exactly what a crawl runs per page.
 from workos_orgs._organizations import _organization_page
 
 ORJSON: Final = "orjson.loads alone"
 PYDANTIC: Final = "pydantic v2 (model_validate_json)"
-ATTRS_INIT_ONLY: Final = "lower bound: orjson.loads + the attrs __init__ calls alone"
 
-Times = dict[str, list[float]]
-"""Seconds per round, by client, in round order."""
+Contender = TypeVar("Contender")
+Job = Callable[[Contender, int, int], Callable[[], Awaitable[None]]]
 
 
 async def bounded(count: int, concurrency: int, call: Callable[[int], Awaitable[Any]]) -> None:
@@ -49,12 +55,12 @@ def rotated(names: Sequence[str], round_number: int) -> list[str]:
 
 
 async def timed_rounds(
-    clients: Mapping[str, BenchClient],
+    clients: Mapping[str, Contender],
     rounds: int,
-    job: Callable[[BenchClient, int, int], Callable[[], Awaitable[None]]],
+    job: Job[Contender],
     cpu: Times | None = None,
 ) -> Times:
-    """Run ``job(client, round, position)()`` for every client in every round; seconds each.
+    """Run ``job(client, round, position)()`` for every contender in every round; seconds each.
 
     `job` prepares its inputs when called and returns the coroutine function that is timed.
     The client process's CPU seconds of each run go into `cpu` when given: the rest of the
@@ -73,7 +79,7 @@ async def timed_rounds(
     return times
 
 
-def crawl_job(expected: int) -> Callable[[BenchClient, int, int], Callable[[], Awaitable[None]]]:
+def crawl_job(expected: int) -> Job[BenchClient]:
     """Walk every organization; the count must come out right."""
 
     def job(client: BenchClient, _round: int, _position: int) -> Callable[[], Awaitable[None]]:
@@ -87,9 +93,7 @@ def crawl_job(expected: int) -> Callable[[BenchClient, int, int], Callable[[], A
     return job
 
 
-def gets_job(
-    ids: Sequence[str], count: int, concurrency: int
-) -> Callable[[BenchClient, int, int], Callable[[], Awaitable[None]]]:
+def gets_job(ids: Sequence[str], count: int, concurrency: int) -> Job[BenchClient]:
     """`count` gets of existing organizations, `concurrency` in flight."""
 
     def job(client: BenchClient, _round: int, _position: int) -> Callable[[], Awaitable[None]]:
@@ -101,16 +105,47 @@ def gets_job(
     return job
 
 
-def creates_job(
-    count: int, concurrency: int, run_tag: str
-) -> Callable[[BenchClient, int, int], Callable[[], Awaitable[None]]]:
+def creates_job(count: int, concurrency: int, run_tag: str) -> Job[BenchClient]:
     """`count` creates of distinct organizations (1-3 domains, metadata), `concurrency` in flight."""
 
     def job(client: BenchClient, round_number: int, position: int) -> Callable[[], Awaitable[None]]:
-        inputs: list[CreateInput] = create_inputs(count, f"{run_tag}r{round_number}c{position}")
+        inputs = create_inputs(count, f"{run_tag}r{round_number}c{position}")
 
         async def work() -> None:
             await bounded(count, concurrency, lambda number: client.create(inputs[number]))
+
+        return work
+
+    return job
+
+
+@attrs.frozen
+class LoadTarget:
+    """A server under load: the session that sends it requests, and its process."""
+
+    name: str
+    session: aiohttp.ClientSession
+    pid: int
+
+
+def requests_job(path: str, count: int, concurrency: int, server_cpu: Times) -> Job[LoadTarget]:
+    """`count` GETs of `path`, `concurrency` in flight, each response read whole and not decoded.
+
+    The load a server is measured under: the client does as little as aiohttp allows, so the
+    server's work shows.  The server process's CPU seconds of each run go into `server_cpu`.
+    """
+
+    def job(target: LoadTarget, _round: int, _position: int) -> Callable[[], Awaitable[None]]:
+        async def get(_number: int) -> None:
+            async with target.session.get(path) as response:
+                if response.status != 200:
+                    raise RuntimeError(f"GET {path} got {response.status}: {await response.text()}")
+                await response.read()
+
+        async def work() -> None:
+            started = process_cpu_seconds(target.pid)
+            await bounded(count, concurrency, get)
+            server_cpu.setdefault(target.name, []).append(process_cpu_seconds(target.pid) - started)
 
         return work
 
@@ -165,16 +200,11 @@ def _pydantic_page_type() -> Any:
     return PydanticPage
 
 
-def page_decoders(
-    include_official: bool, *, body: bytes = b"", with_lower_bound: bool = False
-) -> dict[str, Callable[[bytes], Sequence[Any]]]:
-    """Each contender's whole path from a list body to its organizations, as its client does it.
-
-    `with_lower_bound` adds a measurement that is not a decoder (see `_attrs_init_only`).
-    """
+def page_decoders(include_official: bool) -> dict[str, Callable[[bytes], Sequence[Any]]]:
+    """Each contender's whole path from a list body to its organizations, as its client does it."""
 
     def this_sdk(body: bytes) -> Sequence[Any]:
-        # What the SDK does with a list answer: orjson, then the one converter's hooks.
+        # What the SDK does with a list response: orjson, then the one converter's hooks.
         return _organization_page(orjson.loads(body)).data
 
     def plain(body: bytes) -> Sequence[Any]:
@@ -182,8 +212,6 @@ def page_decoders(
         return data
 
     decoders: dict[str, Callable[[bytes], Sequence[Any]]] = {ORJSON: plain, THIS_SDK: this_sdk}
-    if with_lower_bound:
-        decoders[ATTRS_INIT_ONLY] = _attrs_init_only(body)
     if include_official:
         from workos._pagination import ListMetadata as OfficialListMetadata
         from workos.organizations.models import Organization as OfficialOrganization
@@ -204,41 +232,6 @@ def page_decoders(
 
         decoders[PYDANTIC] = pydantic_page
     return decoders
-
-
-def _attrs_init_only(body: bytes) -> Callable[[bytes], Sequence[Any]]:
-    """orjson.loads, then only the frozen attrs ``__init__`` calls that this body needs, with ready arguments.
-
-    Not a decoder: it reads no field.  It is what any decoder into these frozen attrs classes
-    costs at least, so it shows how close the real hooks are to that floor.
-    """
-    from datetime import UTC, datetime
-
-    from workos_orgs._models import Organization, OrganizationDomain
-
-    shape = [len(item["domains"]) for item in orjson.loads(body)["data"]]
-    now = datetime.now(UTC)
-
-    def build(body: bytes) -> Sequence[Any]:
-        orjson.loads(body)
-        return [
-            Organization(
-                "org",
-                "name",
-                tuple(
-                    [OrganizationDomain("d", "org", "a.com", now, now, None, None, None, None) for _ in range(count)]
-                ),
-                {},
-                None,
-                now,
-                now,
-                None,
-                None,
-            )
-            for count in shape
-        ]
-
-    return build
 
 
 def decode_rounds(body: bytes, decoders: Mapping[str, Callable[[bytes], Any]], rounds: int, number: int) -> Times:
@@ -290,18 +283,13 @@ def first_ids(bodies: Iterable[bytes]) -> list[str]:
     return [item["id"] for body in bodies for item in orjson.loads(body)["data"]]
 
 
-__all__ = [
-    "FLOOR",
-    "OFFICIAL",
-    "ORJSON",
-    "PYDANTIC",
-    "THIS_SDK",
-    "bounded",
-    "bytes_per_organization",
-    "crawl_job",
-    "creates_job",
-    "decode_rounds",
-    "gets_job",
-    "page_decoders",
-    "timed_rounds",
-]
+def blocking_rounds(contenders: Mapping[str, Callable[[], Any]], rounds: int) -> Times:
+    """Seconds per call of each blocking `contenders` callable, interleaved as `timed_rounds` does."""
+    times: Times = {name: [] for name in contenders}
+    for round_number in range(rounds):
+        for name in rotated(list(contenders), round_number):
+            gc.collect()
+            started = time.perf_counter()
+            contenders[name]()
+            times[name].append(time.perf_counter() - started)
+    return times

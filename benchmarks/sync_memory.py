@@ -14,11 +14,19 @@ import resource
 import sys
 import time
 import tracemalloc
+from collections.abc import Iterator
 
 from _harness import emulator_process
+from _shapes import RICH, organizations
 
-from workos_orgs import AsyncWorkOS
-from workos_orgs._sample import sample_records
+from workos_orgs import AsyncWorkOS, DomainData, DomainState, OrganizationRecord
+
+
+def sample_records(count: int) -> Iterator[OrganizationRecord]:
+    """`count` rich sample organizations as sync records, made one at a time as the sync reads them."""
+    for item in organizations(RICH, count):
+        domains = tuple(DomainData(domain, DomainState(state)) for domain, state in item.domains)
+        yield OrganizationRecord(item.external_id, item.name, domains, item.metadata)
 
 
 async def sync_once(count: int) -> tuple[float, int, float]:

@@ -1,4 +1,4 @@
-"""The benchmark suite still runs: tiny N, one round, no timing asserted.
+"""The benchmark suite still runs: tiny N, two rounds, every section and target row; no timing asserted.
 
 The benchmarks are scripts in ``benchmarks/``, not part of the package, so they are imported
 from there; the official ``workos`` SDK is installed only by ``nox -s bench``, so its client
@@ -12,6 +12,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
+import orjson
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -19,7 +21,10 @@ sys.path.insert(0, str(BENCHMARKS))
 
 import _clients  # noqa: E402
 import _harness  # noqa: E402
+import _report  # noqa: E402
+import _results  # noqa: E402
 import _scenarios  # noqa: E402
+import _shapes  # noqa: E402
 import run  # noqa: E402
 
 SEEDED = 150
@@ -28,7 +33,7 @@ SEEDED = 150
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[_harness.EmulatorProcess]:
     """The emulator in its own process, as the suite runs it, with a fresh seeded store."""
-    seed = _harness.write_seed(tmp_path / "seed.json", SEEDED)
+    seed = _harness.write_seed(tmp_path / "seed.json", SEEDED, _shapes.LEAN)
     with _harness.emulator_process("--seed", str(seed)) as process:
         yield process
 
@@ -38,21 +43,130 @@ async def test_each_client_runs_the_network_scenarios(name: str, emulator: _harn
     if name == _clients.OFFICIAL:
         pytest.importorskip("workos", reason="the official workos SDK is installed only by `nox -s bench`")
     async with _clients.FACTORIES[name](emulator.url, emulator.api_key) as client:
-        crawl = await _scenarios.timed_rounds({name: client}, 1, _scenarios.crawl_job(SEEDED))
-        first = await run.first_page(emulator.url, emulator.api_key)
+        crawl = await _scenarios.timed_rounds({name: client}, 2, _scenarios.crawl_job(SEEDED))
+        first = await run.fetch(emulator.url, emulator.api_key, run.page_path())
         ids = _scenarios.first_ids([first])
         gets = await _scenarios.timed_rounds({name: client}, 1, _scenarios.gets_job(ids, 10, 4))
         creates = await _scenarios.timed_rounds({name: client}, 1, _scenarios.creates_job(3, 2, "smoke"))
-    assert [len(times[name]) for times in (crawl, gets, creates)] == [1, 1, 1]
+    assert [len(times[name]) for times in (crawl, gets, creates)] == [2, 1, 1]
 
 
-def test_a_quick_run_writes_the_results(tmp_path: Path) -> None:
-    options = ["--quick", "--output", str(tmp_path), "--without-official"]
+def test_a_quick_run_writes_every_section_and_every_target(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    options = ["--quick", "--output", str(tmp_path)]
+    if not _clients.official_sdk_available():
+        options.append("--without-official")
     if importlib.util.find_spec("matplotlib") is None:
         options.append("--no-chart")
     written = run.main(options)
     text = written.read_text()
-    for heading in ("## Targets", "## Network scenarios", "## Decode", "## Memory", "## Where the time goes"):
+    for heading in (
+        "## Machine, load and versions",
+        "## Targets",
+        "## Machine load during each scenario",
+        "## Network scenarios",
+        "## The emulator against a bare aiohttp.web handler",
+        "## Decode (in process)",
+        "**lean page**",
+        "**rich page**",
+        "## Memory",
+        "## Crawl time as the work grows",
+        "## Where the time goes",
+        "Top functions by self time:",
+        "## For the README",
+    ):
         assert heading in text
+    section = text.split("## Targets\n", 1)[1].split("\n## ", 1)[0]
+    target_rows = [line for line in section.splitlines() if line.startswith("| ")][1:]  # after the header
+    assert all(row.endswith((" | yes |", " | **no** |", " | - |")) for row in target_rows)
+    expected = [f"| {target.text} |" for target in _report.targets(_one_round_of_everything(run.QUICK))]
+    # Every target of the issue has its row, with a verdict (or "-" and the reason it was not measured).
+    assert [row.split(" | ", 1)[0] + " |" for row in target_rows] == expected
+    assert len(expected) == 11  # decode x2, crawl x3, gets x2, blocking, memory, emulator x2
+    assert "| crawl 250, busy | yes |" in text  # the busy loop ran beside the busy crawl, and says so
+    assert "| crawl 250, quiet | no |" in text
     assert _clients.THIS_SDK in text
     assert _clients.FLOOR in text
+    readme = capsys.readouterr().out.split("For the README's Performance section:", 1)[1]
+    for label in (
+        "crawl 250 organizations",
+        "busy-loop",
+        "blocking client",
+        "`get` calls",
+        "lean (",
+        "rich (",
+        "memory",
+    ):
+        assert label in readme
+    if _clients.blocking_client_available():
+        # The blocking client exists: its crawl must run here, not end in a "failed: ..." row.
+        assert "failed:" not in section
+    else:
+        assert "| not available: `workos_orgs.WorkOS` does not exist in this version | - |" in text
+
+
+def _one_round_of_everything(plan: _results.Plan) -> _results.Results:
+    """Results with one round of every figure, to list every target a run reports."""
+    one = {name: [1.0] for name in (*_clients.ALL_CLIENTS, _clients.BLOCKING, _scenarios.ORJSON)}
+    servers = {_results.EMULATOR: [1.0], _results.BARE: [1.0]}
+    return _results.Results(
+        plan=plan,
+        clients=_clients.ALL_CLIENTS,
+        crawl=one,
+        crawl_cpu=one,
+        crawl_busy=one,
+        crawl_busy_cpu=one,
+        gets=one,
+        gets_cpu=one,
+        creates=one,
+        blocking=one,
+        server={_results.PAGE: servers, _results.SINGLE: servers},
+        load_client_cpu={_results.PAGE: servers, _results.SINGLE: servers},
+        server_cpu={_results.PAGE: servers, _results.SINGLE: servers},
+        scaling={1: one},
+        decode={_shapes.LEAN: one, _shapes.RICH: one},
+        body_bytes={_shapes.LEAN: 1, _shapes.RICH: 1},
+        memory={_clients.THIS_SDK: 1.0},
+        loads={},
+        seed_seconds={},
+        profiles={},
+        started="",
+        run_load=_results.Load((0, 0, 0), (0, 0, 0), busy_loop=False),
+        elapsed=0.0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("shape", "domain_counts", "states", "metadata_keys"),
+    [
+        (_shapes.LEAN, {1}, {"verified"}, {"tier", "region"}),
+        (_shapes.RICH, {1, 2, 3}, {"verified", "pending"}, {"tier", "region", "seats", "crm_id"}),
+    ],
+)
+def test_each_shape_has_its_domains_and_metadata(
+    shape: str, domain_counts: set[int], states: set[str], metadata_keys: set[str]
+) -> None:
+    organizations = list(_shapes.organizations(shape, 300))
+    assert {len(item.domains) for item in organizations} == domain_counts
+    assert {state for item in organizations for _, state in item.domains} == states
+    assert all(set(item.metadata) == metadata_keys for item in organizations)
+    assert len({item.external_id for item in organizations}) == 300
+    assert organizations == list(_shapes.organizations(shape, 300))  # the same seed, the same organizations
+
+
+async def test_the_bare_server_sends_the_bytes_it_was_given(tmp_path: Path) -> None:
+    page, single = tmp_path / "page.json", tmp_path / "single.json"
+    page.write_bytes(orjson.dumps({"data": [], "list_metadata": {"before": None, "after": None}}))
+    single.write_bytes(orjson.dumps({"id": "org_1"}))
+    with _harness.bare_server_process(page, single) as bare:
+        async with aiohttp.ClientSession(bare.url) as session:
+            for path, expected in (("/organizations?limit=100", page), ("/organizations/org_1", single)):
+                async with session.get(path) as response:
+                    assert response.status == 200
+                    assert response.content_type == "application/json"
+                    assert await response.read() == expected.read_bytes()
+
+
+def test_the_busy_loop_ends_with_its_block() -> None:
+    with _harness.busy_loop() as process:
+        assert process.poll() is None
+    assert process.poll() is not None

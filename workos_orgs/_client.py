@@ -12,22 +12,15 @@ from typing import Any, Final
 import aiohttp
 import attrs
 
+from ._config import check_api_key, check_base_url, check_max_retries, check_timeout
 from ._contract import DEFAULT_BASE_URL
 from ._errors import ConfigurationError, InvalidArgumentError
 from ._models import UNSET, Unset
 from ._organization_domains import OrganizationDomains
 from ._organizations import Organizations
-from ._protocol import (
-    Backoff,
-    Method,
-    Response,
-    RetryPolicy,
-    build_request,
-    check_api_key,
-    check_base_url,
-    check_max_retries,
-    check_timeout,
-)
+from ._request import Method, build_request
+from ._response import Response
+from ._retry import Backoff, RetryPolicy
 from ._throttle import RateLimiter
 from ._transport import CallSettings, SessionHolder, Transport, configure_logging_from_env
 

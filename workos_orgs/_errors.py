@@ -180,6 +180,10 @@ class InternalServerError(APIStatusError):
     """5xx: the API failed; these are retried before they reach you."""
 
 
+class ClientClosedError(WorkOSError, RuntimeError):
+    """The client was closed; make a new one (or keep it open for the app's lifetime)."""
+
+
 class ResponseValidationError(WorkOSError):
     """A success answer whose body does not fit the model (or is not JSON).
 

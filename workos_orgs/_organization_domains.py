@@ -7,8 +7,10 @@ from typing import Any, Unpack
 from ._contract import DOMAIN_ALREADY_EXISTS, DOMAIN_ALREADY_VERIFIED, normalize_domain
 from ._errors import BadRequestError, ConflictError, InvalidArgumentError, NotFoundError, WorkOSError
 from ._models import Organization, OrganizationDomain, structure_organization, structure_organization_domain
-from ._protocol import check_id, outcome_unknown, parse
+from ._request import check_id
 from ._resource import APIResponse, Requester, RequestOptions, error_response, json_parser, no_content, parsed
+from ._response import parse
+from ._retry import outcome_unknown
 
 ORGANIZATION_DOMAINS = "organization_domains"
 ORGANIZATIONS = "organizations"

@@ -17,17 +17,18 @@ from ._models import (
     structure_list_metadata,
     structure_organization,
 )
-from ._pagination import AsyncPager, RawPage, check_max_items
-from ._protocol import (
+from ._pagination import (
+    AsyncPager,
     Direction,
-    check_id,
+    RawPage,
+    check_max_items,
     list_query,
-    outcome_unknown,
     pagination_direction,
-    unanswered,
     walks_in_display_order,
 )
+from ._request import check_id
 from ._resource import APIResponse, Requester, RequestOptions, error_response, json_parser, no_content, parsed
+from ._retry import outcome_unknown, unanswered
 from ._sync import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport, sync_organizations
 from ._throttle import RateLimiter
 

@@ -15,14 +15,106 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Awaitable, Callable, Generator
-from typing import Any, Final, Generic
+from collections.abc import Awaitable, Callable, Generator, Sequence
+from typing import Any, Final, Generic, Literal
 
 import attrs
 
+from ._contract import LIST_LIMIT_MAX, LIST_LIMIT_MIN, Order
 from ._errors import InvalidArgumentError, PaginationError
 from ._models import Page, T
-from ._protocol import Direction, Response, decode_json, peek_cursor, peek_size, structure_data
+from ._request import check_id
+from ._response import Response, decode_json, structure_data
+
+Direction = Literal["before", "after"]
+
+
+def list_query(
+    *,
+    limit: int | None,
+    order: Order | str | None,
+    before: str | None,
+    after: str | None,
+    domains: Sequence[str] | None,
+    search: str | None,
+) -> list[tuple[str, str]]:
+    """The query string of a list call, with the values the SDK owns checked first."""
+    query: list[tuple[str, str]] = []
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or not LIST_LIMIT_MIN <= limit <= LIST_LIMIT_MAX:
+            raise InvalidArgumentError(
+                f"limit is the page size and must be a whole number from {LIST_LIMIT_MIN} to {LIST_LIMIT_MAX};"
+                f" got {limit!r}. To stop after N items overall, pass max_items=N."
+            )
+        query.append(("limit", str(limit)))
+    if order is not None:
+        query.append(("order", check_order(order).value))
+    if before is not None and after is not None:
+        raise InvalidArgumentError("Pass either before= or after=, not both: they walk in opposite directions.")
+    if before is not None:
+        query.append(("before", check_id("before", before)))
+    if after is not None:
+        query.append(("after", check_id("after", after)))
+    if domains is not None:
+        if isinstance(domains, str):
+            raise InvalidArgumentError(f"domains must be a list of domain names, e.g. [{domains!r}]; got a string.")
+        names = [check_id("each of domains", domain).strip() for domain in domains]
+        if names:
+            query.append(("domains", ",".join(names)))
+    if search is not None:
+        if not isinstance(search, str):
+            raise InvalidArgumentError(f"search must be a string; got {type(search).__name__}.")
+        query.append(("search", search))
+    return query
+
+
+def check_order(order: Order | str) -> Order:
+    """An `Order` member from a member or its value."""
+    try:
+        return Order(order)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in Order)
+        raise InvalidArgumentError(f"order must be one of {allowed} (or an Order member); got {order!r}.") from None
+
+
+def peek_cursor(data: Any, direction: Direction) -> str | None:
+    """The `direction` cursor of a decoded list body, or None; never raises.
+
+    Read before the page's models are built, so the next page can be asked for first.
+    """
+    metadata = data.get("list_metadata") if isinstance(data, dict) else None
+    cursor = metadata.get(direction) if isinstance(metadata, dict) else None
+    return cursor if isinstance(cursor, str) and cursor else None
+
+
+def peek_size(data: Any) -> int:
+    """How many items a decoded list body holds (0 when it is not a list body)."""
+    items = data.get("data") if isinstance(data, dict) else None
+    return len(items) if isinstance(items, list) else 0
+
+
+def pagination_direction(order: Order | None, *, before: str | None, after: str | None) -> Direction:
+    """Which cursor a listing keeps following.
+
+    A caller who starts from a cursor keeps walking that way (``before=`` walks backwards).
+    Otherwise it is ``after`` -- except under ``normal``, which lists newest first but where
+    ``after`` means newer, so walking on through the list follows ``before``.
+    """
+    if before is not None:
+        return "before"
+    if after is not None:
+        return "after"
+    return "before" if order is Order.NORMAL else "after"
+
+
+def walks_in_display_order(order: Order | None, direction: Direction) -> bool:
+    """Whether following `direction` meets items in the order each page shows them.
+
+    True for ``desc``/``asc`` followed by ``after`` and ``normal`` followed by ``before``; then
+    a page cut short can point its cursor at the last item kept, and resuming from it misses
+    nothing.
+    """
+    return (direction == "after") != (order is Order.NORMAL)
 
 
 @attrs.frozen

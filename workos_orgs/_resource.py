@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol
 
 from ._errors import APIStatusError
 from ._models import Unset
-from ._protocol import Method, Response, parse
+from ._request import Method
+from ._response import Response, parse
 
 if TYPE_CHECKING:
     from ._client import AsyncWorkOS

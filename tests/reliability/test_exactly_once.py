@@ -21,7 +21,7 @@ from workos_orgs import (
     NotFoundError,
     RateLimitError,
 )
-from workos_orgs._protocol import attempt_outcome_unknown, unanswered
+from workos_orgs._retry import attempt_outcome_unknown, unanswered
 from workos_orgs.emulator import Emulator
 
 from .conftest import FAST

@@ -22,23 +22,13 @@ from workos_orgs import (
     RateLimitError,
     UnprocessableEntityError,
 )
+from workos_orgs._config import check_base_url
 from workos_orgs._contract import IDEMPOTENCY_KEY_HEADER, LIST_LIMIT_MAX
 from workos_orgs._errors import APIStatusError
-from workos_orgs._protocol import (
-    RETRYABLE_STATUSES,
-    USER_AGENT,
-    Response,
-    RetryPolicy,
-    build_request,
-    build_url,
-    check_base_url,
-    decode_error,
-    encode_segment,
-    list_query,
-    pagination_direction,
-    parse_retry_after,
-    retry_delay,
-)
+from workos_orgs._pagination import list_query, pagination_direction
+from workos_orgs._request import USER_AGENT, build_request, build_url, encode_segment
+from workos_orgs._response import Response, decode_error, parse_retry_after
+from workos_orgs._retry import RETRYABLE_STATUSES, RetryPolicy, retry_delay
 
 BASE = URL("https://api.workos.com")
 

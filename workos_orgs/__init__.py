@@ -37,7 +37,7 @@ from ._models import UNSET, DomainData, ListMetadata, Organization, Organization
 from ._organization_domains import OrganizationDomains, OrganizationDomainsWithRawResponse
 from ._organizations import Organizations, OrganizationsWithRawResponse
 from ._pagination import AsyncPager
-from ._resource import APIResponse
+from ._response import APIResponse
 from ._retry import Backoff
 from ._sync import InvalidRecordError, OrganizationRecord, SyncEvent, SyncFailure, SyncReport
 from ._throttle import RateLimiter

@@ -111,7 +111,7 @@ class APIStatusError(WorkOSError):
         self.message = message
         self.status = status
         self.code = code
-        self.errors = tuple(errors)
+        self.errors: tuple[FieldError, ...] = tuple(errors)
         self.request_id = request_id
         # A case-insensitive copy: ``headers.get("Retry-After")`` finds ``retry-after`` too.
         self.headers: Mapping[str, str] = CIMultiDict(headers or {})

@@ -9,7 +9,7 @@ import contextlib
 import math
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 
 import attrs
 import orjson
@@ -165,3 +165,77 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
     if not math.isfinite(seconds):
         return None
     return max(seconds, 0.0)
+
+
+R = TypeVar("R")
+
+
+class APIResponse(Generic[R]):
+    """A response before parsing: ``status``, ``headers``, ``request_id`` and the raw ``body``.
+
+    ``parse()`` (or ``.data``) gives the model; a body that does not fit raises
+    `ResponseValidationError`::
+
+        raw = await client.organizations.with_raw_response.get(org_id)
+        print(raw.status, raw.request_id)
+        organization = raw.parse()
+    """
+
+    __slots__ = ("_parser", "_response")
+
+    def __init__(self, response: Response, parser: Callable[[Response], R]) -> None:
+        self._response = response
+        self._parser = parser
+
+    @property
+    def status(self) -> int:
+        """The HTTP status."""
+        return self._response.status
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The response's headers (case-insensitive)."""
+        return self._response.headers
+
+    @property
+    def request_id(self) -> str | None:
+        """The ``X-Request-ID`` WorkOS gave this response."""
+        return self._response.request_id
+
+    @property
+    def body(self) -> bytes:
+        """The response's body as received."""
+        return self._response.body
+
+    def parse(self) -> R:
+        """The body as a model (``None`` for deletes)."""
+        return self._parser(self._response)
+
+    @property
+    def data(self) -> R:
+        """Same as `parse()`."""
+        return self.parse()
+
+    def __repr__(self) -> str:
+        return f"<APIResponse status={self.status} request_id={self.request_id!r}>"
+
+
+def json_parser(structure: Callable[[Any], R]) -> Callable[[Response], R]:
+    """A parser that reads the body as JSON and builds a model with `structure`."""
+
+    def parser(response: Response) -> R:
+        result: R = parse(response, structure)
+        return result
+
+    return parser
+
+
+def no_content(_: Response) -> None:
+    """Deletes respond 202 ``Accepted`` or 204 with no body: there is nothing to parse."""
+    return
+
+
+def error_response(error: APIStatusError) -> Response:
+    """The response an error was made from, for a call that takes that response as success
+    (a delete's 404 after an attempt whose outcome was unknown)."""
+    return Response(error.status, error.headers, error.body.encode())

@@ -17,7 +17,7 @@ from workos_orgs import (
 from workos_orgs._config import check_base_url
 from workos_orgs._contract import IDEMPOTENCY_KEY_HEADER
 from workos_orgs._request import build_headers
-from workos_orgs._resource import error_response
+from workos_orgs._response import error_response
 from workos_orgs.emulator import Emulator
 
 from .conftest import FAST

@@ -22,7 +22,7 @@ from ._pagination import AsyncPager, page_structure
 from ._request import check_id
 from ._resource import APIResource, RawResponseMethod, Requester, RequestOptions, WithRawResponse
 from ._response import Response, json_parser
-from ._retry import outcome_unknown, unanswered
+from ._retry import ended_without_response, outcome_unknown
 from ._sync import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport, sync_organizations
 from ._throttle import RateLimiter
 
@@ -70,7 +70,7 @@ class _CreatedByExternalId:
     name: str
 
     def applies(self, error: WorkOSError) -> bool:
-        if unanswered(error):
+        if ended_without_response(error):
             return True
         return isinstance(error, BadRequestError | ConflictError) and outcome_unknown(error)
 

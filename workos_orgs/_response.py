@@ -26,12 +26,12 @@ from ._errors import (
 from ._request import REDACTED
 
 MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024
-"""The most of an answer's body that is read; a larger answer is cut off and not parsed."""
+"""The most of a response's body that is read; a larger response is cut off and not parsed."""
 
 
 @attrs.frozen
 class Response:
-    """An HTTP answer as bytes: what the transport hands back.
+    """An HTTP response as bytes: what the transport hands back.
 
     ``complete`` is False when the body was longer than `MAX_RESPONSE_BYTES` and was cut off.
     """
@@ -43,7 +43,7 @@ class Response:
 
     @property
     def request_id(self) -> str | None:
-        """The ``X-Request-ID`` WorkOS gave this answer."""
+        """The ``X-Request-ID`` WorkOS gave this response."""
         return self.headers.get(REQUEST_ID_HEADER)
 
 
@@ -80,9 +80,9 @@ def _invalid(response: Response, detail: str) -> ResponseValidationError:
 
 
 def decode_json(response: Response) -> Any:
-    """A success answer's JSON, or `ResponseValidationError` when it is not JSON (or was cut off)."""
+    """A success response's JSON, or `ResponseValidationError` when it is not JSON (or was cut off)."""
     if not response.complete:
-        raise _invalid(response, f"the answer is larger than {MAX_RESPONSE_BYTES} bytes and was not read to the end")
+        raise _invalid(response, f"the response is larger than {MAX_RESPONSE_BYTES} bytes and was not read to the end")
     try:
         return orjson.loads(response.body)
     except orjson.JSONDecodeError as error:
@@ -90,7 +90,7 @@ def decode_json(response: Response) -> Any:
 
 
 def parse(response: Response, structure: Callable[[Any], Any]) -> Any:
-    """A success answer's body turned into a model by `structure`, or `ResponseValidationError`.
+    """A success response's body turned into a model by `structure`, or `ResponseValidationError`.
 
     `structure` is pure, so whatever it raises means the body does not fit the model.
     """
@@ -107,7 +107,7 @@ def structure_data(response: Response, data: Any, structure: Callable[[Any], Any
 
 
 def decode_error(response: Response, *, secret: str | None = None, now: float = 0.0) -> APIStatusError:
-    """The typed error for an error answer (4xx/5xx), whatever its body looks like.
+    """The typed error for an error response (4xx/5xx), whatever its body looks like.
 
     The error keeps at most `BODY_MAX_CHARS` of the body; ``json`` only when the whole body fits.
     """

@@ -58,7 +58,7 @@ def retry_delay(
     """Seconds to wait before attempt ``attempt + 1``, or None to stop and raise.
 
     `attempt` counts from 0 (the first try).  Retry after a connection error or timeout
-    (`connection_error`) or a status in `RETRYABLE_STATUSES`; never after any other answer.
+    (`connection_error`) or a status in `RETRYABLE_STATUSES`; never after any other response.
     """
     if attempt >= policy.max_retries:
         return None
@@ -75,7 +75,7 @@ def retry_delay(
 def attempt_outcome_unknown(*, status: int | None = None, reached_server: bool = True) -> bool:
     """Whether one attempt may have taken effect on the server without the client knowing.
 
-    An answer below 500 is definitive (429 and 408 are refused before any work).  A 5xx may
+    A response below 500 is definitive (429 and 408 are refused before any work).  A 5xx may
     come from a proxy after the API did the work; a dropped connection or a read timeout may
     come after it too.  Only a failure to connect at all (`reached_server` False) is safe.
     """
@@ -86,12 +86,12 @@ def attempt_outcome_unknown(*, status: int | None = None, reached_server: bool =
 
 def outcome_unknown(error: WorkOSError) -> bool:
     """Whether a failed call may nonetheless have taken effect: some attempt of it got no
-    definitive answer (see `attempt_outcome_unknown`)."""
+    definitive response (see `attempt_outcome_unknown`)."""
     return isinstance(error, APIStatusError | APIConnectionError) and error.outcome_unknown
 
 
-def unanswered(error: WorkOSError) -> bool:
-    """Whether a failed call ended with no definitive answer at all: its last attempt failed in
+def ended_without_response(error: WorkOSError) -> bool:
+    """Whether a failed call ended with no definitive response at all: its last attempt failed in
     a way worth retrying, and some attempt may have done the work."""
     if isinstance(error, APIConnectionError):
         return error.outcome_unknown

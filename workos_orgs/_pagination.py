@@ -6,8 +6,9 @@ cursor to follow, and returns an `AsyncPager`, which is awaitable (the first pag
 async-iterable (every item).
 
 Only the cursor changes from page to page; every filter is sent with each page.  A cursor
-that comes back again, or a page that repeats an earlier one, ends the walk with
-`PaginationError` instead of looping.
+that comes back again, or a page that repeats an earlier one (the same first and last item),
+ends the walk with `PaginationError` instead of looping.  What a walk remembers to tell that
+is two IDs and a cursor per page.
 
 While you work through one page, the next is already on its way: the pager reads the next
 cursor from the response, sends that request, and only then builds the page's models, so the
@@ -19,9 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
 from collections.abc import Awaitable, Callable, Generator, Sequence
-from typing import Any, Final, Generic, Literal
+from typing import Any, Generic, Literal
 
 import attrs
 
@@ -153,30 +153,6 @@ class RawPage(Generic[T]):
         return page
 
 
-RECENT_IDS: Final = 10_000
-"""How many of the latest IDs a walk remembers to spot a repeated page: any repeat within
-100 full pages is caught before a duplicate is yielded, and memory stays flat however long
-the walk (a cycle of cursors is caught whatever its length)."""
-
-
-class _RecentIds:
-    def __init__(self, size: int) -> None:
-        self._order: deque[str] = deque()
-        self._set: set[str] = set()
-        self._size = size
-
-    def contain_all(self, ids: list[str]) -> bool:
-        return self._set.issuperset(ids)
-
-    def add(self, ids: list[str]) -> None:
-        for ident in ids:
-            if ident not in self._set:
-                self._set.add(ident)
-                self._order.append(ident)
-        while len(self._order) > self._size:
-            self._set.discard(self._order.popleft())
-
-
 def cut(page: Page[T], count: int, direction: Direction, in_display_order: bool) -> Page[T]:
     """The first `count` items of `page`, for ``max_items``.
 
@@ -306,7 +282,8 @@ class _Pages(Generic[T]):
         self._cursor = walk.cursor  # where the next page starts; moves as the walk goes
         self._remaining = walk.max_items
         self._seen_cursors: set[str] = set() if walk.cursor is None else {walk.cursor}
-        self._recent_ids = _RecentIds(RECENT_IDS)
+        # Each page's first and last IDs: two pages of one listing never share both.
+        self._seen_pages: set[tuple[str, str]] = set()
         self._done = False
         self._stuck: PaginationError | None = None
         self._ahead: asyncio.Future[RawPage[T]] | None = None
@@ -331,16 +308,18 @@ class _Pages(Generic[T]):
             self._done = True
             self._cancel_ahead()
             raise
-        ids = [item.id for item in page.data]
-        if ids and self._recent_ids.contain_all(ids):
-            self._finish()
-            raise PaginationError(
-                f"The API sent the same page twice (following {self._direction}={cursor!r}); stopping rather"
-                " than looping. The items already yielded are complete up to this point."
-            )
-        self._recent_ids.add(ids)
+        data = page.data
+        if data:
+            ends = (data[0].id, data[-1].id)
+            if ends in self._seen_pages:
+                self._finish()
+                raise PaginationError(
+                    f"The API sent the same page twice (following {self._direction}={cursor!r}); stopping rather"
+                    " than looping. The items already yielded are complete up to this point."
+                )
+            self._seen_pages.add(ends)
         next_cursor = getattr(page.list_metadata, self._direction)
-        if not ids or next_cursor is None:
+        if not data or next_cursor is None:
             self._finish()
         elif next_cursor in self._seen_cursors:
             self._cancel_ahead()
@@ -352,7 +331,7 @@ class _Pages(Generic[T]):
             self._seen_cursors.add(next_cursor)
             self._cursor = next_cursor
         if self._remaining is not None:
-            if len(ids) >= self._remaining:
+            if len(data) >= self._remaining:
                 page = self._walk.cut(page, self._remaining)
                 self._finish()
                 self._stuck = None

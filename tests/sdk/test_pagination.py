@@ -165,6 +165,18 @@ async def test_a_repeated_page_raises(client: AsyncWorkOS, emulator: Emulator) -
         [organization async for organization in client.organizations.list(limit=1)]
 
 
+async def test_a_page_repeated_later_in_the_walk_raises(client: AsyncWorkOS, emulator: Emulator) -> None:
+    rows = emulator.seed([{"name": "A"}, {"name": "B"}, {"name": "C"}])
+    # C, then B, then C again: every cursor is new, but the third page is the first one again.
+    for row, cursor in ((rows[2], rows[2]["id"]), (rows[1], rows[1]["id"]), (rows[2], rows[0]["id"])):
+        emulator.inject_fault(method="GET", path="/organizations", status=200, body=_page_body([row], cursor))
+    seen: list[str] = []
+    with pytest.raises(PaginationError, match="same page twice"):
+        async for organization in client.organizations.list(limit=1):
+            seen.append(organization.name)
+    assert seen == ["C", "B"]
+
+
 async def test_breaking_out_leaks_no_connection(emulator: Emulator) -> None:
     seed(emulator, 6)
     # One connection in the pool: a leaked one would make the next call wait forever.

@@ -154,18 +154,21 @@ class RawPage(Generic[T]):
 
 
 def cut(page: Page[T], count: int, direction: Direction, in_display_order: bool) -> Page[T]:
-    """The first `count` items of `page`, for ``max_items``.
+    """The `count` items of `page` nearest where the walk started, for ``max_items``.
 
-    When the walk meets items in the order the page shows them, the cursor it follows is
-    moved to the last item kept, so passing it back resumes at the first item cut off.
-    (Walking against the page's order, the API's cursors are kept as they came.)
+    A walk that meets items in the order the page shows them keeps the first `count`; one
+    that walks against it keeps the last.  Either way the cursor it follows moves to the
+    farthest item kept, so passing it back resumes at the first item cut off.
     """
     if count >= len(page.data):
         return page
-    data = page.data[:count]
-    if not in_display_order or not data:
-        return attrs.evolve(page, data=data)
-    metadata = attrs.evolve(page.list_metadata, **{direction: data[-1].id})
+    if in_display_order:
+        data = page.data[:count]
+        farthest = data[-1]
+    else:
+        data = page.data[len(page.data) - count :]
+        farthest = data[0]
+    metadata = attrs.evolve(page.list_metadata, **{direction: farthest.id})
     return attrs.evolve(page, data=data, list_metadata=metadata)
 
 
@@ -235,7 +238,10 @@ class AsyncPager(Generic[T]):
         page = await client.organizations.list(limit=10)
         print(page.data, page.list_metadata.after)
 
-    Each ``async for`` starts again from the first page.
+    Each ``async for`` starts again from the first page.  The items come as a monotonic
+    stream: a walk that starts from a cursor yields the items nearest it first, in all three
+    orders -- so walking backwards (``before=`` under ``asc``, say) reads each page from its
+    end, while ``pages()`` gives each page as the API sent it.
     """
 
     def __init__(self, walk: _Walk[T], *, raw_response: bool = False) -> None:
@@ -268,7 +274,7 @@ class AsyncPager(Generic[T]):
         return _Pages(self._walk)
 
     def __aiter__(self) -> _Items[T]:
-        return _Items(self.pages())
+        return _Items(self.pages(), reverse=not self._walk.in_display_order)
 
     def __repr__(self) -> str:
         walk = self._walk
@@ -379,8 +385,9 @@ class _Pages(Generic[T]):
 
 
 class _Items(Generic[T]):
-    def __init__(self, pages: _Pages[T]) -> None:
+    def __init__(self, pages: _Pages[T], *, reverse: bool) -> None:
         self._pages = pages
+        self._reverse = reverse
         self._buffer: tuple[T, ...] = ()
         self._index = 0
 
@@ -389,7 +396,9 @@ class _Items(Generic[T]):
 
     async def __anext__(self) -> T:
         while self._index >= len(self._buffer):
-            self._buffer = (await anext(self._pages)).data
+            data = (await anext(self._pages)).data
+            # Walking against the pages' order, each page is read from its end: nearest first.
+            self._buffer = data[::-1] if self._reverse else data
             self._index = 0
         item = self._buffer[self._index]
         self._index += 1

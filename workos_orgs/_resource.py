@@ -125,7 +125,8 @@ class APIResource:
         raw_response: bool = False,
         **options: Unpack[RequestOptions],
     ) -> R:
-        return await self._request("GET", path, cast, raw_response=raw_response, options=options)
+        # The hot path of a get: one await of the client, nothing to recover.
+        return _result(await self._client._request("GET", path, **options), cast, raw_response)
 
     async def _post(
         self,
@@ -138,7 +139,7 @@ class APIResource:
         raw_response: bool = False,
         **options: Unpack[RequestOptions],
     ) -> R:
-        return await self._request(
+        return await self._write(
             "POST",
             path,
             cast,
@@ -158,11 +159,11 @@ class APIResource:
         raw_response: bool = False,
         **options: Unpack[RequestOptions],
     ) -> R:
-        return await self._request("PUT", path, cast, json=body, raw_response=raw_response, options=options)
+        return await self._write("PUT", path, cast, json=body, raw_response=raw_response, options=options)
 
     async def _delete(self, path: Path, *, raw_response: bool = False, **options: Unpack[RequestOptions]) -> None:
         """Delete; a 404 counts as done when an earlier attempt had an unknown outcome."""
-        return await self._request(
+        return await self._write(
             "DELETE", path, no_content, recovery=_DELETED_ALREADY, raw_response=raw_response, options=options
         )
 
@@ -197,7 +198,7 @@ class APIResource:
             raw_response=raw_response,
         )
 
-    async def _request(
+    async def _write(
         self,
         method: Method,
         path: Path,
@@ -221,10 +222,15 @@ class APIResource:
             if found is None:
                 raise
             response = found
-        if raw_response:
-            raw: Any = APIResponse(response, cast)
-            return raw  # type: ignore[no-any-return]
-        return cast(response)
+        return _result(response, cast, raw_response)
+
+
+def _result(response: Response, cast: Callable[[Response], R], raw_response: bool) -> R:
+    """What a verb returns: the parsed body, or for ``with_raw_response`` the `APIResponse`."""
+    if raw_response:
+        raw: Any = APIResponse(response, cast)
+        return raw  # type: ignore[no-any-return]
+    return cast(response)
 
 
 class WithRawResponse(Generic[ResourceT]):

@@ -7,12 +7,13 @@ from typing import Any, Final, Unpack
 
 import attrs
 
+from ._base_client import BaseClient
 from ._contract import DOMAIN_ALREADY_EXISTS, DOMAIN_ALREADY_VERIFIED, normalize_domain
 from ._errors import BadRequestError, ConflictError, InvalidArgumentError, WorkOSError
 from ._models import OrganizationDomain, structure_organization_domain
 from ._organizations import ORGANIZATIONS, parse_organization
 from ._request import check_id
-from ._resource import APIResource, RawResponseMethod, Requester, RequestOptions, WithRawResponse
+from ._resource import APIResource, RawResponseMethod, RequestOptions, WithRawResponse
 from ._response import Response, json_parser
 from ._retry import outcome_unknown
 
@@ -39,7 +40,7 @@ class _AddedAlready:
     def applies(self, error: WorkOSError) -> bool:
         return isinstance(error, ConflictError) and error.code == DOMAIN_ALREADY_EXISTS and outcome_unknown(error)
 
-    async def find(self, error: WorkOSError, client: Requester, options: RequestOptions) -> Response | None:
+    async def find(self, error: WorkOSError, client: BaseClient, options: RequestOptions) -> Response | None:
         organization = parse_organization(
             await client._request("GET", (ORGANIZATIONS, self.organization_id), **options)
         )
@@ -60,7 +61,7 @@ class _VerifiedAlready:
     def applies(self, error: WorkOSError) -> bool:
         return isinstance(error, BadRequestError) and error.code == DOMAIN_ALREADY_VERIFIED and outcome_unknown(error)
 
-    async def find(self, error: WorkOSError, client: Requester, options: RequestOptions) -> Response | None:
+    async def find(self, error: WorkOSError, client: BaseClient, options: RequestOptions) -> Response | None:
         response = await client._request("GET", (ORGANIZATION_DOMAINS, self.id), **options)
         parse_organization_domain(response)  # a body that does not fit raises, and the 400 with it
         return response

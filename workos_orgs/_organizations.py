@@ -8,6 +8,7 @@ from typing import Any, Final, Unpack
 
 import attrs
 
+from ._base_client import BaseClient
 from ._contract import Order
 from ._errors import BadRequestError, ConflictError, InvalidArgumentError, WorkOSError
 from ._models import (
@@ -18,9 +19,9 @@ from ._models import (
     Unset,
     structure_organization,
 )
-from ._pagination import AsyncPager, page_structure
+from ._pagination import AsyncPager, Listing, page_structure
 from ._request import check_id
-from ._resource import APIResource, RawResponseMethod, Requester, RequestOptions, WithRawResponse
+from ._resource import APIResource, RawResponseMethod, RequestOptions, WithRawResponse
 from ._response import Response, json_parser
 from ._retry import ended_without_response, outcome_unknown
 from ._sync import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport, sync_organizations
@@ -74,7 +75,7 @@ class _CreatedByExternalId:
             return True
         return isinstance(error, BadRequestError | ConflictError) and outcome_unknown(error)
 
-    async def find(self, error: WorkOSError, client: Requester, options: RequestOptions) -> Response | None:
+    async def find(self, error: WorkOSError, client: BaseClient, options: RequestOptions) -> Response | None:
         path = (ORGANIZATIONS, "external_id", check_id("external_id", self.external_id))
         response = await client._request("GET", path, **options)
         organization = parse_organization(response)
@@ -169,13 +170,9 @@ class Organizations(APIResource):
         """
         return self._list(
             (ORGANIZATIONS,),
+            Listing(limit, order, before, after, max_items),
             page=_organization_page,
             filters=list_filters(domains, search),
-            limit=limit,
-            order=order,
-            before=before,
-            after=after,
-            max_items=max_items,
             **options,
         )
 

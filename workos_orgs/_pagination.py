@@ -193,16 +193,23 @@ class _Walk(Generic[T]):
         return cut(page, count, self.direction, self.in_display_order)
 
 
+@attrs.frozen
+class Listing:
+    """What every ``list()`` call takes, as the caller gave it (checked by `paginate`)."""
+
+    limit: int | None
+    order: Order | str | None
+    before: str | None
+    after: str | None
+    max_items: int | None
+
+
 def paginate(
     fetch: FetchResponse,
     structure: Callable[[Any], Page[T]],
+    listing: Listing,
     *,
     filters: Query = (),
-    limit: int | None,
-    order: Order | str | None,
-    before: str | None,
-    after: str | None,
-    max_items: int | None,
     raw_response: bool = False,
 ) -> AsyncPager[T]:
     """A pager over a list endpoint; every argument is checked here, so a bad one fails at the
@@ -211,17 +218,18 @@ def paginate(
     `fetch` sends one page's query; `structure` builds a `Page` from its decoded body;
     `filters` are the resource's own query values, sent with every page.
     """
-    query = list_query(limit=limit, order=order, before=before, after=after)
-    checked_order = None if order is None else Order(order)
-    direction = pagination_direction(checked_order, before=before, after=after)
+    before, after = listing.before, listing.after
+    query = list_query(limit=listing.limit, order=listing.order, before=before, after=after)
+    order = None if listing.order is None else Order(listing.order)
+    direction = pagination_direction(order, before=before, after=after)
     walk = _Walk(
         fetch,
         structure,
         (*(pair for pair in query if pair[0] not in ("before", "after")), *filters),
         direction,
         before if before is not None else after,
-        check_max_items(max_items),
-        walks_in_display_order(checked_order, direction),
+        check_max_items(listing.max_items),
+        walks_in_display_order(order, direction),
     )
     return AsyncPager(walk, raw_response=raw_response)
 

@@ -28,14 +28,13 @@ from typing import (
 
 import attrs
 
-from ._contract import Order
+from ._base_client import BaseClient
 from ._errors import APIStatusError, NotFoundError, WorkOSError
-from ._models import Page, T, Unset
-from ._pagination import AsyncPager, Query, paginate
+from ._models import Page, T
+from ._pagination import AsyncPager, Listing, Query, paginate
 from ._request import Method
 from ._response import APIResponse, Response, error_response, no_content
 from ._retry import outcome_unknown
-from ._throttle import RateLimiter
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -56,28 +55,6 @@ class RequestOptions(TypedDict, total=False):
     """Headers to add (they cannot replace ``Authorization``)."""
 
 
-class Requester(Protocol):
-    """The client as a resource sees it: one call that sends a request with options."""
-
-    async def _request(
-        self,
-        method: Method,
-        segments: Sequence[str],
-        *,
-        query: Sequence[tuple[str, str]] = (),
-        json: Any = None,
-        idempotency_key: str | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        timeout: float | Unset | None = ...,
-        max_retries: int | Unset = ...,
-    ) -> Response: ...
-
-    @property
-    def rate_limiter(self) -> RateLimiter | None: ...
-
-    def with_options(self, *, rate_limiter: RateLimiter | Unset | None = ...) -> Requester: ...
-
-
 class Recovery(Protocol):
     """How a write whose outcome was unknown is settled once the call has failed.
 
@@ -88,7 +65,7 @@ class Recovery(Protocol):
 
     def applies(self, error: WorkOSError) -> bool: ...
 
-    async def find(self, error: WorkOSError, client: Requester, options: RequestOptions) -> Response | None: ...
+    async def find(self, error: WorkOSError, client: BaseClient, options: RequestOptions) -> Response | None: ...
 
 
 @attrs.frozen
@@ -99,7 +76,7 @@ class _DeletedAlready:
     def applies(self, error: WorkOSError) -> bool:
         return isinstance(error, NotFoundError) and outcome_unknown(error)
 
-    async def find(self, error: WorkOSError, client: Requester, options: RequestOptions) -> Response | None:
+    async def find(self, error: WorkOSError, client: BaseClient, options: RequestOptions) -> Response | None:
         assert isinstance(error, APIStatusError)
         return error_response(error)
 
@@ -114,7 +91,7 @@ class APIResource:
     ``with_raw_response`` (``raw_response=True``), the `APIResponse` that `cast` parses.
     """
 
-    def __init__(self, client: Requester) -> None:
+    def __init__(self, client: BaseClient) -> None:
         self._client = client
 
     async def _get(
@@ -170,14 +147,10 @@ class APIResource:
     def _list(
         self,
         path: Path,
+        listing: Listing,
         *,
         page: Callable[[Any], Page[T]],
         filters: Query = (),
-        limit: int | None,
-        order: Order | str | None,
-        before: str | None,
-        after: str | None,
-        max_items: int | None,
         raw_response: bool = False,
         **options: Unpack[RequestOptions],
     ) -> AsyncPager[T]:
@@ -186,17 +159,7 @@ class APIResource:
         async def fetch(query: Query) -> Response:
             return await client._request("GET", path, query=query, **options)
 
-        return paginate(
-            fetch,
-            page,
-            filters=filters,
-            limit=limit,
-            order=order,
-            before=before,
-            after=after,
-            max_items=max_items,
-            raw_response=raw_response,
-        )
+        return paginate(fetch, page, listing, filters=filters, raw_response=raw_response)
 
     async def _write(
         self,

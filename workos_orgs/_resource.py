@@ -252,6 +252,7 @@ class RawResponseMethod(Generic[ResourceT, P, R]):
         call.__name__ = self._name
         call.__qualname__ = f"{owner.__name__}.{self._name}"
         call.__doc__ = self._method.__doc__
+        call.__module__ = self._method.__module__
         call.__signature__ = signature  # type: ignore[attr-defined]
         call.__annotations__ = {
             **{name: parameter.annotation for name, parameter in signature.parameters.items()},

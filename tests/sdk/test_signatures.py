@@ -78,10 +78,15 @@ def returns(method: Callable[..., Any]) -> Any:
 def test_public_methods_return_models() -> None:
     organizations, domains = CLIENT.organizations, CLIENT.organization_domains
     assert returns(organizations.list) == AsyncPager[Organization]
-    for method in (organizations.create, organizations.get, organizations.get_by_external_id, organizations.update):
-        assert returns(method) is Organization
-    for method in (domains.create, domains.get, domains.verify):
-        assert returns(method) is OrganizationDomain
+    organization_calls: list[Callable[..., Any]] = [
+        organizations.create,
+        organizations.get,
+        organizations.get_by_external_id,
+        organizations.update,
+    ]
+    assert [returns(method) for method in organization_calls] == [Organization] * 4
+    domain_calls: list[Callable[..., Any]] = [domains.create, domains.get, domains.verify]
+    assert [returns(method) for method in domain_calls] == [OrganizationDomain] * 3
     assert returns(organizations.delete) is None
     assert returns(domains.delete) is None
 

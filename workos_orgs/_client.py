@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import random
-import uuid
-from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, Final
+from typing import Final
 
 import aiohttp
-import attrs
 
+from ._base_client import BaseClient, Connection, check_backoff, check_limiter
+from ._config import check_api_key, check_base_url, check_max_retries, check_timeout
 from ._contract import DEFAULT_BASE_URL
-from ._errors import ConfigurationError, InvalidArgumentError
-from ._models import UNSET, Unset
+from ._errors import ConfigurationError
 from ._organization_domains import OrganizationDomains
 from ._organizations import Organizations
-from ._protocol import (
-    Backoff,
-    Method,
-    Response,
-    RetryPolicy,
-    build_request,
-    check_api_key,
-    check_base_url,
-    check_max_retries,
-    check_timeout,
-)
+from ._retry import Backoff, RetryPolicy
 from ._throttle import RateLimiter
-from ._transport import CallSettings, SessionHolder, Transport, configure_logging_from_env
+from ._transport import CallSettings, SessionHolder, Transport
 
 API_KEY_ENV_VAR: Final = "WORKOS_API_KEY"
 BASE_URL_ENV_VAR: Final = "WORKOS_BASE_URL"
@@ -37,13 +26,7 @@ DEFAULT_TIMEOUT: Final = 30.0
 DEFAULT_MAX_RETRIES: Final = 2
 
 
-def _check_limiter(rate_limiter: RateLimiter | None) -> RateLimiter | None:
-    if rate_limiter is not None and not isinstance(rate_limiter, RateLimiter):
-        raise ConfigurationError(f"rate_limiter must be a RateLimiter or None; got {type(rate_limiter).__name__}.")
-    return rate_limiter
-
-
-class AsyncWorkOS:
+class AsyncWorkOS(BaseClient):
     """An asyncio client for the WorkOS Organizations API.
 
     Make one per application and close it when the application stops::
@@ -53,18 +36,13 @@ class AsyncWorkOS:
 
     ``api_key`` defaults to ``$WORKOS_API_KEY`` and ``base_url`` to ``$WORKOS_BASE_URL`` or
     ``https://api.workos.com``.  ``timeout`` (seconds) bounds connecting and each wait for
-    the answer's bytes -- not time queued for a pooled connection; None means no limit.
+    the response's bytes -- not time queued for a pooled connection; None means no limit.
     Failed calls are retried ``max_retries`` times (408, 429, 5xx, timeouts, dropped
     connections) with the given ``backoff``.  Pass your own ``session`` to share a
     connection pool; it stays yours to close.  Plain ``http://`` is accepted only for
     loopback hosts unless ``allow_insecure_http=True``.  A `RateLimiter` as ``rate_limiter``
     paces every request and retry to stay under WorkOS's published limits.
     """
-
-    organizations: Organizations
-    """Organizations: ``list``, ``create``, ``get``, ``get_by_external_id``, ``update``, ``delete``."""
-    organization_domains: OrganizationDomains
-    """Organization domains: ``create``, ``get``, ``verify``, ``delete``."""
 
     def __init__(
         self,
@@ -86,34 +64,33 @@ class AsyncWorkOS:
                 " environment variable."
             )
         api_key = check_api_key(api_key)
-        backoff = Backoff() if backoff is None else backoff
-        if not isinstance(backoff, Backoff):
-            raise ConfigurationError(f"backoff must be a Backoff(base=..., cap=...); got {backoff!r}.")
+        backoff = Backoff() if backoff is None else check_backoff(backoff)
         if session is not None and not isinstance(session, aiohttp.ClientSession):
             raise ConfigurationError(f"session must be an aiohttp.ClientSession; got {type(session).__name__}.")
-        self._api_key = api_key
-        self._base_url = check_base_url(
+        checked_url = check_base_url(
             base_url or os.environ.get(BASE_URL_ENV_VAR) or DEFAULT_BASE_URL, allow_insecure_http=allow_insecure_http
         )
-        self._settings = CallSettings(
-            check_timeout(timeout), RetryPolicy(check_max_retries(max_retries), backoff), _check_limiter(rate_limiter)
+        settings = CallSettings(
+            check_timeout(timeout), RetryPolicy(check_max_retries(max_retries), backoff), check_limiter(rate_limiter)
         )
-        self._sessions = SessionHolder(session)
-        self._transport = Transport(self._sessions, api_key=api_key, random=random.random)
-        self._is_view = False
-        self.organizations = Organizations(self)
-        self.organization_domains = OrganizationDomains(self)
-        configure_logging_from_env()
+        sessions = SessionHolder(session)
+        transport = Transport(sessions, api_key=api_key, random=random.random)
+        super().__init__(Connection(api_key, checked_url, sessions, transport), settings)
 
-    @property
-    def rate_limiter(self) -> RateLimiter | None:
-        """The limiter that paces this client's requests, if any."""
-        return self._settings.rate_limiter
+    @functools.cached_property
+    def organizations(self) -> Organizations:
+        """Organizations: ``list``, ``create``, ``get``, ``get_by_external_id``, ``update``, ``delete``."""
+        return Organizations(self)
+
+    @functools.cached_property
+    def organization_domains(self) -> OrganizationDomains:
+        """Organization domains: ``create``, ``get``, ``verify``, ``delete``."""
+        return OrganizationDomains(self)
 
     @property
     def base_url(self) -> str:
         """The API's base URL."""
-        return str(self._base_url)
+        return str(self._connection.base_url)
 
     @property
     def timeout(self) -> float | None:
@@ -128,86 +105,12 @@ class AsyncWorkOS:
     @property
     def session(self) -> aiohttp.ClientSession | None:
         """The aiohttp session in use, or None before the first request."""
-        return self._sessions.session
-
-    def with_options(
-        self,
-        *,
-        timeout: float | Unset | None = UNSET,
-        max_retries: int | Unset = UNSET,
-        backoff: Backoff | Unset = UNSET,
-        rate_limiter: RateLimiter | Unset | None = UNSET,
-    ) -> AsyncWorkOS:
-        """A view of this client with other defaults, sharing its session::
-
-            patient = client.with_options(timeout=120, max_retries=5)
-            paced = client.with_options(rate_limiter=RateLimiter())
-
-        Only the client it came from owns the session: closing a view does nothing.
-        """
-        view = object.__new__(AsyncWorkOS)
-        view._api_key = self._api_key
-        view._base_url = self._base_url
-        view._settings = self._merge(timeout, max_retries, backoff)
-        if rate_limiter is not UNSET:
-            view._settings = attrs.evolve(view._settings, rate_limiter=_check_limiter(rate_limiter))
-        view._sessions = self._sessions
-        view._transport = self._transport
-        view._is_view = True
-        view.organizations = Organizations(view)
-        view.organization_domains = OrganizationDomains(view)
-        return view
-
-    def _merge(
-        self, timeout: float | Unset | None, max_retries: int | Unset, backoff: Backoff | Unset = UNSET
-    ) -> CallSettings:
-        settings = self._settings
-        if timeout is not UNSET:
-            settings = attrs.evolve(settings, timeout=check_timeout(timeout))
-        if max_retries is not UNSET:
-            settings = attrs.evolve(
-                settings, retry=attrs.evolve(settings.retry, max_retries=check_max_retries(max_retries))
-            )
-        if backoff is not UNSET:
-            if not isinstance(backoff, Backoff):
-                raise ConfigurationError(f"backoff must be a Backoff(base=..., cap=...); got {backoff!r}.")
-            settings = attrs.evolve(settings, retry=attrs.evolve(settings.retry, backoff=backoff))
-        return settings
-
-    async def _request(
-        self,
-        method: Method,
-        segments: Sequence[str],
-        *,
-        query: Sequence[tuple[str, str]] = (),
-        json: Any = None,
-        idempotency_key: str | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        timeout: float | Unset | None = UNSET,
-        max_retries: int | Unset = UNSET,
-    ) -> Response:
-        settings = self._merge(timeout, max_retries)
-        if idempotency_key is not None and (not isinstance(idempotency_key, str) or not idempotency_key.strip()):
-            raise InvalidArgumentError("idempotency_key must be a non-empty string, or None to generate one.")
-        if method == "POST" and idempotency_key is None:
-            # One key per call, reused by every retry of it: the API then does the work once.
-            idempotency_key = str(uuid.uuid4())
-        request = build_request(
-            method,
-            self._base_url,
-            segments,
-            api_key=self._api_key,
-            query=query,
-            json=json,
-            idempotency_key=idempotency_key,
-            extra_headers=extra_headers,
-        )
-        return await self._transport.request(request, settings)
+        return self._connection.sessions.session
 
     async def close(self) -> None:
         """Close the session this client created (a session you passed in stays open)."""
         if not self._is_view:
-            await self._sessions.close()
+            await self._connection.sessions.close()
 
     async def __aenter__(self) -> AsyncWorkOS:
         return self
@@ -220,6 +123,6 @@ class AsyncWorkOS:
     def __repr__(self) -> str:
         view = " view" if self._is_view else ""
         return (
-            f"<AsyncWorkOS{view} base_url={str(self._base_url)!r} timeout={self._settings.timeout!r}"
+            f"<AsyncWorkOS{view} base_url={self.base_url!r} timeout={self._settings.timeout!r}"
             f" max_retries={self._settings.retry.max_retries}>"
         )

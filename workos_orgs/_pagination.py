@@ -1,11 +1,17 @@
-"""Auto-pagination: a pager that is awaitable (first page) and async-iterable (every item).
+"""Listing: everything about walking a list endpoint, for any resource that has one.
 
-Only the cursor changes from page to page; every filter is the pager's own and is sent with
-each page.  A cursor that comes back again, or a page that repeats the one before, ends the
-walk with `PaginationError` instead of looping.
+A resource says *what* it lists -- a function that sends one page's query, the filters, and
+how to build a `Page` -- and `paginate` does the rest: it checks the arguments, decides which
+cursor to follow, and returns an `AsyncPager`, which is awaitable (the first page) and
+async-iterable (every item).
+
+Only the cursor changes from page to page; every filter is sent with each page.  A cursor
+that comes back again, or a page that repeats an earlier one (the same first and last item),
+ends the walk with `PaginationError` instead of looping.  What a walk remembers to tell that
+is two IDs and a cursor per page.
 
 While you work through one page, the next is already on its way: the pager reads the next
-cursor from the answer, sends that request, and only then builds the page's models, so the
+cursor from the response, sends that request, and only then builds the page's models, so the
 API's time and yours overlap.  Leaving an ``async for`` early cancels that request (it may
 have reached the API: one extra GET); ``max_items`` never asks for a page it will not use.
 """
@@ -14,15 +20,117 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
-from collections.abc import Awaitable, Callable, Generator
-from typing import Any, Final, Generic
+from collections.abc import Awaitable, Callable, Generator, Sequence
+from typing import Any, Generic, Literal
 
 import attrs
 
+from ._contract import LIST_LIMIT_MAX, LIST_LIMIT_MIN, Order
 from ._errors import InvalidArgumentError, PaginationError
-from ._models import Page, T
-from ._protocol import Direction, Response, decode_json, peek_cursor, peek_size, structure_data
+from ._models import ListMetadata, Page, T, structure_list_metadata
+from ._request import check_id
+from ._response import APIResponse, Response, decode_json, structure_data
+
+Direction = Literal["before", "after"]
+Query = Sequence[tuple[str, str]]
+FetchResponse = Callable[[Query], Awaitable[Response]]
+"""Sends the GET of one page with this query; the resource's half of a listing."""
+
+
+def list_query(
+    *, limit: int | None, order: Order | str | None, before: str | None = None, after: str | None = None
+) -> list[tuple[str, str]]:
+    """The query of one page of any list, with the values the SDK owns checked first."""
+    query: list[tuple[str, str]] = []
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or not LIST_LIMIT_MIN <= limit <= LIST_LIMIT_MAX:
+            raise InvalidArgumentError(
+                f"limit is the page size and must be a whole number from {LIST_LIMIT_MIN} to {LIST_LIMIT_MAX};"
+                f" got {limit!r}. To stop after N items overall, pass max_items=N."
+            )
+        query.append(("limit", str(limit)))
+    if order is not None:
+        query.append(("order", check_order(order).value))
+    if before is not None and after is not None:
+        raise InvalidArgumentError("Pass either before= or after=, not both: they walk in opposite directions.")
+    if before is not None:
+        query.append(("before", check_id("before", before)))
+    if after is not None:
+        query.append(("after", check_id("after", after)))
+    return query
+
+
+def check_order(order: Order | str) -> Order:
+    """An `Order` member from a member or its value."""
+    try:
+        return Order(order)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in Order)
+        raise InvalidArgumentError(f"order must be one of {allowed} (or an Order member); got {order!r}.") from None
+
+
+def check_max_items(max_items: int | None) -> int | None:
+    """``max_items``: None (no limit) or a whole number, 1 or more."""
+    if max_items is not None and (isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 1):
+        raise InvalidArgumentError(f"max_items must be a whole number, 1 or more, or None for all; got {max_items!r}.")
+    return max_items
+
+
+def pagination_direction(order: Order | None, *, before: str | None, after: str | None) -> Direction:
+    """Which cursor a listing keeps following.
+
+    A caller who starts from a cursor keeps walking that way (``before=`` walks backwards).
+    Otherwise it is ``after`` -- except under ``normal``, which lists newest first but where
+    ``after`` means newer, so walking on through the list follows ``before``.
+    """
+    if before is not None:
+        return "before"
+    if after is not None:
+        return "after"
+    return "before" if order is Order.NORMAL else "after"
+
+
+def walks_in_display_order(order: Order | None, direction: Direction) -> bool:
+    """Whether following `direction` meets items in the order each page shows them.
+
+    True for ``desc``/``asc`` followed by ``after`` and ``normal`` followed by ``before``; then
+    a page cut short can point its cursor at the last item kept, and resuming from it misses
+    nothing.
+    """
+    return (direction == "after") != (order is Order.NORMAL)
+
+
+def peek_cursor(data: Any, direction: Direction) -> str | None:
+    """The `direction` cursor of a decoded list body, or None; never raises.
+
+    Read before the page's models are built, so the next page can be asked for first.
+    """
+    metadata = data.get("list_metadata") if isinstance(data, dict) else None
+    cursor = metadata.get(direction) if isinstance(metadata, dict) else None
+    return cursor if isinstance(cursor, str) and cursor else None
+
+
+def peek_size(data: Any) -> int:
+    """How many items a decoded list body holds (0 when it is not a list body)."""
+    items = data.get("data") if isinstance(data, dict) else None
+    return len(items) if isinstance(items, list) else 0
+
+
+def page_structure(hook: Callable[[Any, type[T]], T], item: type[T]) -> Callable[[Any], Page[T]]:
+    """How to build a `Page` of `item` from a decoded list body, `hook` building each item."""
+
+    def structure(data: Any) -> Page[T]:
+        if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+            raise TypeError("expected a list object with a data array")
+        list_metadata = data.get("list_metadata")
+        if list_metadata is None:
+            list_metadata = {}
+        elif not isinstance(list_metadata, dict):
+            raise TypeError("expected list_metadata to be an object")
+        items = tuple(hook(value, item) for value in data["data"])
+        return Page(items, structure_list_metadata(list_metadata, ListMetadata))
+
+    return structure
 
 
 @attrs.frozen
@@ -46,67 +154,85 @@ class RawPage(Generic[T]):
         return page if page.direction == direction else attrs.evolve(page, direction=direction)
 
 
-FetchPage = Callable[[Direction, str | None], Awaitable[RawPage[T]]]
-
-RECENT_IDS: Final = 10_000
-"""How many of the latest IDs a walk remembers to spot a repeated page: any repeat within
-100 full pages is caught before a duplicate is yielded, and memory stays flat however long
-the walk (a cycle of cursors is caught whatever its length)."""
-
-
-class _RecentIds:
-    def __init__(self, size: int) -> None:
-        self._order: deque[str] = deque()
-        self._set: set[str] = set()
-        self._size = size
-
-    def contain_all(self, ids: list[str]) -> bool:
-        return self._set.issuperset(ids)
-
-    def add(self, ids: list[str]) -> None:
-        for ident in ids:
-            if ident not in self._set:
-                self._set.add(ident)
-                self._order.append(ident)
-        while len(self._order) > self._size:
-            self._set.discard(self._order.popleft())
-
-
 def cut(page: Page[T], count: int, direction: Direction, in_display_order: bool) -> Page[T]:
-    """The first `count` items of `page`, for ``max_items``.
+    """The `count` items of `page` nearest where the walk started, for ``max_items``.
 
-    When the walk meets items in the order the page shows them, the cursor it follows is
-    moved to the last item kept, so passing it back resumes at the first item cut off.
-    (Walking against the page's order, the API's cursors are kept as they came.)
+    A walk that meets items in the order the page shows them keeps the first `count`; one
+    that walks against it keeps the last.  Either way the cursor it follows moves to the
+    farthest item kept, so passing it back resumes at the first item cut off.
     """
     if count >= len(page.data):
         return page
-    data = page.data[:count]
-    if not in_display_order or not data:
-        return attrs.evolve(page, data=data)
-    metadata = attrs.evolve(page.list_metadata, **{direction: data[-1].id})
+    if in_display_order:
+        data = page.data[:count]
+        farthest = data[-1]
+    else:
+        data = page.data[len(page.data) - count :]
+        farthest = data[0]
+    metadata = attrs.evolve(page.list_metadata, **{direction: farthest.id})
     return attrs.evolve(page, data=data, list_metadata=metadata)
-
-
-def check_max_items(max_items: int | None) -> int | None:
-    """``max_items``: None (no limit) or a whole number, 1 or more."""
-    if max_items is not None and (isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 1):
-        raise InvalidArgumentError(f"max_items must be a whole number, 1 or more, or None for all; got {max_items!r}.")
-    return max_items
 
 
 @attrs.frozen
 class _Walk(Generic[T]):
     """What a listing fixes once: how to fetch, which cursor to follow, from where, how far."""
 
-    fetch: FetchPage[T]
+    fetch: FetchResponse
+    structure: Callable[[Any], Page[T]]
+    query: tuple[tuple[str, str], ...]
     direction: Direction
     cursor: str | None
     max_items: int | None
     in_display_order: bool
 
+    async def page(self, cursor: str | None) -> RawPage[T]:
+        """The page that starts at `cursor` (the first page when None), as it came."""
+        query = self.query if cursor is None else (*self.query, (self.direction, cursor))
+        return RawPage.of(await self.fetch(query), self.structure)
+
     def cut(self, page: Page[T], count: int) -> Page[T]:
         return cut(page, count, self.direction, self.in_display_order)
+
+
+@attrs.frozen
+class Listing:
+    """What every ``list()`` call takes, as the caller gave it (checked by `paginate`)."""
+
+    limit: int | None
+    order: Order | str | None
+    before: str | None
+    after: str | None
+    max_items: int | None
+
+
+def paginate(
+    fetch: FetchResponse,
+    structure: Callable[[Any], Page[T]],
+    listing: Listing,
+    *,
+    filters: Query = (),
+    raw_response: bool = False,
+) -> AsyncPager[T]:
+    """A pager over a list endpoint; every argument is checked here, so a bad one fails at the
+    ``list()`` call, not at the first page.
+
+    `fetch` sends one page's query; `structure` builds a `Page` from its decoded body;
+    `filters` are the resource's own query values, sent with every page.
+    """
+    before, after = listing.before, listing.after
+    query = list_query(limit=listing.limit, order=listing.order, before=before, after=after)
+    order = None if listing.order is None else Order(listing.order)
+    direction = pagination_direction(order, before=before, after=after)
+    walk = _Walk(
+        fetch,
+        structure,
+        (*(pair for pair in query if pair[0] not in ("before", "after")), *filters),
+        direction,
+        before if before is not None else after,
+        check_max_items(listing.max_items),
+        walks_in_display_order(order, direction),
+    )
+    return AsyncPager(walk, raw_response=raw_response)
 
 
 class AsyncPager(Generic[T]):
@@ -121,19 +247,16 @@ class AsyncPager(Generic[T]):
         page = await client.organizations.list(limit=10)
         print(page.data, page.list_metadata.after)
 
-    Each ``async for`` starts again from the first page.
+    Each ``async for`` starts again from the first page.  The items come as a monotonic
+    stream: a walk that starts from a cursor yields the items nearest it first, in all three
+    orders -- so walking backwards (``before=`` under ``asc``, say) reads each page from its
+    end, while ``pages()`` gives each page as the API sent it.
     """
 
-    def __init__(
-        self,
-        fetch: FetchPage[T],
-        *,
-        direction: Direction,
-        cursor: str | None,
-        max_items: int | None,
-        in_display_order: bool = True,
-    ) -> None:
-        self._walk = _Walk(fetch, direction, cursor, check_max_items(max_items), in_display_order)
+    def __init__(self, walk: _Walk[T], *, raw_response: bool = False) -> None:
+        self._walk = walk
+        # Set by ``with_raw_response.list``: awaiting then gives the first page's `APIResponse`.
+        self._raw_response = raw_response
 
     @property
     def direction(self) -> Direction:
@@ -145,7 +268,14 @@ class AsyncPager(Generic[T]):
 
     async def _first_page(self) -> Page[T]:
         walk = self._walk
-        page = (await walk.fetch(walk.direction, walk.cursor)).page(walk.direction)
+        raw = await walk.page(walk.cursor)
+        if self._raw_response:
+            result: Any = APIResponse(raw.response, lambda _: self._cut_first(raw.page(walk.direction)))
+            return result  # type: ignore[no-any-return]
+        return self._cut_first(raw.page(walk.direction))
+
+    def _cut_first(self, page: Page[T]) -> Page[T]:
+        walk = self._walk
         return page if walk.max_items is None else walk.cut(page, walk.max_items)
 
     def pages(self) -> _Pages[T]:
@@ -153,7 +283,7 @@ class AsyncPager(Generic[T]):
         return _Pages(self._walk)
 
     def __aiter__(self) -> _Items[T]:
-        return _Items(self.pages())
+        return _Items(self.pages(), reverse=not self._walk.in_display_order)
 
     def __repr__(self) -> str:
         walk = self._walk
@@ -163,12 +293,12 @@ class AsyncPager(Generic[T]):
 class _Pages(Generic[T]):
     def __init__(self, walk: _Walk[T]) -> None:
         self._walk = walk
-        self._fetch = walk.fetch
         self._direction: Direction = walk.direction
         self._cursor = walk.cursor  # where the next page starts; moves as the walk goes
         self._remaining = walk.max_items
         self._seen_cursors: set[str] = set() if walk.cursor is None else {walk.cursor}
-        self._recent_ids = _RecentIds(RECENT_IDS)
+        # Each page's first and last IDs: two pages of one listing never share both.
+        self._seen_pages: set[tuple[str, str]] = set()
         self._done = False
         self._stuck: PaginationError | None = None
         self._ahead: asyncio.Future[RawPage[T]] | None = None
@@ -183,7 +313,7 @@ class _Pages(Generic[T]):
             raise StopAsyncIteration
         cursor = self._cursor
         try:
-            raw = await (self._ahead or self._fetch(self._direction, cursor))
+            raw = await (self._ahead or self._walk.page(cursor))
             self._ahead = None
             if self._fetch_ahead(raw):
                 # One turn of the loop puts that request on the wire before the models are built.
@@ -193,16 +323,18 @@ class _Pages(Generic[T]):
             self._done = True
             self._cancel_ahead()
             raise
-        ids = [item.id for item in page.data]
-        if ids and self._recent_ids.contain_all(ids):
-            self._finish()
-            raise PaginationError(
-                f"The API sent the same page twice (following {self._direction}={cursor!r}); stopping rather"
-                " than looping. The items already yielded are complete up to this point."
-            )
-        self._recent_ids.add(ids)
+        data = page.data
+        if data:
+            ends = (data[0].id, data[-1].id)
+            if ends in self._seen_pages:
+                self._finish()
+                raise PaginationError(
+                    f"The API sent the same page twice (following {self._direction}={cursor!r}); stopping rather"
+                    " than looping. The items already yielded are complete up to this point."
+                )
+            self._seen_pages.add(ends)
         next_cursor = getattr(page.list_metadata, self._direction)
-        if not ids or next_cursor is None:
+        if not data or next_cursor is None:
             self._finish()
         elif next_cursor in self._seen_cursors:
             self._cancel_ahead()
@@ -214,7 +346,7 @@ class _Pages(Generic[T]):
             self._seen_cursors.add(next_cursor)
             self._cursor = next_cursor
         if self._remaining is not None:
-            if len(ids) >= self._remaining:
+            if len(data) >= self._remaining:
                 page = self._walk.cut(page, self._remaining)
                 self._finish()
                 self._stuck = None
@@ -227,7 +359,7 @@ class _Pages(Generic[T]):
         wanted = self._remaining is None or self._remaining > peek_size(raw.data)
         if cursor is None or cursor in self._seen_cursors or not wanted:
             return False
-        self._ahead = asyncio.ensure_future(self._fetch(self._direction, cursor))
+        self._ahead = asyncio.ensure_future(self._walk.page(cursor))
         return True
 
     def _finish(self) -> None:
@@ -262,8 +394,9 @@ class _Pages(Generic[T]):
 
 
 class _Items(Generic[T]):
-    def __init__(self, pages: _Pages[T]) -> None:
+    def __init__(self, pages: _Pages[T], *, reverse: bool) -> None:
         self._pages = pages
+        self._reverse = reverse
         self._buffer: tuple[T, ...] = ()
         self._index = 0
 
@@ -272,7 +405,9 @@ class _Items(Generic[T]):
 
     async def __anext__(self) -> T:
         while self._index >= len(self._buffer):
-            self._buffer = (await anext(self._pages)).data
+            data = (await anext(self._pages)).data
+            # Walking against the pages' order, each page is read from its end: nearest first.
+            self._buffer = data[::-1] if self._reverse else data
             self._index = 0
         item = self._buffer[self._index]
         self._index += 1

@@ -32,18 +32,10 @@ from typing import Final
 import aiohttp
 import attrs
 
-from ._errors import APIConnectionError, APITimeoutError, WorkOSError
-from ._protocol import (
-    MAX_RESPONSE_BYTES,
-    REDACTED,
-    Request,
-    Response,
-    RetryPolicy,
-    attempt_outcome_unknown,
-    decode_error,
-    redact,
-    retry_delay,
-)
+from ._errors import APIConnectionError, APITimeoutError, ClientClosedError
+from ._request import REDACTED, Request
+from ._response import MAX_RESPONSE_BYTES, Response, decode_error, redact
+from ._retry import RetryPolicy, attempt_outcome_unknown, retry_delay
 from ._throttle import RateLimiter
 
 logger: Final = logging.getLogger("workos_orgs")
@@ -75,10 +67,6 @@ class CallSettings:
     timeout: float | None
     retry: RetryPolicy
     rate_limiter: RateLimiter | None = None
-
-
-class ClientClosedError(WorkOSError, RuntimeError):
-    """The client was closed; make a new one (or keep it open for the app's lifetime)."""
 
 
 class SessionHolder:

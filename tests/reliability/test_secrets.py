@@ -13,6 +13,7 @@ import traceback
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from yarl import URL
 
 from workos_orgs import (
     AsyncWorkOS,
@@ -22,7 +23,8 @@ from workos_orgs import (
     WorkOSError,
 )
 from workos_orgs._errors import BODY_MAX_CHARS
-from workos_orgs._protocol import MAX_RESPONSE_BYTES, build_request, redact
+from workos_orgs._request import build_request
+from workos_orgs._response import MAX_RESPONSE_BYTES, redact
 from workos_orgs._transport import LOG_ENV_VAR, configure_logging_from_env, logger
 from workos_orgs.emulator import Emulator
 
@@ -189,7 +191,9 @@ async def test_debug_logging_to_stderr_never_prints_the_key(
 
 def test_a_request_never_shows_the_key() -> None:
     client = AsyncWorkOS(api_key=SECRET, base_url="http://127.0.0.1:1")
-    request = build_request("GET", client._base_url, ["organizations"], api_key=SECRET, extra_headers={"X-Trace": "1"})
+    request = build_request(
+        "GET", URL(client.base_url), ["organizations"], api_key=SECRET, extra_headers={"X-Trace": "1"}
+    )
     if request.headers["Authorization"] != f"Bearer {SECRET}":
         pytest.fail("the key is not sent", pytrace=False)
     assert_hidden(repr(request), "repr(Request)")  # ... but never shown

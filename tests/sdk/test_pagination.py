@@ -98,13 +98,11 @@ async def test_starting_with_after_follows_after(client: AsyncWorkOS, emulator: 
     ids = seed(emulator, 6)
     assert [o.id async for o in client.organizations.list(limit=2, order="asc", after=ids[1])] == ids[2:]
     # Under normal, after=X means newer than X: the pages walk towards the newest, each page
-    # holding the items nearest the cursor, shown newest first.
-    assert [o.id async for o in client.organizations.list(limit=2, order="normal", after=ids[1])] == [
-        ids[3],
-        ids[2],
-        ids[5],
-        ids[4],
-    ]
+    # holding the items nearest the cursor, shown newest first -- and the items come nearest
+    # first, a monotonic stream, not page by page in each page's order (3, 2, 5, 4).
+    assert [o.id async for o in client.organizations.list(limit=2, order="normal", after=ids[1])] == ids[2:]
+    pages = client.organizations.list(limit=2, order="normal", after=ids[1]).pages()
+    assert [[o.id for o in page.data] async for page in pages] == [[ids[3], ids[2]], [ids[5], ids[4]]]
 
 
 async def test_max_items_stops_early_without_fetching_more(client: AsyncWorkOS, emulator: Emulator) -> None:
@@ -158,11 +156,22 @@ async def test_a_cursor_that_does_not_advance_raises(client: AsyncWorkOS, emulat
 
 async def test_a_repeated_page_raises(client: AsyncWorkOS, emulator: Emulator) -> None:
     rows = emulator.seed([{"name": "A"}, {"name": "B"}])
-    # The API keeps answering the first page, with a fresh-looking cursor each time.
+    # The API keeps sending the first page, with a fresh-looking cursor each time.
     emulator.inject_fault(method="GET", path="/organizations", status=200, body=_page_body([rows[1]], rows[1]["id"]))
     emulator.inject_fault(method="GET", path="/organizations", status=200, body=_page_body([rows[1]], rows[0]["id"]))
     with pytest.raises(PaginationError, match="same page twice"):
         [organization async for organization in client.organizations.list(limit=1)]
+
+
+async def test_a_page_repeated_later_in_the_walk_raises(client: AsyncWorkOS, emulator: Emulator) -> None:
+    rows = emulator.seed([{"name": "A"}, {"name": "B"}, {"name": "C"}])
+    # C, then B, then C again: every cursor is new, but the third page is the first one again.
+    for row, cursor in ((rows[2], rows[2]["id"]), (rows[1], rows[1]["id"]), (rows[2], rows[0]["id"])):
+        emulator.inject_fault(method="GET", path="/organizations", status=200, body=_page_body([row], cursor))
+    items = aiter(client.organizations.list(limit=1))
+    assert [(await anext(items)).name, (await anext(items)).name] == ["C", "B"]
+    with pytest.raises(PaginationError, match="same page twice"):
+        await anext(items)
 
 
 async def test_breaking_out_leaks_no_connection(emulator: Emulator) -> None:
@@ -212,3 +221,51 @@ async def test_any_page_size_yields_each_organization_once_in_order(
     assert seen == (ids if order is Order.ASC else ids[::-1])
     pages = -(-count // limit) if count else 1
     assert len(emulator.requests) == pages
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    count=st.integers(min_value=1, max_value=16),
+    limit=st.integers(min_value=1, max_value=5),
+    order=st.sampled_from([None, *Order]),
+    start=st.sampled_from(["before", "after"]),
+    position=st.integers(min_value=0, max_value=15),
+    max_items=st.none() | st.integers(min_value=1, max_value=12),
+)
+async def test_a_walk_from_a_cursor_yields_the_items_nearest_it_first(
+    client: AsyncWorkOS,
+    emulator: Emulator,
+    count: int,
+    limit: int,
+    order: Order | None,
+    start: str,
+    position: int,
+    max_items: int | None,
+) -> None:
+    emulator.reset()
+    ids = seed(emulator, count)
+    cursor = ids[position % count]
+    # after= goes to newer items under asc and normal, older under desc; before= the other way.
+    newer = (start == "after") == (order in (Order.ASC, Order.NORMAL))
+    expected = [i for i in ids if i > cursor] if newer else [i for i in ids if i < cursor][::-1]
+    arguments: dict[str, Any] = {"limit": limit, "order": order, start: cursor}
+
+    seen = [o.id async for o in client.organizations.list(**arguments, max_items=max_items)]
+    assert seen == expected[:max_items]
+
+    # Pages stay as the API sent them: ascending under asc, newest first otherwise.
+    pages = [page async for page in client.organizations.list(**arguments, max_items=max_items).pages()]
+    for page in pages:
+        page_ids = [o.id for o in page.data]
+        assert page_ids == sorted(page_ids, reverse=order is not Order.ASC)
+    assert sorted(o.id for page in pages for o in page.data) == sorted(expected[:max_items])
+
+    # A walk cut at max_items resumes from its last page's cursor at the first item cut off.
+    if max_items is not None and len(expected) > max_items:
+        resume_from = getattr(pages[-1].list_metadata, start)
+        rest = [o.id async for o in client.organizations.list(limit=limit, order=order, **{start: resume_from})]
+        assert rest == expected[max_items:]

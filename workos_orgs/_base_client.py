@@ -1,0 +1,133 @@
+"""What a client and each of its views share, and the one way a call reaches the transport.
+
+`BaseClient` holds the connection (key, base URL, session, transport) and the call settings
+in force, and sends a resource's call with its per-call options.  `AsyncWorkOS` adds the
+configuration, the session's lifetime and the resources; ``with_options`` makes a view with
+other settings on the same connection.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any, Self
+
+import attrs
+from yarl import URL
+
+from ._config import check_max_retries, check_timeout
+from ._errors import ConfigurationError, InvalidArgumentError
+from ._models import UNSET, Unset
+from ._request import Method, build_request
+from ._response import Response
+from ._retry import Backoff
+from ._throttle import RateLimiter
+from ._transport import CallSettings, SessionHolder, Transport
+
+
+@attrs.frozen
+class Connection:
+    """What a client and all its views share: the key, the base URL, the session and the transport."""
+
+    api_key: str = attrs.field(repr=False)
+    base_url: URL
+    sessions: SessionHolder
+    transport: Transport
+
+
+def check_limiter(rate_limiter: RateLimiter | None) -> RateLimiter | None:
+    """A `RateLimiter` or None."""
+    if rate_limiter is not None and not isinstance(rate_limiter, RateLimiter):
+        raise ConfigurationError(f"rate_limiter must be a RateLimiter or None; got {type(rate_limiter).__name__}.")
+    return rate_limiter
+
+
+def check_backoff(backoff: Backoff) -> Backoff:
+    """A `Backoff`."""
+    if not isinstance(backoff, Backoff):
+        raise ConfigurationError(f"backoff must be a Backoff(base=..., cap=...); got {backoff!r}.")
+    return backoff
+
+
+class BaseClient:
+    """A connection and the settings in force on it: what the resources send their calls through."""
+
+    def __init__(self, connection: Connection, settings: CallSettings, *, is_view: bool = False) -> None:
+        self._connection = connection
+        self._settings = settings
+        self._is_view = is_view
+
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        """The limiter that paces this client's requests, if any."""
+        return self._settings.rate_limiter
+
+    def with_options(
+        self,
+        *,
+        timeout: float | Unset | None = UNSET,
+        max_retries: int | Unset = UNSET,
+        backoff: Backoff | Unset = UNSET,
+        rate_limiter: RateLimiter | Unset | None = UNSET,
+    ) -> Self:
+        """A view of this client with other defaults, sharing its session::
+
+            patient = client.with_options(timeout=120, max_retries=5)
+            paced = client.with_options(rate_limiter=RateLimiter())
+
+        Only the client it came from owns the session: closing a view does nothing.
+        """
+        settings = self._merge(timeout, max_retries, backoff)
+        if rate_limiter is not UNSET:
+            settings = attrs.evolve(settings, rate_limiter=check_limiter(rate_limiter))
+        # A view is made by this class's constructor, on the same connection: the subclass's
+        # would read the environment and open a connection of its own.
+        view = type(self).__new__(type(self))
+        BaseClient.__init__(view, self._connection, settings, is_view=True)
+        return view
+
+    def _merge(
+        self, timeout: float | Unset | None, max_retries: int | Unset, backoff: Backoff | Unset = UNSET
+    ) -> CallSettings:
+        settings = self._settings
+        if timeout is not UNSET:
+            settings = attrs.evolve(settings, timeout=check_timeout(timeout))
+        if max_retries is not UNSET:
+            settings = attrs.evolve(
+                settings, retry=attrs.evolve(settings.retry, max_retries=check_max_retries(max_retries))
+            )
+        if backoff is not UNSET:
+            settings = attrs.evolve(settings, retry=attrs.evolve(settings.retry, backoff=check_backoff(backoff)))
+        return settings
+
+    async def _request(
+        self,
+        method: Method,
+        segments: Sequence[str],
+        *,
+        query: Sequence[tuple[str, str]] = (),
+        json: Any = None,
+        idempotency_key: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | Unset | None = UNSET,
+        max_retries: int | Unset = UNSET,
+    ) -> Response:
+        """Send one call: its request built with the settings in force, retried as they allow."""
+        settings = self._merge(timeout, max_retries)
+        if idempotency_key is not None and (not isinstance(idempotency_key, str) or not idempotency_key.strip()):
+            raise InvalidArgumentError("idempotency_key must be a non-empty string, or None to generate one.")
+        if method == "POST" and idempotency_key is None:
+            # One key per call, reused by every retry of it: the API then does the work once.
+            idempotency_key = str(uuid.uuid4())
+        connection = self._connection
+        request = build_request(
+            method,
+            connection.base_url,
+            segments,
+            api_key=connection.api_key,
+            query=query,
+            json=json,
+            idempotency_key=idempotency_key,
+            extra_headers=extra_headers,
+        )
+        return await connection.transport.request(request, settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -24,6 +25,8 @@ TEST_DEPS = [
 OFFICIAL_SDK = "workos==10.8.0"
 CURRENT = f"{sys.version_info.major}.{sys.version_info.minor}"
 SUPPORTED = ["3.11", "3.12", "3.13"]
+# The share of public symbols whose types pyright --verifytypes finds complete.
+TYPE_COMPLETENESS_MIN = 0.95
 
 
 def _runs(executable: str | None) -> bool:
@@ -75,9 +78,19 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=CURRENT)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the package."""
-    session.install(".", "mypy", "pytest")
+    """mypy --strict on the package, and pyright's measure of how complete its public types are."""
+    session.install(".", "mypy", "pytest", "pyright")
     session.run("mypy", "--strict", "workos_orgs")
+    # --verifytypes exits 1 below 100%; the score itself is held to a floor.
+    report = session.run(
+        "pyright", "--verifytypes", "workos_orgs", "--ignoreexternal", "--outputjson", silent=True, success_codes=[0, 1]
+    )
+    score = json.loads(str(report))["typeCompleteness"]["completenessScore"]
+    session.log(f"pyright --verifytypes: {score:.1%} of the public symbols have complete types")
+    if score < TYPE_COMPLETENESS_MIN:
+        session.error(
+            f"type completeness {score:.1%} is below {TYPE_COMPLETENESS_MIN:.0%}; run the command to see which"
+        )
 
 
 @nox.session(python=CURRENT)

@@ -19,6 +19,7 @@ from ._errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConfigurationError,
     ConflictError,
     FieldError,
@@ -36,11 +37,11 @@ from ._models import UNSET, DomainData, ListMetadata, Organization, Organization
 from ._organization_domains import OrganizationDomains, OrganizationDomainsWithRawResponse
 from ._organizations import Organizations, OrganizationsWithRawResponse
 from ._pagination import AsyncPager
-from ._protocol import VERSION, Backoff
-from ._resource import APIResponse
+from ._response import APIResponse
+from ._retry import Backoff
 from ._sync import InvalidRecordError, OrganizationRecord, SyncEvent, SyncFailure, SyncReport
 from ._throttle import RateLimiter
-from ._transport import ClientClosedError
+from ._version import VERSION
 
 __version__ = VERSION
 

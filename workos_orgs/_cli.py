@@ -21,6 +21,7 @@ from ._models import UNSET, DomainData, Organization, OrganizationDomain
 from ._progress import Progress
 from ._records import FORMATS, domain_json, dumps_line, format_of, open_records, organization_json, read_records
 from ._sync import DEFAULT_CONCURRENCY, SyncEvent, SyncReport
+from ._transport import configure_logging_from_env
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
@@ -386,6 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.debug:
         os.environ.setdefault("WORKOS_LOG", "debug")
+    configure_logging_from_env()
     tally: list[SyncTally] = []
     try:
         return _run(args, tally)

@@ -11,25 +11,19 @@ from typing import Any, Final
 
 import aiohttp
 import attrs
+from yarl import URL
 
+from ._config import check_api_key, check_base_url, check_max_retries, check_timeout
 from ._contract import DEFAULT_BASE_URL
 from ._errors import ConfigurationError, InvalidArgumentError
 from ._models import UNSET, Unset
 from ._organization_domains import OrganizationDomains
 from ._organizations import Organizations
-from ._protocol import (
-    Backoff,
-    Method,
-    Response,
-    RetryPolicy,
-    build_request,
-    check_api_key,
-    check_base_url,
-    check_max_retries,
-    check_timeout,
-)
+from ._request import Method, build_request
+from ._response import Response
+from ._retry import Backoff, RetryPolicy
 from ._throttle import RateLimiter
-from ._transport import CallSettings, SessionHolder, Transport, configure_logging_from_env
+from ._transport import CallSettings, SessionHolder, Transport
 
 API_KEY_ENV_VAR: Final = "WORKOS_API_KEY"
 BASE_URL_ENV_VAR: Final = "WORKOS_BASE_URL"
@@ -43,6 +37,16 @@ def _check_limiter(rate_limiter: RateLimiter | None) -> RateLimiter | None:
     return rate_limiter
 
 
+@attrs.frozen
+class _Connection:
+    """What a client and all its views share: the key, the base URL, the session and the transport."""
+
+    api_key: str = attrs.field(repr=False)
+    base_url: URL
+    sessions: SessionHolder
+    transport: Transport
+
+
 class AsyncWorkOS:
     """An asyncio client for the WorkOS Organizations API.
 
@@ -53,7 +57,7 @@ class AsyncWorkOS:
 
     ``api_key`` defaults to ``$WORKOS_API_KEY`` and ``base_url`` to ``$WORKOS_BASE_URL`` or
     ``https://api.workos.com``.  ``timeout`` (seconds) bounds connecting and each wait for
-    the answer's bytes -- not time queued for a pooled connection; None means no limit.
+    the response's bytes -- not time queued for a pooled connection; None means no limit.
     Failed calls are retried ``max_retries`` times (408, 429, 5xx, timeouts, dropped
     connections) with the given ``backoff``.  Pass your own ``session`` to share a
     connection pool; it stays yours to close.  Plain ``http://`` is accepted only for
@@ -91,19 +95,27 @@ class AsyncWorkOS:
             raise ConfigurationError(f"backoff must be a Backoff(base=..., cap=...); got {backoff!r}.")
         if session is not None and not isinstance(session, aiohttp.ClientSession):
             raise ConfigurationError(f"session must be an aiohttp.ClientSession; got {type(session).__name__}.")
-        self._api_key = api_key
-        self._base_url = check_base_url(
+        checked_url = check_base_url(
             base_url or os.environ.get(BASE_URL_ENV_VAR) or DEFAULT_BASE_URL, allow_insecure_http=allow_insecure_http
         )
-        self._settings = CallSettings(
+        settings = CallSettings(
             check_timeout(timeout), RetryPolicy(check_max_retries(max_retries), backoff), _check_limiter(rate_limiter)
         )
-        self._sessions = SessionHolder(session)
-        self._transport = Transport(self._sessions, api_key=api_key, random=random.random)
-        self._is_view = False
+        sessions = SessionHolder(session)
+        transport = Transport(sessions, api_key=api_key, random=random.random)
+        self._connect(_Connection(api_key, checked_url, sessions, transport), settings, is_view=False)
+
+    def _connect(self, connection: _Connection, settings: CallSettings, *, is_view: bool) -> None:
+        """Sets up a client or one of its views: every attribute is set here, and only here."""
+        self._connection = connection
+        self._api_key = connection.api_key
+        self._base_url = connection.base_url
+        self._sessions = connection.sessions
+        self._transport = connection.transport
+        self._settings = settings
+        self._is_view = is_view
         self.organizations = Organizations(self)
         self.organization_domains = OrganizationDomains(self)
-        configure_logging_from_env()
 
     @property
     def rate_limiter(self) -> RateLimiter | None:
@@ -145,17 +157,12 @@ class AsyncWorkOS:
 
         Only the client it came from owns the session: closing a view does nothing.
         """
-        view = object.__new__(AsyncWorkOS)
-        view._api_key = self._api_key
-        view._base_url = self._base_url
-        view._settings = self._merge(timeout, max_retries, backoff)
+        settings = self._merge(timeout, max_retries, backoff)
         if rate_limiter is not UNSET:
-            view._settings = attrs.evolve(view._settings, rate_limiter=_check_limiter(rate_limiter))
-        view._sessions = self._sessions
-        view._transport = self._transport
-        view._is_view = True
-        view.organizations = Organizations(view)
-        view.organization_domains = OrganizationDomains(view)
+            settings = attrs.evolve(settings, rate_limiter=_check_limiter(rate_limiter))
+        # A view shares the connection, so it skips __init__, which would make a new one.
+        view = AsyncWorkOS.__new__(AsyncWorkOS)
+        view._connect(self._connection, settings, is_view=True)
         return view
 
     def _merge(

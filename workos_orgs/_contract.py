@@ -2,8 +2,7 @@
 
 Both halves of the package read this module: the SDK checks the values it owns before
 sending them, and the emulator enforces the same limits.  Choices that the published sources
-leave open are marked *assumed* (see the project's CONTRACT.md) so they are easy to find and
-change.
+leave open are marked *assumed* so they are easy to find and change.
 """
 
 from __future__ import annotations

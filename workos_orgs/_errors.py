@@ -4,7 +4,7 @@ Status errors carry what the API said (status, ``code``, message, field errors, 
 and the raw body, cut at `BODY_MAX_CHARS`); none of them ever holds the API key.
 
 Errors that come off the wire also say how the call went: ``attempts`` (how many times the
-request was sent) and ``outcome_unknown`` (whether some attempt got no definitive answer --
+request was sent) and ``outcome_unknown`` (whether some attempt got no definitive response --
 a dropped connection, a timeout, a 5xx -- so a write may have happened even though the call
 failed).  The resources use that to make creates and deletes exactly-once.
 """
@@ -31,7 +31,7 @@ def _preview(body: str) -> str:
 
 @attrs.frozen
 class FieldError:
-    """One field's problem in a 422 ``invalid_request_parameters`` answer."""
+    """One field's problem in a 422 ``invalid_request_parameters`` response."""
 
     field: str
     code: str
@@ -57,7 +57,7 @@ class InvalidArgumentError(WorkOSError, ValueError):
 
 
 class APIConnectionError(WorkOSError):
-    """The request got no HTTP answer: the connection failed, was refused or was dropped.
+    """The request got no HTTP response: the connection failed, was refused or was dropped.
 
     When the request was a write, it may or may not have happened (``outcome_unknown``);
     retrying a POST with the same ``idempotency_key`` is safe.  ``attempts`` is how many
@@ -79,17 +79,17 @@ class APIConnectionError(WorkOSError):
 
 
 class APITimeoutError(APIConnectionError):
-    """Connecting, or waiting for the next bytes of the answer, took longer than ``timeout``."""
+    """Connecting, or waiting for the next bytes of the response, took longer than ``timeout``."""
 
 
 class APIStatusError(WorkOSError):
-    """The API answered with an error status (4xx or 5xx).
+    """The API responded with an error status (4xx or 5xx).
 
     Attributes: ``status``, ``code`` (e.g. ``"entity_not_found"``, or None), ``message``,
     ``errors`` (a tuple of `FieldError` for 422s), ``request_id`` (quote it to WorkOS
-    support), ``headers`` (case-insensitive) and ``body`` (the raw text of the answer, at most
+    support), ``headers`` (case-insensitive) and ``body`` (the raw text of the response, at most
     `BODY_MAX_CHARS`), ``attempts`` (how many times the request was sent) and
-    ``outcome_unknown`` (True when an attempt before this answer -- or this 5xx itself --
+    ``outcome_unknown`` (True when an attempt before this response -- or this 5xx itself --
     left it unknown whether the request took effect).
     """
 
@@ -111,7 +111,7 @@ class APIStatusError(WorkOSError):
         self.message = message
         self.status = status
         self.code = code
-        self.errors = tuple(errors)
+        self.errors: tuple[FieldError, ...] = tuple(errors)
         self.request_id = request_id
         # A case-insensitive copy: ``headers.get("Retry-After")`` finds ``retry-after`` too.
         self.headers: Mapping[str, str] = CIMultiDict(headers or {})
@@ -180,10 +180,14 @@ class InternalServerError(APIStatusError):
     """5xx: the API failed; these are retried before they reach you."""
 
 
-class ResponseValidationError(WorkOSError):
-    """A success answer whose body does not fit the model (or is not JSON).
+class ClientClosedError(WorkOSError, RuntimeError):
+    """The client was closed; make a new one (or keep it open for the app's lifetime)."""
 
-    Carries the raw ``body``, ``status`` and ``request_id`` so the answer can be reported.
+
+class ResponseValidationError(WorkOSError):
+    """A success response whose body does not fit the model (or is not JSON).
+
+    Carries the raw ``body``, ``status`` and ``request_id`` so the response can be reported.
     """
 
     def __init__(self, message: str, *, status: int, request_id: str | None, body: str) -> None:
@@ -194,7 +198,7 @@ class ResponseValidationError(WorkOSError):
         self.body = body
 
     def __str__(self) -> str:
-        text = f"HTTP {self.status} answer did not fit the model: {self.message}"
+        text = f"HTTP {self.status} response did not fit the model: {self.message}"
         if self.request_id:
             text += f" [request id {self.request_id}]"
         return f"{text}; body: {_preview(self.body)}"

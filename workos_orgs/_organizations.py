@@ -2,70 +2,83 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
-from typing import Any, Unpack
+from typing import Any, Final, Unpack
+
+import attrs
 
 from ._contract import Order
-from ._errors import BadRequestError, ConflictError, InvalidArgumentError, NotFoundError, WorkOSError
+from ._errors import BadRequestError, ConflictError, InvalidArgumentError, WorkOSError
 from ._models import (
     UNSET,
     DomainData,
-    ListMetadata,
     Organization,
     Page,
     Unset,
-    structure_list_metadata,
     structure_organization,
 )
-from ._pagination import AsyncPager, RawPage, check_max_items
-from ._protocol import (
-    Direction,
-    check_id,
-    list_query,
-    outcome_unknown,
-    pagination_direction,
-    unanswered,
-    walks_in_display_order,
-)
-from ._resource import APIResponse, Requester, RequestOptions, error_response, json_parser, no_content, parsed
+from ._pagination import AsyncPager, page_structure
+from ._request import check_id
+from ._resource import APIResource, RawResponseMethod, Requester, RequestOptions, WithRawResponse
+from ._response import Response, json_parser
+from ._retry import ended_without_response, outcome_unknown
 from ._sync import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport, sync_organizations
 from ._throttle import RateLimiter
 
 DomainDataInput = DomainData | Mapping[str, str]
 """A domain to attach: a `DomainData`, or a mapping with ``domain`` and ``state``."""
 
-ORGANIZATIONS = "organizations"
+ORGANIZATIONS: Final = "organizations"
 
 
 def _organization(data: Any) -> Organization:
     return structure_organization(data, Organization)  # type: ignore[no-any-return]
 
 
-def _organization_page(data: Any) -> Page[Organization]:
-    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
-        raise TypeError("expected a list object with a data array")
-    list_metadata = data.get("list_metadata")
-    if list_metadata is None:
-        list_metadata = {}
-    elif not isinstance(list_metadata, dict):
-        raise TypeError("expected list_metadata to be an object")
-    organizations = tuple(structure_organization(item, Organization) for item in data["data"])
-    return Page(organizations, structure_list_metadata(list_metadata, ListMetadata))
+parse_organization: Final = json_parser(_organization)
+"""An organization from a response's body."""
+
+_organization_page: Final[Callable[[Any], Page[Organization]]] = page_structure(structure_organization, Organization)
 
 
-_parse_organization = json_parser(_organization)
-_parse_organization_page = json_parser(_organization_page)
+def list_filters(domains: Sequence[str] | None, search: str | None) -> list[tuple[str, str]]:
+    """The query values only organization listings have."""
+    query: list[tuple[str, str]] = []
+    if domains is not None:
+        if isinstance(domains, str):
+            raise InvalidArgumentError(f"domains must be a list of domain names, e.g. [{domains!r}]; got a string.")
+        names = [check_id("each of domains", domain).strip() for domain in domains]
+        if names:
+            query.append(("domains", ",".join(names)))
+    if search is not None:
+        if not isinstance(search, str):
+            raise InvalidArgumentError(f"search must be a string; got {type(search).__name__}.")
+        query.append(("search", search))
+    return query
 
 
-def _may_have_created(error: WorkOSError) -> bool:
-    """Whether a failed create with an external id may have made the organization after all:
-    no attempt answered definitively, or one whose outcome is unknown was followed by a 400 or
-    409 -- ``external_id_already_used``, or any other uniqueness check (``domain_already_exists``)
+@attrs.frozen
+class _CreatedByExternalId:
+    """A create with an external id that may have made the organization after all: no attempt
+    got a definitive response, or one whose outcome is unknown was followed by a 400 or 409 --
+    ``external_id_already_used``, or any other uniqueness check (``domain_already_exists``)
     that the API may run before the external id's and that our own earlier attempt would trip.
-    The lookup that follows only accepts an organization with the same name and external id."""
-    if unanswered(error):
-        return True
-    return isinstance(error, BadRequestError | ConflictError) and outcome_unknown(error)
+    The lookup accepts only an organization with the same name and external id."""
+
+    external_id: str
+    name: str
+
+    def applies(self, error: WorkOSError) -> bool:
+        if ended_without_response(error):
+            return True
+        return isinstance(error, BadRequestError | ConflictError) and outcome_unknown(error)
+
+    async def find(self, error: WorkOSError, client: Requester, options: RequestOptions) -> Response | None:
+        path = (ORGANIZATIONS, "external_id", check_id("external_id", self.external_id))
+        response = await client._request("GET", path, **options)
+        organization = parse_organization(response)
+        return response if (organization.name, organization.external_id) == (self.name, self.external_id) else None
 
 
 def _domain_data(entries: Sequence[DomainDataInput]) -> list[dict[str, str]]:
@@ -119,17 +132,17 @@ def _organization_body(
     return body
 
 
-class Organizations:
+class Organizations(APIResource):
     """Organizations: ``client.organizations``.
 
     Every method also takes ``timeout``, ``max_retries`` and ``extra_headers`` for that call
     alone; ``create`` takes an ``idempotency_key`` (one is generated when you pass none).
     """
 
-    def __init__(self, client: Requester) -> None:
-        self._client = client
-        self.with_raw_response = OrganizationsWithRawResponse(self)
+    @functools.cached_property
+    def with_raw_response(self) -> OrganizationsWithRawResponse:
         """The same calls, returning `APIResponse` (status, headers, request id, ``parse()``)."""
+        return OrganizationsWithRawResponse(self)
 
     def list(
         self,
@@ -151,49 +164,22 @@ class Organizations:
 
             async for organization in client.organizations.list(domains=["acme.com"]):
                 ...
+
+        With ``with_raw_response``, ``list`` gives the first page's `APIResponse`.
         """
-        filters = list_query(limit=limit, order=order, before=None, after=None, domains=domains, search=search)
-        # Checked now, so that a bad argument fails at the call, not at the first page.
-        list_query(limit=None, order=None, before=before, after=after, domains=None, search=None)
-        check_max_items(max_items)
-        checked_order = None if order is None else Order(order)
-
-        async def fetch(direction: Direction, cursor: str | None) -> RawPage[Organization]:
-            query = filters if cursor is None else [*filters, (direction, cursor)]
-            response = await self._client._request(
-                "GET",
-                (ORGANIZATIONS,),
-                query=query,
-                **options,
-            )
-            return RawPage.of(response, _organization_page)
-
-        direction = pagination_direction(checked_order, before=before, after=after)
-        return AsyncPager(
-            fetch,
-            direction=direction,
-            cursor=before if before is not None else after,
+        return self._list(
+            (ORGANIZATIONS,),
+            page=_organization_page,
+            filters=list_filters(domains, search),
+            limit=limit,
+            order=order,
+            before=before,
+            after=after,
             max_items=max_items,
-            in_display_order=walks_in_display_order(checked_order, direction),
+            **options,
         )
 
-    async def _list_page(
-        self,
-        *,
-        limit: int | None = None,
-        order: Order | str | None = None,
-        before: str | None = None,
-        after: str | None = None,
-        domains: Sequence[str] | None = None,
-        search: str | None = None,
-        **options: Unpack[RequestOptions],
-    ) -> APIResponse[Page[Organization]]:
-        """One page of organizations, as it came (see `list` for the arguments)."""
-        query = list_query(limit=limit, order=order, before=before, after=after, domains=domains, search=search)
-        response = await self._client._request("GET", (ORGANIZATIONS,), query=query, **options)
-        return APIResponse(response, _parse_organization_page)
-
-    async def _create(
+    async def create(
         self,
         *,
         name: str,
@@ -203,7 +189,7 @@ class Organizations:
         allow_profiles_outside_organization: bool | Unset = UNSET,
         idempotency_key: str | None = None,
         **options: Unpack[RequestOptions],
-    ) -> APIResponse[Organization]:
+    ) -> Organization:
         """Create an organization.
 
         ``domain_data`` attaches domains (``DomainData("acme.com", DomainState.VERIFIED)``);
@@ -214,16 +200,16 @@ class Organizations:
         Exactly once: every retry of the call reuses one ``Idempotency-Key``.  WorkOS documents
         that key only for audit-log events, so the SDK does not rely on it alone when you pass
         an ``external_id``: if some attempt's outcome was unknown (a dropped connection, a
-        timeout, a 5xx) and a later one answers a 400 or 409 (``external_id_already_used``,
-        ``domain_already_exists``, ...), or none of them answers at all, the organization is looked up by its external id and returned (when
-        its name is the one you asked for) instead of made twice or reported as a failure.
-        If the lookup finds nothing, the original error is raised, and retrying the create
-        is then safe.  A first, definitive 400 or 409 still raises (`BadRequestError`,
-        `ConflictError`).  With ``with_raw_response`` the answer returned is then the
-        lookup's.
+        timeout, a 5xx) and a later one gets a 400 or 409 (``external_id_already_used``,
+        ``domain_already_exists``, ...), or none of them gets a response at all, the
+        organization is looked up by its external id and returned (when its name is the one
+        you asked for) instead of made twice or reported as a failure.  If the lookup finds
+        nothing, the original error is raised, and retrying the create is then safe.  A
+        first, definitive 400 or 409 still raises (`BadRequestError`, `ConflictError`).  With
+        ``with_raw_response`` the response returned is then the lookup's.
 
         Without an ``external_id`` only the ``Idempotency-Key`` protects you: should the API
-        not honour it, a create whose answer was lost and was retried may make a second
+        not honour it, a create whose response was lost and was retried may make a second
         organization.  Pass an ``external_id`` when a duplicate would matter, or
         ``max_retries=0`` and decide yourself.
         """
@@ -234,65 +220,25 @@ class Organizations:
             metadata=metadata,
             allow_profiles_outside_organization=allow_profiles_outside_organization,
         )
-        try:
-            response = await self._client._request(
-                "POST",
-                (ORGANIZATIONS,),
-                json=body,
-                idempotency_key=idempotency_key,
-                **options,
-            )
-        except WorkOSError as error:
-            if not isinstance(external_id, str) or not _may_have_created(error):
-                raise
-            found = await self._find_created(external_id, name, **options)
-            if found is None:
-                raise
-            return found
-        return APIResponse(response, _parse_organization)
+        return await self._post(
+            (ORGANIZATIONS,),
+            cast=parse_organization,
+            body=body,
+            idempotency_key=idempotency_key,
+            recovery=_CreatedByExternalId(external_id, name) if isinstance(external_id, str) else None,
+            **options,
+        )
 
-    async def _find_created(
-        self,
-        external_id: str,
-        name: str,
-        **options: Unpack[RequestOptions],
-    ) -> APIResponse[Organization] | None:
-        """The organization an uncertain create may have made, or None when there is none (or
-        none that can be told apart from someone else's: another name, or no answer)."""
-        try:
-            found = await self._get_by_external_id(external_id, **options)
-            organization = found.parse()
-        except WorkOSError:
-            return None
-        return found if organization.name == name and organization.external_id == external_id else None
-
-    async def _get(
-        self,
-        id: str,
-        **options: Unpack[RequestOptions],
-    ) -> APIResponse[Organization]:
+    async def get(self, id: str, **options: Unpack[RequestOptions]) -> Organization:
         """Get an organization by its ID (``org_...``); `NotFoundError` when there is none."""
-        response = await self._client._request(
-            "GET",
-            (ORGANIZATIONS, check_id("id", id)),
-            **options,
-        )
-        return APIResponse(response, _parse_organization)
+        return await self._get((ORGANIZATIONS, check_id("id", id)), cast=parse_organization, **options)
 
-    async def _get_by_external_id(
-        self,
-        external_id: str,
-        **options: Unpack[RequestOptions],
-    ) -> APIResponse[Organization]:
+    async def get_by_external_id(self, external_id: str, **options: Unpack[RequestOptions]) -> Organization:
         """Get an organization by the ``external_id`` you gave it; `NotFoundError` when there is none."""
-        response = await self._client._request(
-            "GET",
-            (ORGANIZATIONS, "external_id", check_id("external_id", external_id)),
-            **options,
-        )
-        return APIResponse(response, _parse_organization)
+        path = (ORGANIZATIONS, "external_id", check_id("external_id", external_id))
+        return await self._get(path, cast=parse_organization, **options)
 
-    async def _update(
+    async def update(
         self,
         id: str,
         *,
@@ -303,7 +249,7 @@ class Organizations:
         stripe_customer_id: str | Unset | None = UNSET,
         allow_profiles_outside_organization: bool | Unset = UNSET,
         **options: Unpack[RequestOptions],
-    ) -> APIResponse[Organization]:
+    ) -> Organization:
         """Change an organization; only the arguments you pass are sent.
 
         ``None`` clears a field (``external_id=None``); ``domain_data`` replaces the whole set
@@ -319,35 +265,15 @@ class Organizations:
             allow_profiles_outside_organization=allow_profiles_outside_organization,
             stripe_customer_id=stripe_customer_id,
         )
-        response = await self._client._request(
-            "PUT",
-            (ORGANIZATIONS, check_id("id", id)),
-            json=body,
-            **options,
-        )
-        return APIResponse(response, _parse_organization)
+        return await self._put((ORGANIZATIONS, check_id("id", id)), cast=parse_organization, body=body, **options)
 
-    async def _delete(
-        self,
-        id: str,
-        **options: Unpack[RequestOptions],
-    ) -> APIResponse[None]:
+    async def delete(self, id: str, **options: Unpack[RequestOptions]) -> None:
         """Delete an organization and its domains; returns None.
 
         A 404 counts as done when an earlier attempt of this call had an unknown outcome
         (that attempt deleted it); a 404 on the first attempt raises `NotFoundError`.
         """
-        try:
-            response = await self._client._request(
-                "DELETE",
-                (ORGANIZATIONS, check_id("id", id)),
-                **options,
-            )
-        except NotFoundError as error:
-            if not outcome_unknown(error):
-                raise
-            return APIResponse(error_response(error), no_content)
-        return APIResponse(response, no_content)
+        return await self._delete((ORGANIZATIONS, check_id("id", id)), **options)
 
     async def sync(
         self,
@@ -381,28 +307,21 @@ class Organizations:
             rate_limiter = self._client.rate_limiter or RateLimiter()
         organizations = self
         if rate_limiter is not self._client.rate_limiter:
-            organizations = self._client.with_options(rate_limiter=rate_limiter).organizations
+            organizations = Organizations(self._client.with_options(rate_limiter=rate_limiter))
         return await sync_organizations(
             organizations, records, concurrency=concurrency, prune=prune, dry_run=dry_run, on_event=on_event
         )
 
-    create = parsed(_create)
-    get = parsed(_get)
-    get_by_external_id = parsed(_get_by_external_id)
-    update = parsed(_update)
-    delete = parsed(_delete)
 
-
-class OrganizationsWithRawResponse:
+class OrganizationsWithRawResponse(WithRawResponse[Organizations]):
     """``client.organizations.with_raw_response``: each call returns an `APIResponse`.
 
-    ``list`` returns one page (use ``before=``/``after=`` for others).
+    ``list`` returns the first page's (use ``before=``/``after=`` for others).
     """
 
-    def __init__(self, organizations: Organizations) -> None:
-        self.list = organizations._list_page
-        self.create = organizations._create
-        self.get = organizations._get
-        self.get_by_external_id = organizations._get_by_external_id
-        self.update = organizations._update
-        self.delete = organizations._delete
+    list: Final = RawResponseMethod(Organizations.list)
+    create: Final = RawResponseMethod(Organizations.create)
+    get: Final = RawResponseMethod(Organizations.get)
+    get_by_external_id: Final = RawResponseMethod(Organizations.get_by_external_id)
+    update: Final = RawResponseMethod(Organizations.update)
+    delete: Final = RawResponseMethod(Organizations.delete)

@@ -1,11 +1,16 @@
-"""Auto-pagination: a pager that is awaitable (first page) and async-iterable (every item).
+"""Listing: everything about walking a list endpoint, for any resource that has one.
 
-Only the cursor changes from page to page; every filter is the pager's own and is sent with
-each page.  A cursor that comes back again, or a page that repeats the one before, ends the
-walk with `PaginationError` instead of looping.
+A resource says *what* it lists -- a function that sends one page's query, the filters, and
+how to build a `Page` -- and `paginate` does the rest: it checks the arguments, decides which
+cursor to follow, and returns an `AsyncPager`, which is awaitable (the first page) and
+async-iterable (every item).
+
+Only the cursor changes from page to page; every filter is sent with each page.  A cursor
+that comes back again, or a page that repeats an earlier one, ends the walk with
+`PaginationError` instead of looping.
 
 While you work through one page, the next is already on its way: the pager reads the next
-cursor from the answer, sends that request, and only then builds the page's models, so the
+cursor from the response, sends that request, and only then builds the page's models, so the
 API's time and yours overlap.  Leaving an ``async for`` early cancels that request (it may
 have reached the API: one extra GET); ``max_items`` never asks for a page it will not use.
 """
@@ -15,14 +20,117 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Awaitable, Callable, Generator
-from typing import Any, Final, Generic
+from collections.abc import Awaitable, Callable, Generator, Sequence
+from typing import Any, Final, Generic, Literal
 
 import attrs
 
+from ._contract import LIST_LIMIT_MAX, LIST_LIMIT_MIN, Order
 from ._errors import InvalidArgumentError, PaginationError
-from ._models import Page, T
-from ._protocol import Direction, Response, decode_json, peek_cursor, peek_size, structure_data
+from ._models import ListMetadata, Page, T, structure_list_metadata
+from ._request import check_id
+from ._response import APIResponse, Response, decode_json, structure_data
+
+Direction = Literal["before", "after"]
+Query = Sequence[tuple[str, str]]
+FetchResponse = Callable[[Query], Awaitable[Response]]
+"""Sends the GET of one page with this query; the resource's half of a listing."""
+
+
+def list_query(
+    *, limit: int | None, order: Order | str | None, before: str | None = None, after: str | None = None
+) -> list[tuple[str, str]]:
+    """The query of one page of any list, with the values the SDK owns checked first."""
+    query: list[tuple[str, str]] = []
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or not LIST_LIMIT_MIN <= limit <= LIST_LIMIT_MAX:
+            raise InvalidArgumentError(
+                f"limit is the page size and must be a whole number from {LIST_LIMIT_MIN} to {LIST_LIMIT_MAX};"
+                f" got {limit!r}. To stop after N items overall, pass max_items=N."
+            )
+        query.append(("limit", str(limit)))
+    if order is not None:
+        query.append(("order", check_order(order).value))
+    if before is not None and after is not None:
+        raise InvalidArgumentError("Pass either before= or after=, not both: they walk in opposite directions.")
+    if before is not None:
+        query.append(("before", check_id("before", before)))
+    if after is not None:
+        query.append(("after", check_id("after", after)))
+    return query
+
+
+def check_order(order: Order | str) -> Order:
+    """An `Order` member from a member or its value."""
+    try:
+        return Order(order)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in Order)
+        raise InvalidArgumentError(f"order must be one of {allowed} (or an Order member); got {order!r}.") from None
+
+
+def check_max_items(max_items: int | None) -> int | None:
+    """``max_items``: None (no limit) or a whole number, 1 or more."""
+    if max_items is not None and (isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 1):
+        raise InvalidArgumentError(f"max_items must be a whole number, 1 or more, or None for all; got {max_items!r}.")
+    return max_items
+
+
+def pagination_direction(order: Order | None, *, before: str | None, after: str | None) -> Direction:
+    """Which cursor a listing keeps following.
+
+    A caller who starts from a cursor keeps walking that way (``before=`` walks backwards).
+    Otherwise it is ``after`` -- except under ``normal``, which lists newest first but where
+    ``after`` means newer, so walking on through the list follows ``before``.
+    """
+    if before is not None:
+        return "before"
+    if after is not None:
+        return "after"
+    return "before" if order is Order.NORMAL else "after"
+
+
+def walks_in_display_order(order: Order | None, direction: Direction) -> bool:
+    """Whether following `direction` meets items in the order each page shows them.
+
+    True for ``desc``/``asc`` followed by ``after`` and ``normal`` followed by ``before``; then
+    a page cut short can point its cursor at the last item kept, and resuming from it misses
+    nothing.
+    """
+    return (direction == "after") != (order is Order.NORMAL)
+
+
+def peek_cursor(data: Any, direction: Direction) -> str | None:
+    """The `direction` cursor of a decoded list body, or None; never raises.
+
+    Read before the page's models are built, so the next page can be asked for first.
+    """
+    metadata = data.get("list_metadata") if isinstance(data, dict) else None
+    cursor = metadata.get(direction) if isinstance(metadata, dict) else None
+    return cursor if isinstance(cursor, str) and cursor else None
+
+
+def peek_size(data: Any) -> int:
+    """How many items a decoded list body holds (0 when it is not a list body)."""
+    items = data.get("data") if isinstance(data, dict) else None
+    return len(items) if isinstance(items, list) else 0
+
+
+def page_structure(hook: Callable[[Any, type[T]], T], item: type[T]) -> Callable[[Any], Page[T]]:
+    """How to build a `Page` of `item` from a decoded list body, `hook` building each item."""
+
+    def structure(data: Any) -> Page[T]:
+        if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+            raise TypeError("expected a list object with a data array")
+        list_metadata = data.get("list_metadata")
+        if list_metadata is None:
+            list_metadata = {}
+        elif not isinstance(list_metadata, dict):
+            raise TypeError("expected list_metadata to be an object")
+        items = tuple(hook(value, item) for value in data["data"])
+        return Page(items, structure_list_metadata(list_metadata, ListMetadata))
+
+    return structure
 
 
 @attrs.frozen
@@ -44,8 +152,6 @@ class RawPage(Generic[T]):
         page: Page[T] = structure_data(self.response, self.data, self.structure)
         return page
 
-
-FetchPage = Callable[[Direction, str | None], Awaitable[RawPage[T]]]
 
 RECENT_IDS: Final = 10_000
 """How many of the latest IDs a walk remembers to spot a repeated page: any repeat within
@@ -87,25 +193,58 @@ def cut(page: Page[T], count: int, direction: Direction, in_display_order: bool)
     return attrs.evolve(page, data=data, list_metadata=metadata)
 
 
-def check_max_items(max_items: int | None) -> int | None:
-    """``max_items``: None (no limit) or a whole number, 1 or more."""
-    if max_items is not None and (isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 1):
-        raise InvalidArgumentError(f"max_items must be a whole number, 1 or more, or None for all; got {max_items!r}.")
-    return max_items
-
-
 @attrs.frozen
 class _Walk(Generic[T]):
     """What a listing fixes once: how to fetch, which cursor to follow, from where, how far."""
 
-    fetch: FetchPage[T]
+    fetch: FetchResponse
+    structure: Callable[[Any], Page[T]]
+    query: tuple[tuple[str, str], ...]
     direction: Direction
     cursor: str | None
     max_items: int | None
     in_display_order: bool
 
+    async def page(self, cursor: str | None) -> RawPage[T]:
+        """The page that starts at `cursor` (the first page when None), as it came."""
+        query = self.query if cursor is None else (*self.query, (self.direction, cursor))
+        return RawPage.of(await self.fetch(query), self.structure)
+
     def cut(self, page: Page[T], count: int) -> Page[T]:
         return cut(page, count, self.direction, self.in_display_order)
+
+
+def paginate(
+    fetch: FetchResponse,
+    structure: Callable[[Any], Page[T]],
+    *,
+    filters: Query = (),
+    limit: int | None,
+    order: Order | str | None,
+    before: str | None,
+    after: str | None,
+    max_items: int | None,
+    raw_response: bool = False,
+) -> AsyncPager[T]:
+    """A pager over a list endpoint; every argument is checked here, so a bad one fails at the
+    ``list()`` call, not at the first page.
+
+    `fetch` sends one page's query; `structure` builds a `Page` from its decoded body;
+    `filters` are the resource's own query values, sent with every page.
+    """
+    query = list_query(limit=limit, order=order, before=before, after=after)
+    checked_order = None if order is None else Order(order)
+    direction = pagination_direction(checked_order, before=before, after=after)
+    walk = _Walk(
+        fetch,
+        structure,
+        (*(pair for pair in query if pair[0] not in ("before", "after")), *filters),
+        direction,
+        before if before is not None else after,
+        check_max_items(max_items),
+        walks_in_display_order(checked_order, direction),
+    )
+    return AsyncPager(walk, raw_response=raw_response)
 
 
 class AsyncPager(Generic[T]):
@@ -123,16 +262,10 @@ class AsyncPager(Generic[T]):
     Each ``async for`` starts again from the first page.
     """
 
-    def __init__(
-        self,
-        fetch: FetchPage[T],
-        *,
-        direction: Direction,
-        cursor: str | None,
-        max_items: int | None,
-        in_display_order: bool = True,
-    ) -> None:
-        self._walk = _Walk(fetch, direction, cursor, check_max_items(max_items), in_display_order)
+    def __init__(self, walk: _Walk[T], *, raw_response: bool = False) -> None:
+        self._walk = walk
+        # Set by ``with_raw_response.list``: awaiting then gives the first page's `APIResponse`.
+        self._raw_response = raw_response
 
     @property
     def direction(self) -> Direction:
@@ -144,7 +277,14 @@ class AsyncPager(Generic[T]):
 
     async def _first_page(self) -> Page[T]:
         walk = self._walk
-        page = (await walk.fetch(walk.direction, walk.cursor)).page()
+        raw = await walk.page(walk.cursor)
+        if self._raw_response:
+            result: Any = APIResponse(raw.response, lambda _: self._cut_first(raw.page()))
+            return result  # type: ignore[no-any-return]
+        return self._cut_first(raw.page())
+
+    def _cut_first(self, page: Page[T]) -> Page[T]:
+        walk = self._walk
         return page if walk.max_items is None else walk.cut(page, walk.max_items)
 
     def pages(self) -> _Pages[T]:
@@ -162,7 +302,6 @@ class AsyncPager(Generic[T]):
 class _Pages(Generic[T]):
     def __init__(self, walk: _Walk[T]) -> None:
         self._walk = walk
-        self._fetch = walk.fetch
         self._direction: Direction = walk.direction
         self._cursor = walk.cursor  # where the next page starts; moves as the walk goes
         self._remaining = walk.max_items
@@ -182,7 +321,7 @@ class _Pages(Generic[T]):
             raise StopAsyncIteration
         cursor = self._cursor
         try:
-            raw = await (self._ahead or self._fetch(self._direction, cursor))
+            raw = await (self._ahead or self._walk.page(cursor))
             self._ahead = None
             if self._fetch_ahead(raw):
                 # One turn of the loop puts that request on the wire before the models are built.
@@ -226,7 +365,7 @@ class _Pages(Generic[T]):
         wanted = self._remaining is None or self._remaining > peek_size(raw.data)
         if cursor is None or cursor in self._seen_cursors or not wanted:
             return False
-        self._ahead = asyncio.ensure_future(self._fetch(self._direction, cursor))
+        self._ahead = asyncio.ensure_future(self._walk.page(cursor))
         return True
 
     def _finish(self) -> None:

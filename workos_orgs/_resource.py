@@ -1,76 +1,48 @@
-"""What every resource shares: the raw response type and the way a call reaches the client.
+"""The base of every resource: its HTTP verbs, exactly-once recovery, listing, and raw responses.
 
-Each API call is written once, returning an `APIResponse`; the public method is that call
-followed by `APIResponse.parse`, and ``with_raw_response`` exposes the call itself.
+A resource writes each API call once, as a public ``async def`` with its docstring and true
+return type, on top of `APIResource._get`, ``_post``, ``_put``, ``_delete`` and ``_list``.
+Its ``with_raw_response`` view is derived from those public methods by `RawResponseMethod`:
+the same call, returning the `APIResponse` (status, headers, request id, ``parse()``).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol, TypedDict, TypeVar
+import inspect
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import (
+    Any,
+    Concatenate,
+    Generic,
+    ParamSpec,
+    Protocol,
+    TypedDict,
+    TypeVar,
+    Unpack,
+    get_args,
+    get_origin,
+    get_type_hints,
+    overload,
+)
 
-from ._errors import APIStatusError
-from ._models import Unset
-from ._protocol import Method, Response, parse
+import attrs
 
-if TYPE_CHECKING:
-    from ._client import AsyncWorkOS
-    from ._throttle import RateLimiter
+from ._contract import Order
+from ._errors import APIStatusError, NotFoundError, WorkOSError
+from ._models import Page, T, Unset
+from ._pagination import AsyncPager, Query, paginate
+from ._request import Method
+from ._response import APIResponse, Response, error_response, no_content
+from ._retry import outcome_unknown
+from ._throttle import RateLimiter
 
 P = ParamSpec("P")
 R = TypeVar("R")
-S = TypeVar("S")
+ResourceT = TypeVar("ResourceT", bound="APIResource")
 
-
-class APIResponse(Generic[R]):
-    """An answer before parsing: ``status``, ``headers``, ``request_id`` and the raw ``body``.
-
-    ``parse()`` (or ``.data``) gives the model; a body that does not fit raises
-    `ResponseValidationError`::
-
-        raw = await client.organizations.with_raw_response.get(org_id)
-        print(raw.status, raw.request_id)
-        organization = raw.parse()
-    """
-
-    __slots__ = ("_parser", "_response")
-
-    def __init__(self, response: Response, parser: Callable[[Response], R]) -> None:
-        self._response = response
-        self._parser = parser
-
-    @property
-    def status(self) -> int:
-        """The HTTP status."""
-        return self._response.status
-
-    @property
-    def headers(self) -> Mapping[str, str]:
-        """The answer's headers (case-insensitive)."""
-        return self._response.headers
-
-    @property
-    def request_id(self) -> str | None:
-        """The ``X-Request-ID`` WorkOS gave this answer."""
-        return self._response.request_id
-
-    @property
-    def body(self) -> bytes:
-        """The answer's body as received."""
-        return self._response.body
-
-    def parse(self) -> R:
-        """The body as a model (``None`` for deletes)."""
-        return self._parser(self._response)
-
-    @property
-    def data(self) -> R:
-        """Same as `parse()`."""
-        return self.parse()
-
-    def __repr__(self) -> str:
-        return f"<APIResponse status={self.status} request_id={self.request_id!r}>"
+Path = Sequence[str]
+"""A request's path as its segments, each percent-encoded when the URL is built."""
 
 
 class RequestOptions(TypedDict, total=False):
@@ -103,39 +75,219 @@ class Requester(Protocol):
     @property
     def rate_limiter(self) -> RateLimiter | None: ...
 
-    def with_options(self, *, rate_limiter: RateLimiter | Unset | None = ...) -> AsyncWorkOS: ...
+    def with_options(self, *, rate_limiter: RateLimiter | Unset | None = ...) -> Requester: ...
 
 
-def parsed(
-    raw: Callable[Concatenate[S, P], Awaitable[APIResponse[R]]],
-) -> Callable[Concatenate[S, P], Coroutine[Any, Any, R]]:
-    """The public method for a raw call: the same signature, returning the parsed model."""
+class Recovery(Protocol):
+    """How a write whose outcome was unknown is settled once the call has failed.
 
-    @functools.wraps(raw)
-    async def call(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        return (await raw(self, *args, **kwargs)).parse()
+    `applies` says whether `error` may hide a write that took effect after all; `find` then
+    looks, and gives the response to return in the error's place, or None, and then the error
+    is raised (as it is when `find` raises a `WorkOSError`).
+    """
 
-    call.__name__ = raw.__name__.lstrip("_")
-    call.__qualname__ = raw.__qualname__.replace("._", ".")
-    return call
+    def applies(self, error: WorkOSError) -> bool: ...
 
-
-def json_parser(structure: Callable[[Any], R]) -> Callable[[Response], R]:
-    """A parser that reads the body as JSON and builds a model with `structure`."""
-
-    def parser(response: Response) -> R:
-        result: R = parse(response, structure)
-        return result
-
-    return parser
+    async def find(self, error: WorkOSError, client: Requester, options: RequestOptions) -> Response | None: ...
 
 
-def no_content(_: Response) -> None:
-    """Deletes answer 202 ``Accepted`` or 204 with no body: there is nothing to parse."""
-    return
+@attrs.frozen
+class _DeletedAlready:
+    """A delete that meets a 404 after an earlier attempt had an unknown outcome: that attempt
+    deleted it, so the 404 is the delete's response."""
+
+    def applies(self, error: WorkOSError) -> bool:
+        return isinstance(error, NotFoundError) and outcome_unknown(error)
+
+    async def find(self, error: WorkOSError, client: Requester, options: RequestOptions) -> Response | None:
+        assert isinstance(error, APIStatusError)
+        return error_response(error)
 
 
-def error_response(error: APIStatusError) -> Response:
-    """The answer an error was made from, for a call that treats that answer as success
-    (a delete's 404 after an attempt whose outcome was unknown)."""
-    return Response(error.status, error.headers, error.body.encode())
+_DELETED_ALREADY = _DeletedAlready()
+
+
+class APIResource:
+    """What every resource has: the client, and the verbs that call it.
+
+    Each verb returns the body parsed by `cast`, or, when the call comes through
+    ``with_raw_response`` (``raw_response=True``), the `APIResponse` that `cast` parses.
+    """
+
+    def __init__(self, client: Requester) -> None:
+        self._client = client
+
+    async def _get(
+        self,
+        path: Path,
+        *,
+        cast: Callable[[Response], R],
+        raw_response: bool = False,
+        **options: Unpack[RequestOptions],
+    ) -> R:
+        return await self._request("GET", path, cast, raw_response=raw_response, options=options)
+
+    async def _post(
+        self,
+        path: Path,
+        *,
+        cast: Callable[[Response], R],
+        body: Any = None,
+        idempotency_key: str | None = None,
+        recovery: Recovery | None = None,
+        raw_response: bool = False,
+        **options: Unpack[RequestOptions],
+    ) -> R:
+        return await self._request(
+            "POST",
+            path,
+            cast,
+            json=body,
+            idempotency_key=idempotency_key,
+            recovery=recovery,
+            raw_response=raw_response,
+            options=options,
+        )
+
+    async def _put(
+        self,
+        path: Path,
+        *,
+        cast: Callable[[Response], R],
+        body: Any,
+        raw_response: bool = False,
+        **options: Unpack[RequestOptions],
+    ) -> R:
+        return await self._request("PUT", path, cast, json=body, raw_response=raw_response, options=options)
+
+    async def _delete(self, path: Path, *, raw_response: bool = False, **options: Unpack[RequestOptions]) -> None:
+        """Delete; a 404 counts as done when an earlier attempt had an unknown outcome."""
+        return await self._request(
+            "DELETE", path, no_content, recovery=_DELETED_ALREADY, raw_response=raw_response, options=options
+        )
+
+    def _list(
+        self,
+        path: Path,
+        *,
+        page: Callable[[Any], Page[T]],
+        filters: Query = (),
+        limit: int | None,
+        order: Order | str | None,
+        before: str | None,
+        after: str | None,
+        max_items: int | None,
+        raw_response: bool = False,
+        **options: Unpack[RequestOptions],
+    ) -> AsyncPager[T]:
+        client = self._client
+
+        async def fetch(query: Query) -> Response:
+            return await client._request("GET", path, query=query, **options)
+
+        return paginate(
+            fetch,
+            page,
+            filters=filters,
+            limit=limit,
+            order=order,
+            before=before,
+            after=after,
+            max_items=max_items,
+            raw_response=raw_response,
+        )
+
+    async def _request(
+        self,
+        method: Method,
+        path: Path,
+        cast: Callable[[Response], R],
+        *,
+        json: Any = None,
+        idempotency_key: str | None = None,
+        recovery: Recovery | None = None,
+        raw_response: bool,
+        options: RequestOptions,
+    ) -> R:
+        try:
+            response = await self._client._request(method, path, json=json, idempotency_key=idempotency_key, **options)
+        except WorkOSError as error:
+            if recovery is None or not recovery.applies(error):
+                raise
+            try:
+                found = await recovery.find(error, self._client, options)
+            except WorkOSError:
+                found = None
+            if found is None:
+                raise
+            response = found
+        if raw_response:
+            raw: Any = APIResponse(response, cast)
+            return raw  # type: ignore[no-any-return]
+        return cast(response)
+
+
+class WithRawResponse(Generic[ResourceT]):
+    """``resource.with_raw_response``: its methods, each returning an `APIResponse`."""
+
+    def __init__(self, resource: ResourceT) -> None:
+        self._resource = resource
+
+
+class RawResponseMethod(Generic[ResourceT, P, R]):
+    """A method of a ``with_raw_response`` view: the resource's public method of that name,
+    returning the `APIResponse` it would parse (for ``list``, the first page's).
+
+    It is the public method itself, called with ``raw_response=True``, which every verb of
+    `APIResource` honours; its runtime signature is the method's, returning `APIResponse`.
+    """
+
+    def __init__(self, method: Callable[Concatenate[ResourceT, P], Awaitable[R]]) -> None:
+        self._method = method
+        self._name = method.__name__
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self._name = name
+
+    @functools.cached_property
+    def _signature(self) -> inspect.Signature:
+        generic_page: Any = Page
+        generic_response: Any = APIResponse
+        returns = get_type_hints(self._method)["return"]
+        if get_origin(returns) is AsyncPager:  # a pager awaited is its first page
+            returns = generic_page[get_args(returns)[0]]
+        signature = inspect.signature(self._method, eval_str=True)
+        return signature.replace(
+            parameters=list(signature.parameters.values())[1:], return_annotation=generic_response[returns]
+        )
+
+    @overload
+    def __get__(self, view: None, owner: type[Any]) -> RawResponseMethod[ResourceT, P, R]: ...
+
+    @overload
+    def __get__(self, view: WithRawResponse[ResourceT], owner: type[Any]) -> Callable[P, Awaitable[APIResponse[R]]]: ...
+
+    def __get__(
+        self, view: WithRawResponse[ResourceT] | None, owner: type[Any]
+    ) -> RawResponseMethod[ResourceT, P, R] | Callable[P, Awaitable[APIResponse[R]]]:
+        if view is None:
+            return self
+        method: Any = self._method
+        resource = view._resource
+
+        async def call(*args: P.args, **kwargs: P.kwargs) -> APIResponse[R]:
+            response: APIResponse[R] = await method(resource, *args, raw_response=True, **kwargs)
+            return response
+
+        signature = self._signature
+        call.__name__ = self._name
+        call.__qualname__ = f"{owner.__name__}.{self._name}"
+        call.__doc__ = self._method.__doc__
+        call.__signature__ = signature  # type: ignore[attr-defined]
+        call.__annotations__ = {
+            **{name: parameter.annotation for name, parameter in signature.parameters.items()},
+            "return": signature.return_annotation,
+        }
+        # Made once per view: later lookups find it in the view's own __dict__.
+        view.__dict__[self._name] = call
+        return call

@@ -40,18 +40,10 @@ from typing import Final
 import aiohttp
 import attrs
 
-from ._errors import APIConnectionError, APITimeoutError, ConfigurationError, WorkOSError
-from ._protocol import (
-    MAX_RESPONSE_BYTES,
-    REDACTED,
-    Request,
-    Response,
-    RetryPolicy,
-    attempt_outcome_unknown,
-    decode_error,
-    redact,
-    retry_delay,
-)
+from ._errors import APIConnectionError, APITimeoutError, ClientClosedError, ConfigurationError, WorkOSError
+from ._request import REDACTED, Request
+from ._response import MAX_RESPONSE_BYTES, Response, decode_error, redact
+from ._retry import RetryPolicy, attempt_outcome_unknown, retry_delay
 from ._throttle import RateLimiter
 
 logger: Final = logging.getLogger("workos_orgs")
@@ -91,10 +83,6 @@ class CallSettings:
     def attempt_timeout(self) -> float | None:
         """The hard bound on each send, from when it has a connection (None: no bound)."""
         return None if self.timeout is None else self.timeout * ATTEMPT_TIMEOUT_FACTOR
-
-
-class ClientClosedError(WorkOSError, RuntimeError):
-    """The client was closed; make a new one (or keep it open for the app's lifetime)."""
 
 
 class SessionHolder:

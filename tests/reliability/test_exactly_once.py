@@ -21,7 +21,7 @@ from workos_orgs import (
     NotFoundError,
     RateLimitError,
 )
-from workos_orgs._protocol import attempt_outcome_unknown, unanswered
+from workos_orgs._retry import attempt_outcome_unknown, ended_without_response
 from workos_orgs.emulator import Emulator
 
 from .conftest import FAST
@@ -58,13 +58,13 @@ def test_which_attempts_leave_the_outcome_unknown(status: int | None, reached_se
     assert attempt_outcome_unknown(status=status, reached_server=reached_server) is unknown
 
 
-def test_unanswered_needs_an_unknown_attempt_and_a_last_attempt_worth_retrying() -> None:
+def test_ended_without_response_needs_an_unknown_attempt_and_a_last_attempt_worth_retrying() -> None:
     dropped = APIConnectionError("dropped", method="POST", path="/organizations", attempts=3, outcome_unknown=True)
     refused = APIConnectionError("refused", method="POST", path="/organizations", attempts=3, outcome_unknown=False)
     server = InternalServerError("boom", status=502, attempts=3, outcome_unknown=True)
     limited = RateLimitError("slow down", status=429, attempts=3, outcome_unknown=False)
     after_a_drop = BadRequestError("used", status=400, code="external_id_already_used", outcome_unknown=True)
-    assert [unanswered(e) for e in (dropped, refused, server, limited, after_a_drop)] == [
+    assert [ended_without_response(e) for e in (dropped, refused, server, limited, after_a_drop)] == [
         True,
         False,
         True,

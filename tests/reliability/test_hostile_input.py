@@ -25,7 +25,7 @@ from workos_orgs import (
     WorkOSError,
 )
 from workos_orgs._errors import BODY_MAX_CHARS, BODY_PREVIEW_CHARS
-from workos_orgs._protocol import MAX_RESPONSE_BYTES
+from workos_orgs._response import MAX_RESPONSE_BYTES
 from workos_orgs.emulator import Emulator
 
 from .conftest import FAST

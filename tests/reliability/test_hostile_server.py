@@ -23,7 +23,7 @@ from workos_orgs import (
     NotFoundError,
     ResponseValidationError,
 )
-from workos_orgs._protocol import MAX_RESPONSE_BYTES
+from workos_orgs._response import MAX_RESPONSE_BYTES
 
 from .conftest import FAST
 

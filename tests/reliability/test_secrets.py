@@ -22,7 +22,8 @@ from workos_orgs import (
     WorkOSError,
 )
 from workos_orgs._errors import BODY_MAX_CHARS
-from workos_orgs._protocol import MAX_RESPONSE_BYTES, build_request, redact
+from workos_orgs._request import build_request
+from workos_orgs._response import MAX_RESPONSE_BYTES, redact
 from workos_orgs._transport import LOG_ENV_VAR, configure_logging_from_env, logger
 from workos_orgs.emulator import Emulator
 

@@ -187,6 +187,18 @@ def test_workos_log_env_turns_on_a_handler(monkeypatch: pytest.MonkeyPatch) -> N
         logger.setLevel(before_level)
 
 
+def test_making_a_client_leaves_logging_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Logging is the application's to set up (the command line does, from WORKOS_LOG).
+    before_level, before_handlers = logger.level, list(logger.handlers)
+    monkeypatch.setenv(LOG_ENV_VAR, "debug")
+    try:
+        AsyncWorkOS(api_key="sk_test", base_url="http://127.0.0.1:9")
+        assert (logger.level, logger.handlers) == (before_level, before_handlers)
+    finally:
+        logger.handlers[:] = before_handlers
+        logger.setLevel(before_level)
+
+
 def test_the_public_surface() -> None:
     for name in workos_orgs.__all__:
         value = getattr(workos_orgs, name)

@@ -1,4 +1,4 @@
-"""Every error class, raised by real answers from the emulator."""
+"""Every error class, raised by real responses from the emulator."""
 
 from __future__ import annotations
 

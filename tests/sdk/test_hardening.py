@@ -14,9 +14,10 @@ from workos_orgs import (
     NotFoundError,
     RateLimitError,
 )
+from workos_orgs._config import check_base_url
 from workos_orgs._contract import IDEMPOTENCY_KEY_HEADER
-from workos_orgs._protocol import build_headers, check_base_url
-from workos_orgs._resource import error_response
+from workos_orgs._request import build_headers
+from workos_orgs._response import error_response
 from workos_orgs.emulator import Emulator
 
 from .conftest import FAST

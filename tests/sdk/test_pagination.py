@@ -158,7 +158,7 @@ async def test_a_cursor_that_does_not_advance_raises(client: AsyncWorkOS, emulat
 
 async def test_a_repeated_page_raises(client: AsyncWorkOS, emulator: Emulator) -> None:
     rows = emulator.seed([{"name": "A"}, {"name": "B"}])
-    # The API keeps answering the first page, with a fresh-looking cursor each time.
+    # The API keeps sending the first page, with a fresh-looking cursor each time.
     emulator.inject_fault(method="GET", path="/organizations", status=200, body=_page_body([rows[1]], rows[1]["id"]))
     emulator.inject_fault(method="GET", path="/organizations", status=200, body=_page_body([rows[1]], rows[0]["id"]))
     with pytest.raises(PaginationError, match="same page twice"):

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from workos_orgs import AsyncWorkOS, NotFoundError, Order
-from workos_orgs._protocol import walks_in_display_order
+from workos_orgs._pagination import walks_in_display_order
 from workos_orgs.emulator import Emulator
 
 from .conftest import FAST

@@ -62,14 +62,14 @@ async def test_a_connection_dropped_before_the_work_is_retried(client: AsyncWork
     assert [organization] == [org async for org in client.organizations.list()]
 
 
-async def test_a_create_whose_answer_was_lost_happens_once(client: AsyncWorkOS, emulator: Emulator) -> None:
+async def test_a_create_whose_response_was_lost_happens_once(client: AsyncWorkOS, emulator: Emulator) -> None:
     emulator.inject_fault(method="POST", path="/organizations", drop="after")
     organization = await client.organizations.create(name="Acme", external_id="acme-1")
     attempts = emulator.requests
     assert [request.status for request in attempts] == [None, 201]
     assert attempts[0].fault == "drop_after"
     assert attempts[0].idempotency_key == attempts[1].idempotency_key is not None
-    # One organization, not two: the retry replayed the first answer.
+    # One organization, not two: the retry replayed the first response.
     assert [org.id async for org in client.organizations.list()] == [organization.id]
 
 
@@ -85,7 +85,7 @@ async def test_drops_on_every_attempt_raise_a_connection_error(client: AsyncWork
     assert [org async for org in client.organizations.list()] == []
 
 
-async def test_a_slow_answer_times_out_and_is_retried(client: AsyncWorkOS, emulator: Emulator) -> None:
+async def test_a_slow_response_times_out_and_is_retried(client: AsyncWorkOS, emulator: Emulator) -> None:
     emulator.inject_fault(method="POST", path="/organizations", delay_ms=600)
     organization = await client.organizations.create(name="Acme", timeout=0.2)
     assert organization.name == "Acme"

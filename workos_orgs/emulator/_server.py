@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import threading
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -499,9 +498,3 @@ class Emulator:
     def requests(self) -> list[RecordedRequest]:
         """The API requests seen so far (not health or control calls), oldest first."""
         return self._emulation.requests()
-
-
-def free_port(host: str = DEFAULT_HOST) -> int:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])

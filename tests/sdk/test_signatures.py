@@ -1,0 +1,110 @@
+"""Runtime signatures tell the truth: what `inspect.signature` and `help()` show is what the
+annotations say, and the return types are the ones a call really gives."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from workos_orgs import (
+    APIResponse,
+    AsyncPager,
+    AsyncWorkOS,
+    Organization,
+    OrganizationDomain,
+    OrganizationDomains,
+    Organizations,
+    Page,
+)
+
+# list() and with_raw_response send nothing, so no server is needed.
+CLIENT = AsyncWorkOS(api_key="sk_test", base_url="http://127.0.0.1:9")
+
+
+def public_methods(owner: object) -> Iterator[tuple[str, Callable[..., Any]]]:
+    for name in dir(owner):
+        value = getattr(owner, name)
+        if not name.startswith("_") and callable(value) and not isinstance(value, type):
+            yield name, value
+
+
+OWNERS: list[object] = [
+    CLIENT,
+    CLIENT.organizations,
+    CLIENT.organization_domains,
+    CLIENT.organizations.with_raw_response,
+    CLIENT.organization_domains.with_raw_response,
+    CLIENT.organizations.list(),
+]
+METHODS = [(f"{type(owner).__name__}.{name}", method) for owner in OWNERS for name, method in public_methods(owner)]
+# Bulk sync's record type is a forward reference that only its own module can resolve; the
+# sync code is moving to its own module on another branch, which fixes it (then this passes,
+# and strict makes that a failure until the mark is removed).
+PENDING = {"Organizations.sync": "bulk sync's SyncItem names OrganizationRecord as a string"}
+
+
+def hint(annotation: Any) -> Any:
+    """An annotation as `typing.get_type_hints` gives it (``None`` becomes ``NoneType``)."""
+    return type(None) if annotation is None else annotation
+
+
+@pytest.mark.parametrize(
+    ("name", "method"),
+    [
+        pytest.param(
+            name, method, marks=[pytest.mark.xfail(strict=True, reason=PENDING[name])] if name in PENDING else []
+        )
+        for name, method in METHODS
+    ],
+    ids=[name for name, _ in METHODS],
+)
+def test_the_signature_matches_the_annotations(name: str, method: Callable[..., Any]) -> None:
+    signature = inspect.signature(method, eval_str=True)
+    hints = typing.get_type_hints(method)
+    for parameter in signature.parameters.values():
+        if parameter.annotation is not inspect.Parameter.empty:
+            assert hint(parameter.annotation) == hints[parameter.name], (name, parameter.name)
+    assert hint(signature.return_annotation) == hints["return"], name
+
+
+def returns(method: Callable[..., Any]) -> Any:
+    return inspect.signature(method, eval_str=True).return_annotation
+
+
+def test_public_methods_return_models() -> None:
+    organizations, domains = CLIENT.organizations, CLIENT.organization_domains
+    assert returns(organizations.list) == AsyncPager[Organization]
+    for method in (organizations.create, organizations.get, organizations.get_by_external_id, organizations.update):
+        assert returns(method) is Organization
+    for method in (domains.create, domains.get, domains.verify):
+        assert returns(method) is OrganizationDomain
+    assert returns(organizations.delete) is None
+    assert returns(domains.delete) is None
+
+
+def test_raw_methods_return_responses_and_take_the_same_arguments() -> None:
+    for resource in (CLIENT.organizations, CLIENT.organization_domains):
+        for name, raw in public_methods(resource.with_raw_response):
+            public = getattr(resource, name)
+            raw_parameters = inspect.signature(raw, eval_str=True).parameters
+            assert raw_parameters == inspect.signature(public, eval_str=True).parameters, name
+            expected = returns(public)
+            if typing.get_origin(expected) is AsyncPager:
+                expected = Page[typing.get_args(expected)[0]]  # type: ignore[misc]
+            assert returns(raw) == APIResponse[expected], name  # type: ignore[valid-type]
+            assert raw.__doc__ == public.__doc__, name
+
+
+@pytest.mark.parametrize("resource", [Organizations, OrganizationDomains])
+def test_every_call_of_a_resource_has_a_raw_twin(resource: type[Organizations | OrganizationDomains]) -> None:
+    instance = resource(CLIENT)
+    calls = {
+        name
+        for name, method in public_methods(instance)
+        if name != "sync" and (inspect.iscoroutinefunction(method) or returns(method) == AsyncPager[Organization])
+    }
+    assert calls == {name for name, _ in public_methods(instance.with_raw_response)}

@@ -1,0 +1,85 @@
+"""Checks of the client's options: the API key, the base URL, timeouts and retry counts.
+
+Pure functions that raise `ConfigurationError` with what was wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from typing import Final
+
+from yarl import URL
+
+from ._errors import ConfigurationError
+
+LOOPBACK_HOSTS: Final = frozenset({"localhost"})
+
+
+def check_base_url(base_url: str | URL, *, allow_insecure_http: bool) -> URL:
+    """The base URL, checked: HTTPS, or plain HTTP only to a loopback host (or when allowed).
+
+    The API key travels in every request, so sending it in clear text over a network is
+    refused unless the caller says ``allow_insecure_http=True``.
+    """
+    try:
+        url = URL(base_url) if isinstance(base_url, str) else base_url
+        valid = url.is_absolute() and url.scheme in ("http", "https") and bool(url.host)
+    except (TypeError, ValueError) as error:  # yarl: "Invalid IPv6 URL", a bad port, ...
+        raise ConfigurationError(
+            f"base_url is not a valid URL ({error}); it must be an absolute http(s) URL such as"
+            f" 'https://api.workos.com'; got {str(base_url)!r}."
+        ) from None
+    if not valid or url.host is None:
+        raise ConfigurationError(
+            f"base_url must be an absolute http(s) URL such as 'https://api.workos.com'; got {str(base_url)!r}."
+        )
+    if url.query_string or url.fragment:
+        raise ConfigurationError(f"base_url must not have a query or fragment; got {str(base_url)!r}.")
+    if url.scheme == "http" and not allow_insecure_http and not is_loopback(url.host):
+        raise ConfigurationError(
+            f"Refusing to send the API key over plain HTTP to {url.host}: use https://, a loopback"
+            " address (127.0.0.1, ::1, localhost), or pass allow_insecure_http=True if you really mean it."
+        )
+    return url
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine (127.0.0.0/8, ::1 or localhost)."""
+    if host.lower() in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_timeout(timeout: float | None) -> float | None:
+    """A socket timeout in seconds: positive and finite, or None for no limit."""
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < math.inf
+    ):
+        raise ConfigurationError(f"timeout must be a positive number of seconds or None; got {timeout!r}.")
+    return None if timeout is None else float(timeout)
+
+
+def check_max_retries(max_retries: int) -> int:
+    """A retry count: a whole number, 0 or more."""
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ConfigurationError(f"max_retries must be a whole number, 0 or more; got {max_retries!r}.")
+    return max_retries
+
+
+def check_api_key(api_key: str) -> str:
+    """The API key without surrounding whitespace; `ConfigurationError` when what is left
+    has whitespace or control characters in it (a key pasted with a newline, say).
+
+    The message never repeats the key.
+    """
+    key = api_key.strip()
+    if any(char.isspace() or not char.isprintable() for char in key):
+        raise ConfigurationError(
+            "The WorkOS API key looks malformed: it contains whitespace or control characters"
+            f" ({len(key)} characters after trimming). Copy it again from the WorkOS dashboard."
+        )
+    return key

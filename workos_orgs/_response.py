@@ -1,0 +1,241 @@
+"""Reading a response: its body into data or a model, or an error status into a typed error.
+
+Pure functions, tested without a socket; `_transport` hands them the bytes it read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any, Final, Generic, TypeVar
+
+import attrs
+import orjson
+
+from ._contract import REQUEST_ID_HEADER
+from ._errors import (
+    BODY_MAX_CHARS,
+    APIStatusError,
+    FieldError,
+    RateLimitError,
+    ResponseValidationError,
+    status_error_class,
+)
+from ._request import REDACTED
+
+MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024
+"""The most of a response's body that is read; a larger response is cut off and not parsed."""
+
+
+@attrs.frozen
+class Response:
+    """An HTTP response as bytes: what the transport hands back.
+
+    ``complete`` is False when the body was longer than `MAX_RESPONSE_BYTES` and was cut off.
+    """
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    complete: bool = True
+
+    @property
+    def request_id(self) -> str | None:
+        """The ``X-Request-ID`` WorkOS gave this response."""
+        return self.headers.get(REQUEST_ID_HEADER)
+
+
+def redact(body: bytes, secret: bytes, *, cut_off: bool = False) -> bytes:
+    """`body` with every copy of `secret` (the API key) replaced.
+
+    A body that was `cut_off` mid-way also loses a trailing partial copy of the key.
+    """
+    if not secret:
+        return body
+    if secret in body:
+        body = body.replace(secret, REDACTED.encode())
+    if cut_off:
+        for length in range(min(len(secret) - 1, len(body)), 0, -1):
+            if body.endswith(secret[:length]):
+                return body[:-length]
+    return body
+
+
+def body_text(body: bytes, secret: str | None = None) -> str:
+    """The body as text for errors: at most `BODY_MAX_CHARS`, the API key cut out should it appear."""
+    if secret:
+        body = redact(body, secret.encode())
+    text = body[: BODY_MAX_CHARS * 4].decode("utf-8", errors="replace")
+    if len(text) > BODY_MAX_CHARS or len(body) > BODY_MAX_CHARS * 4:
+        text = f"{text[:BODY_MAX_CHARS]}... [cut at {BODY_MAX_CHARS} characters of {len(body)} bytes]"
+    return text
+
+
+def _invalid(response: Response, detail: str) -> ResponseValidationError:
+    return ResponseValidationError(
+        detail, status=response.status, request_id=response.request_id, body=body_text(response.body)
+    )
+
+
+def decode_json(response: Response) -> Any:
+    """A success response's JSON, or `ResponseValidationError` when it is not JSON (or was cut off)."""
+    if not response.complete:
+        raise _invalid(response, f"the response is larger than {MAX_RESPONSE_BYTES} bytes and was not read to the end")
+    try:
+        return orjson.loads(response.body)
+    except orjson.JSONDecodeError as error:
+        raise _invalid(response, f"not JSON ({error})") from None
+
+
+def parse(response: Response, structure: Callable[[Any], Any]) -> Any:
+    """A success response's body turned into a model by `structure`, or `ResponseValidationError`.
+
+    `structure` is pure, so whatever it raises means the body does not fit the model.
+    """
+    return structure_data(response, decode_json(response), structure)
+
+
+def structure_data(response: Response, data: Any, structure: Callable[[Any], Any]) -> Any:
+    """`parse` for a body already decoded as `data`."""
+    try:
+        return structure(data)
+    except Exception as error:
+        detail = f"missing field {error}" if isinstance(error, KeyError) else f"{type(error).__name__}: {error}"
+        raise _invalid(response, detail[:500]) from error
+
+
+def decode_error(response: Response, *, secret: str | None = None, now: float = 0.0) -> APIStatusError:
+    """The typed error for an error response (4xx/5xx), whatever its body looks like.
+
+    The error keeps at most `BODY_MAX_CHARS` of the body; ``json`` only when the whole body fits.
+    """
+    body = response.body if secret is None else redact(response.body, secret.encode())
+    text = body_text(body)
+    payload: Any = None
+    if response.complete:
+        with contextlib.suppress(orjson.JSONDecodeError):
+            payload = orjson.loads(body)
+    message: str | None = None
+    code: str | None = None
+    errors: list[FieldError] = []
+    if isinstance(payload, dict):
+        raw_message, raw_code = payload.get("message"), payload.get("code") or payload.get("error")
+        message = raw_message[:BODY_MAX_CHARS] if isinstance(raw_message, str) else None
+        code = raw_code[:200] if isinstance(raw_code, str) else None
+        raw_errors = payload.get("errors")
+        for item in raw_errors if isinstance(raw_errors, list) else ():
+            if isinstance(item, dict):
+                errors.append(
+                    FieldError(str(item.get("field", "")), str(item.get("code", "")), str(item.get("message", "")))
+                )
+    if message is None:
+        message = text.strip()[:200] or f"HTTP {response.status} with an empty body"
+    error_class = status_error_class(response.status)
+    kwargs: dict[str, Any] = {
+        "status": response.status,
+        "code": code,
+        "errors": errors,
+        "request_id": response.request_id,
+        "headers": response.headers,
+        "body": text,
+        "json": payload if len(body) <= BODY_MAX_CHARS else None,
+    }
+    if error_class is RateLimitError:
+        kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"), now=now)
+    return error_class(message, **kwargs)
+
+
+def parse_retry_after(value: str | None, *, now: float) -> float | None:
+    """``Retry-After`` in seconds from now: delta-seconds or an HTTP date; None when unusable."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - now
+    if not math.isfinite(seconds):
+        return None
+    return max(seconds, 0.0)
+
+
+R = TypeVar("R")
+
+
+class APIResponse(Generic[R]):
+    """A response before parsing: ``status``, ``headers``, ``request_id`` and the raw ``body``.
+
+    ``parse()`` (or ``.data``) gives the model; a body that does not fit raises
+    `ResponseValidationError`::
+
+        raw = await client.organizations.with_raw_response.get(org_id)
+        print(raw.status, raw.request_id)
+        organization = raw.parse()
+    """
+
+    __slots__ = ("_parser", "_response")
+
+    def __init__(self, response: Response, parser: Callable[[Response], R]) -> None:
+        self._response = response
+        self._parser = parser
+
+    @property
+    def status(self) -> int:
+        """The HTTP status."""
+        return self._response.status
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The response's headers (case-insensitive)."""
+        return self._response.headers
+
+    @property
+    def request_id(self) -> str | None:
+        """The ``X-Request-ID`` WorkOS gave this response."""
+        return self._response.request_id
+
+    @property
+    def body(self) -> bytes:
+        """The response's body as received."""
+        return self._response.body
+
+    def parse(self) -> R:
+        """The body as a model (``None`` for deletes)."""
+        return self._parser(self._response)
+
+    @property
+    def data(self) -> R:
+        """Same as `parse()`."""
+        return self.parse()
+
+    def __repr__(self) -> str:
+        return f"<APIResponse status={self.status} request_id={self.request_id!r}>"
+
+
+def json_parser(structure: Callable[[Any], R]) -> Callable[[Response], R]:
+    """A parser that reads the body as JSON and builds a model with `structure`."""
+
+    def parser(response: Response) -> R:
+        result: R = parse(response, structure)
+        return result
+
+    return parser
+
+
+def no_content(_: Response) -> None:
+    """Deletes respond 202 ``Accepted`` or 204 with no body: there is nothing to parse."""
+    return
+
+
+def error_response(error: APIStatusError) -> Response:
+    """The response an error was made from, for a call that takes that response as success
+    (a delete's 404 after an attempt whose outcome was unknown)."""
+    return Response(error.status, error.headers, error.body.encode())

@@ -41,8 +41,8 @@ import aiohttp
 import attrs
 
 from ._errors import APIConnectionError, APITimeoutError, ClientClosedError, ConfigurationError, WorkOSError
-from ._request import REDACTED, Request
-from ._response import MAX_RESPONSE_BYTES, Response, decode_error, redact
+from ._request import Request
+from ._response import MAX_RESPONSE_BYTES, Response, decode_error, is_success, received, redact_text
 from ._retry import RetryPolicy, attempt_outcome_unknown, retry_delay
 from ._throttle import RateLimiter
 
@@ -137,7 +137,6 @@ class Transport:
     ) -> None:
         self._sessions = sessions
         self._api_key = api_key
-        self._secret = api_key.encode()
         self._random = random
 
     async def request(self, request: Request, settings: CallSettings) -> Response:
@@ -210,7 +209,7 @@ class Transport:
                     sends.count,
                     elapsed,
                 )
-                if response.status < 400:
+                if is_success(response.status):
                     return response
                 unknown = unknown or attempt_outcome_unknown(status=response.status)
                 delay = retry_delay(
@@ -264,8 +263,7 @@ class Transport:
         *,
         reached_server: bool,
     ) -> APIConnectionError:
-        if self._api_key in message:
-            message = message.replace(self._api_key, REDACTED)
+        message = redact_text(message, self._api_key)
         failure = kind(
             message,
             method=request.method,
@@ -295,9 +293,7 @@ class Transport:
                 trace_request_ctx=sends,
             ) as response:
                 body, complete = await _read_capped(response, MAX_RESPONSE_BYTES)
-        # A response that echoes the key must not carry it into errors, logs or models.
-        body = redact(body, self._secret, cut_off=not complete)
-        return Response(response.status, response.headers, body, complete)
+        return received(response.status, response.headers, body, complete=complete, secret=self._api_key)
 
 
 def _being_cancelled() -> bool:

@@ -9,23 +9,33 @@ test is only a safety net against the hang the test is about.
 from __future__ import annotations
 
 import asyncio
+import gzip
+import itertools
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import aiohttp
+import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from workos_orgs import (
+    APIStatusError,
     APITimeoutError,
     AsyncWorkOS,
     ClientClosedError,
     InternalServerError,
     NotFoundError,
+    Organization,
     ResponseValidationError,
+    WorkOSError,
 )
 from workos_orgs._response import MAX_RESPONSE_BYTES
 
 from .conftest import FAST
+from .test_hostile_input import CALLS, JSON_VALUES, KEPT_MAX, STATUSES, TEXT_BODIES, near_organizations
 
 ORG_ID = "org_01ARZ3NDEKTSV4RRFFQ69G5FAV"
 SAFETY_NET = 30.0
@@ -297,3 +307,121 @@ async def test_clients_sharing_a_session_count_each_send_once() -> None:
                     await client.organizations.delete(ORG_ID)
             assert (caught.value.attempts, caught.value.outcome_unknown) == (1, False)
     assert server.requests == 2
+
+
+# The property: any response, in any encoding and framing, with any headers, gives a model
+# or a typed error.
+
+ENCODINGS = st.sampled_from(["identity", "gzip", "deflate", "raw-deflate", "gzip-twice", "bogus", "gzip-lie"])
+FRAMINGS = st.sampled_from(["content-length", "chunked", "close", "content-length-short"])
+HEADER_VALUES = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40)
+EXTRA_HEADERS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["Retry-After", "X-Request-ID", "Content-Type", "Location", "Set-Cookie", "X-Anything", "Vary"]
+        ),
+        HEADER_VALUES,
+    ),
+    max_size=4,
+)
+
+
+def encode(encoding: str, body: bytes) -> tuple[bytes, str | None]:
+    """`body` as sent under `encoding`, and the ``Content-Encoding`` that says so."""
+    if encoding == "gzip":
+        return gzip.compress(body), "gzip"
+    if encoding == "deflate":
+        return zlib.compress(body), "deflate"
+    if encoding == "raw-deflate":
+        compressor = zlib.compressobj(wbits=-15)
+        return compressor.compress(body) + compressor.flush(), "deflate"
+    if encoding == "gzip-twice":
+        return gzip.compress(gzip.compress(body)), "gzip, gzip"
+    if encoding == "bogus":
+        return body, "x-bogus"
+    if encoding == "gzip-lie":
+        return body, "gzip"  # says gzip, is not
+    return body, None
+
+
+def frame(framing: str, body: bytes, splits: list[int]) -> tuple[bytes, bool]:
+    """The framing headers and the framed body; True when the connection must close after."""
+    if framing == "chunked":
+        cuts = sorted({cut % (len(body) + 1) for cut in splits} | {0, len(body)})
+        chunks = [body[start:end] for start, end in itertools.pairwise(cuts) if end > start]
+        framed = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for chunk in chunks) + b"0\r\n\r\n"
+        return b"Transfer-Encoding: chunked\r\n\r\n" + framed, False
+    if framing == "close":
+        return b"Connection: close\r\n\r\n" + body, True
+    if framing == "content-length-short":
+        # Declares more than is sent, then closes: a truncated body.
+        return b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body) + 5, body), True
+    return b"Content-Length: %d\r\n\r\n%s" % (len(body), body), False
+
+
+@pytest.fixture
+async def scripted() -> AsyncIterator[tuple[Hostile, list[tuple[bytes, bool]]]]:
+    """A server that sends the scripted response queued for each request."""
+    script: list[tuple[bytes, bool]] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raw, close = script.pop(0)
+        writer.write(raw)
+        await writer.drain()
+        if close:
+            raise ConnectionResetError  # ends the connection, as the framing requires
+
+    async with Hostile(handler) as server:
+        yield server, script
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    call=st.sampled_from(sorted(CALLS)),
+    status=STATUSES,
+    body=JSON_VALUES | near_organizations() | TEXT_BODIES,
+    encoding=ENCODINGS,
+    framing=FRAMINGS,
+    splits=st.lists(st.integers(min_value=0, max_value=10_000), max_size=5),
+    headers=EXTRA_HEADERS,
+)
+async def test_any_response_in_any_encoding_and_framing_gives_a_model_or_a_typed_error(
+    scripted: tuple[Hostile, list[tuple[bytes, bool]]],
+    call: str,
+    status: int,
+    body: Any,
+    encoding: str,
+    framing: str,
+    splits: list[int],
+    headers: list[tuple[str, str]],
+) -> None:
+    server, script = scripted
+    raw_body = body.encode() if isinstance(body, str) else orjson.dumps(body)
+    sent, content_encoding = encode(encoding, raw_body)
+    head = b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\n" % status
+    if content_encoding is not None:
+        head += f"Content-Encoding: {content_encoding}\r\n".encode()
+    head += b"".join(f"{name}: {value.strip()}\r\n".encode() for name, value in headers)
+    framed, close = frame(framing, sent, splits)
+    script[:] = [(head + framed, close)] * 3  # a list walk asks for at most a few pages
+    async with client_for(server, max_retries=0) as client:
+        async with asyncio.timeout(SAFETY_NET):
+            try:
+                result = await CALLS[call](client)
+            except WorkOSError as error:
+                result = error
+    if isinstance(result, APIStatusError):
+        assert result.status == status
+        assert not 200 <= status < 300
+        assert len(result.body) <= KEPT_MAX
+    elif isinstance(result, ResponseValidationError):
+        assert 200 <= result.status == status < 300
+        assert len(result.body) <= KEPT_MAX
+    elif not isinstance(result, WorkOSError):
+        assert 200 <= status < 300
+        assert encoding in ("identity", "gzip", "deflate", "raw-deflate")
+        assert framing != "content-length-short"
+        if call in ("list", "first_page"):
+            assert all(isinstance(item, Organization) for item in result)
+        elif call != "domain":
+            assert isinstance(result, Organization)

@@ -100,10 +100,17 @@ class SessionHolder:
         if session is not None:
             _add_tracing(session)
 
-    @property
-    def closed(self) -> bool:
-        """Whether `close` was called."""
-        return self._closed
+    def closed_error(self, doing: str = "") -> ClientClosedError | None:
+        """The error for a call made (or `doing` something) after this client or the session
+        passed in was closed; None while both are open."""
+        if self._closed:
+            return ClientClosedError(f"This AsyncWorkOS client was closed{doing}; create a new one.")
+        if self._session is not None and self._session.closed:
+            return ClientClosedError(
+                f"The aiohttp session passed to this AsyncWorkOS client was closed{doing}; keep it open"
+                " while the client is in use, or let the client make its own."
+            )
+        return None
 
     @property
     def session(self) -> aiohttp.ClientSession | None:
@@ -111,8 +118,8 @@ class SessionHolder:
         return self._session
 
     def get(self) -> aiohttp.ClientSession:
-        if self._closed:
-            raise ClientClosedError("This AsyncWorkOS client is closed; create a new one.")
+        if (closed := self.closed_error()) is not None:
+            raise closed
         if self._session is None:
             asyncio.get_running_loop()  # a clear error when called outside a loop
             self._session = aiohttp.ClientSession(trace_configs=[_AttemptTracing()])
@@ -148,15 +155,15 @@ class Transport:
         """
         try:
             return await self._request(request, settings)
-        except (asyncio.CancelledError, APIConnectionError) as error:
+        except (asyncio.CancelledError, APIConnectionError, RuntimeError) as error:
             # Closing the session fails the calls on its connections and cancels those queued
-            # for one, though nobody cancelled their tasks: neither must escape as such.
-            if not self._sessions.closed or _being_cancelled():
-                raise
-            closed = ClientClosedError(
-                f"This AsyncWorkOS client was closed during {request.method} {request.url.raw_path};"
-                " the outcome of the call is unknown. Close the client only after its calls end."
+            # for one, though nobody cancelled their tasks; aiohttp refuses a closed session
+            # with a bare RuntimeError.  None of these must escape as such.
+            closed = self._sessions.closed_error(
+                f" during {request.method} {request.url.raw_path} (its outcome is unknown)"
             )
+            if closed is None or isinstance(error, ClientClosedError) or _being_cancelled():
+                raise
             raise closed from (error if isinstance(error, WorkOSError) else None)
 
     async def _request(self, request: Request, settings: CallSettings) -> Response:

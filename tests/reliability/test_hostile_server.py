@@ -259,6 +259,33 @@ async def test_closing_the_client_does_not_turn_a_callers_cancellation_into_an_e
         await client.close()
 
 
+async def test_a_call_on_a_session_its_owner_closed_is_a_client_closed_error(
+    held: tuple[Hostile, dict[int, asyncio.Event]],
+) -> None:
+    server, _ = held
+    session = aiohttp.ClientSession()
+    await session.close()
+    async with client_for(server, session=session) as client:
+        with pytest.raises(ClientClosedError, match="session"):
+            await client.organizations.get(ORG_ID)
+    assert server.requests == 0
+
+
+async def test_closing_a_session_passed_in_ends_its_calls_with_client_closed_error(
+    held: tuple[Hostile, dict[int, asyncio.Event]],
+) -> None:
+    server, reached = held
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1))
+    client = client_for(server, session=session, timeout=None)
+    calls = [asyncio.create_task(client.organizations.get(ORG_ID)) for _ in range(5)]
+    async with asyncio.timeout(SAFETY_NET):
+        await reached[1].wait()  # one in flight, four queued for the one connection
+        await session.close()
+        results = await asyncio.gather(*calls, return_exceptions=True)
+    assert [type(result).__name__ for result in results] == ["ClientClosedError"] * 5
+    await client.close()
+
+
 # A session passed in keeps its own middlewares, and resends on it are still counted.
 
 

@@ -51,15 +51,23 @@ class Hostile:
         self.url = ""
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
         try:
             while await read_request(reader):
                 self.requests += 1
                 await self.handler(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the client gave up on us, as it should
+        except asyncio.CancelledError:
+            # Stopped by __aexit__; ending normally keeps Python 3.11's stream callback from
+            # logging the cancelled task as an error.
+            pass
         finally:
             self._writers.discard(writer)
             writer.close()
@@ -74,6 +82,9 @@ class Hostile:
         self._server.close()
         for writer in list(self._writers):  # Python 3.11 has no Server.close_clients()
             writer.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks)
         await self._server.wait_closed()
 
 

@@ -90,7 +90,7 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIStatusError(WorkOSError):
-    """The API responded with an error status (4xx or 5xx).
+    """The API responded with an error status (4xx or 5xx), or another that is not a success (a redirect).
 
     Attributes: ``status``, ``code`` (e.g. ``"entity_not_found"``, or None), ``message``,
     ``errors`` (a tuple of `FieldError` for 422s), ``request_id`` (quote it to WorkOS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, Literal
 from urllib.parse import quote
@@ -57,6 +58,44 @@ def build_url(base_url: URL, segments: Sequence[str], query: Iterable[tuple[str,
 _SDK_HEADERS: Final = frozenset({"authorization", "content-type"})
 """Headers the SDK sets itself: an extra header of that name (in any case) is ignored."""
 
+_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+"""A header name (RFC 9110, section 5.6.2)."""
+
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+"""Control characters other than tab: in a header value they would end or split the header."""
+
+
+def check_text(name: str, value: str) -> str:
+    """`value`, refused with `InvalidArgumentError` when it cannot be sent as UTF-8.
+
+    A lone surrogate (``'\\udcff'``, left by decoding bytes with ``surrogateescape``) has no
+    UTF-8 form: refused rather than silently dropped from the request.
+    """
+    try:
+        value.encode()
+    except UnicodeEncodeError as error:
+        raise InvalidArgumentError(
+            f"{name} contains a lone surrogate ({value[error.start]!r} at position {error.start}), which"
+            " cannot be sent as UTF-8; decode the text it came from properly."
+        ) from None
+    return value
+
+
+def check_header(name: object, value: object, *, argument: str = "extra_headers") -> tuple[str, str]:
+    """A header name and value that are safe to send: strings, the name a token, the value
+    free of CR, LF and other control characters (which would inject more headers)."""
+    if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+        raise InvalidArgumentError(
+            f"{argument} has an invalid header name {name!r}: use letters, digits and -, e.g. 'X-Trace-Id'."
+        )
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{argument}[{name!r}] must be a string; got {type(value).__name__}.")
+    if _CONTROL.search(value):
+        raise InvalidArgumentError(
+            f"{argument}[{name!r}] contains a line break or another control character; a header value is one line."
+        )
+    return name, check_text(f"{argument}[{name!r}]", value)
+
 
 def build_headers(
     api_key: str,
@@ -73,7 +112,8 @@ def build_headers(
     ``idempotency_key=`` instead, so that one key is used by every retry of the call.
     """
     headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-    for name, value in (extra_headers or {}).items():
+    for raw_name, raw_value in (extra_headers or {}).items():
+        name, value = check_header(raw_name, raw_value)
         folded = name.lower()
         if folded == IDEMPOTENCY_KEY_HEADER.lower():
             raise InvalidArgumentError(
@@ -88,7 +128,9 @@ def build_headers(
     if has_body:
         headers["Content-Type"] = "application/json"
     if idempotency_key is not None:
-        headers[IDEMPOTENCY_KEY_HEADER] = idempotency_key
+        headers[IDEMPOTENCY_KEY_HEADER] = check_header(
+            IDEMPOTENCY_KEY_HEADER, idempotency_key, argument="idempotency_key"
+        )[1]
     return headers
 
 
@@ -103,7 +145,13 @@ def build_request(
     idempotency_key: str | None = None,
     extra_headers: Mapping[str, str] | None = None,
 ) -> Request:
-    """Everything about one request except sending it."""
+    """Everything about one request except sending it; `InvalidArgumentError` when some text
+    in it cannot be sent (see `check_text`) or the body is not what the API takes."""
+    for index, segment in enumerate(segments):
+        check_text(f"path segment {index}", segment)
+    query = [(name, check_text(name, value)) for name, value in query]
+    if json is not None:
+        check_body(json)
     body = None if json is None else orjson.dumps(json)
     headers = build_headers(
         api_key, has_body=body is not None, idempotency_key=idempotency_key, extra_headers=extra_headers
@@ -111,10 +159,42 @@ def build_request(
     return Request(method, build_url(base_url, segments, query), headers, body, tuple(segments))
 
 
+def check_body(body: Any, where: str = "the body") -> None:
+    """Refuse a request body that JSON or the API cannot take: text that is not UTF-8 (see
+    `check_text`), mapping keys that are not strings, and ``metadata`` values that are not
+    strings (or None, which removes the key)."""
+    if isinstance(body, str):
+        check_text(where, body)
+    elif isinstance(body, Mapping):
+        for key, value in body.items():
+            if not isinstance(key, str):
+                raise InvalidArgumentError(f"The keys of {where} must be strings; got {key!r}.")
+            check_text(f"a key of {where}", key)
+            inner = key if where == "the body" else f"{where}[{key!r}]"
+            if inner == "metadata" and isinstance(value, Mapping):
+                check_metadata(value)
+            check_body(value, inner)
+    elif isinstance(body, list | tuple):
+        for index, item in enumerate(body):
+            check_body(item, f"{where}[{index}]")
+
+
+def check_metadata(metadata: Mapping[Any, Any]) -> None:
+    """Metadata maps strings to strings; None as a value removes that key in an update."""
+    for key, value in metadata.items():
+        if not isinstance(key, str):
+            raise InvalidArgumentError(f"metadata keys must be strings; got {key!r}.")
+        if value is not None and not isinstance(value, str):
+            raise InvalidArgumentError(
+                f"metadata[{key!r}] must be a string (or None to remove the key); got {type(value).__name__}."
+                " Convert numbers and lists to text yourself, e.g. str(value) or json.dumps(value)."
+            )
+
+
 def check_id(name: str, value: str) -> str:
-    """An ID argument: a non-blank string (its format is the API's business)."""
+    """An ID argument: a non-blank string that can be sent (its format is the API's business)."""
     if not isinstance(value, str):
         raise InvalidArgumentError(f"{name} must be a string such as 'org_01H...'; got {type(value).__name__}.")
     if not value.strip():
         raise InvalidArgumentError(f"{name} must not be empty or blank; pass the ID returned by the API.")
-    return value
+    return check_text(name, value)

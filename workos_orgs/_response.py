@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any, Final, Generic, TypeVar
 
 import attrs
 import orjson
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._contract import REQUEST_ID_HEADER
 from ._errors import (
@@ -47,20 +49,68 @@ class Response:
         return self.headers.get(REQUEST_ID_HEADER)
 
 
-def redact(body: bytes, secret: bytes, *, cut_off: bool = False) -> bytes:
-    """`body` with every copy of `secret` (the API key) replaced.
+MIN_SECRET_LENGTH: Final = 8
+"""A key shorter than this cannot be a WorkOS key (those run to dozens of characters), and
+cutting it out of every word it is part of would garble messages: it is left as it is."""
 
-    A body that was `cut_off` mid-way also loses a trailing partial copy of the key.
+
+def _secret_pattern(secret: str) -> bytes:
+    """A pattern for `secret` as it may appear in a JSON body: each character as itself or as
+    a ``\\uXXXX`` escape (hex in either case), and ``/`` also as ``\\/``."""
+    parts = []
+    for char in secret:
+        forms = [re.escape(char.encode())]
+        if ord(char) <= 0xFFFF:
+            hex_digits = "".join(
+                f"[{digit}{digit.upper()}]" if digit.isalpha() else digit for digit in f"{ord(char):04x}"
+            )
+            forms.append(rb"\\u" + hex_digits.encode())
+        if char == "/":
+            forms.append(rb"\\/")
+        parts.append(b"(?:" + b"|".join(forms) + b")")
+    return b"".join(parts)
+
+
+def redact(body: bytes, secret: bytes, *, cut_off: bool = False) -> bytes:
+    """`body` with every copy of `secret` (the API key) replaced, JSON-escaped copies too.
+
+    A body that was `cut_off` mid-way also loses a trailing partial copy of the key.  A key
+    shorter than `MIN_SECRET_LENGTH` is not looked for.
     """
-    if not secret:
+    if len(secret) < MIN_SECRET_LENGTH:
         return body
     if secret in body:
         body = body.replace(secret, REDACTED.encode())
+    if rb"\u" in body or (b"/" in secret and rb"\/" in body):
+        body = re.sub(_secret_pattern(secret.decode()), REDACTED.encode(), body)
     if cut_off:
         for length in range(min(len(secret) - 1, len(body)), 0, -1):
             if body.endswith(secret[:length]):
                 return body[:-length]
     return body
+
+
+def redact_text(text: str, secret: str) -> str:
+    """`text` with every copy of `secret` replaced (a key shorter than `MIN_SECRET_LENGTH` is left)."""
+    if len(secret) < MIN_SECRET_LENGTH or secret not in text:
+        return text
+    return text.replace(secret, REDACTED)
+
+
+def redact_headers(headers: Mapping[str, str], secret: str) -> Mapping[str, str]:
+    """`headers` with `secret` replaced in every name and value (an echoed ``Authorization``)."""
+    if len(secret) < MIN_SECRET_LENGTH or not any(secret in name or secret in value for name, value in headers.items()):
+        return headers
+    return CIMultiDictProxy(
+        CIMultiDict((redact_text(name, secret), redact_text(value, secret)) for name, value in headers.items())
+    )
+
+
+def received(status: int, headers: Mapping[str, str], body: bytes, *, complete: bool, secret: str) -> Response:
+    """The `Response` for what was read, with every trace of the key `secret` cut out of it:
+    a response that echoes the key must not carry it into errors, logs or models."""
+    body = redact(body, secret.encode(), cut_off=not complete)
+    return Response(status, redact_headers(headers, secret), body, complete)
 
 
 def body_text(body: bytes, secret: str | None = None) -> str:
@@ -71,6 +121,13 @@ def body_text(body: bytes, secret: str | None = None) -> str:
     if len(text) > BODY_MAX_CHARS or len(body) > BODY_MAX_CHARS * 4:
         text = f"{text[:BODY_MAX_CHARS]}... [cut at {BODY_MAX_CHARS} characters of {len(body)} bytes]"
     return text
+
+
+def is_success(status: int) -> bool:
+    """Whether `status` is a success (2xx).  Any other status that reaches the SDK -- a
+    redirect, which is never followed, or a 1xx left over -- is an error, never taken for a
+    success: a redirecting gateway must not make a delete look done."""
+    return 200 <= status < 300
 
 
 def _invalid(response: Response, detail: str) -> ResponseValidationError:
@@ -107,9 +164,11 @@ def structure_data(response: Response, data: Any, structure: Callable[[Any], Any
 
 
 def decode_error(response: Response, *, secret: str | None = None, now: float = 0.0) -> APIStatusError:
-    """The typed error for an error response (4xx/5xx), whatever its body looks like.
+    """The typed error for a response that is not a success (see `is_success`): a 4xx or 5xx,
+    or a redirect or other status the API never sends, whatever its body looks like.
 
     The error keeps at most `BODY_MAX_CHARS` of the body; ``json`` only when the whole body fits.
+    With `secret`, the key is cut out of the body, the decoded fields and the headers.
     """
     body = response.body if secret is None else redact(response.body, secret.encode())
     text = body_text(body)
@@ -132,13 +191,29 @@ def decode_error(response: Response, *, secret: str | None = None, now: float = 
                 )
     if message is None:
         message = text.strip()[:200] or f"HTTP {response.status} with an empty body"
+    if 300 <= response.status < 400:
+        location = response.headers.get("Location")
+        to = f" to {location[:200]!r}" if location else ""
+        message = (
+            f"Unexpected redirect (HTTP {response.status}{to}); the SDK never follows redirects, as they would"
+            f" take the API key elsewhere. Check base_url, or the proxy in front of the API. {message}"
+        )
+    if secret is not None:
+        message = redact_text(message, secret)
+        code = None if code is None else redact_text(code, secret)
+        errors = [
+            FieldError(
+                redact_text(item.field, secret), redact_text(item.code, secret), redact_text(item.message, secret)
+            )
+            for item in errors
+        ]
     error_class = status_error_class(response.status)
     kwargs: dict[str, Any] = {
         "status": response.status,
         "code": code,
         "errors": errors,
         "request_id": response.request_id,
-        "headers": response.headers,
+        "headers": response.headers if secret is None else redact_headers(response.headers, secret),
         "body": text,
         "json": payload if len(body) <= BODY_MAX_CHARS else None,
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 import attrs
@@ -54,6 +54,13 @@ class TokenBucket:
         self._tokens -= 1
         return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
+    def give_back(self) -> None:
+        """Return a token reserved for a request that was never sent (its wait was cancelled).
+
+        Those already waiting keep their turn; the next reservation is that much sooner.
+        """
+        self._tokens = min(self.capacity, self._tokens + 1)
+
 
 def bucket_for(
     limit: float, window_seconds: float, *, headroom: float = HEADROOM, burst: float | None = None
@@ -75,7 +82,8 @@ class RateLimiter:
     ``AsyncWorkOS(api_key, rate_limiter=RateLimiter())`` makes every request (and every
     retry) of that client wait its turn.  The defaults keep to 90% of 6,000 requests and of
     50 organization deletes per 60 seconds; `burst` is how many requests may go at once
-    after a quiet spell (default: a tenth of the per-minute allowance).
+    after a quiet spell (default: a tenth of the per-minute allowance).  A call cancelled
+    while it waits gives its place back.  `clock` and `sleep` are for tests.
     """
 
     def __init__(
@@ -86,6 +94,7 @@ class RateLimiter:
         headroom: float = HEADROOM,
         burst: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         if not 0 < headroom <= 1:
             raise ConfigurationError(
@@ -94,6 +103,7 @@ class RateLimiter:
         self._requests = bucket_for(requests_per_minute, 60.0, headroom=headroom, burst=burst)
         self._deletes = bucket_for(organization_deletes_per_minute, 60.0, headroom=headroom, burst=1)
         self._clock = clock
+        self._sleep = sleep
 
     def __repr__(self) -> str:
         return f"RateLimiter(requests={self._requests.rate:.3g}/s, organization_deletes={self._deletes.rate:.3g}/s)"
@@ -101,8 +111,17 @@ class RateLimiter:
     async def wait(self, method: str, path_segments: tuple[str, ...]) -> None:
         """Wait until one more request of this kind fits under the limits."""
         now = self._clock()
-        delay = self._requests.reserve(now)
+        buckets = [self._requests]
         if is_organization_delete(method, path_segments):
-            delay = max(delay, self._deletes.reserve(now))
-        if delay > 0:
-            await asyncio.sleep(delay)
+            buckets.append(self._deletes)
+        delay = max(bucket.reserve(now) for bucket in buckets)
+        if delay <= 0:
+            return
+        try:
+            await self._sleep(delay)
+        except BaseException:
+            # Nothing was sent: a reservation kept by a cancelled wait would delay every
+            # later call for nothing.
+            for bucket in buckets:
+                bucket.give_back()
+            raise

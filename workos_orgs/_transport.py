@@ -1,23 +1,30 @@
 """The aiohttp layer: one session per client, and the retry loop around the protocol core.
 
-Timeouts are socket timeouts (``aiohttp.ClientTimeout(total=None, sock_connect=t,
-sock_read=t)``): ``timeout`` bounds connecting and each wait for more bytes of the answer,
-not the time a request waits for a free pooled connection, and not the whole call across
-retries.  A slow pool is back-pressure, not a failed request.
+``timeout`` is a socket timeout (``aiohttp.ClientTimeout(total=None, sock_connect=t,
+sock_read=t)``): it bounds connecting and each wait for more bytes of the response.  A server
+that sends one byte just inside every such wait could hold a call forever, so each send also
+has a hard bound of `ATTEMPT_TIMEOUT_FACTOR` times ``timeout``, counted from the moment it has
+a connection.  Neither bounds the time a request waits for a free pooled connection (a slow
+pool is back-pressure, not a failed request) nor the whole call across retries.
 
 Note that aiohttp itself resends an idempotent request (GET, PUT, DELETE) once when a kept-
 alive connection closes under it (RFC 9112, section 9.3.1); that resend happens inside one of
-our attempts.  A per-request middleware counts the sends, so a DELETE whose first send was
-dropped after the server did the work is known to have an unknown outcome, not taken for a
-definitive 404.  POSTs are never resent by aiohttp, only by the retry loop here, always with
-the same ``Idempotency-Key``.
+our attempts.  aiohttp's request tracing (`aiohttp.TraceConfig`) reports each connection a
+request gets, so the sends are counted: a DELETE whose first send was dropped after the server
+did the work is known to have an unknown outcome, not taken for a definitive 404.  POSTs are
+never resent by aiohttp, only by the retry loop here, always with the same ``Idempotency-Key``.
+
+A response body is read in chunks as aiohttp decodes it (gzip, deflate, whatever the framing)
+and reading stops at `MAX_RESPONSE_BYTES` of decoded bytes: a small compressed body cannot
+inflate without limit.
 
 Every error the loop raises carries ``attempts`` and ``outcome_unknown`` (see
 `attempt_outcome_unknown`); the resources build exactly-once creates and deletes on them.
 
 Cancelling a call (``asyncio.timeout``, ``task.cancel()``) at any point leaves no connection
-checked out: aiohttp closes a connection whose answer was not read to the end rather than
-pooling it.
+checked out: aiohttp closes a connection whose response was not read to the end rather than
+pooling it.  Closing the client ends every call still running on its session, in flight or
+queued for a pooled connection, with `ClientClosedError`.
 """
 
 from __future__ import annotations
@@ -26,19 +33,23 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Final
 
 import aiohttp
 import attrs
 
-from ._errors import APIConnectionError, APITimeoutError, ClientClosedError
-from ._request import REDACTED, Request
-from ._response import MAX_RESPONSE_BYTES, Response, decode_error, redact
+from ._errors import APIConnectionError, APITimeoutError, ClientClosedError, ConfigurationError, WorkOSError
+from ._request import Request
+from ._response import MAX_RESPONSE_BYTES, Response, decode_error, is_success, received, redact_text
 from ._retry import RetryPolicy, attempt_outcome_unknown, retry_delay
 from ._throttle import RateLimiter
 
 logger: Final = logging.getLogger("workos_orgs")
+
+ATTEMPT_TIMEOUT_FACTOR: Final = 3
+"""Each send of a request ends at most this many ``timeout``s after it got its connection."""
 
 LOG_ENV_VAR: Final = "WORKOS_LOG"
 _HANDLER_NAME: Final = "workos_orgs.env"
@@ -68,18 +79,38 @@ class CallSettings:
     retry: RetryPolicy
     rate_limiter: RateLimiter | None = None
 
+    @property
+    def attempt_timeout(self) -> float | None:
+        """The hard bound on each send, from when it has a connection (None: no bound)."""
+        return None if self.timeout is None else self.timeout * ATTEMPT_TIMEOUT_FACTOR
+
 
 class SessionHolder:
     """Owns (or borrows) the one `aiohttp.ClientSession` of a client and its views.
 
     The session is created on first use, inside the running event loop; a session passed in
-    by the caller is used as is and never closed here.
+    by the caller is never closed here, and gets the SDK's `aiohttp.TraceConfig` added to its
+    ``trace_configs`` (once): it reacts only to the SDK's own requests.
     """
 
     def __init__(self, session: aiohttp.ClientSession | None) -> None:
         self._session = session
         self._owned = session is None
         self._closed = False
+        if session is not None:
+            _add_tracing(session)
+
+    def closed_error(self, doing: str = "") -> ClientClosedError | None:
+        """The error for a call made (or `doing` something) after this client or the session
+        passed in was closed; None while both are open."""
+        if self._closed:
+            return ClientClosedError(f"This AsyncWorkOS client was closed{doing}; create a new one.")
+        if self._session is not None and self._session.closed:
+            return ClientClosedError(
+                f"The aiohttp session passed to this AsyncWorkOS client was closed{doing}; keep it open"
+                " while the client is in use, or let the client make its own."
+            )
+        return None
 
     @property
     def session(self) -> aiohttp.ClientSession | None:
@@ -87,11 +118,11 @@ class SessionHolder:
         return self._session
 
     def get(self) -> aiohttp.ClientSession:
-        if self._closed:
-            raise ClientClosedError("This AsyncWorkOS client is closed; create a new one.")
+        if (closed := self.closed_error()) is not None:
+            raise closed
         if self._session is None:
             asyncio.get_running_loop()  # a clear error when called outside a loop
-            self._session = aiohttp.ClientSession()
+            self._session = aiohttp.ClientSession(trace_configs=[_AttemptTracing()])
         return self._session
 
     async def close(self) -> None:
@@ -113,15 +144,29 @@ class Transport:
     ) -> None:
         self._sessions = sessions
         self._api_key = api_key
-        self._secret = api_key.encode()
         self._random = random
 
     async def request(self, request: Request, settings: CallSettings) -> Response:
-        """Send `request`, retrying as `settings.retry` allows; an error answer raises.
+        """Send `request`, retrying as `settings.retry` allows; an error response raises.
 
         The error raised says how many ``attempts`` were made and whether any of them left
-        the outcome unknown (``outcome_unknown``).
+        the outcome unknown (``outcome_unknown``).  A call cut short by closing the client
+        raises `ClientClosedError`.
         """
+        try:
+            return await self._request(request, settings)
+        except (asyncio.CancelledError, APIConnectionError, RuntimeError) as error:
+            # Closing the session fails the calls on its connections and cancels those queued
+            # for one, though nobody cancelled their tasks; aiohttp refuses a closed session
+            # with a bare RuntimeError.  None of these must escape as such.
+            closed = self._sessions.closed_error(
+                f" during {request.method} {request.url.raw_path} (its outcome is unknown)"
+            )
+            if closed is None or isinstance(error, ClientClosedError) or _being_cancelled():
+                raise
+            raise closed from (error if isinstance(error, WorkOSError) else None)
+
+    async def _request(self, request: Request, settings: CallSettings) -> Response:
         path = request.url.raw_path
         attempt = 0
         unknown = False
@@ -131,17 +176,21 @@ class Transport:
             response: Response | None = None
             if settings.rate_limiter is not None:
                 await settings.rate_limiter.wait(request.method, request.segments)
-            sends = _SendCounter()
+            sends = _Sends(settings.attempt_timeout)
             try:
                 response = await self._send_once(request, settings.timeout, sends)
             except TimeoutError as error:
+                if sends.expired:
+                    detail = f"No complete response within {settings.attempt_timeout}s of the attempt's connection"
+                else:
+                    detail = f"No response within the {settings.timeout}s socket timeout"
                 failure = self._failure(
                     APITimeoutError,
-                    f"No answer within the {settings.timeout}s socket timeout",
+                    detail,
                     request,
                     error,
                     # A connect timeout never reached the server; a read timeout may have.
-                    reached_server=not isinstance(error, aiohttp.ConnectionTimeoutError),
+                    reached_server=sends.count > 0 and not isinstance(error, aiohttp.ConnectionTimeoutError),
                 )
             except aiohttp.ClientError as error:
                 failure = self._failure(
@@ -167,7 +216,7 @@ class Transport:
                     sends.count,
                     elapsed,
                 )
-                if response.status < 400:
+                if is_success(response.status):
                     return response
                 unknown = unknown or attempt_outcome_unknown(status=response.status)
                 delay = retry_delay(
@@ -221,8 +270,7 @@ class Transport:
         *,
         reached_server: bool,
     ) -> APIConnectionError:
-        if self._api_key in message:
-            message = message.replace(self._api_key, REDACTED)
+        message = redact_text(message, self._api_key)
         failure = kind(
             message,
             method=request.method,
@@ -235,53 +283,98 @@ class Transport:
         failure.__suppress_context__ = True
         return failure
 
-    async def _send_once(self, request: Request, timeout: float | None, sends: _SendCounter) -> Response:
+    async def _send_once(self, request: Request, timeout: float | None, sends: _Sends) -> Response:
         session = self._sessions.get()
         client_timeout = aiohttp.ClientTimeout(total=None, connect=None, sock_connect=timeout, sock_read=timeout)
-        # Per-request middlewares replace the session's, so a session passed in keeps its own.
-        middlewares = (*getattr(session, "_middlewares", ()), sends)
-        async with session.request(
-            request.method,
-            request.url,
-            headers=request.headers,
-            data=request.body,
-            timeout=client_timeout,
-            allow_redirects=False,
-            # A session passed in may raise on error statuses; error answers are ours to read.
-            raise_for_status=False,
-            middlewares=middlewares,
-        ) as answer:
-            body, complete = await _read_capped(answer, MAX_RESPONSE_BYTES)
-        # An answer that echoes the key must not carry it into errors, logs or models.
-        body = redact(body, self._secret, cut_off=not complete)
-        return Response(answer.status, answer.headers, body, complete)
+        async with asyncio.timeout(None) as deadline:
+            sends.deadline = deadline
+            async with session.request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                data=request.body,
+                timeout=client_timeout,
+                allow_redirects=False,
+                # A session passed in may raise on error statuses; error responses are ours to read.
+                raise_for_status=False,
+                trace_request_ctx=sends,
+            ) as response:
+                body, complete = await _read_capped(response, MAX_RESPONSE_BYTES)
+        return received(response.status, response.headers, body, complete=complete, secret=self._api_key)
 
 
-class _SendCounter:
-    """A per-request aiohttp middleware that counts how many times the request went out."""
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+class _Sends:
+    """One attempt as aiohttp's tracing reports it: how many times it went out (got a
+    connection), with the attempt's hard deadline restarted at each."""
+
+    def __init__(self, bound: float | None) -> None:
+        self.count = 0
+        self.deadline: asyncio.Timeout | None = None
+        self._bound = bound
+
+    @property
+    def expired(self) -> bool:
+        """Whether the hard deadline ended the attempt."""
+        return self.deadline is not None and self.deadline.expired()
+
+    def connected(self) -> None:
+        self.count += 1
+        if self._bound is not None and self.deadline is not None:
+            self.deadline.reschedule(asyncio.get_running_loop().time() + self._bound)
+
+
+class _AttemptTracing(aiohttp.TraceConfig):
+    """Tells each of the SDK's requests (its ``trace_request_ctx`` is a `_Sends`) when it has
+    a connection; other requests on a shared session are left alone."""
 
     def __init__(self) -> None:
-        self.count = 0
-
-    async def __call__(
-        self,
-        request: aiohttp.ClientRequest,
-        handler: Callable[[aiohttp.ClientRequest], Awaitable[aiohttp.ClientResponse]],
-    ) -> aiohttp.ClientResponse:
-        self.count += 1
-        return await handler(request)
+        super().__init__()
+        self.on_connection_create_end.append(_on_connection)
+        self.on_connection_reuseconn.append(_on_connection)
 
 
-async def _read_capped(answer: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
-    """The body, and whether it was read whole; reading stops after `limit` bytes.
+async def _on_connection(session: aiohttp.ClientSession, context: SimpleNamespace, params: object) -> None:
+    sends = context.trace_request_ctx
+    if isinstance(sends, _Sends):
+        sends.connected()
 
-    A connection whose answer is not read to the end is closed by aiohttp, not pooled.
+
+def _add_tracing(session: aiohttp.ClientSession) -> None:
+    """Add the SDK's tracing to a session passed in, unless it has it already.
+
+    aiohttp has no per-request tracing, and per-request middlewares would replace the
+    session's own (which cannot be read back), so the public, live ``trace_configs`` list is
+    where it goes.  Should aiohttp ever hand out a copy, this fails loudly rather than lose
+    count of resends.
     """
-    if answer.content_length is not None and answer.content_length <= limit:
-        return await answer.read(), True
+    configs = session.trace_configs
+    if any(isinstance(config, _AttemptTracing) for config in configs):
+        return
+    tracing = _AttemptTracing()
+    tracing.freeze()
+    configs.append(tracing)
+    if not any(isinstance(config, _AttemptTracing) for config in session.trace_configs):
+        raise ConfigurationError(
+            "This aiohttp version does not let the SDK trace requests on a session passed in;"
+            " let AsyncWorkOS create its own session (omit session=)."
+        )
+
+
+async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
+    """The decoded body, and whether it was read whole; reading stops after `limit` bytes.
+
+    The body is read in chunks as aiohttp decodes it, never with `read()`: a declared
+    ``Content-Length`` counts compressed bytes, which may inflate a thousandfold.  A
+    connection whose response is not read to the end is closed by aiohttp, not pooled.
+    """
     chunks: list[bytes] = []
     size = 0
-    while chunk := await answer.content.read(64 * 1024):
+    while chunk := await response.content.read(64 * 1024):
         if size + len(chunk) > limit:
             chunks.append(chunk[: limit - size])
             return b"".join(chunks), False

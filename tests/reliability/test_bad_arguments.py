@@ -1,0 +1,127 @@
+"""Whatever a caller passes, and whatever status comes back, a call ends with a `WorkOSError`.
+
+Bad arguments raise `InvalidArgumentError` before anything is sent -- never ``ValueError``,
+``TypeError`` or ``UnicodeEncodeError``, and nothing is silently dropped from them.  A status
+that is not a success (a redirect among them) is an error, never taken for one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from workos_orgs import APIStatusError, AsyncWorkOS, InvalidArgumentError
+from workos_orgs.emulator import Emulator
+
+from .conftest import FAST
+
+Call = Callable[[AsyncWorkOS, str], Awaitable[Any]]
+
+
+@pytest.fixture
+async def once(emulator: Emulator) -> AsyncIterator[AsyncWorkOS]:
+    async with AsyncWorkOS(
+        api_key=emulator.api_key, base_url=emulator.url, backoff=FAST, timeout=5, max_retries=0
+    ) as client:
+        yield client
+
+
+async def walk(client: AsyncWorkOS, **query: Any) -> list[Any]:
+    return [organization async for organization in client.organizations.list(**query)]
+
+
+BAD_CALLS: dict[str, Call] = {
+    "CR/LF in an extra header's value": lambda c, org: c.organizations.get(
+        org, extra_headers={"X-Trace": "a\r\nX-Injected: 1"}
+    ),
+    "LF in an extra header's name": lambda c, org: c.organizations.get(org, extra_headers={"X-Trace\nX-B": "a"}),
+    "a colon in an extra header's name": lambda c, org: c.organizations.get(org, extra_headers={"X-A: b": "a"}),
+    "a non-string extra header value": lambda c, org: c.organizations.get(org, extra_headers={"X-Count": 5}),
+    "a non-string extra header name": lambda c, org: c.organizations.get(org, extra_headers={5: "a"}),
+    "a lone surrogate in an extra header": lambda c, org: c.organizations.get(org, extra_headers={"X-A": "\udcff"}),
+    "CR/LF in the idempotency key": lambda c, org: c.organizations.create(name="A", idempotency_key="k\r\nX-B: 1"),
+    "a NUL in the idempotency key": lambda c, org: c.organizations.create(name="A", idempotency_key="k\0"),
+    "a lone surrogate in an id": lambda c, org: c.organizations.get("org_\udcff"),
+    "a lone surrogate in an id to delete": lambda c, org: c.organizations.delete("org_\ud800"),
+    "a lone surrogate in an external id": lambda c, org: c.organizations.get_by_external_id("ext\udcff"),
+    "a lone surrogate in a name": lambda c, org: c.organizations.create(name="Ac\udcffme"),
+    "a lone surrogate in an update's name": lambda c, org: c.organizations.update(org, name="Ac\udcffme"),
+    "a lone surrogate in metadata": lambda c, org: c.organizations.update(org, metadata={"tier": "g\udcff"}),
+    "a lone surrogate in a metadata key": lambda c, org: c.organizations.update(org, metadata={"t\udcff": "g"}),
+    "a lone surrogate in a domain to add": lambda c, org: c.organization_domains.create(
+        organization_id=org, domain="evil\udcff.com"
+    ),
+    "a lone surrogate in search": lambda c, org: walk(c, search="Ac\udcffme"),
+    "a lone surrogate in domains": lambda c, org: walk(c, domains=["evil\udcff.com"]),
+    "an int metadata value": lambda c, org: c.organizations.create(name="A", metadata={"tier": 5}),
+    "a list metadata value": lambda c, org: c.organizations.update(org, metadata={"tier": ["gold"]}),
+    "a non-string metadata key": lambda c, org: c.organizations.update(org, metadata={5: "gold"}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CALLS))
+async def test_a_bad_argument_is_an_invalid_argument_error_and_nothing_is_sent(
+    once: AsyncWorkOS, emulator: Emulator, case: str
+) -> None:
+    (row,) = emulator.seed([{"name": "Acme", "metadata": {"tier": "gold"}}])
+    with pytest.raises(InvalidArgumentError) as caught:
+        await BAD_CALLS[case](once, row["id"])
+    assert caught.value.__cause__ is None or isinstance(caught.value.__cause__, InvalidArgumentError)
+    assert emulator.requests == []
+    assert "\r" not in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+async def test_metadata_may_still_remove_a_key_with_none(once: AsyncWorkOS, emulator: Emulator) -> None:
+    (row,) = emulator.seed([{"name": "Acme", "metadata": {"tier": "gold", "region": "eu"}}])
+    updated = await once.organizations.update(row["id"], metadata={"tier": None})
+    assert dict(updated.metadata) == {"region": "eu"}
+
+
+async def test_valid_unicode_everywhere_still_goes_through(once: AsyncWorkOS, emulator: Emulator) -> None:
+    created = await once.organizations.create(
+        name="Ærø 🏢", metadata={"città": "Zürich 🇨🇭"}, extra_headers={"X-Note": "tab\tok"}, idempotency_key="k-1"
+    )
+    assert (created.name, dict(created.metadata)) == ("Ærø 🏢", {"città": "Zürich 🇨🇭"})
+    assert [organization.id for organization in await walk(once, search="Ærø")] == [created.id]
+
+
+# Statuses that are not a success.
+
+
+@pytest.mark.parametrize("status", [300, 301, 302, 303, 304, 307, 308])
+@pytest.mark.parametrize("which", ["organization", "domain"])
+async def test_a_redirected_delete_is_an_error_and_deletes_nothing(
+    once: AsyncWorkOS, emulator: Emulator, status: int, which: str
+) -> None:
+    (row,) = emulator.seed([{"name": "Acme", "domains": ["acme.com"]}])
+    organization = await once.organizations.get(row["id"])
+    emulator.inject_fault(method="DELETE", status=status, body="")
+    delete = (
+        once.organizations.delete(organization.id)
+        if which == "organization"
+        else once.organization_domains.delete(organization.domains[0].id)
+    )
+    with pytest.raises(APIStatusError) as caught:
+        await delete
+    assert caught.value.status == status
+    assert "redirect" in caught.value.message.lower() or str(status) in caught.value.message
+    assert caught.value.outcome_unknown is False
+    assert (await once.organizations.get(row["id"])).domains == organization.domains  # still there
+
+
+@pytest.mark.parametrize("status", [301, 302, 307])
+async def test_a_redirect_carrying_an_organization_is_not_taken_for_it(
+    once: AsyncWorkOS, emulator: Emulator, status: int
+) -> None:
+    (row,) = emulator.seed([{"name": "Acme"}])
+    emulator.inject_fault(method="GET", status=status, body=row)
+    with pytest.raises(APIStatusError) as caught:
+        await once.organizations.get(row["id"])
+    assert caught.value.status == status
+    emulator.inject_fault(method="DELETE", status=status)
+    with pytest.raises(APIStatusError):
+        await once.organizations.with_raw_response.delete(row["id"])
+    assert (await once.organizations.get(row["id"])).id == row["id"]

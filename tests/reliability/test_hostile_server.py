@@ -1,0 +1,465 @@
+"""Servers that attack the client's memory and time: compression bombs, bytes dripped one at a
+time, and a client closed while calls are in flight.  Every call ends, with a typed error.
+
+Each server here is a few lines of `asyncio.start_server`, so it can send what no real HTTP
+server would.  Outcomes are bounded by events and counts; the outer ``asyncio.timeout`` of each
+test is only a safety net against the hang the test is about.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import itertools
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from workos_orgs import (
+    APIStatusError,
+    APITimeoutError,
+    AsyncWorkOS,
+    ClientClosedError,
+    InternalServerError,
+    NotFoundError,
+    Organization,
+    ResponseValidationError,
+    WorkOSError,
+)
+from workos_orgs._response import MAX_RESPONSE_BYTES
+
+from .conftest import FAST
+from .test_hostile_input import CALLS, JSON_VALUES, KEPT_MAX, STATUSES, TEXT_BODIES, near_organizations
+
+ORG_ID = "org_01ARZ3NDEKTSV4RRFFQ69G5FAV"
+SAFETY_NET = 30.0
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+class Hostile:
+    """A loopback TCP server running `handler` per connection; counts the requests it read."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.requests = 0
+        self.url = ""
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            while await read_request(reader):
+                self.requests += 1
+                await self.handler(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the client gave up on us, as it should
+        except asyncio.CancelledError:
+            # Stopped by __aexit__; ending normally keeps Python 3.11's stream callback from
+            # logging the cancelled task as an error.
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+    async def __aenter__(self) -> Hostile:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._writers):  # Python 3.11 has no Server.close_clients()
+            writer.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks)
+        await self._server.wait_closed()
+
+
+async def read_request(reader: asyncio.StreamReader) -> bool:
+    """Read one request head (and its body, if it has a length); False at end of stream."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError:
+        return False
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length" and int(value):
+            await reader.readexactly(int(value))
+    return True
+
+
+async def until_client_leaves(reader: asyncio.StreamReader) -> None:
+    """Hold the connection open, sending nothing more, until the client closes it."""
+    await reader.read()
+    raise ConnectionResetError
+
+
+def client_for(server: Hostile, **options: object) -> AsyncWorkOS:
+    settings: dict[str, object] = {"backoff": FAST, "timeout": 0.5, "max_retries": 1}
+    settings.update(options)
+    return AsyncWorkOS(api_key="sk_test_hostile", base_url=server.url, **settings)  # type: ignore[arg-type]
+
+
+# A compression bomb: a small body that inflates past the read limit.
+
+BOMB_SIZE = MAX_RESPONSE_BYTES + 1024 * 1024
+
+
+def compressed(encoding: str, size: int) -> bytes:
+    """`size` zero bytes compressed as `encoding`, flushed so all of it can be decoded at once
+    but with the stream left unfinished (a bomb needs no end)."""
+    compressor = zlib.compressobj(wbits=31 if encoding == "gzip" else 15)
+    block = b"\0" * (1024 * 1024)
+    parts = [compressor.compress(block) for _ in range(size // len(block))]
+    parts.append(compressor.compress(b"\0" * (size % len(block))))
+    parts.append(compressor.flush(zlib.Z_SYNC_FLUSH))
+    return b"".join(parts)
+
+
+def bomb(status: int, encoding: str, framing: str) -> Handler:
+    """Send a bomb that inflates past the limit, then hold the connection: a client that reads
+    to the end of the declared body waits for bytes that never come."""
+    data = compressed(encoding, BOMB_SIZE)
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Encoding: {encoding}\r\n"
+        if framing == "content-length":
+            # Less than the limit as sent, and never all sent.
+            writer.write(f"{head}Content-Length: {len(data) + 1000}\r\n\r\n".encode() + data)
+        else:
+            writer.write(f"{head}Transfer-Encoding: chunked\r\n\r\n{len(data):x}\r\n".encode() + data + b"\r\n")
+        await writer.drain()
+        await until_client_leaves(reader)
+
+    return handler
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_compression_bomb_is_cut_off_at_the_limit_of_decoded_bytes(encoding: str, framing: str) -> None:
+    assert len(compressed(encoding, BOMB_SIZE)) < MAX_RESPONSE_BYTES // 100
+    async with Hostile(bomb(200, encoding, framing)) as server, client_for(server) as client:
+        with pytest.raises(ResponseValidationError, match="larger than") as caught:
+            async with asyncio.timeout(SAFETY_NET):
+                await client.organizations.get(ORG_ID)
+    assert caught.value.status == 200
+    assert server.requests == 1
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_compression_bomb_on_a_retried_500_is_cut_off_on_every_attempt(encoding: str) -> None:
+    async with Hostile(bomb(500, encoding, "content-length")) as server, client_for(server) as client:
+        with pytest.raises(InternalServerError) as caught:
+            async with asyncio.timeout(SAFETY_NET):
+                await client.organizations.get(ORG_ID)
+    assert (caught.value.status, caught.value.attempts) == (500, 2)
+    assert server.requests == 2
+
+
+# Bytes dripped slowly enough that no socket wait ever times out.
+
+DRIP_GAP = 0.01  # far below the 0.5 s socket timeout
+
+
+async def drip(writer: asyncio.StreamWriter, data: bytes, *, forever: bytes = b"") -> None:
+    for byte in data:
+        writer.write(bytes([byte]))
+        await writer.drain()
+        await asyncio.sleep(DRIP_GAP)
+    while forever:
+        for byte in forever:
+            writer.write(bytes([byte]))
+            await writer.drain()
+            await asyncio.sleep(DRIP_GAP)
+
+
+def dripping(kind: str) -> Handler:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if kind == "status line":
+            await drip(writer, b"HTTP/1.1 200 ", forever=b"OOOOOOOO")
+        elif kind == "headers":
+            await drip(writer, b"HTTP/1.1 200 OK\r\n", forever=b"X-Slow: yes\r\n")
+        elif kind == "100 Continue":
+            await drip(writer, b"", forever=b"HTTP/1.1 100 Continue\r\n\r\n")
+        else:
+            await drip(writer, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n", forever=b" ")
+
+    return handler
+
+
+@pytest.mark.parametrize("kind", ["status line", "headers", "100 Continue", "body"])
+async def test_a_server_that_drips_bytes_cannot_hold_a_call(kind: str) -> None:
+    async with Hostile(dripping(kind)) as server, client_for(server) as client:
+        with pytest.raises(APITimeoutError) as caught:
+            async with asyncio.timeout(SAFETY_NET):
+                await client.organizations.get(ORG_ID)
+    assert caught.value.attempts == 2
+    assert caught.value.outcome_unknown
+    assert "attempt" in caught.value.message
+    assert server.requests == 2
+
+
+async def test_a_dripping_server_cannot_hold_a_call_with_no_retries() -> None:
+    async with Hostile(dripping("body")) as server, client_for(server, max_retries=0) as client:
+        with pytest.raises(APITimeoutError) as caught:
+            async with asyncio.timeout(SAFETY_NET):
+                await client.organizations.update(ORG_ID, name="Acme")
+    assert caught.value.attempts == 1
+
+
+# Closing the client while calls are in flight, and queued for a pooled connection.
+
+
+@pytest.fixture
+async def held() -> AsyncIterator[tuple[Hostile, dict[int, asyncio.Event]]]:
+    """A server that reads requests and never responds; its events are set at the 1st and
+    the 100th request."""
+    reached = {1: asyncio.Event(), 100: asyncio.Event()}
+    server: Hostile
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if server.requests in reached:
+            reached[server.requests].set()
+        await until_client_leaves(reader)
+
+    server = Hostile(hold)
+    async with server:
+        yield server, reached
+
+
+async def test_closing_the_client_ends_every_call_in_flight_or_queued_with_client_closed_error(
+    held: tuple[Hostile, dict[int, asyncio.Event]],
+) -> None:
+    server, reached = held
+    client = client_for(server, timeout=None)
+    calls = [asyncio.create_task(client.organizations.get(ORG_ID)) for _ in range(200)]
+    async with asyncio.timeout(SAFETY_NET):
+        await reached[100].wait()  # the session's pool holds 100: the other 100 queue for one
+        await client.close()
+        results = await asyncio.gather(*calls, return_exceptions=True)
+    kinds = sorted({type(result).__name__ for result in results})
+    assert kinds == ["ClientClosedError"]
+    assert all(isinstance(result, ClientClosedError) for result in results)
+    assert server.requests == 100
+
+
+async def test_closing_the_client_does_not_turn_a_callers_cancellation_into_an_error(
+    held: tuple[Hostile, dict[int, asyncio.Event]],
+) -> None:
+    server, reached = held
+    client = client_for(server, timeout=None)
+    call = asyncio.create_task(client.organizations.get(ORG_ID))
+    async with asyncio.timeout(SAFETY_NET):
+        await reached[1].wait()
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await client.close()
+
+
+async def test_a_call_on_a_session_its_owner_closed_is_a_client_closed_error(
+    held: tuple[Hostile, dict[int, asyncio.Event]],
+) -> None:
+    server, _ = held
+    session = aiohttp.ClientSession()
+    await session.close()
+    async with client_for(server, session=session) as client:
+        with pytest.raises(ClientClosedError, match="session"):
+            await client.organizations.get(ORG_ID)
+    assert server.requests == 0
+
+
+async def test_closing_a_session_passed_in_ends_its_calls_with_client_closed_error(
+    held: tuple[Hostile, dict[int, asyncio.Event]],
+) -> None:
+    server, reached = held
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1))
+    client = client_for(server, session=session, timeout=None)
+    calls = [asyncio.create_task(client.organizations.get(ORG_ID)) for _ in range(5)]
+    async with asyncio.timeout(SAFETY_NET):
+        await reached[1].wait()  # one in flight, four queued for the one connection
+        await session.close()
+        results = await asyncio.gather(*calls, return_exceptions=True)
+    assert [type(result).__name__ for result in results] == ["ClientClosedError"] * 5
+    await client.close()
+
+
+# A session passed in keeps its own middlewares, and resends on it are still counted.
+
+
+async def test_a_session_passed_in_keeps_its_middlewares_and_its_resends_are_counted() -> None:
+    seen: list[str] = []
+
+    async def tag(
+        request: aiohttp.ClientRequest,
+        handler: Callable[[aiohttp.ClientRequest], Awaitable[aiohttp.ClientResponse]],
+    ) -> aiohttp.ClientResponse:
+        seen.append(request.method)
+        return await handler(request)
+
+    async def drop_the_first(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if server.requests == 1:
+            raise ConnectionResetError  # the delete may have been done: no response
+        body = b'{"message": "Not found"}'
+        writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+
+    server = Hostile(drop_the_first)
+    async with (
+        server,
+        aiohttp.ClientSession(middlewares=(tag,)) as session,
+        client_for(server, session=session, max_retries=0) as client,
+    ):
+        async with asyncio.timeout(SAFETY_NET):
+            # aiohttp resends the dropped DELETE itself; its 404 is then no proof of anything,
+            # and the organization is gone as asked.
+            await client.organizations.delete(ORG_ID)  # no NotFoundError
+    assert seen == ["DELETE", "DELETE"]
+    assert server.requests == 2
+
+
+async def test_clients_sharing_a_session_count_each_send_once() -> None:
+    async def not_found(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        body = b'{"message": "Not found"}'
+        writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+
+    async with Hostile(not_found) as server, aiohttp.ClientSession() as session:
+        first, second = client_for(server, session=session), client_for(server, session=session)
+        for client in (first, second):
+            with pytest.raises(NotFoundError) as caught:  # one send: a definitive 404
+                async with asyncio.timeout(SAFETY_NET):
+                    await client.organizations.delete(ORG_ID)
+            assert (caught.value.attempts, caught.value.outcome_unknown) == (1, False)
+    assert server.requests == 2
+
+
+# The property: any response, in any encoding and framing, with any headers, gives a model
+# or a typed error.
+
+ENCODINGS = st.sampled_from(["identity", "gzip", "deflate", "raw-deflate", "gzip-twice", "bogus", "gzip-lie"])
+FRAMINGS = st.sampled_from(["content-length", "chunked", "close", "content-length-short"])
+HEADER_VALUES = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40)
+EXTRA_HEADERS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["Retry-After", "X-Request-ID", "Content-Type", "Location", "Set-Cookie", "X-Anything", "Vary"]
+        ),
+        HEADER_VALUES,
+    ),
+    max_size=4,
+)
+
+
+def encode(encoding: str, body: bytes) -> tuple[bytes, str | None]:
+    """`body` as sent under `encoding`, and the ``Content-Encoding`` that says so."""
+    if encoding == "gzip":
+        return gzip.compress(body), "gzip"
+    if encoding == "deflate":
+        return zlib.compress(body), "deflate"
+    if encoding == "raw-deflate":
+        compressor = zlib.compressobj(wbits=-15)
+        return compressor.compress(body) + compressor.flush(), "deflate"
+    if encoding == "gzip-twice":
+        return gzip.compress(gzip.compress(body)), "gzip, gzip"
+    if encoding == "bogus":
+        return body, "x-bogus"
+    if encoding == "gzip-lie":
+        return body, "gzip"  # says gzip, is not
+    return body, None
+
+
+def frame(framing: str, body: bytes, splits: list[int]) -> tuple[bytes, bool]:
+    """The framing headers and the framed body; True when the connection must close after."""
+    if framing == "chunked":
+        cuts = sorted({cut % (len(body) + 1) for cut in splits} | {0, len(body)})
+        chunks = [body[start:end] for start, end in itertools.pairwise(cuts) if end > start]
+        framed = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for chunk in chunks) + b"0\r\n\r\n"
+        return b"Transfer-Encoding: chunked\r\n\r\n" + framed, False
+    if framing == "close":
+        return b"Connection: close\r\n\r\n" + body, True
+    if framing == "content-length-short":
+        # Declares more than is sent, then closes: a truncated body.
+        return b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body) + 5, body), True
+    return b"Content-Length: %d\r\n\r\n%s" % (len(body), body), False
+
+
+@pytest.fixture
+async def scripted() -> AsyncIterator[tuple[Hostile, list[tuple[bytes, bool]]]]:
+    """A server that sends the scripted response queued for each request."""
+    script: list[tuple[bytes, bool]] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raw, close = script.pop(0)
+        writer.write(raw)
+        await writer.drain()
+        if close:
+            raise ConnectionResetError  # ends the connection, as the framing requires
+
+    async with Hostile(handler) as server:
+        yield server, script
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    call=st.sampled_from(sorted(CALLS)),
+    status=STATUSES,
+    body=JSON_VALUES | near_organizations() | TEXT_BODIES,
+    encoding=ENCODINGS,
+    framing=FRAMINGS,
+    splits=st.lists(st.integers(min_value=0, max_value=10_000), max_size=5),
+    headers=EXTRA_HEADERS,
+)
+async def test_any_response_in_any_encoding_and_framing_gives_a_model_or_a_typed_error(
+    scripted: tuple[Hostile, list[tuple[bytes, bool]]],
+    call: str,
+    status: int,
+    body: Any,
+    encoding: str,
+    framing: str,
+    splits: list[int],
+    headers: list[tuple[str, str]],
+) -> None:
+    server, script = scripted
+    raw_body = body.encode() if isinstance(body, str) else orjson.dumps(body)
+    sent, content_encoding = encode(encoding, raw_body)
+    head = b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\n" % status
+    if content_encoding is not None:
+        head += f"Content-Encoding: {content_encoding}\r\n".encode()
+    head += b"".join(f"{name}: {value.strip()}\r\n".encode() for name, value in headers)
+    framed, close = frame(framing, sent, splits)
+    script[:] = [(head + framed, close)] * 3  # a list walk asks for at most a few pages
+    async with client_for(server, max_retries=0) as client:
+        async with asyncio.timeout(SAFETY_NET):
+            try:
+                result = await CALLS[call](client)
+            except WorkOSError as error:
+                result = error
+    if isinstance(result, APIStatusError):
+        assert result.status == status
+        assert not 200 <= status < 300
+        assert len(result.body) <= KEPT_MAX
+    elif isinstance(result, ResponseValidationError):
+        assert 200 <= result.status == status < 300
+        assert len(result.body) <= KEPT_MAX
+    elif not isinstance(result, WorkOSError):
+        assert 200 <= status < 300
+        assert encoding in ("identity", "gzip", "deflate", "raw-deflate")
+        assert framing != "content-length-short"
+        if call in ("list", "first_page"):
+            assert all(isinstance(item, Organization) for item in result)
+        elif call != "domain":
+            assert isinstance(result, Organization)

@@ -1,0 +1,114 @@
+"""The key stays secret in every form a server can echo it: JSON-escaped in a body, in a
+response header, cut in two.  A key too short to be real is not "redacted" out of every word."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import orjson
+import pytest
+
+from workos_orgs import APIConnectionError, AsyncWorkOS, BadRequestError, InternalServerError, Organization
+
+from .conftest import FAST
+from .test_hostile_server import Hostile
+from .test_secrets import SECRET, assert_hidden, check_error
+
+ORG_ID = "org_01ARZ3NDEKTSV4RRFFQ69G5FAV"
+
+
+def escaped(text: str, *, every: int, upper: bool = False) -> str:
+    """`text` with every `every`-th character written as a JSON ``\\uXXXX`` escape."""
+    hex_format = "\\u{:04X}" if upper else "\\u{:04x}"
+    return "".join(hex_format.format(ord(char)) if index % every == 0 else char for index, char in enumerate(text))
+
+
+FORM_IDS = ["every character", "every third", "every fifth, upper-case hex"]
+ESCAPED_FORMS = [escaped(SECRET, every=1), escaped(SECRET, every=3), escaped(SECRET, every=5, upper=True)]
+
+
+def echoing(status: int, body: bytes) -> Hostile:
+    """A server whose response echoes the key in its body and, as it came, in its headers."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (
+            f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            f"X-Echo-Authorization: Bearer {SECRET}\r\nX-Echo-{SECRET}: {SECRET}\r\n\r\n"
+        )
+        writer.write(head.encode() + body)
+        await writer.drain()
+
+    return Hostile(handler)
+
+
+@pytest.mark.parametrize("form", ESCAPED_FORMS, ids=FORM_IDS)
+@pytest.mark.parametrize("status", [400, 500])
+async def test_a_key_echoed_json_escaped_in_an_error_never_shows(form: str, status: int) -> None:
+    body = f'{{"message": "bad key {form}", "code": "{form}", "errors": [{{"field": "{form}", "code": "x"}}]}}'
+    assert SECRET in orjson.loads(body)["message"]  # the server really echoed the key
+    async with echoing(status, body.encode()) as server:
+        async with AsyncWorkOS(api_key=SECRET, base_url=server.url, backoff=FAST, max_retries=0) as client:
+            with pytest.raises(BadRequestError if status == 400 else InternalServerError) as caught:
+                await client.organizations.get(ORG_ID)
+    error = caught.value
+    check_error(error)
+    for text, where in ((error.message, "message"), (repr(error.json), "json"), (repr(error.headers), "headers")):
+        assert_hidden(text, where)
+    assert "[redacted]" in error.message
+    assert error.headers["X-Echo-Authorization"] == "Bearer [redacted]"
+
+
+@pytest.mark.parametrize("form", ESCAPED_FORMS, ids=FORM_IDS)
+async def test_a_key_echoed_json_escaped_in_a_success_never_reaches_the_model(form: str) -> None:
+    organization = {
+        "object": "organization",
+        "id": ORG_ID,
+        "name": f"named {form}",
+        "domains": [],
+        "metadata": {"k": form},
+        "external_id": None,
+        "created_at": "2026-01-15T12:00:00.000Z",
+        "updated_at": "2026-01-15T12:00:00.000Z",
+    }
+    body = orjson.dumps(organization).replace(b"\\\\u", b"\\u")
+    assert SECRET in orjson.loads(body)["name"]
+    async with echoing(200, body) as server:
+        async with AsyncWorkOS(api_key=SECRET, base_url=server.url, backoff=FAST, max_retries=0) as client:
+            raw = await client.organizations.with_raw_response.get(ORG_ID)
+    parsed = raw.parse()
+    assert isinstance(parsed, Organization)
+    for text, where in (
+        (repr(parsed), "the model"),
+        (repr(dict(raw.headers)), "raw headers"),
+        (repr(raw.body), "raw body"),
+    ):
+        assert_hidden(text, where)
+    assert parsed.name == "named [redacted]"
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.mark.parametrize("key", ["e", "sk", "abcdefg"])
+async def test_a_key_too_short_to_be_real_is_not_cut_out_of_every_message(key: str) -> None:
+    base_url = f"http://127.0.0.1:{closed_port()}"
+    async with AsyncWorkOS(api_key=key, base_url=base_url, backoff=FAST, max_retries=0) as client:
+        with pytest.raises(APIConnectionError) as caught:
+            await client.organizations.get(ORG_ID)
+    assert "[redacted]" not in str(caught.value)
+    assert "Connection failed" in str(caught.value)
+    assert "sk_test_" not in repr(client)
+
+
+async def test_a_short_key_leaves_error_bodies_intact() -> None:
+    body = b'{"message": "Invalid API key: e.g. see the dashboard"}'
+    async with echoing(400, body) as server:
+        async with AsyncWorkOS(api_key="e", base_url=server.url, backoff=FAST, max_retries=0) as client:
+            with pytest.raises(BadRequestError) as caught:
+                await client.organizations.get(ORG_ID)
+    assert caught.value.message == "Invalid API key: e.g. see the dashboard"

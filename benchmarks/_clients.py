@@ -19,7 +19,7 @@ import attrs
 import orjson
 
 from workos_orgs import AsyncWorkOS, DomainData
-from workos_orgs._sample import sample_records
+from workos_orgs.cli._sample import sample_records
 
 PAGE_SIZE: Final = 100
 

@@ -52,7 +52,7 @@ def write_seed(path: Path, count: int) -> Path:
     """A seed file of `count` sample organizations (1-3 domains each, and metadata)."""
     import orjson
 
-    from workos_orgs._sample import sample_records, seed_entry
+    from workos_orgs.cli._sample import sample_records, seed_entry
 
     path.write_bytes(orjson.dumps({"organizations": [seed_entry(record) for record in sample_records(count)]}))
     return path

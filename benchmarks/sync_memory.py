@@ -18,7 +18,7 @@ import tracemalloc
 from _harness import emulator_process
 
 from workos_orgs import AsyncWorkOS
-from workos_orgs._sample import sample_records
+from workos_orgs.cli._sample import sample_records
 
 
 async def sync_once(count: int) -> tuple[float, int, float]:

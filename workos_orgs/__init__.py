@@ -11,6 +11,15 @@
 The package also ships a local emulator of the API (`workos_orgs.emulator`).
 """
 
+from ._bulk import (
+    FieldChange,
+    InvalidRecordError,
+    OrganizationRecord,
+    SyncEvent,
+    SyncFailure,
+    SyncInputError,
+    SyncReport,
+)
 from ._client import AsyncWorkOS
 from ._contract import DomainState, DomainVerificationStrategy, Order
 from ._errors import (
@@ -38,7 +47,6 @@ from ._organizations import Organizations, OrganizationsWithRawResponse
 from ._pagination import AsyncPager
 from ._protocol import VERSION, Backoff
 from ._resource import APIResponse
-from ._sync import InvalidRecordError, OrganizationRecord, SyncEvent, SyncFailure, SyncReport
 from ._throttle import RateLimiter
 from ._transport import ClientClosedError
 
@@ -61,6 +69,7 @@ __all__ = [
     "DomainData",
     "DomainState",
     "DomainVerificationStrategy",
+    "FieldChange",
     "FieldError",
     "InternalServerError",
     "InvalidArgumentError",
@@ -83,6 +92,7 @@ __all__ = [
     "ResponseValidationError",
     "SyncEvent",
     "SyncFailure",
+    "SyncInputError",
     "SyncReport",
     "UnprocessableEntityError",
     "Unset",

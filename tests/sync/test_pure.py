@@ -16,9 +16,9 @@ from workos_orgs import (
     OrganizationRecord,
     RateLimiter,
 )
-from workos_orgs._progress import Progress, render
-from workos_orgs._sync import plan_update
+from workos_orgs._bulk import plan_update
 from workos_orgs._throttle import TokenBucket, bucket_for
+from workos_orgs.cli._progress import Progress, render
 
 NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
 

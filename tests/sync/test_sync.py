@@ -161,9 +161,11 @@ async def test_async_iterable_input(client: AsyncWorkOS) -> None:
 
 
 async def test_duplicate_external_ids_in_the_input_make_one_organization(client: AsyncWorkOS) -> None:
+    # Issue 9: a repeated external id is no longer merged silently; each repeat fails, naming the first.
     twice = [OrganizationRecord("same", "Same")] * 6
     report = await client.organizations.sync(twice, concurrency=6)
-    assert report.failed == 0
+    assert report.failed == 5
+    assert all("repeats records[0]" in str(failure.error) for failure in report.failures)
     assert report.created == 1
     assert list(await everything(client)) == ["same"]
 

@@ -15,8 +15,8 @@ from typing import IO, Any, Final
 
 from .. import __version__
 from .._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncInputError, SyncReport
-from .._contract import LIST_LIMIT_MAX, DomainState, Order
-from .._errors import AuthenticationError, ConfigurationError, InvalidArgumentError, WorkOSError
+from .._contract import DOMAIN_ALREADY_VERIFIED, LIST_LIMIT_MAX, DomainState, Order
+from .._errors import AuthenticationError, BadRequestError, ConfigurationError, InvalidArgumentError, WorkOSError
 from .._models import UNSET, DomainData, Organization, OrganizationDomain
 from ._connect import UsageError, add_global_options, configure_logging, open_client, positive_int
 from ._demo import add_demo_command, run_demo
@@ -299,7 +299,13 @@ async def _domains(args: argparse.Namespace) -> int:
             case "get":
                 _show(args, await domains.get(args.id))
             case "verify":
-                _show(args, await domains.verify(args.id))
+                try:
+                    domain = await domains.verify(args.id)
+                except BadRequestError as error:
+                    if error.code != DOMAIN_ALREADY_VERIFIED:
+                        raise
+                    domain = await domains.get(args.id)  # nothing to verify: show the state it is in
+                _show(args, domain)
             case _:
                 await domains.delete(args.id)
                 _deleted(args, "organization_domain")

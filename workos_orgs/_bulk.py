@@ -377,11 +377,6 @@ def plan_update(record: OrganizationRecord, organization: Organization) -> dict[
     return _plan(record, organization)[0]
 
 
-def plan_changes(record: OrganizationRecord, organization: Organization | None) -> tuple[FieldChange, ...]:
-    """What syncing `record` changes in `organization` (None: what creating it sets)."""
-    return tuple(_plan(record, organization)[1])
-
-
 async def _each(records: Iterable[_T] | AsyncIterable[_T]) -> AsyncIterator[_T]:
     if isinstance(records, AsyncIterable):
         async for record in records:

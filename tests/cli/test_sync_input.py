@@ -108,15 +108,17 @@ async def test_dry_run_prints_each_change_with_old_and_new(emulator: Emulator, t
         tmp_path / "orgs.jsonl",
         [{"external_id": "c-1", "name": "Acme", "metadata": {"tier": "silver"}}, {"external_id": "c-2", "name": "New"}],
     )
-    result = await cli(emulator, "sync", str(path), "--dry-run", "--concurrency", "1")
+    (stale,) = emulator.seed([{"name": "Stale", "external_id": "stale"}])
+    result = await cli(emulator, "sync", str(path), "--dry-run", "--prune", "--concurrency", "1")
     assert result.code == 0, result.err
     assert result.out.splitlines() == [
         f"would update c-1 ({path} line 1)",
         "  metadata.tier: 'gold' -> 'silver'",
         f"would create c-2 ({path} line 2)",
         "  name: None -> 'New'",
+        f"would delete stale ({stale['id']})",
     ]
-    assert await external_ids(emulator) == ["c-1"]
+    assert await external_ids(emulator) == ["c-1", "stale"]
 
 
 async def test_duplicate_external_ids_in_a_file_fail_naming_the_first_line(emulator: Emulator, tmp_path: Path) -> None:

@@ -325,14 +325,14 @@ class SyncTally:
         self.report.record(event)
         if self.as_json:
             _write(sys.stdout.buffer, event.to_dict())
-        elif event.dry_run and event.changes:
+        elif event.dry_run and (event.changes or event.action == "deleted"):
             sys.stdout.write(_change_lines(event))
         self.progress.advance(str(self.report))
 
 
 def _change_lines(event: SyncEvent) -> str:
-    verb = {"created": "would create", "updated": "would update"}.get(event.action, event.action)
-    where = f" ({event.source})" if event.source else ""
+    verb = {"created": "would create", "updated": "would update", "deleted": "would delete"}[event.action]
+    where = f" ({event.source or event.organization_id})"
     lines = [f"{verb} {event.external_id}{where}"]
     lines += [f"  {change.field}: {change.old!r} -> {change.new!r}" for change in event.changes]
     return "\n".join(lines) + "\n"

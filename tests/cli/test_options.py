@@ -183,3 +183,11 @@ def test_the_progress_line_never_wraps() -> None:
     drawn = [line.removeprefix("\x1b[K") for line in stream.getvalue().rstrip("\n").split("\r") if line]
     assert drawn
     assert all(len(line) == 39 for line in drawn)
+
+
+async def test_debug_sends_the_sdk_log_to_stderr(emulator: Emulator) -> None:
+    quiet = await cli(emulator, "list")
+    loud = await cli(emulator, "--debug", "list")
+    assert "GET /organizations -> 200" not in quiet.err
+    assert "GET /organizations -> 200" in loud.err
+    assert emulator.api_key not in loud.err

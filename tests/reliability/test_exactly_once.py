@@ -112,9 +112,10 @@ async def test_a_create_with_no_answer_on_any_attempt_is_resolved_by_lookup(
 
 async def test_a_create_that_timed_out_is_made_once(bare_emulator: Emulator) -> None:
     # The slow attempt does its work after the client has given up on it.
-    bare_emulator.inject_fault(method="POST", path="/organizations", delay_ms=300)
+    # The slow attempt lands long after the timeout; the others have ten times the time they need.
+    bare_emulator.inject_fault(method="POST", path="/organizations", delay_ms=2_000)
     async with AsyncWorkOS(
-        api_key=bare_emulator.api_key, base_url=bare_emulator.url, backoff=FAST, timeout=0.1
+        api_key=bare_emulator.api_key, base_url=bare_emulator.url, backoff=FAST, timeout=1.0
     ) as client:
         organization = await client.organizations.create(name="Acme", external_id="acme-1")
         await logged(bare_emulator, "POST", 2)  # the abandoned attempt has landed

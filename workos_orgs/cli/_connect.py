@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import inspect
 import logging
+import math
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from yarl import URL
 
@@ -23,40 +24,31 @@ _CLIENT_DEFAULTS: Final = {
 }
 LOGGER_NAME: Final = "workos_orgs"
 
+_N = TypeVar("_N", int, float)
+
 
 class UsageError(Exception):
     """A command line that cannot be carried out as written."""
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number, 1 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: a whole number, 1 or more")
-    return value
+def _number(convert: Callable[[str], _N], accept: Callable[[_N], bool], what: str) -> Callable[[str], _N]:
+    """An argparse type: `text` converted, and refused with `what` it should be unless accepted."""
+
+    def parse(text: str) -> _N:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: {what}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"{text!r}: {what}")
+        return value
+
+    return parse
 
 
-def _whole(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: a whole number, 0 or more")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r}: a number of seconds above 0")
-    return value
+positive_int = _number(int, lambda value: value >= 1, "a whole number, 1 or more")
+_whole = _number(int, lambda value: value >= 0, "a whole number, 0 or more")
+_seconds = _number(float, lambda value: 0 < value < math.inf, "a number of seconds above 0")
 
 
 def add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:

@@ -1,6 +1,7 @@
 """The fault storm: many workers writing through injected faults, and nothing lost or doubled.
 
-``W`` workers create, update, get, list and delete organizations for ``S`` seconds against
+``W`` workers create, update, get, list and delete organizations for ``S`` seconds (or, with
+``--operations N``, for N operations each: what the tests run, so load cannot change them) against
 the emulator (in this process) while it injects faults into a share ``R`` of requests: 429s
 with ``Retry-After``, 500/502/503, replies slower than the client's timeout, and connections
 dropped before or after the work was done.  Each worker owns its own external ids, so the

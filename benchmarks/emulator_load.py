@@ -248,20 +248,35 @@ async def drive(
     tally: Tally,
     kill_after: float | None = None,
     seed: int = 1,
+    steps: int | None = None,
 ) -> list[Client]:
-    """Run `clients` users for `seconds` (or until the kill, `kill_after` seconds in)."""
+    """Run `clients` users for `seconds`, or for `steps` requests each (what the tests use:
+    a busy machine then makes the run slower, never different).  With `kill_after` the
+    emulator is killed that many seconds in, or, with `steps`, once half of all steps are done.
+    """
     sessions = [_session(emulator) for _ in range(clients)]
     users = [Client(number, http, tally, seed * 1000 + number) for number, http in enumerate(sessions)]
     deadline = time.monotonic() + seconds
     killed = asyncio.Event()
+    halfway = asyncio.Event()
+    finished = 0
 
     async def work(user: Client) -> None:
-        while time.monotonic() < deadline and not killed.is_set():
+        nonlocal finished
+        done = 0
+        while not killed.is_set() and (time.monotonic() < deadline if steps is None else done < steps):
             await user.step()
+            done += 1
+            finished += 1
+            if steps is not None and finished >= clients * steps // 2:
+                halfway.set()
 
     async def kill() -> None:
         assert kill_after is not None
-        await asyncio.sleep(kill_after)
+        if steps is None:
+            await asyncio.sleep(kill_after)
+        else:
+            await halfway.wait()
         emulator.process.send_signal(signal.SIGKILL)
         emulator.process.wait()
         killed.set()
@@ -321,15 +336,23 @@ def integrity_check(db: Path) -> str:
     return result if not foreign else f"{result}; foreign key violations: {foreign[:5]}"
 
 
-async def run(*, seconds: float, clients: int, db: Path | None, kill: bool, seed: int = 1) -> LoadReport:
-    """One load run as the CLI does it; the tests call this with small numbers."""
+async def run(
+    *, seconds: float, clients: int, db: Path | None, kill: bool, seed: int = 1, steps: int | None = None
+) -> LoadReport:
+    """One load run as the CLI does it; the tests call this with a small count of `steps`."""
     tally = Tally()
     mode = "SQLite file, kill -9 halfway, restart" if kill else ("SQLite file" if db else "in memory")
     integrity = None
     with _emulator(db) as emulator:
         started = time.monotonic()
         users = await drive(
-            emulator, clients=clients, seconds=seconds, tally=tally, kill_after=seconds / 2 if kill else None, seed=seed
+            emulator,
+            clients=clients,
+            seconds=seconds,
+            tally=tally,
+            kill_after=seconds / 2 if kill else None,
+            seed=seed,
+            steps=steps,
         )
         elapsed = time.monotonic() - started
         if not kill:

@@ -1,6 +1,7 @@
 """The fault storm: many workers writing through injected faults, and nothing lost or doubled.
 
-``W`` workers create, update, get, list and delete organizations for ``S`` seconds against
+``W`` workers create, update, get, list and delete organizations for ``S`` seconds (or, with
+``--operations N``, for N operations each: what the tests run, so load cannot change them) against
 the emulator (in this process) while it injects faults into a share ``R`` of requests: 429s
 with ``Retry-After``, 500/502/503, replies slower than the client's timeout, and connections
 dropped before or after the work was done.  Each worker owns its own external ids, so the
@@ -189,10 +190,12 @@ class _Worker:
         self.deleted: set[str] = set()
         self.serial = 0
 
-    async def run(self, deadline: float) -> None:
-        while time.monotonic() < deadline:
+    async def run(self, deadline: float, operations: int | None) -> None:
+        done = 0
+        while (time.monotonic() < deadline) if operations is None else (done < operations):
+            done += 1
             now = time.monotonic()
-            writable = [owned for owned in self.owned.values() if now - owned.last_write > self.quiet]
+            writable = [owned for owned in self.owned.values() if not self.quiet or now - owned.last_write > self.quiet]
             roll = self.random.random()
             if roll < 0.3 or not self.owned:
                 await self.create()
@@ -305,6 +308,7 @@ class _Worker:
 async def run_storm(
     *,
     seconds: float = 60.0,
+    operations: int | None = None,
     workers: int = 32,
     rate: float = 0.1,
     idempotency: bool = True,
@@ -318,6 +322,9 @@ async def run_storm(
 ) -> StormResult:
     """Run one storm against a fresh in-process emulator and compare its final state.
 
+    Each worker runs for ``seconds``, or, given ``operations``, for exactly that many
+    operations however long they take (what the tests use: a busy machine only makes the
+    run slower, never different).
     ``slow_ms`` (default: twice ``timeout``) is how late a slow reply comes; ``plain_creates``
     is the share of creates without an external id (default 0.2 with idempotency, else 0:
     without either, a duplicate is possible and documented).
@@ -326,7 +333,9 @@ async def run_storm(
     if plain_creates is None:
         plain_creates = 0.2 if idempotency else 0.0
     backoff = backoff or Backoff(base=0.02, cap=0.25, max_retry_after=5)
-    quiet = slow_ms / 1000 + LATE_WRITE_MARGIN
+    # A late write exists only when the client gives up before a slow reply; otherwise every
+    # write has landed when its call returns, and no quiet period is needed.
+    quiet = slow_ms / 1000 + LATE_WRITE_MARGIN if slow_ms / 1000 >= timeout else 0.0
     tally = _Tally()
     async with Emulator(idempotency=idempotency) as emulator:
         async with AsyncWorkOS(
@@ -338,7 +347,9 @@ async def run_storm(
             emulator.set_chaos(Chaos(rate=rate, slow_ms=slow_ms, retry_after=retry_after, seed=seed))
             started = time.monotonic()
             deadline = started + seconds
-            results = await asyncio.gather(*(worker.run(deadline) for worker in crew), return_exceptions=True)
+            results = await asyncio.gather(
+                *(worker.run(deadline, operations) for worker in crew), return_exceptions=True
+            )
             elapsed = time.monotonic() - started
             emulator.set_chaos(None)
             for result in results:
@@ -399,6 +410,7 @@ def _compare(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=60.0, help="how long each storm lasts (default 60)")
+    parser.add_argument("--operations", type=int, help="run this many operations per worker instead of for --seconds")
     parser.add_argument("--workers", type=int, default=32, help="concurrent workers (default 32)")
     parser.add_argument("--rate", type=float, default=0.1, help="share of requests that get a fault (default 0.1)")
     parser.add_argument("--seed", type=int, default=1, help="seeds the faults and the workload (default 1)")
@@ -421,6 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = asyncio.run(
             run_storm(
                 seconds=args.seconds,
+                operations=args.operations,
                 workers=args.workers,
                 rate=args.rate,
                 idempotency=idempotency,

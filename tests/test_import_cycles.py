@@ -100,15 +100,6 @@ def test_cycles_are_found() -> None:
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
-# Bulk sync and the command line are moving into their own modules on another branch; until
-# that lands, these two cycles are known.  Any other cycle fails the test, and so does either
-# of these once it is gone: then empty this list.
-KNOWN_UNTIL_THE_CLI_MOVES = [
-    [f"{ROOT}._cli", f"{ROOT}._demo"],
-    [f"{ROOT}._organizations", f"{ROOT}._sync"],
-]
-
-
 def test_the_package_has_no_import_cycle() -> None:
     found = sorted(cycles(import_graph()))
-    assert found == KNOWN_UNTIL_THE_CLI_MOVES, "import cycles: " + "; ".join(" <-> ".join(group) for group in found)
+    assert found == [], "import cycles: " + "; ".join(" <-> ".join(group) for group in found)

@@ -11,6 +11,15 @@
 The package also ships a local emulator of the API (`workos_orgs.emulator`).
 """
 
+from ._bulk import (
+    FieldChange,
+    InvalidRecordError,
+    OrganizationRecord,
+    SyncEvent,
+    SyncFailure,
+    SyncInputError,
+    SyncReport,
+)
 from ._client import AsyncWorkOS
 from ._contract import DomainState, DomainVerificationStrategy, Order
 from ._errors import (
@@ -39,7 +48,6 @@ from ._organizations import Organizations, OrganizationsWithRawResponse
 from ._pagination import AsyncPager
 from ._response import APIResponse
 from ._retry import Backoff
-from ._sync import InvalidRecordError, OrganizationRecord, SyncEvent, SyncFailure, SyncReport
 from ._throttle import RateLimiter
 from ._version import VERSION
 
@@ -62,6 +70,7 @@ __all__ = [
     "DomainData",
     "DomainState",
     "DomainVerificationStrategy",
+    "FieldChange",
     "FieldError",
     "InternalServerError",
     "InvalidArgumentError",
@@ -84,6 +93,7 @@ __all__ = [
     "ResponseValidationError",
     "SyncEvent",
     "SyncFailure",
+    "SyncInputError",
     "SyncReport",
     "UnprocessableEntityError",
     "Unset",

@@ -1,5 +1,5 @@
 """``python -m workos_orgs``: the same as the ``workos-orgs`` command."""
 
-from ._cli import run
+from .cli import run
 
 run()

@@ -9,6 +9,7 @@ from typing import Any, Final, Unpack
 import attrs
 
 from ._base_client import BaseClient
+from ._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport, sync_organizations
 from ._contract import Order
 from ._errors import BadRequestError, ConflictError, InvalidArgumentError, WorkOSError
 from ._models import (
@@ -24,7 +25,6 @@ from ._request import check_id
 from ._resource import APIResource, RawResponseMethod, RequestOptions, WithRawResponse
 from ._response import Response, json_parser
 from ._retry import ended_without_response, outcome_unknown
-from ._sync import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport, sync_organizations
 from ._throttle import RateLimiter
 
 DomainDataInput = DomainData | Mapping[str, str]
@@ -286,14 +286,18 @@ class Organizations(APIResource):
 
         Each record (an `OrganizationRecord`, or a mapping with ``external_id``, ``name``,
         ``domains``, ``metadata``) is looked up by external id, then created if missing,
-        updated only where it differs, and otherwise left alone.  ``prune=True`` then deletes
-        organizations whose external id is not in the input (those without one are never
-        touched); ``dry_run=True`` reports what would change and writes nothing.
+        updated only where it differs, and otherwise left alone.  A record without
+        ``domains`` or ``metadata`` leaves them as they are; ``[]`` or ``{}`` clears them.
+        ``prune=True`` then deletes organizations whose external id is not in the input
+        (those without one are never touched; if any record could not be identified, none
+        are); ``dry_run=True`` reports what would change and writes nothing.
 
         ``records`` may be any iterable or async iterable: it is read as the work goes, with
         at most ``concurrency`` records in flight, so memory stays flat.  A record that fails
-        is reported with its typed error and the job goes on; ``on_event`` hears every
-        outcome.  Requests are paced under WorkOS's limits by ``rate_limiter`` (default: the
+        (a repeated external id too) is reported with its typed error and where it came from,
+        and the job goes on; ``on_event`` hears every outcome, with the fields it changes.
+        If ``records`` itself raises, the records read are finished and `SyncInputError`
+        (carrying the partial report) is raised; nothing is pruned.  Requests are paced under WorkOS's limits by ``rate_limiter`` (default: the
         client's own, else a new `RateLimiter()`; ``None`` turns pacing off).  Re-running
         after a crash converges: nothing is created twice, nothing is lost::
 

@@ -249,7 +249,7 @@ async def test_sync_a_bad_record_fails_alone_with_exit_1(emulator: Emulator, tmp
     assert result.code == 1
     assert "sync: created 2, updated 0, unchanged 0, deleted 0, failed 2" in result.err
     assert f"{path} line 2: not valid JSON" in result.err
-    assert "failed x: name is required" in result.err
+    assert f"failed x: {path} line 3: name is required" in result.err  # every failure names its line
     assert sorted(await _external_ids(emulator)) == ["c-1", "c-3"]
 
 

@@ -2,7 +2,7 @@
 
 Short runs of ``benchmarks/emulator_load.py`` (the full-size run is ``nox -s soak``): no 5xx,
 no "database is locked", no acknowledged write lost, nothing half-written after a kill -9.
-No timing is asserted.
+No timing is asserted, and the runs are bounded by a count of requests, not by seconds.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ sys.path.insert(0, str(BENCHMARKS))
 import emulator_load  # noqa: E402
 
 CLIENTS = 8
-SECONDS = 2.0
+STEPS = 40  # requests per client; the kill comes after half of all of them
+SECONDS = 600.0  # never reached: the steps end each run
 
 
 def assert_clean(report: emulator_load.LoadReport) -> None:
@@ -31,19 +32,21 @@ def assert_clean(report: emulator_load.LoadReport) -> None:
 
 
 async def test_concurrent_clients_in_memory_get_no_5xx_and_lose_nothing() -> None:
-    report = await emulator_load.run(seconds=SECONDS, clients=CLIENTS, db=None, kill=False)
+    report = await emulator_load.run(seconds=SECONDS, clients=CLIENTS, db=None, kill=False, steps=STEPS)
     assert_clean(report)
     assert report.tally.cut == 0
 
 
 async def test_concurrent_clients_on_a_db_file_get_no_5xx_and_lose_nothing(tmp_path: Path) -> None:
-    report = await emulator_load.run(seconds=SECONDS, clients=CLIENTS, db=tmp_path / "load.db", kill=False)
+    report = await emulator_load.run(seconds=SECONDS, clients=CLIENTS, db=tmp_path / "load.db", kill=False, steps=STEPS)
     assert_clean(report)
     assert report.tally.cut == 0
 
 
 async def test_kill_9_mid_load_keeps_every_acknowledged_create_whole(tmp_path: Path) -> None:
-    report = await emulator_load.run(seconds=2 * SECONDS, clients=CLIENTS, db=tmp_path / "killed.db", kill=True)
+    report = await emulator_load.run(
+        seconds=SECONDS, clients=CLIENTS, db=tmp_path / "killed.db", kill=True, steps=2 * STEPS
+    )
     assert_clean(report)
     assert report.integrity == "ok"
     assert report.ok

@@ -36,7 +36,7 @@ def checked_out(client: AsyncWorkOS) -> int:
 
 
 async def still_works(client: AsyncWorkOS, organization_id: str) -> None:
-    async with asyncio.timeout(2):
+    async with asyncio.timeout(30):  # a safety net: a leaked connection would hang here
         assert (await client.organizations.get(organization_id)).id == organization_id
     assert checked_out(client) == 0
     gc.collect()  # an unclosed transport would warn here, and warnings are errors

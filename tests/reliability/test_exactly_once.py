@@ -31,6 +31,13 @@ async def names(client: AsyncWorkOS) -> list[str]:
     return sorted([organization.name async for organization in client.organizations.list(limit=100)])
 
 
+async def logged(emulator: Emulator, method: str, count: int) -> None:
+    """Wait (polling the emulator's request log) until `count` `method` requests have been served."""
+    async with asyncio.timeout(30):  # a safety net: the log, not the clock, says when
+        while sum(1 for r in emulator.requests if r.method == method) < count:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+
+
 def trail(emulator: Emulator) -> list[tuple[str, str, int | None, str | None]]:
     return [(r.method, r.path, r.status, r.fault) for r in emulator.requests]
 
@@ -105,12 +112,13 @@ async def test_a_create_with_no_answer_on_any_attempt_is_resolved_by_lookup(
 
 async def test_a_create_that_timed_out_is_made_once(bare_emulator: Emulator) -> None:
     # The slow attempt does its work after the client has given up on it.
-    bare_emulator.inject_fault(method="POST", path="/organizations", delay_ms=300)
+    # The slow attempt lands long after the timeout; the others have ten times the time they need.
+    bare_emulator.inject_fault(method="POST", path="/organizations", delay_ms=2_000)
     async with AsyncWorkOS(
-        api_key=bare_emulator.api_key, base_url=bare_emulator.url, backoff=FAST, timeout=0.1
+        api_key=bare_emulator.api_key, base_url=bare_emulator.url, backoff=FAST, timeout=1.0
     ) as client:
         organization = await client.organizations.create(name="Acme", external_id="acme-1")
-        await asyncio.sleep(0.35)  # let the abandoned attempt land
+        await logged(bare_emulator, "POST", 2)  # the abandoned attempt has landed
         assert [o.id async for o in client.organizations.list()] == [organization.id]
     statuses = sorted((r.status or 0) for r in bare_emulator.requests if r.method == "POST")
     assert statuses == [201, 400]  # the late one found the external id taken
@@ -255,6 +263,6 @@ async def test_timeouts_on_every_attempt_report_an_unknown_outcome(bare_emulator
         with pytest.raises(APITimeoutError) as caught:
             await client.organizations.update(row["id"], name="Acme 2")
         assert (caught.value.attempts, caught.value.outcome_unknown) == (2, True)
-        await asyncio.sleep(0.2)
+        await logged(bare_emulator, "PUT", 2)
         # Both late updates landed; they set the same values, so the result is the same.
         assert (await client.organizations.get(row["id"])).name == "Acme 2"

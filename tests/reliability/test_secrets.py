@@ -109,6 +109,12 @@ async def raise_one_of_everything(emulator: Emulator) -> list[BaseException]:
         assert_hidden(repr(client), "repr(client)")
         assert_hidden(repr(client.with_options(timeout=3)), "repr(client view)")
         await expect(client.organizations.get(""))  # InvalidArgumentError
+
+        def dying_input() -> Iterator[OrganizationRecord]:
+            yield OrganizationRecord("input-1", "Input")
+            raise OSError("the cursor went away")
+
+        await expect(client.organizations.sync(dying_input()))  # SyncInputError
         org = await client.organizations.create(
             name="Acme", external_id="acme-1", domain_data=[DomainData("acme.com", DomainState.VERIFIED)]
         )

@@ -185,7 +185,7 @@ async def test_breaking_out_leaks_no_connection(emulator: Emulator) -> None:
                 break
             page_iterator = client.organizations.list(limit=2).pages()
             await anext(page_iterator)
-        page = await asyncio.wait_for(client.organizations.list(limit=LIST_LIMIT_MAX), timeout=2)
+        page = await asyncio.wait_for(client.organizations.list(limit=LIST_LIMIT_MAX), timeout=30)  # a safety net
         assert len(page.data) == 6
         await client.close()
 

@@ -41,10 +41,6 @@ OWNERS: list[object] = [
     CLIENT.organizations.list(),
 ]
 METHODS = [(f"{type(owner).__name__}.{name}", method) for owner in OWNERS for name, method in public_methods(owner)]
-# Bulk sync's record type is a forward reference that only its own module can resolve; the
-# sync code is moving to its own module on another branch, which fixes it (then this passes,
-# and strict makes that a failure until the mark is removed).
-PENDING = {"Organizations.sync": "bulk sync's SyncItem names OrganizationRecord as a string"}
 
 
 def hint(annotation: Any) -> Any:
@@ -52,16 +48,7 @@ def hint(annotation: Any) -> Any:
     return type(None) if annotation is None else annotation
 
 
-@pytest.mark.parametrize(
-    ("name", "method"),
-    [
-        pytest.param(
-            name, method, marks=[pytest.mark.xfail(strict=True, reason=PENDING[name])] if name in PENDING else []
-        )
-        for name, method in METHODS
-    ],
-    ids=[name for name, _ in METHODS],
-)
+@pytest.mark.parametrize(("name", "method"), METHODS, ids=[name for name, _ in METHODS])
 def test_the_signature_matches_the_annotations(name: str, method: Callable[..., Any]) -> None:
     signature = inspect.signature(method, eval_str=True)
     hints = typing.get_type_hints(method)

@@ -16,9 +16,9 @@ from workos_orgs import (
     OrganizationRecord,
     RateLimiter,
 )
-from workos_orgs._progress import Progress, render
-from workos_orgs._sync import plan_update
+from workos_orgs._bulk import plan_update
 from workos_orgs._throttle import TokenBucket, bucket_for
+from workos_orgs.cli._progress import Progress, render
 
 NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
 
@@ -128,3 +128,13 @@ def test_progress_draws_on_a_terminal_only() -> None:
 def test_rate_limiter_settings_that_cannot_work_are_configuration_errors(settings: dict[str, float]) -> None:
     with pytest.raises(ConfigurationError):
         RateLimiter(**settings)  # type: ignore[arg-type]
+
+
+def test_a_record_without_domains_or_metadata_plans_no_change_to_them() -> None:
+    record = OrganizationRecord("acme", "Acme")
+    assert plan_update(record, organization(metadata={"tier": "gold"}, acme_com="pending")) == {}
+    cleared = OrganizationRecord("acme", "Acme", domains=[], metadata={})
+    assert plan_update(cleared, organization(metadata={"tier": "gold"}, acme_com="pending")) == {
+        "metadata": {"tier": None},
+        "domain_data": [],
+    }

@@ -13,9 +13,9 @@ from ._faults import Chaos
 from ._server import DEFAULT_API_KEY, DEFAULT_HOST, DEFAULT_PORT, Emulator
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(prog: str = "python -m workos_orgs.emulator") -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(
-        prog="python -m workos_orgs.emulator",
+        prog=prog,
         description="Serve a local WorkOS Organizations API (no network, no WorkOS account).",
     )
     cli.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default %(default)s)")
@@ -67,8 +67,8 @@ async def serve(args: argparse.Namespace) -> None:
         print("Emulator stopped.", flush=True)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    cli = parser()
+def main(argv: Sequence[str] | None = None, *, prog: str = "python -m workos_orgs.emulator") -> int:
+    cli = parser(prog)
     args = cli.parse_args(argv)
     if not args.api_key.strip():
         cli.error("--api-key must not be empty: it is the key clients must send")

@@ -6,9 +6,9 @@ import random
 from collections.abc import Iterator
 from typing import Any, Final
 
-from ._contract import DomainState
-from ._models import DomainData
-from ._sync import OrganizationRecord
+from .._bulk import OrganizationRecord
+from .._contract import DomainState
+from .._models import UNSET, DomainData
 
 _BRANDS: Final = (
     "Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Soylent", "Tyrell", "Cyberdyne",
@@ -50,9 +50,9 @@ def sample_records(count: int, *, seed: int = 2026) -> Iterator[OrganizationReco
 
 def seed_entry(record: OrganizationRecord) -> dict[str, Any]:
     """The record as an emulator seed entry."""
-    return {
-        "name": record.name,
-        "external_id": record.external_id,
-        "metadata": dict(record.metadata),
-        "domains": [{"domain": data.domain, "state": str(data.state)} for data in record.domains],
-    }
+    entry: dict[str, Any] = {"name": record.name, "external_id": record.external_id}
+    if record.metadata is not UNSET:
+        entry["metadata"] = dict(record.metadata)
+    if record.domains is not UNSET:
+        entry["domains"] = [{"domain": data.domain, "state": str(data.state)} for data in record.domains]
+    return entry

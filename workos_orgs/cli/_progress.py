@@ -1,7 +1,11 @@
-"""A one-line progress display for long CLI work: count, rate, ETA; silent when piped."""
+"""A one-line progress display for long CLI work: count, rate, ETA; silent when piped.
+
+The line is cut to the terminal's width: a line that wrapped could not be redrawn in place.
+"""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from typing import IO, Final
@@ -38,12 +42,14 @@ class Progress:
         total: int | None = None,
         enabled: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
+        columns: Callable[[], int] = lambda: shutil.get_terminal_size().columns,
     ) -> None:
         self._stream = stream
         self._label = label
         self.total = total
         self.enabled = stream.isatty() if enabled is None else enabled
         self._clock = clock
+        self._columns = columns
         self._started = clock()
         self._drawn = 0.0
         self.done = 0
@@ -62,5 +68,7 @@ class Progress:
             self._stream.flush()
 
     def _draw(self, detail: str, now: float) -> None:
-        self._stream.write("\r\x1b[K" + render(self.done, self.total, now - self._started, detail, self._label))
+        line = render(self.done, self.total, now - self._started, detail, self._label)
+        # The last column stays empty: some terminals wrap as soon as it is written.
+        self._stream.write("\r\x1b[K" + line[: max(1, self._columns() - 1)])
         self._stream.flush()

@@ -10,27 +10,25 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import IO, Any, Final
 
-from ._client import AsyncWorkOS
-from ._contract import LIST_LIMIT_MAX, DomainState, Order
-from ._errors import AuthenticationError, ConfigurationError, InvalidArgumentError, WorkOSError
-from ._models import UNSET, DomainData, Organization, OrganizationDomain
+from .. import __version__
+from .._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncInputError, SyncReport
+from .._contract import DOMAIN_ALREADY_VERIFIED, LIST_LIMIT_MAX, DomainState, Order
+from .._errors import AuthenticationError, BadRequestError, ConfigurationError, InvalidArgumentError, WorkOSError
+from .._models import UNSET, DomainData, Organization, OrganizationDomain
+from ._connect import UsageError, add_global_options, configure_logging, open_client, positive_int
+from ._demo import add_demo_command, run_demo
 from ._progress import Progress
 from ._records import FORMATS, domain_json, dumps_line, format_of, open_records, organization_json, read_records
-from ._sync import DEFAULT_CONCURRENCY, SyncEvent, SyncReport
-from ._transport import configure_logging_from_env
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_INTERRUPTED: Final = 130
-
-
-class UsageError(Exception):
-    """A command line that cannot be carried out as written."""
+PROG: Final = "workos-orgs"
+_VERIFIED: Final = frozenset({DomainState.VERIFIED, DomainState.LEGACY_VERIFIED})
 
 
 def _domain_arg(text: str) -> DomainData:
@@ -41,16 +39,6 @@ def _domain_arg(text: str) -> DomainData:
         raise argparse.ArgumentTypeError(f"{text!r}: a domain is NAME or NAME:verified / NAME:pending") from None
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: a whole number, 1 or more")
-    return value
-
-
 def _metadata_arg(text: str) -> tuple[str, str | None]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -59,23 +47,33 @@ def _metadata_arg(text: str) -> tuple[str, str | None]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; global options go before or after the command's name."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--api-key", help="WorkOS API key (default: $WORKOS_API_KEY)")
-    common.add_argument("--base-url", help="API base URL (default: $WORKOS_BASE_URL or https://api.workos.com)")
-    common.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    add_global_options(common, defaults=False)
     as_json = argparse.ArgumentParser(add_help=False)
     as_json.add_argument("--json", action="store_true", help="print JSON (one object per line)")
 
-    cli = argparse.ArgumentParser(prog="workos-orgs", description="WorkOS Organizations from the shell.")
+    cli = argparse.ArgumentParser(prog=PROG, description="WorkOS Organizations from the shell.")
+    cli.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    add_global_options(cli, defaults=True)
     commands = cli.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    listing = commands.add_parser("list", parents=[common, as_json], help="list organizations")
+    listing = commands.add_parser("list", parents=[common, as_json], help="list organizations, as pages arrive")
     listing.add_argument(
         "--domain", action="append", dest="domains", metavar="DOMAIN", help="having this domain (repeatable)"
     )
     listing.add_argument("--search", help="name contains this text")
-    listing.add_argument("--order", choices=[order.value for order in Order], default=None)
-    listing.add_argument("--limit", type=_positive_int, metavar="N", help="show at most N organizations")
+    listing.add_argument(
+        "--order",
+        choices=[order.value for order in Order],
+        default=None,
+        help="sort order (default desc: newest first)",
+    )
+    listing.add_argument(
+        "--max-items", type=positive_int, metavar="N", help="show at most N organizations (default: all)"
+    )
+    # The old name of --max-items, kept working; not shown, since the SDK's `limit` is a page size.
+    listing.add_argument("--limit", type=positive_int, dest="max_items", help=argparse.SUPPRESS)
 
     get = commands.add_parser("get", parents=[common, as_json], help="show one organization")
     get.add_argument("id", nargs="?", help="organization ID (org_...)")
@@ -85,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, parents=[common, as_json], help=summary)
         if name == "update":
             command.add_argument("id", help="organization ID (org_...)")
-        command.add_argument("--name", required=name == "create")
+        command.add_argument("--name", required=name == "create", help="the organization's name")
         command.add_argument(
             "--domain",
             action="append",
@@ -94,13 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="NAME[:STATE]",
             help="a domain, pending unless :verified (repeatable; on update replaces the set)",
         )
-        command.add_argument("--external-id")
-        command.add_argument("--metadata", action="append", type=_metadata_arg, metavar="KEY=VALUE", help="repeatable")
+        command.add_argument("--external-id", help="your own ID for the organization (unique)")
+        command.add_argument(
+            "--metadata",
+            action="append",
+            type=_metadata_arg,
+            metavar="KEY=VALUE",
+            help="a metadata key (repeatable; on update KEY= removes the key)",
+        )
         if name == "update":
-            command.add_argument("--clear-external-id", action="store_true")
-            command.add_argument("--stripe-customer-id")
+            command.add_argument("--clear-external-id", action="store_true", help="remove the external ID")
+            command.add_argument("--stripe-customer-id", help="the Stripe customer ID to link")
 
-    delete = commands.add_parser("delete", parents=[common], help="delete an organization")
+    delete = commands.add_parser("delete", parents=[common, as_json], help="delete an organization")
     delete.add_argument("id", help="organization ID (org_...)")
 
     domains = commands.add_parser("domains", help="organization domains").add_subparsers(
@@ -109,10 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     create_domain = domains.add_parser(
         "create", parents=[common, as_json], help="add a domain (pending, DNS verification)"
     )
-    create_domain.add_argument("--organization-id", required=True)
-    create_domain.add_argument("domain")
-    for action in ("get", "verify", "delete"):
-        domains.add_parser(action, parents=[common, as_json], help=f"{action} a domain").add_argument(
+    create_domain.add_argument("--organization-id", required=True, help="the organization to add it to (org_...)")
+    create_domain.add_argument("domain", help="the domain name, e.g. acme.com")
+    for action, summary in (
+        ("get", "show a domain"),
+        ("verify", "check a domain's DNS record now"),
+        ("delete", "remove a domain"),
+    ):
+        domains.add_parser(action, parents=[common, as_json], help=summary).add_argument(
             "id", help="domain ID (org_domain_...)"
         )
 
@@ -121,37 +129,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.add_argument("file", help="JSON Lines or CSV file; - for standard input")
     sync.add_argument("--format", choices=FORMATS, help="default: from the file name (.csv), else JSON Lines")
-    sync.add_argument("--concurrency", type=_positive_int, default=DEFAULT_CONCURRENCY)
+    sync.add_argument(
+        "--concurrency",
+        type=positive_int,
+        default=DEFAULT_CONCURRENCY,
+        help="records in flight at once (default %(default)s)",
+    )
     sync.add_argument(
         "--no-rate-limit",
         action="store_true",
         help="do not pace requests under WorkOS's limits (for the local emulator, which has none)",
     )
     sync.add_argument("--prune", action="store_true", help="delete organizations whose external_id is not in the file")
-    sync.add_argument("--dry-run", action="store_true", help="report what would change; write nothing")
+    sync.add_argument("--dry-run", action="store_true", help="print what would change, field by field; write nothing")
+    sync.add_argument(
+        "--json", action="store_true", help="print one JSON object per record, then the report (to audit or resume)"
+    )
 
     export = commands.add_parser("export", parents=[common], help="every organization as JSON Lines")
     export.add_argument("--output", "-o", default="-", help="file to write (default: standard output)")
 
     commands.add_parser("emulator", add_help=False, help="run the local emulator (see: workos-orgs emulator --help)")
-
-    demo = commands.add_parser(
-        "demo", parents=[common], help="sync, re-sync and walk sample organizations on the embedded emulator"
-    )
-    demo.add_argument(
-        "--count", type=_positive_int, default=1000, help="how many sample organizations (default %(default)s)"
-    )
+    add_demo_command(commands, parents=[common])
     return cli
-
-
-@asynccontextmanager
-async def open_client(args: argparse.Namespace) -> AsyncIterator[AsyncWorkOS]:
-    """The client the command line's options (or the environment) describe."""
-    api_key = args.api_key or os.environ.get("WORKOS_API_KEY")
-    if not api_key:
-        raise UsageError("no API key: pass --api-key or set WORKOS_API_KEY")
-    async with AsyncWorkOS(api_key=api_key, base_url=args.base_url) as client:
-        yield client
 
 
 def _write(stream: IO[bytes], value: Any) -> None:
@@ -161,13 +161,12 @@ def _write(stream: IO[bytes], value: Any) -> None:
 def _show(args: argparse.Namespace, value: Organization | OrganizationDomain) -> None:
     out = sys.stdout
     if isinstance(value, OrganizationDomain):
-        data = domain_json(value)
         if args.json:
-            _write(out.buffer, data)
-        else:
-            out.write(f"{value.id}  {value.domain}  {value.state}  (organization {value.organization_id})\n")
-            if value.verification_token:
-                out.write(f"verify with a DNS TXT record {value.verification_prefix} = {value.verification_token}\n")
+            _write(out.buffer, domain_json(value))
+            return
+        out.write(f"{value.id}  {value.domain}  {value.state}  (organization {value.organization_id})\n")
+        if value.verification_token and value.state not in _VERIFIED:
+            out.write(f"verify with a DNS TXT record {value.verification_prefix} = {value.verification_token}\n")
         return
     if args.json:
         _write(out.buffer, organization_json(value))
@@ -181,31 +180,53 @@ def _show(args: argparse.Namespace, value: Organization | OrganizationDomain) ->
     out.write(f"  created      {value.created_at:%Y-%m-%d %H:%M:%S %Z}\n")
 
 
-def _table(rows: list[Organization]) -> str:
-    header = ("ID", "NAME", "EXTERNAL ID", "DOMAINS")
-    cells = [
-        (org.id, org.name, org.external_id or "-", ", ".join(d.domain for d in org.domains) or "-") for org in rows
-    ]
-    widths = [max(len(row[column]) for row in [header, *cells]) for column in range(3)]
-    lines = [
-        "  ".join(value.ljust(width) for value, width in zip(row, widths, strict=False)) + "  " + row[3]
-        for row in [header, *cells]
-    ]
-    return "\n".join(lines) + "\n"
+_HEADER: Final = ("ID", "NAME", "EXTERNAL ID", "DOMAINS")
+
+
+def _cells(organization: Organization) -> tuple[str, str, str, str]:
+    domains = ", ".join(domain.domain for domain in organization.domains) or "-"
+    return organization.id, organization.name, organization.external_id or "-", domains
+
+
+def _rows(rows: list[tuple[str, ...]], widths: list[int]) -> str:
+    return "".join(
+        "  ".join(value.ljust(width) for value, width in zip(row[:3], widths, strict=True)) + "  " + row[3] + "\n"
+        for row in rows
+    )
 
 
 async def _list(args: argparse.Namespace) -> int:
-    page_size = min(args.limit or LIST_LIMIT_MAX, LIST_LIMIT_MAX)
+    page_size = min(args.max_items or LIST_LIMIT_MAX, LIST_LIMIT_MAX)
+    out = sys.stdout
     async with open_client(args) as client:
         pager = client.organizations.list(
-            limit=page_size, order=args.order, domains=args.domains, search=args.search, max_items=args.limit
+            limit=page_size, order=args.order, domains=args.domains, search=args.search, max_items=args.max_items
         )
         if args.json:
             async for organization in pager:
-                _write(sys.stdout.buffer, organization_json(organization))
-        else:
-            rows = [organization async for organization in pager]
-            sys.stdout.write(_table(rows) if rows else "No organizations.\n")
+                _write(out.buffer, organization_json(organization))
+            return EXIT_OK
+        # Rows are printed a page at a time, as the pages arrive; the first page sets the widths.
+        widths: list[int] | None = None
+        batch: list[tuple[str, ...]] = []
+
+        def flush() -> None:
+            nonlocal widths
+            if widths is None:
+                widths = [max(len(row[column]) for row in [_HEADER, *batch]) for column in range(3)]
+                out.write(_rows([_HEADER], widths))
+            out.write(_rows(batch, widths))
+            out.flush()
+            batch.clear()
+
+        async for organization in pager:
+            batch.append(_cells(organization))
+            if len(batch) == page_size:
+                flush()
+        if batch:
+            flush()
+        if widths is None:
+            out.write("No organizations.\n")
     return EXIT_OK
 
 
@@ -231,27 +252,41 @@ async def _create_or_update(args: argparse.Namespace) -> int:
         fields["external_id"] = args.external_id
     if args.metadata:
         fields["metadata"] = dict(args.metadata)
+    if args.command == "create":
+        if any(value is None for value in fields.get("metadata", {}).values()):
+            raise UsageError("--metadata KEY= (an empty value) only removes a key on update")
+    else:
+        if args.clear_external_id:
+            if args.external_id is not None:
+                raise UsageError("use --external-id or --clear-external-id, not both")
+            fields["external_id"] = None
+        if args.stripe_customer_id is not None:
+            fields["stripe_customer_id"] = args.stripe_customer_id
+        if not fields:
+            raise UsageError(
+                "nothing to change: give --name, --domain, --external-id, --clear-external-id, --metadata"
+                " or --stripe-customer-id"
+            )
     async with open_client(args) as client:
         if args.command == "create":
-            if any(value is None for value in fields.get("metadata", {}).values()):
-                raise UsageError("--metadata KEY= (an empty value) only removes a key on update")
             organization = await client.organizations.create(**fields)
         else:
-            if args.clear_external_id:
-                if args.external_id is not None:
-                    raise UsageError("use --external-id or --clear-external-id, not both")
-                fields["external_id"] = None
-            if args.stripe_customer_id is not None:
-                fields["stripe_customer_id"] = args.stripe_customer_id
             organization = await client.organizations.update(args.id, **fields)
     _show(args, organization)
     return EXIT_OK
 
 
+def _deleted(args: argparse.Namespace, kind: str) -> None:
+    if args.json:
+        _write(sys.stdout.buffer, {"object": kind, "id": args.id, "deleted": True})
+    else:
+        sys.stdout.write(f"Deleted {args.id}.\n")
+
+
 async def _delete(args: argparse.Namespace) -> int:
     async with open_client(args) as client:
         await client.organizations.delete(args.id)
-    sys.stdout.write(f"Deleted {args.id}.\n")
+    _deleted(args, "organization")
     return EXIT_OK
 
 
@@ -264,24 +299,43 @@ async def _domains(args: argparse.Namespace) -> int:
             case "get":
                 _show(args, await domains.get(args.id))
             case "verify":
-                _show(args, await domains.verify(args.id))
+                try:
+                    domain = await domains.verify(args.id)
+                except BadRequestError as error:
+                    if error.code != DOMAIN_ALREADY_VERIFIED:
+                        raise
+                    domain = await domains.get(args.id)  # nothing to verify: show the state it is in
+                _show(args, domain)
             case _:
                 await domains.delete(args.id)
-                sys.stdout.write(f"Deleted {args.id}.\n")
+                _deleted(args, "organization_domain")
     return EXIT_OK
 
 
 class SyncTally:
     """What the CLI shows while a sync runs, and says if it is interrupted."""
 
-    def __init__(self, progress: Progress) -> None:
+    def __init__(self, progress: Progress, *, as_json: bool) -> None:
         self.progress = progress
+        self.as_json = as_json
         self.report = SyncReport()
 
     def __call__(self, event: SyncEvent) -> None:
         self.report.dry_run = event.dry_run
         self.report.record(event)
+        if self.as_json:
+            _write(sys.stdout.buffer, event.to_dict())
+        elif event.dry_run and (event.changes or event.action == "deleted"):
+            sys.stdout.write(_change_lines(event))
         self.progress.advance(str(self.report))
+
+
+def _change_lines(event: SyncEvent) -> str:
+    verb = {"created": "would create", "updated": "would update", "deleted": "would delete"}[event.action]
+    where = f" ({event.source or event.organization_id})"
+    lines = [f"{verb} {event.external_id}{where}"]
+    lines += [f"  {change.field}: {change.old!r} -> {change.new!r}" for change in event.changes]
+    return "\n".join(lines) + "\n"
 
 
 def _count_lines(path: str) -> int | None:
@@ -304,12 +358,15 @@ async def _sync(args: argparse.Namespace, tally: list[SyncTally]) -> int:
     if total is not None and fmt == "csv":
         total = max(0, total - 1)
     progress = Progress(sys.stderr, label="synced", total=total)
-    on_event = SyncTally(progress)
+    on_event = SyncTally(progress, as_json=args.json)
     tally.append(on_event)
     source = "stdin" if args.file == "-" else args.file
     with stream:
         try:
             records = read_records(stream, fmt, source)
+        except ValueError as error:  # a CSV header sync cannot use
+            raise UsageError(str(error)) from None
+        try:
             async with open_client(args) as client:
                 report = await client.organizations.sync(
                     records,
@@ -319,15 +376,20 @@ async def _sync(args: argparse.Namespace, tally: list[SyncTally]) -> int:
                     on_event=on_event,
                     rate_limiter=None if args.no_rate_limit else UNSET,
                 )
-        except ValueError as error:  # a CSV header without the columns sync needs
-            if isinstance(error, WorkOSError):
-                raise
-            raise UsageError(str(error)) from None
-    progress.finish(str(report))
-    for failure in report.failures:
-        sys.stderr.write(f"failed {failure.external_id or '(no external_id)'}: {failure.error}\n")
-    sys.stderr.write(f"sync: {report} in {report.elapsed:.1f}s\n")
+        except SyncInputError as error:  # the file broke midway: say what was done, then why
+            _sync_report(args, progress, error.report)
+            raise
+    _sync_report(args, progress, report)
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _sync_report(args: argparse.Namespace, progress: Progress, report: SyncReport) -> None:
+    progress.finish(str(report))
+    if args.json:
+        _write(sys.stdout.buffer, report.to_dict())
+    for failure in report.failures:
+        sys.stderr.write(f"failed {failure.external_id or '(no external_id)'}: {failure}\n")
+    sys.stderr.write(f"sync: {report} in {report.elapsed:,.1f}s\n")
 
 
 async def _export(args: argparse.Namespace) -> int:
@@ -368,8 +430,6 @@ def _run(args: argparse.Namespace, tally: list[SyncTally]) -> int:
         case "export":
             return asyncio.run(_export(args))
         case _:
-            from ._demo import run_demo
-
             return asyncio.run(run_demo(args))
 
 
@@ -378,16 +438,14 @@ def _one_line(error: BaseException) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The ``workos-orgs`` console script."""
+    """The ``workos-orgs`` console script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["emulator"]:
-        from .emulator.__main__ import main as emulator_main
+        from ..emulator.__main__ import main as emulator_main
 
-        return emulator_main(argv[1:])
+        return emulator_main(argv[1:], prog=f"{PROG} emulator")
     args = build_parser().parse_args(argv)
-    if args.debug:
-        os.environ.setdefault("WORKOS_LOG", "debug")
-    configure_logging_from_env()
+    configure_logging(args.debug)
     tally: list[SyncTally] = []
     try:
         return _run(args, tally)
@@ -396,9 +454,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"\ninterrupted{done}\n")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The reader went away (`workos-orgs export | head`): stop quietly, as other tools do.
+        # The reader went away (`workos-orgs export | head`): it has what it wanted, so stop
+        # quietly and successfully, as other tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_FAILED
+        return EXIT_OK
     except (UsageError, ConfigurationError, InvalidArgumentError) as error:
         if args.debug:
             raise
@@ -413,4 +472,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
+    """Run the command line and exit with its code."""
     sys.exit(main())

@@ -1,0 +1,193 @@
+"""The command line as its users expect: global options anywhere, honest usage errors, JSON everywhere."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import sys
+
+import pytest
+
+import workos_orgs
+from workos_orgs.cli._app import build_parser
+from workos_orgs.cli._progress import Progress
+from workos_orgs.emulator import Emulator
+
+from .test_cli import cli, seed
+
+
+async def test_version() -> None:
+    result = await cli(None, "--version")
+    assert (result.code, result.out) == (0, f"workos-orgs {workos_orgs.__version__}\n")
+
+
+async def test_global_options_go_before_the_command_too(emulator: Emulator) -> None:
+    seed(emulator, "Acme Corp")
+    before = await cli(None, "--api-key", emulator.api_key, "--base-url", emulator.url, "list", "--json")
+    after = await cli(None, "list", "--json", "--api-key", emulator.api_key, "--base-url", emulator.url)
+    assert before.code == after.code == 0, before.err
+    assert before.json_lines() == after.json_lines()
+    assert [org["name"] for org in before.json_lines()] == ["Acme Corp"]
+
+
+async def test_timeout_and_max_retries_bound_a_silent_server(emulator: Emulator) -> None:
+    # Only the first request is slow (15 times the timeout): one retry would have succeeded.
+    emulator.inject_fault(method="GET", path="/organizations", delay_ms=3_000, times=1)
+    result = await cli(emulator, "--timeout", "0.2", "--max-retries", "0", "list")
+    assert result.code == 1
+    assert result.err.startswith("error: ")
+    assert "0.2s socket timeout" in result.err
+
+
+@pytest.mark.parametrize("args", [["--timeout", "0"], ["--timeout", "soon"], ["--max-retries", "-1"]])
+async def test_bad_timeout_or_retries_are_usage_errors(args: list[str]) -> None:
+    result = await cli(None, *args, "list")
+    assert result.code == 2
+    assert "Traceback" not in result.err
+
+
+async def test_plain_http_error_names_the_flag_and_the_flag_allows_it() -> None:
+    refused = await cli(None, "list", WORKOS_API_KEY="sk_test_x", WORKOS_BASE_URL="http://example.invalid")
+    assert refused.code == 2
+    assert "--allow-insecure-http" in refused.err
+    assert "WORKOS_ALLOW_INSECURE_HTTP=1" in refused.err
+    assert "allow_insecure_http=True" not in refused.err
+    # Allowed, the request is made: the host does not exist, so it fails to connect, not to start.
+    for allowed in (
+        await cli(None, "--allow-insecure-http", "--max-retries", "0", "list", WORKOS_API_KEY="sk_test_x",
+                  WORKOS_BASE_URL="http://example.invalid"),
+        await cli(None, "list", "--max-retries", "0", WORKOS_API_KEY="sk_test_x",
+                  WORKOS_BASE_URL="http://example.invalid", WORKOS_ALLOW_INSECURE_HTTP="1"),
+    ):  # fmt: skip
+        assert allowed.code == 1, allowed.err
+        assert "plain HTTP" not in allowed.err
+
+
+async def test_update_with_nothing_to_change_is_a_usage_error(emulator: Emulator) -> None:
+    (acme,) = seed(emulator, "Acme Corp")
+    before = len(emulator.requests)
+    result = await cli(emulator, "update", acme["id"])
+    assert result.code == 2
+    assert result.err.startswith("error: nothing to change: give --name")
+    assert len(emulator.requests) == before  # no empty PUT
+
+
+async def test_delete_json_prints_json(emulator: Emulator) -> None:
+    (acme,) = emulator.seed([{"name": "Acme", "domains": ["acme.example", "acme.dev"]}])
+    domain_id = acme["domains"][0]["id"]
+    deleted = await cli(emulator, "domains", "delete", domain_id, "--json")
+    assert (deleted.code, deleted.json_lines()) == (
+        0,
+        [{"object": "organization_domain", "id": domain_id, "deleted": True}],
+    )
+    gone = await cli(emulator, "delete", acme["id"], "--json")
+    assert (gone.code, gone.json_lines()) == (0, [{"object": "organization", "id": acme["id"], "deleted": True}])
+
+
+async def test_verify_of_a_verified_domain_shows_its_state_not_dns_instructions(emulator: Emulator) -> None:
+    (acme,) = emulator.seed([{"name": "Acme", "domains": [{"domain": "acme.example", "state": "verified"}]}])
+    domain_id = acme["domains"][0]["id"]
+    result = await cli(emulator, "domains", "verify", domain_id)
+    assert result.code == 0, result.err
+    assert result.out == f"{domain_id}  acme.example  verified  (organization {acme['id']})\n"
+
+
+async def test_emulator_help_names_itself() -> None:
+    result = await cli(None, "emulator", "--help")
+    assert result.out.startswith("usage: workos-orgs emulator ")
+
+
+def _actions(parser: argparse.ArgumentParser) -> list[tuple[str, argparse.Action]]:
+    found = []
+    for action in parser._actions:  # argparse has no public way to walk a parser's options
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found += [(f"{name} {where}", inner) for where, inner in _actions(sub)]
+        else:
+            found.append((parser.prog, action))
+    return found
+
+
+def test_every_option_has_help_text() -> None:
+    missing = [
+        f"{where}: {'/'.join(action.option_strings) or action.dest}"
+        for where, action in _actions(build_parser())
+        if not action.help and action.dest != "help"
+    ]
+    assert missing == []
+
+
+async def test_list_max_items_and_the_old_limit_name(emulator: Emulator) -> None:
+    seed(emulator, "Acme Corp", "Globex Corp", "Initech Corp")
+    new = await cli(emulator, "list", "--json", "--max-items", "2", "--order", "asc")
+    old = await cli(emulator, "list", "--json", "--limit", "2", "--order", "asc")
+    assert [org["external_id"] for org in new.json_lines()] == ["ext-0", "ext-1"]
+    assert new.json_lines() == old.json_lines()
+    assert "--limit" not in (await cli(None, "list", "--help")).out
+
+
+async def test_a_listing_longer_than_a_page_is_one_table(emulator: Emulator) -> None:
+    emulator.seed([{"name": f"Org {number:03d}", "external_id": f"e-{number}"} for number in range(250)])
+    result = await cli(emulator, "list", "--order", "asc")
+    header, *rows = result.out.splitlines()
+    assert header.split() == ["ID", "NAME", "EXTERNAL", "ID", "DOMAINS"]
+    assert [row.split("  ")[1].strip() for row in rows] == [f"Org {number:03d}" for number in range(250)]
+
+
+async def test_export_into_a_closed_pipe_exits_0_quietly(emulator: Emulator) -> None:
+    emulator.seed([{"name": f"Org {number}", "metadata": {"pad": "x" * 500}} for number in range(400)])
+    environment = {**os.environ, "WORKOS_API_KEY": emulator.api_key, "WORKOS_BASE_URL": emulator.url}
+    process = await asyncio.create_subprocess_exec(
+        "bash", "-o", "pipefail", "-c", f"{sys.executable} -m workos_orgs export | head -n 1",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=environment,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert (process.returncode, err) == (0, b"")
+    assert out.count(b"\n") == 1
+
+
+async def test_demo_refuses_another_api_without_yes(emulator: Emulator) -> None:
+    result = await cli(emulator, "demo", "--count", "5", "--base-url", emulator.url)
+    assert result.code == 2
+    assert "pass --yes" in result.err
+    assert emulator.requests == []
+
+
+async def test_demo_on_another_api_removes_what_it_made(emulator: Emulator) -> None:
+    seed(emulator, "Customer Corp")
+    result = await cli(emulator, "demo", "--count", "20", "--base-url", emulator.url, "--yes")
+    assert result.code == 0, result.out + result.err
+    assert "5. remove the sample organizations" in result.out
+    assert "20 deleted" in result.out
+    assert "injected" not in result.out  # no fault was injected into someone else's API
+    left = await cli(emulator, "list", "--json")
+    assert [org["name"] for org in left.json_lines()] == ["Customer Corp"]
+
+
+async def test_demo_names_only_the_faults_it_met() -> None:
+    result = await cli(None, "demo", "--count", "30")
+    assert result.code == 0, result.out + result.err
+    (line,) = [line for line in result.out.splitlines() if "injected faults met" in line]
+    assert line.strip() == "injected faults met and retried away: 1 x dropped connection, 2 x 429, 1 x 500, 3 x 503"
+
+
+def test_the_progress_line_never_wraps() -> None:
+    stream = io.StringIO()
+    progress = Progress(
+        stream, label="synced", total=10_000, enabled=True, clock=iter(range(100)).__next__, columns=lambda: 40
+    )
+    progress.advance("created 1, updated 0, unchanged 0, deleted 0, failed 0")
+    progress.finish("created 1, updated 0, unchanged 0, deleted 0, failed 0")
+    drawn = [line.removeprefix("\x1b[K") for line in stream.getvalue().rstrip("\n").split("\r") if line]
+    assert drawn
+    assert all(len(line) == 39 for line in drawn)
+
+
+async def test_debug_sends_the_sdk_log_to_stderr(emulator: Emulator) -> None:
+    quiet = await cli(emulator, "list")
+    loud = await cli(emulator, "--debug", "list")
+    assert "GET /organizations -> 200" not in quiet.err
+    assert "GET /organizations -> 200" in loud.err
+    assert emulator.api_key not in loud.err

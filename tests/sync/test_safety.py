@@ -1,0 +1,237 @@
+"""Bulk sync never deletes, clears or drops what the input did not ask for.
+
+Each test reproduces a report from issue 9 and drives the public API against the emulator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+from workos_orgs import (
+    UNSET,
+    AsyncWorkOS,
+    Backoff,
+    InvalidRecordError,
+    OrganizationRecord,
+    SyncEvent,
+    SyncInputError,
+)
+from workos_orgs.emulator import Emulator
+
+FAST = Backoff(base=0.01, cap=0.05)
+
+
+@pytest.fixture
+async def client(emulator: Emulator) -> AsyncIterator[AsyncWorkOS]:
+    async with AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, backoff=FAST) as client:
+        yield client
+
+
+async def external_ids(client: AsyncWorkOS) -> list[str]:
+    return sorted([str(organization.external_id) async for organization in client.organizations.list(limit=100)])
+
+
+class Row:
+    """A database row whose key is an integer, as in the README's own pattern."""
+
+    def __init__(self, id: int, name: str) -> None:
+        self.id = id
+        self.name = name
+
+
+async def test_prune_after_records_with_integer_ids_deletes_nothing(client: AsyncWorkOS, emulator: Emulator) -> None:
+    emulator.seed([{"name": f"Customer {n}", "external_id": str(n)} for n in range(20)])
+    rows = [Row(n, f"Customer {n}") for n in range(20)]
+
+    def records() -> Iterator[Any]:
+        for row in rows:
+            yield OrganizationRecord(row.id, row.name)  # type: ignore[arg-type]
+
+    # The first record refuses its integer id; the input stops there and prune never runs.
+    with pytest.raises(SyncInputError, match="external_id is required and must be a non-empty string") as caught:
+        await client.organizations.sync(records(), prune=True)
+    assert isinstance(caught.value.__cause__, InvalidRecordError)
+    assert caught.value.report.deleted == 0
+    assert await external_ids(client) == sorted(str(n) for n in range(20))
+
+
+@pytest.mark.parametrize("external_id", [7, None, "", "   ", b"cust-1"])
+def test_a_record_refuses_an_external_id_that_is_not_a_string(external_id: Any) -> None:
+    with pytest.raises(InvalidRecordError, match="external_id is required and must be a non-empty string"):
+        OrganizationRecord(external_id, "Acme")
+
+
+def test_a_record_refuses_a_blank_name() -> None:
+    with pytest.raises(InvalidRecordError, match="name is required and must be a non-empty string"):
+        OrganizationRecord("acme", " ")
+
+
+async def test_prune_holds_back_when_a_mapping_has_an_unusable_external_id(
+    client: AsyncWorkOS, emulator: Emulator
+) -> None:
+    emulator.seed([{"name": "Keep", "external_id": "7"}, {"name": "Other", "external_id": "other"}])
+    report = await client.organizations.sync(
+        [{"external_id": 7, "name": "Keep"}, {"external_id": "other", "name": "Other"}], prune=True
+    )
+    assert (report.failed, report.deleted, report.unchanged) == (1, 0, 1)
+    assert report.prune_skipped is not None
+    assert await external_ids(client) == ["7", "other"]
+
+
+async def test_a_record_that_names_only_the_name_leaves_domains_and_metadata_alone(
+    client: AsyncWorkOS, emulator: Emulator
+) -> None:
+    emulator.seed(
+        [
+            {
+                "name": "Acme",
+                "external_id": "x",
+                "domains": [{"domain": "acme.com", "state": "pending"}],
+                "metadata": {"tier": "gold"},
+            }
+        ]
+    )
+    report = await client.organizations.sync([{"external_id": "x", "name": "Renamed"}])
+    assert report.updated == 1
+    organization = await client.organizations.get_by_external_id("x")
+    assert organization.name == "Renamed"
+    assert [domain.domain for domain in organization.domains] == ["acme.com"]
+    assert organization.metadata == {"tier": "gold"}
+    record = OrganizationRecord("x", "Renamed")
+    assert record.domains is UNSET
+    assert record.metadata is UNSET
+    assert (await client.organizations.sync([record])).unchanged == 1
+
+
+async def test_an_explicit_empty_list_or_object_clears(client: AsyncWorkOS, emulator: Emulator) -> None:
+    emulator.seed(
+        [
+            {
+                "name": "Acme",
+                "external_id": "x",
+                "domains": [{"domain": "acme.com", "state": "pending"}],
+                "metadata": {"tier": "gold"},
+            }
+        ]
+    )
+    report = await client.organizations.sync([{"external_id": "x", "name": "Acme", "domains": [], "metadata": {}}])
+    assert report.updated == 1
+    organization = await client.organizations.get_by_external_id("x")
+    assert (organization.domains, organization.metadata) == ((), {})
+
+
+async def test_a_new_organization_from_a_bare_record_has_no_domains_or_metadata(client: AsyncWorkOS) -> None:
+    report = await client.organizations.sync([OrganizationRecord("bare", "Bare")])
+    assert report.created == 1
+    organization = await client.organizations.get_by_external_id("bare")
+    assert (organization.domains, organization.metadata) == ((), {})
+
+
+async def test_each_duplicate_external_id_fails_naming_the_first(client: AsyncWorkOS) -> None:
+    items = [
+        OrganizationRecord("same", "First"),
+        OrganizationRecord("other", "Other"),
+        OrganizationRecord("same", "Second"),
+        {"external_id": "same", "name": "Third"},
+    ]
+    report = await client.organizations.sync(items)
+    assert (report.created, report.failed) == (2, 2)
+    assert [failure.source for failure in report.failures] == ["records[2]", "records[3]"]
+    for failure in report.failures:
+        assert isinstance(failure.error, InvalidRecordError)
+        assert "external_id 'same' repeats records[0]" in str(failure.error)
+    assert (await client.organizations.get_by_external_id("same")).name == "First"
+
+
+async def test_every_failure_names_its_index(client: AsyncWorkOS) -> None:
+    items: list[Any] = [
+        OrganizationRecord("ok", "Ok"),
+        {"external_id": "no-name"},
+        OrganizationRecord("gm", "Gm", ["gmail.com"]),
+    ]
+    report = await client.organizations.sync(items)
+    assert sorted((failure.source, failure.external_id) for failure in report.failures) == [
+        ("records[1]", "no-name"),
+        ("records[2]", "gm"),
+    ]
+    assert all(f"{failure.source}: " in str(failure) for failure in report.failures)
+
+
+async def test_an_input_that_raises_midway_finishes_what_it_read_and_never_prunes(
+    client: AsyncWorkOS, emulator: Emulator
+) -> None:
+    emulator.seed([{"name": "Stale", "external_id": "stale"}])
+
+    def records() -> Iterator[OrganizationRecord]:
+        for number in range(10):
+            yield OrganizationRecord(f"r-{number}", f"R {number}")
+        raise OSError("the database connection went away")
+
+    events: list[SyncEvent] = []
+    with pytest.raises(SyncInputError, match="the database connection went away") as caught:
+        await client.organizations.sync(records(), prune=True, concurrency=4, on_event=events.append)
+    report = caught.value.report
+    assert report.created == 10
+    assert report.deleted == 0
+    assert len(events) == 10
+    assert isinstance(caught.value.__cause__, OSError)
+    assert "created 10" in str(caught.value)
+    assert await external_ids(client) == sorted([*(f"r-{n}" for n in range(10)), "stale"])
+
+
+async def test_dry_run_lists_each_change_with_old_and_new(client: AsyncWorkOS, emulator: Emulator) -> None:
+    emulator.seed(
+        [
+            {
+                "name": "Acme",
+                "external_id": "x",
+                "domains": [{"domain": "acme.com", "state": "pending"}],
+                "metadata": {"tier": "gold", "old": "1"},
+            }
+        ]
+    )
+    events: list[SyncEvent] = []
+    wanted = [
+        OrganizationRecord("x", "Acme Corp", domains=["acme.com", "acme.dev"], metadata={"tier": "silver"}),
+        OrganizationRecord("new", "New", metadata={"a": "b"}),
+    ]
+    report = await client.organizations.sync(wanted, dry_run=True, on_event=events.append)
+    assert (report.created, report.updated) == (1, 1)
+    by_id = {event.external_id: event for event in events}
+    assert [(change.field, change.old, change.new) for change in by_id["x"].changes] == [
+        ("name", "Acme", "Acme Corp"),
+        ("metadata.old", "1", None),
+        ("metadata.tier", "gold", "silver"),
+        ("domains", ["acme.com (pending)"], ["acme.com (pending)", "acme.dev (pending)"]),
+    ]
+    assert [(change.field, change.old, change.new) for change in by_id["new"].changes] == [
+        ("name", None, "New"),
+        ("metadata.a", None, "b"),
+    ]
+    assert (await client.organizations.get_by_external_id("x")).name == "Acme"
+
+
+async def test_real_runs_carry_the_same_change_list(client: AsyncWorkOS, emulator: Emulator) -> None:
+    emulator.seed([{"name": "Acme", "external_id": "x"}])
+    events: list[SyncEvent] = []
+    await client.organizations.sync([OrganizationRecord("x", "Acme 2")], on_event=events.append)
+    (event,) = events
+    assert (event.action, [(c.field, c.old, c.new) for c in event.changes]) == ("updated", [("name", "Acme", "Acme 2")])
+    assert event.to_dict()["changes"] == [{"field": "name", "old": "Acme", "new": "Acme 2"}]
+
+
+def test_unknown_keys_fail_naming_the_key() -> None:
+    with pytest.raises(InvalidRecordError, match="unknown key 'domain'"):
+        OrganizationRecord.from_mapping({"external_id": "x", "name": "X", "domain": "x.com"})
+    with pytest.raises(InvalidRecordError, match="unknown key 'metdata'"):
+        OrganizationRecord.from_mapping({"external_id": "x", "name": "X", "metdata": {}})
+
+
+def test_null_domains_or_metadata_are_refused_rather_than_guessed() -> None:
+    with pytest.raises(InvalidRecordError, match=r"domains.*\[\]"):
+        OrganizationRecord.from_mapping({"external_id": "x", "name": "X", "domains": None})
+    with pytest.raises(InvalidRecordError, match=r"metadata.*\{\}"):
+        OrganizationRecord.from_mapping({"external_id": "x", "name": "X", "metadata": None})

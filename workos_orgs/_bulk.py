@@ -1,0 +1,599 @@
+"""Bulk sync: make WorkOS hold your organizations, keyed by your own ``external_id``.
+
+For each record: look it up by external id; create it if missing, update it only where it
+differs, leave it alone if equal.  Re-running after a crash converges, because the external
+id is unique in WorkOS: a record created by the crashed run is found, not created again.
+
+A field a record does not give (``domains``, ``metadata`` left `UNSET`) is left alone; an
+empty list or mapping clears it.  The first record with an external id wins: a later one with
+the same id fails, naming the first.  `plan_update` (what differs) is pure; the job runs a
+bounded pool of workers over a bounded queue, so memory stays flat however long the input
+is (but for one entry per external id, to catch repeats and to know what to prune).
+
+This module needs only what `OrganizationStore` describes, not the client or its resources.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, Final, Literal, Protocol, TypeVar
+
+import attrs
+
+from ._contract import EXTERNAL_ID_ALREADY_USED, LIST_LIMIT_MAX, DomainState, normalize_domain
+from ._errors import BadRequestError, InvalidArgumentError, NotFoundError, WorkOSError
+from ._models import UNSET, DomainData, Organization, Unset
+
+SyncAction = Literal["created", "updated", "unchanged", "deleted", "failed"]
+DEFAULT_CONCURRENCY: Final = 8
+RECORD_KEYS: Final = frozenset({"external_id", "name", "domains", "metadata"})
+_VERIFIED_STATES: Final = frozenset({DomainState.VERIFIED, DomainState.LEGACY_VERIFIED})
+
+_T = TypeVar("_T")
+
+
+class InvalidRecordError(InvalidArgumentError):
+    """A sync record that cannot be used as it is; the message says where, which field and why.
+
+    ``source`` is where the record came from (``"orgs.csv line 3"``, ``"records[2]"``) and
+    ``external_id`` the record's external id, when they are known.
+    """
+
+    def __init__(self, message: str, *, source: str | None = None, external_id: str | None = None) -> None:
+        super().__init__(f"{source}: {message}" if source else message)
+        self.source = source
+        self.external_id = external_id
+
+
+class OrganizationStore(Protocol):
+    """What bulk sync needs of ``client.organizations``; `Organizations` is one."""
+
+    async def get_by_external_id(self, external_id: str) -> Organization:
+        """The organization with this external id; `NotFoundError` when there is none."""
+        ...
+
+    async def create(
+        self,
+        *,
+        name: str,
+        external_id: str,
+        domain_data: Sequence[DomainData] = ...,
+        metadata: Mapping[str, str] = ...,
+    ) -> Organization:
+        """Create one; ``domain_data`` and ``metadata`` are passed only when a record gives them."""
+        ...
+
+    async def update(
+        self,
+        id: str,
+        *,
+        name: str = ...,
+        domain_data: Sequence[DomainData] = ...,
+        metadata: Mapping[str, str | None] = ...,
+    ) -> Organization:
+        """Change one; only the fields that differ are passed."""
+        ...
+
+    async def delete(self, id: str) -> object:
+        """Delete one; `NotFoundError` when there is none."""
+        ...
+
+    def list(self, *, limit: int) -> AsyncIterable[Organization]:
+        """Every organization, ``limit`` to a page."""
+        ...
+
+
+def _external_id(instance: Any, attribute: Any, value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRecordError(
+            f"external_id is required and must be a non-empty string (your own ID for the organization, e.g. str(row.id));"
+            f" got {value!r}."
+        )
+
+
+def _name(instance: Any, attribute: Any, value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRecordError(f"name is required and must be a non-empty string; got {value!r}.")
+
+
+def _domains(value: object) -> tuple[DomainData, ...] | Unset:
+    if value is UNSET:
+        return UNSET
+    if value is None or isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise InvalidRecordError(
+            f"domains must be a list ([] removes every domain), or left out to keep them; got {value!r}."
+        )
+    domains = []
+    for item in value:
+        if isinstance(item, DomainData):
+            domains.append(item)
+        elif isinstance(item, str) and item.strip():
+            domains.append(DomainData(item))
+        elif isinstance(item, Mapping) and isinstance(item.get("domain"), str):
+            domains.append(DomainData(item["domain"], item.get("state", DomainState.PENDING)))
+        else:
+            raise InvalidRecordError(f"each domain must be a name or {{'domain': ..., 'state': ...}}; got {item!r}.")
+    return tuple(domains)
+
+
+def _metadata(value: object) -> Mapping[str, str] | Unset:
+    if value is UNSET:
+        return UNSET
+    if not isinstance(value, Mapping) or not all(
+        isinstance(key, str) and isinstance(item, str) for key, item in value.items()
+    ):
+        raise InvalidRecordError(
+            f"metadata must map strings to strings ({{}} removes every key), or be left out to keep it; got {value!r}."
+        )
+    return dict(value)
+
+
+@attrs.frozen
+class OrganizationRecord:
+    """One organization as you want it to be in WorkOS.
+
+    ``external_id`` and ``name`` are non-empty strings.  ``domains`` takes `DomainData`,
+    plain names (``pending``) or ``{"domain", "state"}`` mappings; ``metadata`` maps strings
+    to strings.  Left out (`UNSET`), a field is left as it is in WorkOS; ``[]`` or ``{}``
+    clears it.  ``source`` (``"orgs.csv line 3"``) is named in failures::
+
+        OrganizationRecord("cust-42", "Acme", domains=["acme.com"], metadata={"tier": "gold"})
+        OrganizationRecord("cust-43", "Renamed")  # domains and metadata left alone
+    """
+
+    external_id: str = attrs.field(validator=_external_id)
+    name: str = attrs.field(validator=_name)
+    domains: tuple[DomainData, ...] | Unset = attrs.field(default=UNSET, converter=_domains)
+    metadata: Mapping[str, str] | Unset = attrs.field(default=UNSET, converter=_metadata)
+    source: str | None = attrs.field(default=None, kw_only=True, eq=False)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, source: str | None = None) -> OrganizationRecord:
+        """A record from parsed JSON (or a CSV row made into a mapping), checked key by key.
+
+        A key the record does not know (``"domain"``, ``"metdata"``) is an error, not ignored.
+        """
+        if not isinstance(data, Mapping):
+            raise InvalidRecordError(
+                f"a record must be an object with external_id and name; got {type(data).__name__}.", source=source
+            )
+        external_id = _external_id_of(data)
+        unknown = sorted(str(key) for key in data if key not in RECORD_KEYS)
+        if unknown:
+            raise InvalidRecordError(
+                f"unknown key {unknown[0]!r} (a record has {', '.join(sorted(RECORD_KEYS))}).",
+                source=source,
+                external_id=external_id,
+            )
+        for field in ("external_id", "name"):
+            if field not in data:
+                raise InvalidRecordError(
+                    f"{field} is required and must be a non-empty string.", source=source, external_id=external_id
+                )
+        try:
+            return cls(
+                data["external_id"],
+                data["name"],
+                data.get("domains", UNSET),
+                data.get("metadata", UNSET),
+                source=source,
+            )
+        except InvalidRecordError as error:
+            raise InvalidRecordError(str(error), source=source, external_id=external_id) from None
+
+
+@attrs.frozen
+class FieldChange:
+    """One field a sync changes (or, in a dry run, would change): ``field``, ``old``, ``new``.
+
+    ``field`` is ``name``, ``domains`` (values are lists of ``"acme.com (verified)"``) or
+    ``metadata.<key>`` (``None`` where the key is absent); the values are plain JSON.
+    """
+
+    field: str
+    old: Any
+    new: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        """The change as a JSON object."""
+        return {"field": self.field, "old": self.old, "new": self.new}
+
+
+def _error_dict(error: Exception | None) -> dict[str, str] | None:
+    return None if error is None else {"type": type(error).__name__, "message": str(error)}
+
+
+@attrs.frozen
+class SyncEvent:
+    """What the sync did (or, in a dry run, would do) with one organization.
+
+    ``changes`` lists each field created or updated, with its old and new value;
+    ``source`` is where the record came from (``"orgs.csv line 3"``, ``"records[2]"``).
+    """
+
+    action: SyncAction
+    external_id: str | None
+    organization_id: str | None = None
+    error: Exception | None = None
+    dry_run: bool = False
+    changes: tuple[FieldChange, ...] = ()
+    source: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as a JSON object (what ``workos-orgs sync --json`` prints)."""
+        return {
+            "event": self.action,
+            "external_id": self.external_id,
+            "organization_id": self.organization_id,
+            "source": self.source,
+            "dry_run": self.dry_run,
+            "changes": [change.to_dict() for change in self.changes],
+            "error": _error_dict(self.error),
+        }
+
+
+@attrs.frozen
+class SyncFailure:
+    """A record that could not be synced, where it came from, and the typed error that says why."""
+
+    external_id: str | None
+    error: Exception
+    source: str | None = None
+
+    def __str__(self) -> str:
+        message = str(self.error)
+        where = "" if self.source is None or message.startswith(f"{self.source}: ") else f"{self.source}: "
+        return f"{where}{message}"
+
+
+@attrs.define
+class SyncReport:
+    """Counts of a sync run, and every failure with its error."""
+
+    dry_run: bool = False
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    failed: int = 0
+    failures: list[SyncFailure] = attrs.field(factory=list)
+    elapsed: float = 0.0
+    prune_skipped: str | None = None
+    """Why ``prune=True`` deleted nothing, when it had to hold back."""
+
+    @property
+    def ok(self) -> bool:
+        """True when no record failed."""
+        return self.failed == 0
+
+    def record(self, event: SyncEvent) -> None:
+        """Count one event (and keep its failure)."""
+        setattr(self, event.action, getattr(self, event.action) + 1)
+        if event.action == "failed":
+            assert event.error is not None
+            self.failures.append(SyncFailure(event.external_id, event.error, event.source))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as a JSON object (the last line of ``workos-orgs sync --json``)."""
+        return {
+            "report": {
+                "ok": self.ok,
+                "dry_run": self.dry_run,
+                **{
+                    action: getattr(self, action) for action in ("created", "updated", "unchanged", "deleted", "failed")
+                },
+                "prune_skipped": self.prune_skipped,
+                "elapsed": round(self.elapsed, 3),
+                "failures": [
+                    {"source": f.source, "external_id": f.external_id, "error": _error_dict(f.error)}
+                    for f in self.failures
+                ],
+            }
+        }
+
+    def __str__(self) -> str:
+        would = " (dry run: nothing was written)" if self.dry_run else ""
+        held = f" (prune skipped: {self.prune_skipped})" if self.prune_skipped else ""
+        return (
+            f"created {self.created:,}, updated {self.updated:,}, unchanged {self.unchanged:,},"
+            f" deleted {self.deleted:,}, failed {self.failed:,}{would}{held}"
+        )
+
+
+class SyncInputError(WorkOSError):
+    """The records could not all be read: the sync stopped early and pruned nothing.
+
+    The records read before the failure were synced; ``report`` says what was done and
+    ``__cause__`` is the error the input raised.  Fix the input and run again: it converges.
+    """
+
+    def __init__(self, report: SyncReport, read: int, error: Exception) -> None:
+        super().__init__(
+            f"reading the records failed after {read:,} record(s) ({type(error).__name__}: {error});"
+            f" the records read were synced ({report}) and nothing was pruned."
+            " Fix the input and run the sync again: it converges."
+        )
+        self.report = report
+
+
+def _domain_text(domain: str, state: DomainState | str | None) -> str:
+    return f"{domain} ({state})"
+
+
+def _plan(record: OrganizationRecord, organization: Organization | None) -> tuple[dict[str, Any], list[FieldChange]]:
+    """The arguments that make `organization` (None: a new one) match `record`, and the changes."""
+    arguments: dict[str, Any] = {}
+    changes: list[FieldChange] = []
+    old_name = None if organization is None else organization.name
+    if old_name != record.name:
+        arguments["name"] = record.name
+        changes.append(FieldChange("name", old_name, record.name))
+    if record.metadata is not UNSET:
+        current_metadata = {} if organization is None else dict(organization.metadata)
+        wanted_metadata = dict(record.metadata)
+        if current_metadata != wanted_metadata:
+            # Keys given are set, keys mapped to None are removed, others kept: spell out removals.
+            metadata: dict[str, str | None] = {key: None for key in current_metadata if key not in wanted_metadata}
+            metadata.update(wanted_metadata)
+            arguments["metadata"] = wanted_metadata if organization is None else metadata
+            changes.extend(
+                FieldChange(f"metadata.{key}", current_metadata.get(key), wanted_metadata.get(key))
+                for key in sorted(current_metadata.keys() | wanted_metadata.keys())
+                if current_metadata.get(key) != wanted_metadata.get(key)
+            )
+    if record.domains is not UNSET:
+        current = {} if organization is None else {domain.domain: domain.state for domain in organization.domains}
+        wanted = {normalize_domain(data.domain): data.state for data in record.domains}
+        if current.keys() != wanted.keys() or not all(
+            _domain_matches(state, current[name]) for name, state in wanted.items()
+        ):
+            domain_data = [
+                DomainData(name, DomainState.VERIFIED if current.get(name) in _VERIFIED_STATES else state)
+                for name, state in wanted.items()
+            ]
+            arguments["domain_data"] = domain_data
+            changes.append(
+                FieldChange(
+                    "domains",
+                    [_domain_text(name, state) for name, state in current.items()],
+                    [_domain_text(data.domain, data.state) for data in domain_data],
+                )
+            )
+    return arguments, changes
+
+
+def _domain_matches(wanted: DomainState | str, current: DomainState | str | None) -> bool:
+    # Asking for "pending" never downgrades a domain that has been verified since.
+    if wanted == DomainState.VERIFIED:
+        return current in _VERIFIED_STATES
+    return True
+
+
+def plan_update(record: OrganizationRecord, organization: Organization) -> dict[str, Any]:
+    """The `update` arguments that make `organization` match `record`; empty when it does."""
+    return _plan(record, organization)[0]
+
+
+async def _each(records: Iterable[_T] | AsyncIterable[_T]) -> AsyncIterator[_T]:
+    if isinstance(records, AsyncIterable):
+        async for record in records:
+            yield record
+    else:
+        for record in records:
+            yield record
+
+
+class _Job:
+    def __init__(
+        self,
+        store: OrganizationStore,
+        *,
+        dry_run: bool,
+        on_event: Callable[[SyncEvent], None] | None,
+    ) -> None:
+        self.store = store
+        self.dry_run = dry_run
+        self.on_event = on_event
+        self.report = SyncReport(dry_run=dry_run)
+
+    def emit(
+        self,
+        action: SyncAction,
+        external_id: str | None,
+        organization_id: str | None = None,
+        error: Exception | None = None,
+        *,
+        changes: Sequence[FieldChange] = (),
+        source: str | None = None,
+    ) -> None:
+        event = SyncEvent(action, external_id, organization_id, error, self.dry_run, tuple(changes), source)
+        self.report.record(event)
+        if self.on_event is not None:
+            self.on_event(event)
+
+    async def sync_one(self, record: OrganizationRecord) -> None:
+        external_id, source = record.external_id, record.source
+        try:
+            existing = await self._find(external_id)
+            if existing is None:
+                arguments, changes = _plan(record, None)
+                if self.dry_run:
+                    self.emit("created", external_id, changes=changes, source=source)
+                    return
+                try:
+                    created = await self.store.create(external_id=external_id, **arguments)
+                except BadRequestError as error:
+                    if error.code != EXTERNAL_ID_ALREADY_USED:
+                        raise
+                    # Made meanwhile by another job: update it instead.
+                    existing = await self._find(external_id)
+                    if existing is None:
+                        raise
+                else:
+                    self.emit("created", external_id, created.id, changes=changes, source=source)
+                    return
+            arguments, changes = _plan(record, existing)
+            if not arguments:
+                self.emit("unchanged", external_id, existing.id, source=source)
+                return
+            if not self.dry_run:
+                await self.store.update(existing.id, **arguments)
+            self.emit("updated", external_id, existing.id, changes=changes, source=source)
+        except WorkOSError as error:
+            self.emit("failed", external_id, error=error, source=source)
+
+    async def _find(self, external_id: str) -> Organization | None:
+        try:
+            return await self.store.get_by_external_id(external_id)
+        except NotFoundError:
+            return None
+
+    async def delete_one(self, organization: Organization) -> None:
+        try:
+            if not self.dry_run:
+                with contextlib.suppress(NotFoundError):  # gone already: the outcome we wanted
+                    await self.store.delete(organization.id)
+            self.emit("deleted", organization.external_id, organization.id)
+        except WorkOSError as error:
+            self.emit("failed", organization.external_id, organization.id, error)
+
+
+def _external_id_of(item: Any) -> str | None:
+    value = item.get("external_id") if isinstance(item, Mapping) else None
+    return value if isinstance(value, str) and value.strip() else None
+
+
+SyncItem = OrganizationRecord | Mapping[str, Any] | InvalidRecordError
+"""What `sync` takes: a record, a mapping to make one from, or the error of one that could
+not be read (a reader yields it in place of the record; it is counted as failed)."""
+
+
+class _Reader:
+    """Turns the input into records, failing the items that cannot be one; remembers what it saw."""
+
+    def __init__(self, job: _Job) -> None:
+        self.job = job
+        self.firsts: dict[str, str] = {}  # external id -> where its first record came from
+        self.unidentified = 0
+        self.read = 0
+        self.error: Exception | None = None
+
+    async def records(self, items: Iterable[SyncItem] | AsyncIterable[SyncItem]) -> AsyncIterator[OrganizationRecord]:
+        iterator = aiter(_each(items))
+        while True:
+            try:
+                item = await anext(iterator)
+            except StopAsyncIteration:
+                return
+            except Exception as error:  # the input broke: what was read is finished, nothing pruned
+                self.error = error
+                return
+            index, self.read = self.read, self.read + 1
+            record = self._record(item, f"records[{index}]")
+            if record is not None:
+                yield record
+
+    def _record(self, item: Any, index: str) -> OrganizationRecord | None:
+        if isinstance(item, InvalidRecordError):
+            self._fail(item, item.source or index)
+            return None
+        if isinstance(item, OrganizationRecord):
+            record = item if item.source is not None else attrs.evolve(item, source=index)
+        else:
+            try:
+                record = OrganizationRecord.from_mapping(item)
+            except InvalidRecordError as error:
+                self._fail(error, index)
+                return None
+            record = attrs.evolve(record, source=index)
+        assert record.source is not None
+        first = self.firsts.get(record.external_id)
+        if first is not None:
+            repeat = InvalidRecordError(
+                f"external_id {record.external_id!r} repeats {first}; only the first record with an"
+                " external id is synced (remove or merge the repeat).",
+                source=record.source,
+            )
+            self.job.emit("failed", record.external_id, error=repeat, source=record.source)
+            return None
+        self._remember(record.external_id, record.source)
+        return record
+
+    def _fail(self, error: InvalidRecordError, source: str) -> None:
+        self._remember(error.external_id, source)
+        self.job.emit("failed", error.external_id, error=error, source=source)
+
+    def _remember(self, external_id: str | None, source: str) -> None:
+        if external_id is None:
+            self.unidentified += 1
+        else:
+            self.firsts.setdefault(external_id, source)
+
+
+async def _pool(items: AsyncIterable[_T], work: Callable[[_T], Awaitable[None]], concurrency: int) -> None:
+    """Run `work` over `items` with at most `concurrency` at once and a bounded backlog."""
+    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=concurrency)
+    done = object()
+
+    async def worker() -> None:
+        while (item := await queue.get()) is not done:
+            await work(item)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(concurrency):
+                group.create_task(worker())
+            async for item in items:
+                await queue.put(item)
+            for _ in range(concurrency):
+                await queue.put(done)
+    except BaseExceptionGroup as group:
+        # One failure (a bug in a callback, say) is raised as itself, not wrapped in a group.
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
+
+
+async def sync_organizations(
+    store: OrganizationStore,
+    records: Iterable[SyncItem] | AsyncIterable[SyncItem],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    prune: bool = False,
+    dry_run: bool = False,
+    on_event: Callable[[SyncEvent], None] | None = None,
+) -> SyncReport:
+    """Create, update or leave alone each record; with `prune`, delete the rest.
+
+    See `Organizations.sync`, the public entry point.
+    """
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise InvalidArgumentError(f"concurrency must be a whole number, 1 or more; got {concurrency!r}.")
+    started = time.monotonic()
+    job = _Job(store, dry_run=dry_run, on_event=on_event)
+    reader = _Reader(job)
+    await _pool(reader.records(records), job.sync_one, concurrency)
+    if reader.error is not None:
+        job.report.elapsed = time.monotonic() - started
+        raise SyncInputError(job.report, reader.read, reader.error) from reader.error
+    if prune and reader.unidentified:
+        # A record that could not be read may be an organization that is still wanted: with
+        # its external id unknown it cannot be told apart from a stale one, so delete nothing.
+        job.report.prune_skipped = (
+            f"{reader.unidentified} record(s) had no readable external_id, so organizations they may name"
+            " cannot be told apart from stale ones; fix them and run again to prune"
+        )
+    elif prune:
+        # Collected first, deleted after: deleting while the walk's cursors still point at
+        # them is not something to rely on against the live API.
+        stale = [
+            organization
+            async for organization in store.list(limit=LIST_LIMIT_MAX)
+            if organization.external_id is not None and organization.external_id not in reader.firsts
+        ]
+        await _pool(_each(stale), job.delete_one, concurrency)
+    job.report.elapsed = time.monotonic() - started
+    return job.report

@@ -1,0 +1,132 @@
+"""What every command shares: the global options, the client they describe, usage errors, logging."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import math
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Final, TypeVar
+
+from yarl import URL
+
+from .._client import AsyncWorkOS
+from .._errors import ConfigurationError
+from .._transport import LOG_ENV_VAR, configure_logging_from_env
+
+ALLOW_INSECURE_HTTP_ENV_VAR: Final = "WORKOS_ALLOW_INSECURE_HTTP"
+# The client's own defaults, as its signature states them, for the help text.
+_CLIENT_DEFAULTS: Final = {
+    name: parameter.default for name, parameter in inspect.signature(AsyncWorkOS).parameters.items()
+}
+
+_N = TypeVar("_N", int, float)
+
+
+class UsageError(Exception):
+    """A command line that cannot be carried out as written."""
+
+
+def _number(convert: Callable[[str], _N], accept: Callable[[_N], bool], what: str) -> Callable[[str], _N]:
+    """An argparse type: `text` converted, and refused with `what` it should be unless accepted."""
+
+    def parse(text: str) -> _N:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: {what}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"{text!r}: {what}")
+        return value
+
+    return parse
+
+
+positive_int = _number(int, lambda value: value >= 1, "a whole number, 1 or more")
+_whole = _number(int, lambda value: value >= 0, "a whole number, 0 or more")
+_seconds = _number(float, lambda value: 0 < value < math.inf, "a number of seconds above 0")
+
+
+def add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """The options every command takes, before or after its name.
+
+    Given on the subcommand, an option has no default (``defaults=False``), so it cannot
+    overwrite the same option given before the subcommand.
+    """
+
+    def default(value: Any) -> Any:
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument(
+        "--api-key", default=default(None), help="WorkOS API key (default: $WORKOS_API_KEY)", metavar="KEY"
+    )
+    parser.add_argument(
+        "--base-url",
+        default=default(None),
+        metavar="URL",
+        help="API base URL (default: $WORKOS_BASE_URL or https://api.workos.com)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=default(None),
+        metavar="SECONDS",
+        help=f"give up on a connection or a response that is silent this long (default {_CLIENT_DEFAULTS['timeout']:g})",
+    )
+    parser.add_argument(
+        "--max-retries",
+        type=_whole,
+        default=default(None),
+        metavar="N",
+        help=f"retries of a failed request: 429, 5xx, timeouts, dropped connections (default {_CLIENT_DEFAULTS['max_retries']})",
+    )
+    parser.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        default=default(False),
+        help=f"send the API key over plain http:// to a host that is not loopback (or set {ALLOW_INSECURE_HTTP_ENV_VAR}=1)",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", default=default(False), help="show tracebacks and the SDK's debug log"
+    )
+
+
+def configure_logging(debug: bool) -> None:
+    """The SDK's log to stderr with ``--debug`` or ``WORKOS_LOG=debug`` (``info``); the SDK
+    itself never sets up logging."""
+    if debug:
+        os.environ[LOG_ENV_VAR] = "debug"
+    configure_logging_from_env()
+
+
+def _insecure_allowed(args: argparse.Namespace) -> bool:
+    return bool(args.allow_insecure_http) or os.environ.get(ALLOW_INSECURE_HTTP_ENV_VAR, "") not in ("", "0")
+
+
+@asynccontextmanager
+async def open_client(args: argparse.Namespace) -> AsyncIterator[AsyncWorkOS]:
+    """The client the command line's options (or the environment) describe."""
+    api_key = args.api_key or os.environ.get("WORKOS_API_KEY")
+    if not api_key:
+        raise UsageError("no API key: pass --api-key or set WORKOS_API_KEY")
+    options: dict[str, Any] = {}
+    if args.timeout is not None:
+        options["timeout"] = args.timeout
+    if args.max_retries is not None:
+        options["max_retries"] = args.max_retries
+    allowed = _insecure_allowed(args)
+    try:
+        client = AsyncWorkOS(api_key=api_key, base_url=args.base_url, allow_insecure_http=allowed, **options)
+    except ConfigurationError:
+        url = URL(args.base_url or os.environ.get("WORKOS_BASE_URL") or "")
+        if url.scheme == "http" and url.host and not allowed:
+            raise UsageError(
+                f"refusing to send the API key over plain HTTP to {url.host}: use https://, a loopback"
+                f" address, or pass --allow-insecure-http (or set {ALLOW_INSECURE_HTTP_ENV_VAR}=1) for a host"
+                " you trust, such as an emulator in docker-compose"
+            ) from None
+        raise
+    async with client:
+        yield client

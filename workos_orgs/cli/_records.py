@@ -1,0 +1,190 @@
+"""Reading sync records from JSON Lines or CSV, and writing organizations as JSON Lines.
+
+Reading is strict.  A record line that cannot be used becomes an `InvalidRecordError` naming
+its line, so the sync counts it as failed and goes on: JSON that does not parse, a key the
+record does not know, a CSV row whose quote is never closed (a field cannot span lines) or
+whose field count differs from the header's.  A UTF-8 byte-order mark (Excel's "CSV UTF-8")
+is accepted.  A file that cannot be read at all (no such file, a CSV header without
+``external_id`` and ``name`` or with a column sync does not know) fails before the first record.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import attrs
+import orjson
+
+from .._bulk import InvalidRecordError, OrganizationRecord
+from .._contract import format_timestamp
+from .._models import Organization, OrganizationDomain
+
+RecordFormat = Literal["jsonl", "csv"]
+FORMATS: tuple[RecordFormat, ...] = ("jsonl", "csv")
+METADATA_COLUMN_PREFIX = "metadata."
+CSV_COLUMNS = ("external_id", "name", "domains")
+BYTE_ORDER_MARK = "\ufeff"
+
+
+def format_of(path: str, explicit: RecordFormat | None) -> RecordFormat:
+    """The format named, or the one the file name says (``.csv``; JSON Lines otherwise)."""
+    if explicit is not None:
+        return explicit
+    return "csv" if path.lower().endswith(".csv") else "jsonl"
+
+
+def read_records(stream: IO[str], fmt: RecordFormat, source: str) -> Iterator[OrganizationRecord | InvalidRecordError]:
+    """Each record of `stream`, or the error that says why line N is not one.
+
+    A CSV header is read at once: `ValueError` when sync cannot use it.
+    """
+    lines = _lines(stream)
+    if fmt == "jsonl":
+        return _jsonl(lines, source)
+    return _csv(lines, _header(lines, source), source)
+
+
+def _lines(stream: IO[str]) -> Iterator[tuple[int, str]]:
+    for number, line in enumerate(stream, start=1):
+        yield number, line.removeprefix(BYTE_ORDER_MARK) if number == 1 else line
+
+
+def _not_utf8(text: str) -> bool:
+    # Files are opened with errors="surrogateescape": undecodable bytes become lone surrogates.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _record(data: dict[str, Any], where: str) -> OrganizationRecord | InvalidRecordError:
+    try:
+        return OrganizationRecord.from_mapping(data, source=where)
+    except InvalidRecordError as error:
+        return error
+
+
+def _jsonl(lines: Iterator[tuple[int, str]], source: str) -> Iterator[OrganizationRecord | InvalidRecordError]:
+    for number, line in lines:
+        where = f"{source} line {number}"
+        if not line.strip():
+            continue
+        if _not_utf8(line):
+            yield InvalidRecordError("not valid UTF-8.", source=where)
+            continue
+        try:
+            data = orjson.loads(line)
+        except orjson.JSONDecodeError as error:
+            yield InvalidRecordError(f"not valid JSON ({error}).", source=where)
+            continue
+        if not isinstance(data, dict):
+            yield InvalidRecordError(f"expected a JSON object, got {type(data).__name__}.", source=where)
+            continue
+        yield _record(data, where)
+
+
+def _header(lines: Iterator[tuple[int, str]], source: str) -> list[str]:
+    first = next(lines, None)
+    try:
+        header = next(csv.reader([first[1]], strict=True)) if first is not None else []
+    except csv.Error as error:
+        raise ValueError(f"{source}: the CSV header is not readable ({error}).") from None
+    missing = {"external_id", "name"} - set(header)
+    if missing:
+        raise ValueError(
+            f"{source}: the CSV header must have columns external_id and name (missing {', '.join(sorted(missing))})."
+        )
+    for column in header:
+        if column not in CSV_COLUMNS and not (column.startswith(METADATA_COLUMN_PREFIX) and column != "metadata."):
+            raise ValueError(
+                f"{source}: unknown CSV column {column!r}; the columns are external_id, name, domains and"
+                f" {METADATA_COLUMN_PREFIX}<key>."
+            )
+    if len(set(header)) != len(header):
+        raise ValueError(f"{source}: the CSV header names a column twice.")
+    return header
+
+
+def _csv(
+    lines: Iterator[tuple[int, str]], header: list[str], source: str
+) -> Iterator[OrganizationRecord | InvalidRecordError]:
+    """Columns ``external_id``, ``name``, and optionally ``domains`` and ``metadata.<key>``.
+
+    ``domains`` holds names separated by spaces or ``;``, each optionally ``:verified`` or
+    ``:pending`` (``acme.com:verified; acme.dev``); without the column, domains are left
+    alone, and an empty cell removes them all.  With ``metadata.<key>`` columns, a row's
+    metadata is the keys whose cells are not empty (others are removed); without any, it
+    is left alone.  Each row is one line: a field cannot span lines.
+    """
+    metadata_columns = [column for column in header if column.startswith(METADATA_COLUMN_PREFIX)]
+    for number, line in lines:
+        where = f"{source} line {number}"
+        if not line.strip():
+            continue
+        if _not_utf8(line):
+            yield InvalidRecordError("not valid UTF-8.", source=where)
+            continue
+        try:
+            fields = next(csv.reader([line], strict=True))
+        except csv.Error as error:
+            hint = "; a quote is not closed on this line" if "end of data" in str(error) else ""
+            yield InvalidRecordError(f"not readable as CSV ({error}{hint}).", source=where)
+            continue
+        if len(fields) != len(header):
+            yield InvalidRecordError(
+                f"has {len(fields)} fields where the header has {len(header)} (a comma in an unquoted value?).",
+                source=where,
+            )
+            continue
+        row = dict(zip(header, fields, strict=True))
+        data: dict[str, Any] = {"external_id": row["external_id"], "name": row["name"]}
+        if "domains" in row:
+            domains = []
+            for entry in row["domains"].replace(";", " ").split():
+                domain, _, state = entry.partition(":")
+                domains.append({"domain": domain, "state": state or "pending"})
+            data["domains"] = domains
+        if metadata_columns:
+            data["metadata"] = {
+                column.removeprefix(METADATA_COLUMN_PREFIX): row[column] for column in metadata_columns if row[column]
+            }
+        yield _record(data, where)
+
+
+def open_records(path: str) -> IO[str]:
+    """The file at `path` (``-``: standard input) as text."""
+    if path == "-":
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape", newline="")
+    return Path(path).open(encoding="utf-8", errors="surrogateescape", newline="")
+
+
+def domain_json(domain: OrganizationDomain) -> dict[str, Any]:
+    """The domain in the API's own JSON shape."""
+    return {"object": "organization_domain", **_plain(attrs.asdict(domain, recurse=False))}
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: format_timestamp(value) if isinstance(value, datetime) else value for key, value in values.items()}
+
+
+def organization_json(organization: Organization) -> dict[str, Any]:
+    """The organization in the API's own JSON shape (so an export can be seeded back)."""
+    values = _plain(attrs.asdict(organization, recurse=False))
+    values["domains"] = [domain_json(domain) for domain in organization.domains]
+    values["metadata"] = dict(organization.metadata)
+    return {
+        "object": "organization",
+        **{key: value for key, value in values.items() if value is not None or key == "external_id"},
+    }
+
+
+def dumps_line(value: Any) -> bytes:
+    """One JSON Lines line."""
+    return orjson.dumps(value) + b"\n"

@@ -19,6 +19,7 @@ from ._errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BlockingCallInEventLoopError,
     ConfigurationError,
     ConflictError,
     FieldError,
@@ -31,6 +32,7 @@ from ._errors import (
     ResponseValidationError,
     UnprocessableEntityError,
     WorkOSError,
+    WrongEventLoopError,
 )
 from ._models import UNSET, DomainData, ListMetadata, Organization, OrganizationDomain, Page, Unset
 from ._organization_domains import OrganizationDomains, OrganizationDomainsWithRawResponse
@@ -55,6 +57,7 @@ __all__ = [
     "AuthenticationError",
     "Backoff",
     "BadRequestError",
+    "BlockingCallInEventLoopError",
     "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
@@ -87,5 +90,6 @@ __all__ = [
     "UnprocessableEntityError",
     "Unset",
     "WorkOSError",
+    "WrongEventLoopError",
     "__version__",
 ]

@@ -33,6 +33,7 @@ import aiohttp
 import attrs
 
 from ._errors import APIConnectionError, APITimeoutError, WorkOSError
+from ._event_loops import session_loop
 from ._protocol import (
     MAX_RESPONSE_BYTES,
     REDACTED,
@@ -92,6 +93,7 @@ class SessionHolder:
         self._session = session
         self._owned = session is None
         self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def session(self) -> aiohttp.ClientSession | None:
@@ -101,8 +103,8 @@ class SessionHolder:
     def get(self) -> aiohttp.ClientSession:
         if self._closed:
             raise ClientClosedError("This AsyncWorkOS client is closed; create a new one.")
+        self._loop = session_loop(self._loop)
         if self._session is None:
-            asyncio.get_running_loop()  # a clear error when called outside a loop
             self._session = aiohttp.ClientSession()
         return self._session
 

@@ -11,6 +11,14 @@
 The package also ships a local emulator of the API (`workos_orgs.emulator`).
 """
 
+from ._blocking import (
+    BlockingOrganizationDomains,
+    BlockingOrganizationDomainsWithRawResponse,
+    BlockingOrganizations,
+    BlockingOrganizationsWithRawResponse,
+    WorkOS,
+)
+from ._blocking_pager import Pager
 from ._client import AsyncWorkOS
 from ._contract import DomainState, DomainVerificationStrategy, Order
 from ._errors import (
@@ -58,6 +66,10 @@ __all__ = [
     "Backoff",
     "BadRequestError",
     "BlockingCallInEventLoopError",
+    "BlockingOrganizationDomains",
+    "BlockingOrganizationDomainsWithRawResponse",
+    "BlockingOrganizations",
+    "BlockingOrganizationsWithRawResponse",
     "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
@@ -79,6 +91,7 @@ __all__ = [
     "Organizations",
     "OrganizationsWithRawResponse",
     "Page",
+    "Pager",
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -89,6 +102,7 @@ __all__ = [
     "SyncReport",
     "UnprocessableEntityError",
     "Unset",
+    "WorkOS",
     "WorkOSError",
     "WrongEventLoopError",
     "__version__",

@@ -6,11 +6,14 @@ arguments, models, errors, retries and exactly-once creates, one implementation 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import weakref
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar, Unpack
+
+import aiohttp
 
 from ._blocking_pager import Pager
 from ._client import API_KEY_ENV_VAR, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncWorkOS
@@ -28,6 +31,23 @@ R = TypeVar("R")
 LOOP_THREAD_NAME = "workos-orgs-loop"
 
 AsyncCall = Callable[[AsyncWorkOS], Coroutine[Any, Any, R]]
+
+
+def _let_go(session: aiohttp.ClientSession | None) -> None:
+    """Mark a session a forked child inherited as closed, leaving its connections open.
+
+    They are the parent's connections too: closing them here could end them for the parent
+    (TLS sends a close alert).  Its event loop is closed already, so aiohttp's connector
+    close only marks itself closed and touches no connection -- and neither warns at exit.
+    """
+    if session is None:
+        return
+    connector = session.connector
+    session.detach()
+    if connector is not None:
+        # With its loop closed the connector has nothing to wait for: one step finishes it.
+        with contextlib.suppress(StopIteration):
+            connector.close().__await__().send(None)
 
 
 class WorkOS:
@@ -76,7 +96,8 @@ class WorkOS:
         )
         resolved_base_url = client.base_url
 
-        def remake() -> AsyncWorkOS:
+        def remake(inherited: AsyncWorkOS) -> AsyncWorkOS:
+            _let_go(inherited.session)
             return AsyncWorkOS(
                 api_key,
                 base_url=resolved_base_url,

@@ -94,11 +94,12 @@ async def _cancel_calls_and_close(client: AsyncCloseable) -> None:
 class LoopThread(Generic[C]):
     """Runs coroutines against `client` on one event loop in one daemon thread.
 
-    ``remake`` builds a fresh client in a forked child (the parent's session belongs to the
-    parent's loop).  Safe to call from any number of threads at once.
+    In a forked child, ``remake`` is given the client inherited from the parent (its loop
+    already closed) to let go of, and returns a fresh one.  Safe to call from any number of
+    threads at once.
     """
 
-    def __init__(self, client: C, *, remake: Callable[[], C], name: str) -> None:
+    def __init__(self, client: C, *, remake: Callable[[C], C], name: str) -> None:
         self._client = client
         self._remake = remake
         self._name = name
@@ -209,7 +210,7 @@ class LoopThread(Generic[C]):
         # parent still uses.  The inherited client is kept, so nothing collects it meanwhile.
         loop.close()
         self._inherited.append((loop, self._client))
-        self._client = self._remake()
+        self._client = self._remake(self._client)
 
 
 def _forget_parent(reference: weakref.ref[LoopThread[Any]]) -> Callable[[], None]:

@@ -8,6 +8,11 @@
         async for organization in client.organizations.list():
             print(organization.id, organization.name)
 
+Blocking code (Django, Flask, Celery, scripts) uses `WorkOS`, the same client as plain calls::
+
+    with WorkOS() as client:
+        organization = client.organizations.get("org_01H...")
+
 The package also ships a local emulator of the API (`workos_orgs.emulator`).
 """
 

@@ -30,7 +30,7 @@ R = TypeVar("R")
 
 LOOP_THREAD_NAME = "workos-orgs-loop"
 
-AsyncCall = Callable[[AsyncWorkOS], Coroutine[Any, Any, R]]
+_AsyncCall = Callable[[AsyncWorkOS], Coroutine[Any, Any, R]]
 
 
 def _let_go(session: aiohttp.ClientSession | None) -> None:
@@ -125,7 +125,7 @@ class WorkOS:
             self._view = (root, view)
         return view
 
-    def _call(self, function: AsyncCall[R], inbox: CallerInbox | None = None) -> R:
+    def _call(self, function: _AsyncCall[R], inbox: CallerInbox | None = None) -> R:
         return self._loop_thread.call(lambda _: function(self._async()), inbox)
 
     @property

@@ -19,8 +19,7 @@ from ._protocol import Direction
 class _Pages(Protocol[T]):
     """What `AsyncPager.pages` returns: pages, and a way to stop early."""
 
-    def __anext__(self) -> Awaitable[Page[T]]:
-        """The next page."""
+    def __anext__(self) -> Awaitable[Page[T]]: ...
 
     async def aclose(self) -> None:
         """Stop the walk and cancel the page already asked for."""

@@ -190,6 +190,15 @@ def test_an_error_in_on_event_stops_sync_and_is_raised(client: WorkOS) -> None:
     assert client.organizations.get_by_external_id("a").name == "A"  # the client still works
 
 
+def test_the_repr_shows_settings_and_never_the_key(emulator: Emulator) -> None:
+    with WorkOS(api_key=emulator.api_key, base_url=emulator.url, timeout=7) as client:
+        assert repr(client) == f"<WorkOS base_url={emulator.url!r} timeout=7.0 max_retries=2>"
+        assert repr(client.with_options(max_retries=4)).startswith("<WorkOS view ")
+        pager = client.organizations.list()
+        for shown in (repr(client), repr(pager), repr(client.organizations)):
+            assert emulator.api_key not in shown
+
+
 def test_configuration_errors_are_raised_at_construction(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WORKOS_API_KEY", raising=False)
     with pytest.raises(ConfigurationError, match="WORKOS_API_KEY"):

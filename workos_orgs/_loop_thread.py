@@ -108,7 +108,8 @@ class LoopThread(Generic[C]):
         self._thread: threading.Thread | None = None
         self._calls: set[concurrent.futures.Future[Any]] = set()
         self._closed = False
-        # What a forked child inherited from its parent's loop thread: kept, never closed.
+        # What a forked child inherited from its parent's loop thread: let go of, never used again,
+        # and kept referenced so that nothing of it is collected at some random later moment.
         self._inherited: list[tuple[asyncio.AbstractEventLoop, C]] = []
         # The registration holds only a weak reference, so it never keeps a client alive.
         os.register_at_fork(after_in_child=_forget_parent(weakref.ref(self)))

@@ -55,7 +55,7 @@ def test_sixteen_threads_share_one_client(client: WorkOS) -> None:
 
 @pytest.fixture
 def silent_server() -> Iterator[tuple[str, threading.Event]]:
-    """A loopback server that reads a request and never answers: a call to it stays in flight."""
+    """A loopback server that reads a request and never responds: a call to it stays in flight."""
     listener = socket.create_server(("127.0.0.1", 0))
     received = threading.Event()
 

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 
 from workos_orgs import AsyncWorkOS, Order, PaginationError, WorkOS
@@ -63,15 +64,13 @@ def test_a_stuck_cursor_is_a_pagination_error_not_a_loop(client: WorkOS, emulato
     page = client.organizations.list(limit=2).first_page()
     after = page.list_metadata.after
     assert after is not None
-    # The second page's request is answered with the first page again, cursor and all.
+    # The walk's first request gets a page whose cursor points back where the walk started.
     emulator.inject_fault(method="GET", path="/organizations", status=200, body=_page_json(client, after), times=1)
     with pytest.raises(PaginationError):
         list(client.organizations.list(limit=2, after=after))
 
 
 def _page_json(client: WorkOS, after: str) -> object:
-    import orjson
-
     raw = client.organizations.with_raw_response.list(limit=2, after=after)
     body = orjson.loads(raw.body)
     body["list_metadata"]["after"] = after
@@ -81,7 +80,7 @@ def _page_json(client: WorkOS, after: str) -> object:
 @pytest.fixture
 def one_page_then_silence() -> Iterator[tuple[str, threading.Event, threading.Event]]:
     """A loopback server: the first request gets a page that points to a next one; any later
-    request is read and never answered.  Says when that request arrived and when the client
+    request is read and never responded to.  Says when that request arrived and when the client
     let go of its connection."""
     listener = socket.create_server(("127.0.0.1", 0))
     asked_again, let_go = threading.Event(), threading.Event()

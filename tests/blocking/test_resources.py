@@ -199,6 +199,16 @@ def test_the_repr_shows_settings_and_never_the_key(emulator: Emulator) -> None:
             assert emulator.api_key not in shown
 
 
+def test_an_error_while_reading_records_stops_sync_and_is_raised(client: WorkOS) -> None:
+    def records() -> typing.Iterator[dict[str, str]]:
+        yield {"external_id": "a", "name": "A"}
+        raise OSError("the export file went away")
+
+    with pytest.raises(OSError, match="went away"):
+        client.organizations.sync(records())
+    assert client.organizations.create(name="B").name == "B"  # the client still works
+
+
 def test_configuration_errors_are_raised_at_construction(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WORKOS_API_KEY", raising=False)
     with pytest.raises(ConfigurationError, match="WORKOS_API_KEY"):

@@ -8,9 +8,22 @@
         async for organization in client.organizations.list():
             print(organization.id, organization.name)
 
+Blocking code (Django, Flask, Celery, scripts) uses `WorkOS`, the same client as plain calls::
+
+    with WorkOS() as client:
+        organization = client.organizations.get("org_01H...")
+
 The package also ships a local emulator of the API (`workos_orgs.emulator`).
 """
 
+from ._blocking import (
+    BlockingOrganizationDomains,
+    BlockingOrganizationDomainsWithRawResponse,
+    BlockingOrganizations,
+    BlockingOrganizationsWithRawResponse,
+    WorkOS,
+)
+from ._blocking_pager import Pager
 from ._bulk import (
     FieldChange,
     InvalidRecordError,
@@ -28,6 +41,7 @@ from ._errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BlockingCallInEventLoopError,
     ClientClosedError,
     ConfigurationError,
     ConflictError,
@@ -41,6 +55,7 @@ from ._errors import (
     ResponseValidationError,
     UnprocessableEntityError,
     WorkOSError,
+    WrongEventLoopError,
 )
 from ._models import UNSET, DomainData, ListMetadata, Organization, OrganizationDomain, Page, Unset
 from ._organization_domains import OrganizationDomains, OrganizationDomainsWithRawResponse
@@ -64,6 +79,11 @@ __all__ = [
     "AuthenticationError",
     "Backoff",
     "BadRequestError",
+    "BlockingCallInEventLoopError",
+    "BlockingOrganizationDomains",
+    "BlockingOrganizationDomainsWithRawResponse",
+    "BlockingOrganizations",
+    "BlockingOrganizationsWithRawResponse",
     "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
@@ -86,6 +106,7 @@ __all__ = [
     "Organizations",
     "OrganizationsWithRawResponse",
     "Page",
+    "Pager",
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -97,6 +118,8 @@ __all__ = [
     "SyncReport",
     "UnprocessableEntityError",
     "Unset",
+    "WorkOS",
     "WorkOSError",
+    "WrongEventLoopError",
     "__version__",
 ]

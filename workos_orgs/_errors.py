@@ -218,6 +218,22 @@ class PaginationError(WorkOSError):
     """
 
 
+class WrongEventLoopError(WorkOSError, RuntimeError):
+    """An `AsyncWorkOS` was used from an event loop other than the one its session was made in.
+
+    An aiohttp session belongs to one event loop.  Make the client inside the loop that uses
+    it and close it there; the message says where to do that.  Nothing was sent.
+    """
+
+
+class BlockingCallInEventLoopError(WorkOSError, RuntimeError):
+    """The blocking `WorkOS` client was called from inside a running event loop.
+
+    Blocking there would stall every other task of that loop: use `AsyncWorkOS` and ``await``
+    instead.  Nothing was sent.
+    """
+
+
 STATUS_ERRORS: Mapping[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,

@@ -283,7 +283,15 @@ class AsyncPager(Generic[T]):
         return _Pages(self._walk)
 
     def __aiter__(self) -> _Items[T]:
-        return _Items(self.pages(), reverse=not self._walk.in_display_order)
+        return _Items(self.pages(), self.in_walk_order)
+
+    def in_walk_order(self, page: Page[T]) -> tuple[T, ...]:
+        """`page`'s items in the order this walk yields them: nearest the starting cursor first.
+
+        A walk against the order the API shows its pages in (``before=`` under ``desc`` or
+        ``asc``, ``after=`` under ``normal``) reads each page from its end.
+        """
+        return page.data if self._walk.in_display_order else page.data[::-1]
 
     def __repr__(self) -> str:
         walk = self._walk
@@ -394,9 +402,9 @@ class _Pages(Generic[T]):
 
 
 class _Items(Generic[T]):
-    def __init__(self, pages: _Pages[T], *, reverse: bool) -> None:
+    def __init__(self, pages: _Pages[T], in_walk_order: Callable[[Page[T]], tuple[T, ...]]) -> None:
         self._pages = pages
-        self._reverse = reverse
+        self._in_walk_order = in_walk_order
         self._buffer: tuple[T, ...] = ()
         self._index = 0
 
@@ -405,9 +413,7 @@ class _Items(Generic[T]):
 
     async def __anext__(self) -> T:
         while self._index >= len(self._buffer):
-            data = (await anext(self._pages)).data
-            # Walking against the pages' order, each page is read from its end: nearest first.
-            self._buffer = data[::-1] if self._reverse else data
+            self._buffer = self._in_walk_order(await anext(self._pages))
             self._index = 0
         item = self._buffer[self._index]
         self._index += 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import (
     Any,
     Concatenate,
@@ -234,11 +234,13 @@ class RawResponseMethod(Generic[ResourceT, P, R]):
     def __get__(self, view: None, owner: type[Any]) -> RawResponseMethod[ResourceT, P, R]: ...
 
     @overload
-    def __get__(self, view: WithRawResponse[ResourceT], owner: type[Any]) -> Callable[P, Awaitable[APIResponse[R]]]: ...
+    def __get__(
+        self, view: WithRawResponse[ResourceT], owner: type[Any]
+    ) -> Callable[P, Coroutine[Any, Any, APIResponse[R]]]: ...
 
     def __get__(
         self, view: WithRawResponse[ResourceT] | None, owner: type[Any]
-    ) -> RawResponseMethod[ResourceT, P, R] | Callable[P, Awaitable[APIResponse[R]]]:
+    ) -> RawResponseMethod[ResourceT, P, R] | Callable[P, Coroutine[Any, Any, APIResponse[R]]]:
         if view is None:
             return self
         method: Any = self._method

@@ -41,6 +41,7 @@ import aiohttp
 import attrs
 
 from ._errors import APIConnectionError, APITimeoutError, ClientClosedError, ConfigurationError, WorkOSError
+from ._event_loops import session_loop
 from ._request import Request
 from ._response import MAX_RESPONSE_BYTES, Response, decode_error, is_success, received, redact_text
 from ._retry import RetryPolicy, attempt_outcome_unknown, retry_delay
@@ -97,6 +98,7 @@ class SessionHolder:
         self._session = session
         self._owned = session is None
         self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         if session is not None:
             _add_tracing(session)
 
@@ -120,8 +122,8 @@ class SessionHolder:
     def get(self) -> aiohttp.ClientSession:
         if (closed := self.closed_error()) is not None:
             raise closed
+        self._loop = session_loop(self._loop)
         if self._session is None:
-            asyncio.get_running_loop()  # a clear error when called outside a loop
             self._session = aiohttp.ClientSession(trace_configs=[_AttemptTracing()])
         return self._session
 

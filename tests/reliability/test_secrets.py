@@ -20,6 +20,7 @@ from workos_orgs import (
     DomainData,
     DomainState,
     OrganizationRecord,
+    WorkOS,
     WorkOSError,
 )
 from workos_orgs._errors import BODY_MAX_CHARS
@@ -154,8 +155,21 @@ async def raise_one_of_everything(emulator: Emulator) -> list[BaseException]:
             server, url = await garbage_server(reply)
             async with server, AsyncWorkOS(api_key=SECRET, base_url=url, backoff=FAST, max_retries=1) as broken:
                 await expect(broken.organizations.get(org.id))
+        # This client from another event loop; the blocking client from inside this one.
+        errors.append(await asyncio.to_thread(from_another_loop, client, org.id))
+        with WorkOS(api_key=SECRET, base_url=emulator.url) as blocking:
+            assert_hidden(repr(blocking), "repr(blocking client)")
+            with pytest.raises(WorkOSError) as in_loop:
+                blocking.organizations.get(org.id)
+        errors.append(in_loop.value)
     await expect(client.organizations.get(org.id))  # ClientClosedError
     return errors
+
+
+def from_another_loop(client: AsyncWorkOS, organization_id: str) -> BaseException:
+    with pytest.raises(WorkOSError) as caught:
+        asyncio.run(client.organizations.get(organization_id))
+    return caught.value
 
 
 async def test_the_key_never_appears_in_any_error_or_log_line(

@@ -1,0 +1,63 @@
+"""One `AsyncWorkOS`, one event loop: a call from another loop is refused, clearly and cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import warnings
+
+import pytest
+
+from workos_orgs import AsyncWorkOS, WorkOSError, WrongEventLoopError
+from workos_orgs.emulator import Emulator
+
+
+async def _name_of(client: AsyncWorkOS, organization_id: str) -> str:
+    return (await client.organizations.get(organization_id)).name
+
+
+def test_a_second_open_loop_is_refused_and_the_first_keeps_working(emulator: Emulator) -> None:
+    (acme,) = emulator.seed([{"name": "Acme"}])
+    client = AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url)
+    first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
+    try:
+        assert first.run_until_complete(_name_of(client, acme["id"])) == "Acme"
+        sent = len(emulator.requests)
+        with pytest.raises(WrongEventLoopError) as caught:
+            second.run_until_complete(_name_of(client, acme["id"]))
+        assert isinstance(caught.value, WorkOSError)
+        assert "another event loop (still open)" in str(caught.value)
+        assert "lifespan" in str(caught.value)
+        assert len(emulator.requests) == sent  # refused before anything was sent
+        # The loop it belongs to still has a working client.
+        assert first.run_until_complete(_name_of(client, acme["id"])) == "Acme"
+        first.run_until_complete(client.close())
+    finally:
+        first.close()
+        second.close()
+
+
+def test_two_asyncio_runs_get_a_typed_error_not_a_closed_loop(emulator: Emulator) -> None:
+    (acme,) = emulator.seed([{"name": "Acme"}])
+    client = AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url)
+    # The first run's connection is not kept, so the only socket in play would be the second run's.
+    assert asyncio.run(_name_of_unpooled(client, acme["id"])) == "Acme"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(WrongEventLoopError, match=r"another event loop \(now closed\)"):
+            asyncio.run(_name_of(client, acme["id"]))
+        # Closing from any loop lets go of the session; a socket left open by the refused call
+        # would warn when collected.
+        asyncio.run(client.close())
+        gc.collect()
+
+
+async def _name_of_unpooled(client: AsyncWorkOS, organization_id: str) -> str:
+    organization = await client.organizations.get(organization_id, extra_headers={"Connection": "close"})
+    return organization.name
+
+
+async def test_a_client_made_in_the_running_loop_works_there(emulator: Emulator) -> None:
+    (acme,) = emulator.seed([{"name": "Acme"}])
+    async with AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url) as client:
+        assert await _name_of(client, acme["id"]) == "Acme"

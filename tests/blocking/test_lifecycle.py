@@ -1,0 +1,236 @@
+"""The blocking client's thread: shared by many threads, closed mid-call, forked, refused in a loop, left nothing behind."""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import warnings
+from collections.abc import Iterator
+
+import pytest
+
+from workos_orgs import BlockingCallInEventLoopError, ClientClosedError, WorkOS, WorkOSError
+from workos_orgs.emulator import Emulator
+
+from .conftest import FAST
+
+LOOP_THREAD = "workos-orgs-loop"
+SAFETY_NET = 60  # seconds; only ever reached when something hangs
+
+
+def loop_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == LOOP_THREAD]
+
+
+def test_sixteen_threads_share_one_client(client: WorkOS) -> None:
+    start = threading.Barrier(16)
+    results: dict[int, tuple[str, str]] = {}
+    errors: list[BaseException] = []
+
+    def work(number: int) -> None:
+        try:
+            start.wait(SAFETY_NET)
+            created = client.organizations.create(name=f"Org {number}", external_id=f"ext-{number}")
+            fetched = client.organizations.get_by_external_id(f"ext-{number}")
+            results[number] = (created.id, fetched.name)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(number,)) for number in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(SAFETY_NET)
+    assert errors == []
+    assert {number: name for number, (_, name) in results.items()} == {number: f"Org {number}" for number in range(16)}
+    assert len({organization_id for organization_id, _ in results.values()}) == 16
+    assert len(list(client.organizations.list(limit=5))) == 16
+    assert len(loop_threads()) == 1  # one loop thread served them all
+
+
+@pytest.fixture
+def silent_server() -> Iterator[tuple[str, threading.Event]]:
+    """A loopback server that reads a request and never responds: a call to it stays in flight."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    received = threading.Event()
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            received.set()
+            while connection.recv(65536):  # until the client lets go of the connection
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", received
+    finally:
+        thread.join(SAFETY_NET)
+        listener.close()
+
+
+def test_closing_while_another_thread_waits_gives_that_call_a_typed_error(
+    silent_server: tuple[str, threading.Event],
+) -> None:
+    url, received = silent_server
+    client = WorkOS(api_key="sk_test_1", base_url=url, timeout=None, max_retries=0)
+    outcome: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        except BaseException as error:
+            outcome.append(error)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    assert received.wait(SAFETY_NET)
+    client.close()
+    caller.join(SAFETY_NET)
+    (error,) = outcome
+    assert isinstance(error, ClientClosedError)
+    assert isinstance(error, WorkOSError)
+    assert "closed while this call was in flight" in str(error)
+    assert loop_threads() == []
+    with pytest.raises(ClientClosedError, match="closed; create a new one"):
+        client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+
+
+async def test_a_call_from_inside_a_running_loop_is_refused(client: WorkOS, emulator: Emulator) -> None:
+    sent = len(emulator.requests)
+    with pytest.raises(BlockingCallInEventLoopError, match="AsyncWorkOS") as caught:
+        client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+    assert isinstance(caught.value, WorkOSError)
+    with pytest.raises(BlockingCallInEventLoopError):
+        client.organizations.list().first_page()
+    with pytest.raises(BlockingCallInEventLoopError):
+        list(client.organizations.list())
+    assert len(emulator.requests) == sent
+
+
+def test_the_thread_starts_with_the_first_call_and_ends_with_the_with_block(emulator: Emulator) -> None:
+    with WorkOS(api_key=emulator.api_key, base_url=emulator.url) as client:
+        assert loop_threads() == []
+        client.organizations.create(name="Acme")
+        assert len(loop_threads()) == 1
+    assert loop_threads() == []
+    client.close()  # closing twice does nothing
+
+
+def test_a_client_nobody_closed_ends_its_thread_when_collected(emulator: Emulator) -> None:
+    client = WorkOS(api_key=emulator.api_key, base_url=emulator.url)
+    client.organizations.create(name="Acme")
+    assert len(loop_threads()) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        del client
+        gc.collect()
+    assert loop_threads() == []
+
+
+def test_a_client_nobody_closed_leaves_nothing_at_interpreter_exit(emulator: Emulator) -> None:
+    script = (
+        "import threading\n"
+        "from workos_orgs import WorkOS\n"
+        f"client = WorkOS(api_key={emulator.api_key!r}, base_url={emulator.url!r})\n"
+        "organization = client.organizations.create(name='Acme')\n"
+        "assert client.organizations.get(organization.id).name == 'Acme'\n"
+        "assert [t.name for t in threading.enumerate()] == ['MainThread', 'workos-orgs-loop']\n"
+        "print('done')\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-X", "dev", "-W", "error", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=SAFETY_NET,
+        check=False,
+    )
+    assert (finished.returncode, finished.stdout, finished.stderr) == (0, "done\n", "")
+
+
+def _fork_and_run(child_work: object) -> int:
+    """Fork; the child runs `child_work()` and exits 0 when it returned True, 1 otherwise."""
+    assert callable(child_work)
+    with warnings.catch_warnings():
+        # Python 3.12+ warns that forking a process with threads may deadlock; gunicorn does it anyway.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child
+        status = 1
+        signal.alarm(SAFETY_NET)  # a child that hangs is killed, and the parent sees it fail
+        try:
+            status = 0 if child_work() is True else 1
+        except BaseException as error:
+            sys.stderr.write(f"child failed: {error!r}\n")
+        finally:
+            os._exit(status)
+    _, wait_status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(wait_status)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_gets_a_working_client_and_the_parent_keeps_its_own(emulator: Emulator) -> None:
+    client = WorkOS(api_key=emulator.api_key, base_url=emulator.url, backoff=FAST)
+    acme = client.organizations.create(name="Acme")  # the parent's thread and connections exist before the fork
+    parent_thread = loop_threads()
+
+    def in_child() -> bool:
+        assert loop_threads() == []  # the parent's thread did not come along
+        assert client.organizations.get(acme.id).name == "Acme"
+        client.organizations.create(name="Made in the child")
+        names = sorted(organization.name for organization in client.organizations.list(limit=1))
+        assert names == ["Acme", "Made in the child"]
+        assert len(loop_threads()) == 1
+        client.close()
+        return loop_threads() == []
+
+    assert _fork_and_run(in_child) == 0
+    assert loop_threads() == parent_thread
+    assert sorted(organization.name for organization in client.organizations.list()) == ["Acme", "Made in the child"]
+    client.close()
+    assert loop_threads() == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_client_made_before_fork_and_first_used_in_the_child_works(emulator: Emulator) -> None:
+    client = WorkOS(api_key=emulator.api_key, base_url=emulator.url)  # gunicorn --preload: made, not used
+
+    def in_child() -> bool:
+        with client:
+            return client.organizations.create(name="Acme").name == "Acme"
+
+    assert _fork_and_run(in_child) == 0
+    assert [organization.name for organization in client.organizations.list()] == ["Acme"]
+    client.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_that_exits_normally_is_quiet_and_leaves_the_parent_working(emulator: Emulator) -> None:
+    # gunicorn's workers exit through the interpreter's normal shutdown, not os._exit.
+    script = (
+        "import os, sys, warnings\n"
+        "from workos_orgs import WorkOS\n"
+        f"client = WorkOS(api_key={emulator.api_key!r}, base_url={emulator.url!r})\n"
+        "organization = client.organizations.create(name='Acme')\n"
+        "with warnings.catch_warnings():\n"
+        "    warnings.simplefilter('ignore', DeprecationWarning)\n"
+        "    pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    assert client.organizations.get(organization.id).name == 'Acme'\n"
+        "    sys.exit(0)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "assert os.waitstatus_to_exitcode(status) == 0\n"
+        "assert client.organizations.get(organization.id).name == 'Acme'\n"
+        "print('done')\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=SAFETY_NET, check=False
+    )
+    assert (finished.returncode, finished.stdout, finished.stderr) == (0, "done\n", "")

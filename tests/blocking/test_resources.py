@@ -1,0 +1,289 @@
+"""Every resource method through the blocking client, against the emulator over loopback HTTP."""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import typing
+
+import pytest
+
+import workos_orgs
+from workos_orgs import (
+    APIResponse,
+    AsyncWorkOS,
+    ConfigurationError,
+    DomainData,
+    DomainState,
+    InternalServerError,
+    InvalidArgumentError,
+    NotFoundError,
+    Organization,
+    OrganizationDomain,
+    OrganizationRecord,
+    Page,
+    Pager,
+    SyncEvent,
+    SyncInputError,
+    SyncReport,
+    WorkOS,
+)
+from workos_orgs.emulator import Emulator
+
+
+def test_create_get_get_by_external_id_update_delete(client: WorkOS) -> None:
+    created = client.organizations.create(
+        name="Acme", external_id="acme-1", metadata={"tier": "gold"}, domain_data=[DomainData("acme.com", "verified")]
+    )
+    assert isinstance(created, Organization)
+    assert (created.name, created.external_id, created.metadata) == ("Acme", "acme-1", {"tier": "gold"})
+    assert [(domain.domain, domain.state) for domain in created.domains] == [("acme.com", DomainState.VERIFIED)]
+    assert client.organizations.get(created.id) == created
+    assert client.organizations.get_by_external_id("acme-1") == created
+
+    updated = client.organizations.update(created.id, name="Acme Corp", external_id=None)
+    assert (updated.id, updated.name, updated.external_id) == (created.id, "Acme Corp", None)
+
+    assert client.organizations.delete(created.id) is None
+    with pytest.raises(NotFoundError) as caught:
+        client.organizations.get(created.id)
+    assert caught.value.code == "entity_not_found"
+
+
+def test_domains_create_get_verify_delete(client: WorkOS) -> None:
+    organization = client.organizations.create(name="Acme")
+    domain = client.organization_domains.create(organization_id=organization.id, domain="acme.com")
+    assert isinstance(domain, OrganizationDomain)
+    assert (domain.organization_id, domain.domain) == (organization.id, "acme.com")
+    assert client.organization_domains.get(domain.id) == domain
+
+    verified = client.organization_domains.verify(domain.id)
+    assert isinstance(verified, OrganizationDomain)
+    assert (verified.id, verified.domain) == (domain.id, "acme.com")
+    # Whether the emulator verifies at once or leaves it pending is its choice; verify returns a state either way.
+    assert verified.state in (DomainState.VERIFIED, DomainState.PENDING)
+    assert client.organization_domains.get(domain.id).state is verified.state
+
+    assert client.organization_domains.delete(domain.id) is None
+    with pytest.raises(NotFoundError):
+        client.organization_domains.get(domain.id)
+    assert client.organizations.get(organization.id).domains == ()
+
+
+def test_list_walks_every_page_and_first_page_gives_one(client: WorkOS, emulator: Emulator) -> None:
+    seeded = emulator.seed([{"name": f"Org {number:02}"} for number in range(23)])
+    pager = client.organizations.list(limit=5)
+    assert isinstance(pager, Pager)
+    assert sorted(organization.id for organization in pager) == sorted(org["id"] for org in seeded)
+
+    page = client.organizations.list(limit=5).first_page()
+    assert isinstance(page, Page)
+    assert len(page.data) == 5
+    assert page.list_metadata.after == page.data[-1].id
+
+    pages = list(client.organizations.list(limit=5).pages())
+    assert [len(page.data) for page in pages] == [5, 5, 5, 5, 3]
+    assert [organization.id for page in pages for organization in page.data] == [
+        organization.id for organization in client.organizations.list(limit=5)
+    ]
+    assert len(list(client.organizations.list(limit=5, max_items=7))) == 7
+
+
+def test_list_filters_and_bad_arguments_fail_at_the_call(client: WorkOS, emulator: Emulator) -> None:
+    emulator.seed([{"name": "Acme", "domains": ["acme.example"]}, {"name": "Globex", "domains": ["globex.example"]}])
+    assert [organization.name for organization in client.organizations.list(domains=["acme.example"])] == ["Acme"]
+    sent = len(emulator.requests)
+    with pytest.raises(InvalidArgumentError):
+        client.organizations.list(limit=0)
+    with pytest.raises(InvalidArgumentError):
+        client.organizations.get("")
+    assert len(emulator.requests) == sent
+
+
+def test_with_raw_response_on_every_method(client: WorkOS) -> None:
+    raw_organizations = client.organizations.with_raw_response
+    created = raw_organizations.create(name="Acme", external_id="acme-1")
+    assert isinstance(created, APIResponse)
+    organization = created.parse()
+    assert organization.name == "Acme"
+    assert created.request_id
+    assert raw_organizations.get(organization.id).parse() == organization
+    assert raw_organizations.get_by_external_id("acme-1").parse() == organization
+    assert raw_organizations.update(organization.id, name="Acme Corp").parse().name == "Acme Corp"
+    listed = raw_organizations.list(limit=10).parse()
+    assert [item.id for item in listed.data] == [organization.id]
+
+    raw_domains = client.organization_domains.with_raw_response
+    domain = raw_domains.create(organization_id=organization.id, domain="acme.com").parse()
+    assert raw_domains.get(domain.id).parse() == domain
+    assert raw_domains.verify(domain.id).parse().id == domain.id
+    assert raw_domains.delete(domain.id).parse() is None
+    assert raw_organizations.delete(organization.id).parse() is None
+
+
+def test_with_options_is_a_view_sharing_the_thread(client: WorkOS, emulator: Emulator) -> None:
+    patient = client.with_options(timeout=120, max_retries=0)
+    assert (patient.timeout, patient.max_retries) == (120, 0)
+    assert (client.timeout, client.max_retries) == (30, 2)
+    emulator.inject_fault(method="GET", path="/organizations/*", status=503)
+    organization = client.organizations.create(name="Acme")
+    with pytest.raises(InternalServerError) as caught:
+        patient.organizations.get(organization.id)
+    assert caught.value.attempts == 1
+    patient.close()  # a view owns nothing
+    assert client.organizations.get(organization.id) == organization
+    with pytest.raises(ConfigurationError):
+        client.with_options(max_retries=-1)
+
+
+def test_retries_and_the_errors_they_end_in(client: WorkOS, emulator: Emulator) -> None:
+    organization = client.organizations.create(name="Acme")
+    emulator.inject_fault(method="GET", path=f"/organizations/{organization.id}", status=503, times=2)
+    assert client.organizations.get(organization.id) == organization
+    gets = [request for request in emulator.requests if request.path == f"/organizations/{organization.id}"]
+    assert [request.status for request in gets] == [503, 503, 200]
+
+    emulator.inject_fault(method="GET", path=f"/organizations/{organization.id}", status=503, times=3)
+    with pytest.raises(InternalServerError) as caught:
+        client.organizations.get(organization.id)
+    assert caught.value.attempts == 3
+
+
+def test_create_is_exactly_once_when_the_response_is_lost(client: WorkOS, emulator: Emulator) -> None:
+    # The emulator creates it, then drops the connection: the retry must not make a second one.
+    emulator.inject_fault(method="POST", path="/organizations", drop="after")
+    created = client.organizations.create(name="Acme", external_id="acme-1")
+    assert (created.name, created.external_id) == ("Acme", "acme-1")
+    assert [organization.id for organization in client.organizations.list()] == [created.id]
+
+
+def test_sync_reads_records_and_reports_in_the_callers_thread(client: WorkOS) -> None:
+    client.organizations.create(name="Old name", external_id="b")
+    caller = threading.current_thread()
+    read_in: list[threading.Thread] = []
+    events: list[tuple[str, str | None, threading.Thread]] = []
+
+    def records() -> typing.Iterator[OrganizationRecord]:
+        for number in range(40):
+            read_in.append(threading.current_thread())
+            yield OrganizationRecord(external_id=chr(ord("a") + number % 26) + str(number // 26), name=f"Org {number}")
+        read_in.append(threading.current_thread())
+        yield OrganizationRecord(external_id="b", name="New name")
+
+    def on_event(event: SyncEvent) -> None:
+        events.append((event.action, event.external_id, threading.current_thread()))
+
+    report = client.organizations.sync(records(), concurrency=4, on_event=on_event)
+    assert (report.created, report.updated, report.failed) == (40, 1, 0)
+    assert set(read_in) == {caller}
+    assert {thread for _, _, thread in events} == {caller}
+    assert ("updated", "b", caller) in events
+    assert client.organizations.get_by_external_id("b").name == "New name"
+    assert len(list(client.organizations.list(limit=100))) == 41
+
+
+def test_an_error_in_on_event_stops_sync_and_is_raised(client: WorkOS) -> None:
+    def on_event(event: SyncEvent) -> None:
+        raise LookupError(f"cannot record {event.external_id}")
+
+    with pytest.raises(LookupError, match="cannot record"):
+        client.organizations.sync([{"external_id": "a", "name": "A"}], on_event=on_event)
+    assert client.organizations.get_by_external_id("a").name == "A"  # the client still works
+
+
+def test_the_repr_shows_settings_and_never_the_key(emulator: Emulator) -> None:
+    with WorkOS(api_key=emulator.api_key, base_url=emulator.url, timeout=7) as client:
+        assert repr(client) == f"<WorkOS base_url={emulator.url!r} timeout=7.0 max_retries=2>"
+        assert repr(client.with_options(max_retries=4)).startswith("<WorkOS view ")
+        pager = client.organizations.list()
+        for shown in (repr(client), repr(pager), repr(client.organizations)):
+            assert emulator.api_key not in shown
+
+
+def test_an_error_while_reading_records_stops_sync_and_is_raised(client: WorkOS) -> None:
+    def records() -> typing.Iterator[dict[str, str]]:
+        yield {"external_id": "a", "name": "A"}
+        raise OSError("the export file went away")
+
+    with pytest.raises(SyncInputError, match="went away") as raised:
+        client.organizations.sync(records())
+    # As from async code: the record read before the error is synced, the error is the cause.
+    assert isinstance(raised.value.__cause__, OSError)
+    assert raised.value.report.created == 1
+    assert client.organizations.get_by_external_id("a").name == "A"
+    assert client.organizations.create(name="B").name == "B"  # the client still works
+
+
+def test_configuration_errors_are_raised_at_construction(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WORKOS_API_KEY", raising=False)
+    with pytest.raises(ConfigurationError, match="WORKOS_API_KEY"):
+        WorkOS()
+    with pytest.raises(ConfigurationError):
+        WorkOS(api_key="sk_test_1", base_url="http://example.com")
+
+
+def _public_methods(resource: object) -> dict[str, typing.Any]:
+    return {
+        name: getattr(resource, name)
+        for name in dir(resource)
+        if not name.startswith("_") and callable(getattr(resource, name))
+    }
+
+
+RETURNS: dict[str, dict[str, typing.Any]] = {
+    "organizations": {
+        "list": Pager[Organization],
+        "create": Organization,
+        "get": Organization,
+        "get_by_external_id": Organization,
+        "update": Organization,
+        "delete": type(None),
+        "sync": SyncReport,
+    },
+    "organization_domains": {
+        "create": OrganizationDomain,
+        "get": OrganizationDomain,
+        "verify": OrganizationDomain,
+        "delete": type(None),
+    },
+    "organizations.with_raw_response": {
+        "list": APIResponse[Page[Organization]],
+        "create": APIResponse[Organization],
+        "get": APIResponse[Organization],
+        "get_by_external_id": APIResponse[Organization],
+        "update": APIResponse[Organization],
+        "delete": APIResponse[None],
+    },
+    "organization_domains.with_raw_response": {
+        "create": APIResponse[OrganizationDomain],
+        "get": APIResponse[OrganizationDomain],
+        "verify": APIResponse[OrganizationDomain],
+        "delete": APIResponse[None],
+    },
+}
+
+
+@pytest.mark.parametrize("path", list(RETURNS))
+def test_every_async_method_has_a_blocking_twin_with_its_parameters_and_a_true_return_type(path: str) -> None:
+    with WorkOS(api_key="sk_test_1", base_url="http://127.0.0.1:1") as workos:
+        blocking: object = workos
+        asynchronous: object = AsyncWorkOS(api_key="sk_test_1", base_url="http://127.0.0.1:1")
+        for part in path.split("."):
+            blocking = getattr(blocking, part)
+            asynchronous = getattr(asynchronous, part)
+        async_methods = _public_methods(asynchronous)
+        blocking_methods = _public_methods(blocking)
+        assert set(blocking_methods) == set(async_methods) == set(RETURNS[path])
+        for name, async_method in async_methods.items():
+            blocking_method = blocking_methods[name]
+            assert [
+                (parameter.name, parameter.kind, parameter.default)
+                for parameter in inspect.signature(blocking_method).parameters.values()
+            ] == [
+                (parameter.name, parameter.kind, parameter.default)
+                for parameter in inspect.signature(async_method).parameters.values()
+            ], name
+            assert blocking_method.__doc__, name
+            # The bulk sync's record type names its classes as strings; the package resolves them.
+            hints = typing.get_type_hints(blocking_method, localns=vars(workos_orgs))
+            assert hints["return"] == RETURNS[path][name], name

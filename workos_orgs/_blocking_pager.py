@@ -1,0 +1,98 @@
+"""`Pager`: the blocking face of `AsyncPager` -- ``for`` over every item, or one page at a time.
+
+The async pager does the walk on the loop thread (cursors, the next page asked for ahead,
+``max_items``, the loop guard); the caller's thread receives one whole page per trip and
+iterates its items itself, so a long walk costs one thread hop per page, not per item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Generator, Iterator
+from typing import Any, Generic, Protocol
+
+from ._loop_thread import LoopThread
+from ._models import Page, T
+from ._pagination import AsyncPager, Direction
+
+
+class _Pages(Protocol[T]):
+    """What `AsyncPager.pages` returns: pages, and a way to stop early."""
+
+    def __anext__(self) -> Awaitable[Page[T]]: ...
+
+    async def aclose(self) -> None:
+        """Stop the walk and cancel the page already asked for."""
+
+
+async def _first_page(pager: AsyncPager[T]) -> Page[T]:
+    return await pager
+
+
+async def _open(pager: AsyncPager[T]) -> _Pages[T]:
+    return pager.pages()
+
+
+async def _next_page(pages: _Pages[T]) -> Page[T] | None:
+    try:
+        return await anext(pages)
+    except StopAsyncIteration:
+        return None
+
+
+async def _close(pages: _Pages[T]) -> None:
+    await pages.aclose()
+
+
+class Pager(Generic[T]):
+    """The result of a blocking ``list()`` call; nothing is sent until you use it.
+
+    ``for item in pager`` yields every item across pages (up to ``max_items``);
+    ``pager.first_page()`` gives the first page; ``for page in pager.pages()`` gives pages::
+
+        for organization in client.organizations.list(limit=100):
+            print(organization.name)
+
+        page = client.organizations.list(limit=10).first_page()
+        print(page.data, page.list_metadata.after)
+
+    Each ``for`` starts again from the first page.  Leaving a ``for`` early (``break``, an
+    error) cancels the page already asked for and lets go of everything the walk held.
+    """
+
+    def __init__(self, loop_thread: LoopThread[Any], pager: AsyncPager[T], *, owner: object) -> None:
+        self._loop_thread = loop_thread
+        self._pager = pager
+        self._owner = owner  # the client: kept alive while its pager is in use
+
+    @property
+    def direction(self) -> Direction:
+        """The cursor this pager follows: ``"after"``, or ``"before"`` for a backwards walk."""
+        return self._pager.direction
+
+    def first_page(self) -> Page[T]:
+        """The first page (cut at ``max_items``), as one request."""
+        return self._loop_thread.call(lambda _: _first_page(self._pager))
+
+    def pages(self) -> Generator[Page[T], None, None]:
+        """Every page in turn; the last one is cut short at ``max_items``.
+
+        Closing the generator (leaving its ``for`` early) stops the walk.
+        """
+        loop_thread = self._loop_thread
+        pages = loop_thread.call(lambda _: _open(self._pager))
+        try:
+            while (page := loop_thread.call(lambda _: _next_page(pages))) is not None:
+                yield page
+        finally:
+            loop_thread.release(lambda _: _close(pages))
+
+    def __iter__(self) -> Iterator[T]:
+        pages = self.pages()
+        try:
+            for page in pages:
+                yield from self._pager.in_walk_order(page)
+        finally:
+            pages.close()
+
+    def __repr__(self) -> str:
+        return f"<Pager of {self._pager!r}>"

@@ -1,0 +1,316 @@
+"""One event loop in one thread, owned by one blocking client: how blocking code runs the async core.
+
+A blocking call hands a coroutine to the loop thread (``asyncio.run_coroutine_threadsafe``)
+and waits for its result, so any number of threads can share one client, one session and
+one connection pool.  The thread starts with the first call and ends with `LoopThread.close`
+(the client's ``close()``, its ``with`` block, or its finalizer when it is collected or the
+interpreter exits); a call still waiting then gets `ClientClosedError`.
+
+Work that belongs in the caller's thread -- reading the caller's records, telling it about
+progress -- is handed back to it through a `CallerInbox` while it waits.
+
+After ``os.fork()`` only the forking thread exists in the child, so the child's first call
+starts a new loop thread with a new async client.  The parent's connections are left alone:
+closing them from the child would close them for the parent too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import itertools
+import os
+import queue
+import selectors
+import threading
+import weakref
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
+from typing import Any, Final, Generic, Protocol, TypeVar
+
+from ._errors import ClientClosedError
+from ._event_loops import refuse_running_loop
+
+R = TypeVar("R")
+T = TypeVar("T")
+
+RECORDS_PER_READ: Final = 32
+"""How many of the caller's records one trip to its thread reads (a bounded read-ahead)."""
+
+
+class AsyncCloseable(Protocol):
+    """What a loop thread runs calls against: an async client it closes when it ends."""
+
+    async def close(self) -> None:
+        """Release the client's connections."""
+
+
+C = TypeVar("C", bound=AsyncCloseable)
+
+
+class _PollingLoop(asyncio.SelectorEventLoop):
+    """A selector loop that a forked child can close without touching the parent's.
+
+    It polls rather than using epoll: an epoll set lives in the kernel and is shared with a
+    forked child, so unregistering a socket there would unregister it for the parent.  And in
+    the child it says it is not running -- the thread that ran it is gone -- so it can be
+    closed there.
+    """
+
+    def __init__(self) -> None:
+        poll = getattr(selectors, "PollSelector", None)
+        super().__init__(None if poll is None else poll())
+        self._workos_pid = os.getpid()
+
+    def is_running(self) -> bool:
+        """Whether the loop is running in this process."""
+        return super().is_running() and os.getpid() == self._workos_pid
+
+
+def _run_forever(loop: asyncio.AbstractEventLoop) -> None:
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_forever()
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+
+async def _cancel_calls_and_close(client: AsyncCloseable) -> None:
+    current = asyncio.current_task()
+    calls = [task for task in asyncio.all_tasks() if task is not current]
+    for task in calls:
+        task.cancel()
+    # Every cancelled request gives its connection back before the session closes.
+    await asyncio.gather(*calls, return_exceptions=True)
+    await client.close()
+
+
+class LoopThread(Generic[C]):
+    """Runs coroutines against `client` on one event loop in one daemon thread.
+
+    In a forked child, ``remake`` is given the client inherited from the parent (its loop
+    already closed) to let go of, and returns a fresh one.  Safe to call from any number of
+    threads at once.
+    """
+
+    def __init__(self, client: C, *, remake: Callable[[C], C], name: str) -> None:
+        self._client = client
+        self._remake = remake
+        self._name = name
+        self._lock = threading.Lock()
+        self._loop: _PollingLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._calls: set[concurrent.futures.Future[Any]] = set()
+        self._closed = False
+        # What a forked child inherited from its parent's loop thread: let go of, never used again,
+        # and kept referenced so that nothing of it is collected at some random later moment.
+        self._inherited: list[tuple[asyncio.AbstractEventLoop, C]] = []
+        # The registration holds only a weak reference, so it never keeps a client alive.
+        os.register_at_fork(after_in_child=_forget_parent(weakref.ref(self)))
+
+    @property
+    def client(self) -> C:
+        """The async client calls run against (this process's own)."""
+        return self._client
+
+    @property
+    def closed(self) -> bool:
+        """Whether `close` was called."""
+        return self._closed
+
+    def call(self, function: Callable[[C], Coroutine[Any, Any, R]], inbox: CallerInbox | None = None) -> R:
+        """Run ``function(client)`` on the loop and wait for its result (or its error).
+
+        With an `inbox`, this thread does the work the coroutine hands back while it waits.
+        """
+        refuse_running_loop()
+        with self._lock:
+            if self._closed:
+                raise ClientClosedError("This WorkOS client is closed; create a new one.")
+            loop = self._start()
+            future = asyncio.run_coroutine_threadsafe(function(self._client), loop)
+            self._calls.add(future)
+        try:
+            if inbox is not None:
+                inbox.serve_until(future)
+            return future.result()
+        except concurrent.futures.CancelledError:
+            if self._closed:
+                raise ClientClosedError(
+                    "The WorkOS client was closed while this call was in flight; the call was cancelled and"
+                    " may or may not have reached the API. Close the client only when no thread uses it."
+                ) from None
+            raise
+        finally:
+            # A caller interrupted while waiting (KeyboardInterrupt) cancels its request.
+            future.cancel()
+            with self._lock:
+                self._calls.discard(future)
+
+    def release(self, function: Callable[[C], Coroutine[Any, Any, None]]) -> None:
+        """Run a clean-up coroutine: waited for, except from inside a running loop (then
+        only scheduled); nothing at all once the client is closed (closing cleaned up)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            with self._lock:
+                if not self._closed and self._loop is not None:
+                    asyncio.run_coroutine_threadsafe(function(self._client), self._loop)
+            return
+        with contextlib.suppress(ClientClosedError):
+            self.call(function)
+
+    def _start(self) -> _PollingLoop:
+        if self._loop is None:
+            loop = _PollingLoop()
+            thread = threading.Thread(target=_run_forever, args=(loop,), name=self._name, daemon=True)
+            thread.start()
+            self._loop, self._thread = loop, thread
+        return self._loop
+
+    def close(self) -> None:
+        """Cancel calls in flight, close the client's session, stop the loop and end the thread."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+            calls = list(self._calls)
+        for call in calls:
+            call.cancel()
+        if loop is None or thread is None:
+            return  # never started: no session, no thread
+        finished = asyncio.run_coroutine_threadsafe(_cancel_calls_and_close(self._client), loop)
+        if threading.current_thread() is thread:
+            # Collected on the loop thread itself: it cannot wait for itself.
+            finished.add_done_callback(lambda _: loop.call_soon_threadsafe(loop.stop))
+            return
+        try:
+            finished.result()
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+
+    def _forget_parent(self) -> None:
+        self._lock = threading.Lock()
+        self._calls = set()
+        loop, self._loop, self._thread = self._loop, None, None
+        if loop is None or self._closed:
+            return
+        # Closing the loop lets go of this process's copies of its wake-up pipe, and makes
+        # closing anything inherited from it a no-op here rather than a write on a socket the
+        # parent still uses.  The inherited client is kept, so nothing collects it meanwhile.
+        loop.close()
+        self._inherited.append((loop, self._client))
+        self._client = self._remake(self._client)
+
+
+def _forget_parent(reference: weakref.ref[LoopThread[Any]]) -> Callable[[], None]:
+    def after_fork_in_child() -> None:
+        loop_thread = reference()
+        if loop_thread is not None:
+            loop_thread._forget_parent()
+
+    return after_fork_in_child
+
+
+class CallerInbox:
+    """Work a running call hands back to the thread waiting for it.
+
+    The caller's records are read, and its callbacks run, in its own thread -- where its
+    database connections and thread-locals are -- never on the loop thread.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._failure: BaseException | None = None
+
+    def serve_until(self, future: concurrent.futures.Future[Any]) -> None:
+        """Do the work handed back until `future` is done; a callback's error cancels it and is raised."""
+        future.add_done_callback(lambda _: self._jobs.put(None))
+        while (job := self._jobs.get()) is not None:
+            if self._failure is None:
+                try:
+                    job()
+                except BaseException as error:
+                    self._failure = error
+                    future.cancel()
+        if self._failure is not None:
+            raise self._failure
+
+    def ask(self, function: Callable[[], R]) -> concurrent.futures.Future[R]:
+        """Have the caller's thread run `function`; its result or error completes the future."""
+        result: concurrent.futures.Future[R] = concurrent.futures.Future()
+
+        def job() -> None:
+            if result.set_running_or_notify_cancel():
+                try:
+                    result.set_result(function())
+                except BaseException as error:
+                    result.set_exception(error)
+                    if not isinstance(error, Exception):
+                        raise
+
+        self._jobs.put(job)
+        return result
+
+    def forward(self, callback: Callable[[T], None]) -> Callable[[T], None]:
+        """A callback for the loop thread that runs `callback` in the caller's thread, in order."""
+
+        def forwarded(value: T) -> None:
+            self._jobs.put(lambda: callback(value))
+
+        return forwarded
+
+    def iterate(self, items: Iterable[T]) -> AsyncIterator[T]:
+        """`items`, read in the caller's thread a few at a time, as an async iterator."""
+        return _CallerItems(self, items)
+
+
+class _CallerItems(Generic[T]):
+    def __init__(self, inbox: CallerInbox, items: Iterable[T]) -> None:
+        self._inbox = inbox
+        self._items = items
+        self._iterator: Iterator[T] | None = None
+        self._buffer: deque[T] = deque()
+        self._exhausted = False
+        # An error the caller's iterator raised after some records of a chunk: those records
+        # are handed on first (they were read, so they must be synced), then the error.
+        self._error: BaseException | None = None
+
+    def __aiter__(self) -> _CallerItems[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        if not self._buffer:
+            if self._error is not None:
+                error, self._error = self._error, None
+                raise error
+            if self._exhausted:
+                raise StopAsyncIteration
+            self._buffer.extend(await asyncio.wrap_future(self._inbox.ask(self._read)))
+            if not self._buffer:
+                raise StopAsyncIteration
+        return self._buffer.popleft()
+
+    def _read(self) -> list[T]:
+        if self._iterator is None:
+            self._iterator = iter(self._items)
+        chunk: list[T] = []
+        try:
+            chunk.extend(itertools.islice(self._iterator, RECORDS_PER_READ))
+        except Exception as error:
+            if not chunk:
+                raise
+            self._error = error
+        self._exhausted = len(chunk) < RECORDS_PER_READ
+        return chunk

@@ -251,7 +251,7 @@ class _Worker:
                 domain_data=[DomainData(domain, DomainState.VERIFIED)],
                 idempotency_key=f"storm-create-{token}",  # the same key whenever the caller re-sends
             )
-            if raw.status == 200:  # not the create's 201: the SDK found it by its external id
+            if raw.status_code == 200:  # not the create's 201: the SDK found it by its external id
                 self.tally.resolved_creates += 1
             return raw.parse()
 
@@ -284,7 +284,7 @@ class _Worker:
     async def delete(self, owned: Owned) -> None:
         async def attempt() -> None:
             raw = await self.client.organizations.with_raw_response.delete(owned.id)
-            if raw.status == 404:  # an earlier attempt did it; the SDK knew its outcome was unknown
+            if raw.status_code == 404:  # an earlier attempt did it; the SDK knew its outcome was unknown
                 self.tally.confirmed_deletes += 1
 
         await self.call("delete", attempt)

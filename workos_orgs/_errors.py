@@ -92,7 +92,7 @@ class APITimeoutError(APIConnectionError):
 class APIStatusError(WorkOSError):
     """The API responded with an error status (4xx or 5xx), or another that is not a success (a redirect).
 
-    Attributes: ``status``, ``code`` (e.g. ``"entity_not_found"``, or None), ``message``,
+    Attributes: ``status_code``, ``code`` (e.g. ``"entity_not_found"``, or None), ``message``,
     ``errors`` (a tuple of `FieldError` for 422s), ``request_id`` (quote it to WorkOS
     support), ``headers`` (case-insensitive) and ``body`` (the raw text of the response, at most
     `BODY_MAX_CHARS`), ``attempts`` (how many times the request was sent) and
@@ -104,7 +104,7 @@ class APIStatusError(WorkOSError):
         self,
         message: str,
         *,
-        status: int,
+        status_code: int,
         code: str | None = None,
         errors: Sequence[FieldError] = (),
         request_id: str | None = None,
@@ -116,7 +116,7 @@ class APIStatusError(WorkOSError):
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.status = status
+        self.status_code = status_code
         self.code = code
         self.errors: tuple[FieldError, ...] = tuple(errors)
         self.request_id = request_id
@@ -128,7 +128,7 @@ class APIStatusError(WorkOSError):
         self.outcome_unknown = outcome_unknown
 
     def __str__(self) -> str:
-        parts = [f"HTTP {self.status}"]
+        parts = [f"HTTP {self.status_code}"]
         if self.code:
             parts.append(self.code)
         text = f"{' '.join(parts)}: {self.message}"
@@ -140,7 +140,7 @@ class APIStatusError(WorkOSError):
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(status={self.status}, code={self.code!r}, message={self.message!r},"
+            f"{type(self).__name__}(status_code={self.status_code}, code={self.code!r}, message={self.message!r},"
             f" request_id={self.request_id!r}, body={_preview(self.body)!r})"
         )
 
@@ -194,18 +194,18 @@ class ClientClosedError(WorkOSError, RuntimeError):
 class ResponseValidationError(WorkOSError):
     """A success response whose body does not fit the model (or is not JSON).
 
-    Carries the raw ``body``, ``status`` and ``request_id`` so the response can be reported.
+    Carries the raw ``body``, ``status_code`` and ``request_id`` so the response can be reported.
     """
 
-    def __init__(self, message: str, *, status: int, request_id: str | None, body: str) -> None:
+    def __init__(self, message: str, *, status_code: int, request_id: str | None, body: str) -> None:
         super().__init__(message)
         self.message = message
-        self.status = status
+        self.status_code = status_code
         self.request_id = request_id
         self.body = body
 
     def __str__(self) -> str:
-        text = f"HTTP {self.status} response did not fit the model: {self.message}"
+        text = f"HTTP {self.status_code} response did not fit the model: {self.message}"
         if self.request_id:
             text += f" [request id {self.request_id}]"
         return f"{text}; body: {_preview(self.body)}"

@@ -132,7 +132,7 @@ def is_success(status: int) -> bool:
 
 def _invalid(response: Response, detail: str) -> ResponseValidationError:
     return ResponseValidationError(
-        detail, status=response.status, request_id=response.request_id, body=body_text(response.body)
+        detail, status_code=response.status, request_id=response.request_id, body=body_text(response.body)
     )
 
 
@@ -209,7 +209,7 @@ def decode_error(response: Response, *, secret: str | None = None, now: float = 
         ]
     error_class = status_error_class(response.status)
     kwargs: dict[str, Any] = {
-        "status": response.status,
+        "status_code": response.status,
         "code": code,
         "errors": errors,
         "request_id": response.request_id,
@@ -252,7 +252,7 @@ class APIResponse(Generic[R]):
     `ResponseValidationError`::
 
         raw = await client.organizations.with_raw_response.get(org_id)
-        print(raw.status, raw.request_id)
+        print(raw.status_code, raw.request_id)
         organization = raw.parse()
     """
 
@@ -263,8 +263,8 @@ class APIResponse(Generic[R]):
         self._parser = parser
 
     @property
-    def status(self) -> int:
-        """The HTTP status."""
+    def status_code(self) -> int:
+        """The HTTP status code."""
         return self._response.status
 
     @property
@@ -292,7 +292,7 @@ class APIResponse(Generic[R]):
         return self.parse()
 
     def __repr__(self) -> str:
-        return f"<APIResponse status={self.status} request_id={self.request_id!r}>"
+        return f"<APIResponse status_code={self.status_code} request_id={self.request_id!r}>"
 
 
 def json_parser(structure: Callable[[Any], R]) -> Callable[[Response], R]:
@@ -313,4 +313,4 @@ def no_content(_: Response) -> None:
 def error_response(error: APIStatusError) -> Response:
     """The response an error was made from, for a call that takes that response as success
     (a delete's 404 after an attempt whose outcome was unknown)."""
-    return Response(error.status, error.headers, error.body.encode())
+    return Response(error.status_code, error.headers, error.body.encode())

@@ -95,4 +95,4 @@ def ended_without_response(error: WorkOSError) -> bool:
     a way worth retrying, and some attempt may have done the work."""
     if isinstance(error, APIConnectionError):
         return error.outcome_unknown
-    return isinstance(error, APIStatusError) and error.status in RETRYABLE_STATUSES and error.outcome_unknown
+    return isinstance(error, APIStatusError) and error.status_code in RETRYABLE_STATUSES and error.outcome_unknown

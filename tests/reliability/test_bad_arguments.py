@@ -106,7 +106,7 @@ async def test_a_redirected_delete_is_an_error_and_deletes_nothing(
     )
     with pytest.raises(APIStatusError) as caught:
         await delete
-    assert caught.value.status == status
+    assert caught.value.status_code == status
     assert "redirect" in caught.value.message.lower() or str(status) in caught.value.message
     assert caught.value.outcome_unknown is False
     assert (await once.organizations.get(row["id"])).domains == organization.domains  # still there
@@ -120,7 +120,7 @@ async def test_a_redirect_carrying_an_organization_is_not_taken_for_it(
     emulator.inject_fault(method="GET", status=status, body=row)
     with pytest.raises(APIStatusError) as caught:
         await once.organizations.get(row["id"])
-    assert caught.value.status == status
+    assert caught.value.status_code == status
     emulator.inject_fault(method="DELETE", status=status)
     with pytest.raises(APIStatusError):
         await once.organizations.with_raw_response.delete(row["id"])

@@ -49,7 +49,7 @@ async def test_a_raw_domain_create_after_a_lost_answer_is_the_lookups_answer(
     raw = await bare_client.organization_domains.with_raw_response.create(
         organization_id=organization.id, domain="acme.com"
     )
-    assert raw.status == 200
+    assert raw.status_code == 200
     assert raw.request_id == bare_emulator.requests[-1].request_id
     domain = raw.parse()
     assert domain.domain == "acme.com"
@@ -121,7 +121,7 @@ async def test_a_raw_verify_after_a_lost_answer_is_the_lookups_answer(
     domain = await bare_client.organization_domains.create(organization_id=organization.id, domain="acme.com")
     bare_emulator.inject_fault(method="POST", path="/organization_domains/*/verify", drop="after")
     raw = await bare_client.organization_domains.with_raw_response.verify(domain.id)
-    assert (raw.status, raw.request_id) == (200, bare_emulator.requests[-1].request_id)
+    assert (raw.status_code, raw.request_id) == (200, bare_emulator.requests[-1].request_id)
     assert raw.parse().state is DomainState.VERIFIED
 
 

@@ -68,9 +68,9 @@ def test_which_attempts_leave_the_outcome_unknown(status: int | None, reached_se
 def test_ended_without_response_needs_an_unknown_attempt_and_a_last_attempt_worth_retrying() -> None:
     dropped = APIConnectionError("dropped", method="POST", path="/organizations", attempts=3, outcome_unknown=True)
     refused = APIConnectionError("refused", method="POST", path="/organizations", attempts=3, outcome_unknown=False)
-    server = InternalServerError("boom", status=502, attempts=3, outcome_unknown=True)
-    limited = RateLimitError("slow down", status=429, attempts=3, outcome_unknown=False)
-    after_a_drop = BadRequestError("used", status=400, code="external_id_already_used", outcome_unknown=True)
+    server = InternalServerError("boom", status_code=502, attempts=3, outcome_unknown=True)
+    limited = RateLimitError("slow down", status_code=429, attempts=3, outcome_unknown=False)
+    after_a_drop = BadRequestError("used", status_code=400, code="external_id_already_used", outcome_unknown=True)
     assert [ended_without_response(e) for e in (dropped, refused, server, limited, after_a_drop)] == [
         True,
         False,
@@ -130,7 +130,7 @@ async def test_when_nothing_was_made_the_original_error_is_raised(
     bare_emulator.inject_fault(method="POST", path="/organizations", status=503, times=3)
     with pytest.raises(InternalServerError) as caught:
         await bare_client.organizations.create(name="Acme", external_id="acme-1")
-    assert (caught.value.status, caught.value.attempts, caught.value.outcome_unknown) == (503, 3, True)
+    assert (caught.value.status_code, caught.value.attempts, caught.value.outcome_unknown) == (503, 3, True)
     assert trail(bare_emulator)[-1] == ("GET", "/organizations/external_id/acme-1", 404, None)
     assert await names(bare_client) == []
     # ... and then retrying is safe.
@@ -220,7 +220,7 @@ async def test_a_delete_whose_answer_was_lost_on_a_fresh_connection_succeeds(
     (row,) = bare_emulator.seed([{"name": "Drop"}])
     bare_emulator.inject_fault(method="DELETE", path="/organizations/*", drop="after", times=2)
     raw = await bare_client.organizations.with_raw_response.delete(row["id"])
-    assert (raw.status, raw.parse()) == (404, None)
+    assert (raw.status_code, raw.parse()) == (404, None)
     assert await names(bare_client) == []
 
 

@@ -57,7 +57,7 @@ async def test_a_proxys_html_502_is_an_internal_server_error_with_the_page(
     with pytest.raises(InternalServerError) as caught:
         await client.organizations.get(ORG_ID)
     error = caught.value
-    assert (error.status, error.code, error.body, error.json) == (502, None, PROXY_502, None)
+    assert (error.status_code, error.code, error.body, error.json) == (502, None, PROXY_502, None)
     assert error.message == PROXY_502[:200]
     assert error.headers["Content-Type"].startswith("text/html")
     assert error.attempts == 3
@@ -98,7 +98,7 @@ async def test_a_200_that_is_not_an_organization_is_a_response_validation_error(
     emulator.inject_fault(path="/organizations/*", status=200, body=body, content_type="application/json")
     with pytest.raises(ResponseValidationError) as caught:
         await once.organizations.get(ORG_ID)
-    assert (caught.value.status, caught.value.body) == (200, body)
+    assert (caught.value.status_code, caught.value.body) == (200, body)
     assert caught.value.request_id  # the emulator's X-Request-ID, to report it
 
 
@@ -325,11 +325,11 @@ async def test_any_answer_gives_a_model_or_a_typed_error(
     emulator.inject_fault(status=status, body=body, content_type=content_type)
     result = await answer_with(once, call)
     if isinstance(result, APIStatusError):
-        assert result.status == status
+        assert result.status_code == status
         assert not 200 <= status < 300  # a redirect is an error too
         assert len(result.body) <= KEPT_MAX
     elif isinstance(result, ResponseValidationError):
-        assert 200 <= result.status == status < 300
+        assert 200 <= result.status_code == status < 300
         assert len(result.body) <= KEPT_MAX
     elif not isinstance(result, WorkOSError):
         assert 200 <= status < 300

@@ -155,7 +155,7 @@ async def test_a_compression_bomb_is_cut_off_at_the_limit_of_decoded_bytes(encod
         with pytest.raises(ResponseValidationError, match="larger than") as caught:
             async with asyncio.timeout(SAFETY_NET):
                 await client.organizations.get(ORG_ID)
-    assert caught.value.status == 200
+    assert caught.value.status_code == 200
     assert server.requests == 1
 
 
@@ -165,7 +165,7 @@ async def test_a_compression_bomb_on_a_retried_500_is_cut_off_on_every_attempt(e
         with pytest.raises(InternalServerError) as caught:
             async with asyncio.timeout(SAFETY_NET):
                 await client.organizations.get(ORG_ID)
-    assert (caught.value.status, caught.value.attempts) == (500, 2)
+    assert (caught.value.status_code, caught.value.attempts) == (500, 2)
     assert server.requests == 2
 
 
@@ -449,11 +449,11 @@ async def test_any_response_in_any_encoding_and_framing_gives_a_model_or_a_typed
             except WorkOSError as error:
                 result = error
     if isinstance(result, APIStatusError):
-        assert result.status == status
+        assert result.status_code == status
         assert not 200 <= status < 300
         assert len(result.body) <= KEPT_MAX
     elif isinstance(result, ResponseValidationError):
-        assert 200 <= result.status == status < 300
+        assert 200 <= result.status_code == status < 300
         assert len(result.body) <= KEPT_MAX
     elif not isinstance(result, WorkOSError):
         assert 200 <= status < 300

@@ -30,7 +30,7 @@ async def test_422_names_each_bad_field(client: AsyncWorkOS, emulator: Emulator)
             name="Acme", external_id="é-not-ascii", domain_data=[DomainData("gmail.com", "verified")]
         )
     error = caught.value
-    assert (error.status, error.code, error.message) == (422, "invalid_request_parameters", "Validation failed")
+    assert (error.status_code, error.code, error.message) == (422, "invalid_request_parameters", "Validation failed")
     assert {field.field for field in error.errors} == {"external_id", "domain_data[0].domain"}
     assert error.request_id == emulator.requests[-1].request_id
     assert error.request_id in str(error)
@@ -56,7 +56,7 @@ async def test_400_for_a_used_external_id(client: AsyncWorkOS) -> None:
     await client.organizations.create(name="First", external_id="acme")
     with pytest.raises(BadRequestError) as caught:
         await client.organizations.create(name="Second", external_id="acme")
-    assert (caught.value.status, caught.value.code) == (400, "external_id_already_used")
+    assert (caught.value.status_code, caught.value.code) == (400, "external_id_already_used")
 
 
 async def test_400_for_metadata_over_the_limit(client: AsyncWorkOS) -> None:
@@ -75,7 +75,7 @@ async def test_401_for_a_wrong_key_is_not_retried(emulator: Emulator) -> None:
     async with AsyncWorkOS(api_key="sk_test_wrong", base_url=emulator.url, backoff=FAST) as client:
         with pytest.raises(AuthenticationError) as caught:
             await client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV")
-    assert (caught.value.status, caught.value.message) == (401, "Unauthorized")
+    assert (caught.value.status_code, caught.value.message) == (401, "Unauthorized")
     assert "sk_test_wrong" not in str(caught.value) + repr(caught.value)
 
 
@@ -109,7 +109,7 @@ async def test_5xx_after_the_retries_are_spent(client: AsyncWorkOS, emulator: Em
     emulator.inject_fault(path="/organizations/*", status=status, times=3)
     with pytest.raises(InternalServerError) as caught:
         await client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV")
-    assert caught.value.status == status
+    assert caught.value.status_code == status
     assert [request.status for request in emulator.requests] == [status] * 3
 
 
@@ -145,7 +145,7 @@ async def test_a_success_body_that_does_not_fit_is_a_response_validation_error(
     with pytest.raises(ResponseValidationError) as caught:
         await client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV")
     error = caught.value
-    assert error.status == 200
+    assert error.status_code == 200
     assert error.request_id == emulator.requests[-1].request_id
     assert error.body  # the raw body, for a bug report
     assert isinstance(error, WorkOSError)

@@ -47,7 +47,7 @@ async def test_a_session_that_raises_for_status_still_gives_typed_errors(emulato
 
 def test_error_headers_are_case_insensitive() -> None:
     error = RateLimitError(
-        "slow down", status=429, headers={"retry-after": "3", "x-request-id": "req-1"}, retry_after=3.0
+        "slow down", status_code=429, headers={"retry-after": "3", "x-request-id": "req-1"}, retry_after=3.0
     )
     assert error.headers.get("Retry-After") == "3"
     assert error.headers["X-Request-ID"] == "req-1"

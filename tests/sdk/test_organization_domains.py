@@ -58,7 +58,7 @@ async def test_verifying_a_verified_domain_is_a_bad_request(client: AsyncWorkOS)
     with pytest.raises(BadRequestError) as caught:
         await client.organization_domains.verify(domain.id)
     assert caught.value.code == "domain_already_verified"
-    assert caught.value.status == 400
+    assert caught.value.status_code == 400
 
 
 async def test_a_duplicate_domain_is_a_conflict(client: AsyncWorkOS) -> None:
@@ -66,7 +66,7 @@ async def test_a_duplicate_domain_is_a_conflict(client: AsyncWorkOS) -> None:
     await client.organization_domains.create(organization_id=organization.id, domain="acme.com")
     with pytest.raises(ConflictError) as caught:
         await client.organization_domains.create(organization_id=organization.id, domain="acme.com")
-    assert (caught.value.status, caught.value.code) == (409, "domain_already_exists")
+    assert (caught.value.status_code, caught.value.code) == (409, "domain_already_exists")
     assert "acme.com" in caught.value.message
 
 
@@ -86,12 +86,12 @@ async def test_a_consumer_domain_is_unprocessable(client: AsyncWorkOS) -> None:
 async def test_raw_responses(client: AsyncWorkOS) -> None:
     organization = await client.organizations.create(name="Acme")
     raw = await client.organization_domains.with_raw_response.create(organization_id=organization.id, domain="a.com")
-    assert raw.status == 201
+    assert raw.status_code == 201
     domain = raw.parse()
-    assert (await client.organization_domains.with_raw_response.get(domain.id)).status == 200
-    assert (await client.organization_domains.with_raw_response.verify(domain.id)).status == 201
+    assert (await client.organization_domains.with_raw_response.get(domain.id)).status_code == 200
+    assert (await client.organization_domains.with_raw_response.verify(domain.id)).status_code == 201
     deleted = await client.organization_domains.with_raw_response.delete(domain.id)
-    assert (deleted.status, deleted.parse()) == (204, None)
+    assert (deleted.status_code, deleted.parse()) == (204, None)
     assert deleted.request_id
 
 

@@ -98,7 +98,7 @@ async def test_update_with_none_clears_and_unset_leaves_alone(client: AsyncWorkO
 async def test_update_none_is_sent_as_json_null(client: AsyncWorkOS) -> None:
     created = await client.organizations.create(name="Acme", external_id="acme-1")
     raw = await client.organizations.with_raw_response.update(created.id, external_id=None, metadata=None)
-    assert raw.status == 200
+    assert raw.status_code == 200
     assert raw.parse().external_id is None
 
 
@@ -144,15 +144,15 @@ async def test_with_raw_response_gives_status_headers_request_id_and_model(
 ) -> None:
     raw = await client.organizations.with_raw_response.create(name="Acme")
     assert isinstance(raw, APIResponse)
-    assert raw.status == 201
+    assert raw.status_code == 201
     assert raw.request_id == emulator.requests[-1].request_id
     assert raw.headers["content-type"].startswith("application/json")
     created = raw.parse()
     assert raw.data == created
     got = await client.organizations.with_raw_response.get(created.id)
-    assert (got.status, got.parse()) == (200, created)
+    assert (got.status_code, got.parse()) == (200, created)
     deleted = await client.organizations.with_raw_response.delete(created.id)
-    assert (deleted.status, deleted.parse(), deleted.body) == (202, None, b"Accepted")
+    assert (deleted.status_code, deleted.parse(), deleted.body) == (202, None, b"Accepted")
     assert deleted.request_id == emulator.requests[-1].request_id
 
 
@@ -161,7 +161,7 @@ async def test_with_raw_response_list_gives_one_page(client: AsyncWorkOS) -> Non
         await client.organizations.create(name=name)
     raw = await client.organizations.with_raw_response.list(limit=2, order="asc")
     page = raw.parse()
-    assert raw.status == 200
+    assert raw.status_code == 200
     assert [organization.name for organization in page.data] == ["A", "B"]
     assert page.list_metadata.after == page.data[-1].id
 

@@ -34,7 +34,7 @@ async def test_429_retry_after_is_honoured(client: AsyncWorkOS, emulator: Emulat
     emulator.inject_fault(method="GET", path="/organizations/*", status=429, retry_after=1)
     created = await client.organizations.create(name="Acme")
     raw = await client.organizations.with_raw_response.get(created.id)
-    assert raw.status == 200
+    assert raw.status_code == 200
     assert [request.status for request in emulator.requests[1:]] == [429, 200]
 
 

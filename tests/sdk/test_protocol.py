@@ -174,7 +174,12 @@ def _response(status: int, body: bytes, headers: dict[str, str] | None = None) -
 def test_decode_error_picks_the_class_for_the_status(status: int, error_class: type[APIStatusError]) -> None:
     error = decode_error(_response(status, b'{"code": "some_code", "message": "Something."}'))
     assert type(error) is error_class
-    assert (error.status_code, error.code, error.message, error.request_id) == (status, "some_code", "Something.", "req-1")
+    assert (error.status_code, error.code, error.message, error.request_id) == (
+        status,
+        "some_code",
+        "Something.",
+        "req-1",
+    )
     assert str(error) == f"HTTP {status} some_code: Something. [request id req-1]"
 
 

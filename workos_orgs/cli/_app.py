@@ -21,7 +21,7 @@ from .._models import UNSET, DomainData, Organization, OrganizationDomain
 from ._connect import UsageError, add_global_options, configure_logging, open_client, positive_int
 from ._demo import add_demo_command, run_demo
 from ._progress import Progress
-from ._records import FORMATS, domain_json, dumps_line, format_of, open_records, organization_json, read_records
+from ._records import FORMATS, dumps_line, format_of, open_records, read_records
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
@@ -162,14 +162,14 @@ def _show(args: argparse.Namespace, value: Organization | OrganizationDomain) ->
     out = sys.stdout
     if isinstance(value, OrganizationDomain):
         if args.json:
-            _write(out.buffer, domain_json(value))
+            _write(out.buffer, value.to_dict())
             return
         out.write(f"{value.id}  {value.domain}  {value.state}  (organization {value.organization_id})\n")
         if value.verification_token and value.state not in _VERIFIED:
             out.write(f"verify with a DNS TXT record {value.verification_prefix} = {value.verification_token}\n")
         return
     if args.json:
-        _write(out.buffer, organization_json(value))
+        _write(out.buffer, value.to_dict())
         return
     out.write(f"{value.id}  {value.name}\n")
     out.write(f"  external_id  {value.external_id or '-'}\n")
@@ -204,7 +204,7 @@ async def _list(args: argparse.Namespace) -> int:
         )
         if args.json:
             async for organization in pager:
-                _write(out.buffer, organization_json(organization))
+                _write(out.buffer, organization.to_dict())
             return EXIT_OK
         # Rows are printed a page at a time, as the pages arrive; the first page sets the widths.
         widths: list[int] | None = None
@@ -402,7 +402,7 @@ async def _export(args: argparse.Namespace) -> int:
     try:
         async with open_client(args) as client:
             async for organization in client.organizations.list(limit=LIST_LIMIT_MAX):
-                _write(output, organization_json(organization))
+                _write(output, organization.to_dict())
                 progress.advance()
     finally:
         output.flush()

@@ -14,16 +14,12 @@ import csv
 import io
 import sys
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Literal
 
-import attrs
 import orjson
 
 from .._bulk import InvalidRecordError, OrganizationRecord
-from .._contract import format_timestamp
-from .._models import Organization, OrganizationDomain
 
 RecordFormat = Literal["jsonl", "csv"]
 FORMATS: tuple[RecordFormat, ...] = ("jsonl", "csv")
@@ -163,26 +159,6 @@ def open_records(path: str) -> IO[str]:
     if path == "-":
         return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape", newline="")
     return Path(path).open(encoding="utf-8", errors="surrogateescape", newline="")
-
-
-def domain_json(domain: OrganizationDomain) -> dict[str, Any]:
-    """The domain in the API's own JSON shape."""
-    return {"object": "organization_domain", **_plain(attrs.asdict(domain, recurse=False))}
-
-
-def _plain(values: dict[str, Any]) -> dict[str, Any]:
-    return {key: format_timestamp(value) if isinstance(value, datetime) else value for key, value in values.items()}
-
-
-def organization_json(organization: Organization) -> dict[str, Any]:
-    """The organization in the API's own JSON shape (so an export can be seeded back)."""
-    values = _plain(attrs.asdict(organization, recurse=False))
-    values["domains"] = [domain_json(domain) for domain in organization.domains]
-    values["metadata"] = dict(organization.metadata)
-    return {
-        "object": "organization",
-        **{key: value for key, value in values.items() if value is not None or key == "external_id"},
-    }
 
 
 def dumps_line(value: Any) -> bytes:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import contextlib
 import os
 import weakref
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from types import TracebackType
-from typing import Any, TypeVar, Unpack
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, Unpack, get_type_hints, overload
 
 import aiohttp
 
@@ -20,13 +20,15 @@ from ._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport
 from ._client import API_KEY_ENV_VAR, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncWorkOS
 from ._contract import Order
 from ._loop_thread import CallerInbox, LoopThread
-from ._models import UNSET, Organization, OrganizationDomain, Page, Unset
-from ._organizations import DomainDataInput
-from ._resource import RequestOptions
+from ._models import UNSET, Organization, Page, Unset
+from ._organization_domains import OrganizationDomains
+from ._organizations import Organizations
+from ._resource import RequestOptions, dress, method_signature
 from ._response import APIResponse
 from ._retry import Backoff
 from ._throttle import RateLimiter
 
+P = ParamSpec("P")
 R = TypeVar("R")
 
 LOOP_THREAD_NAME = "workos-orgs-loop"
@@ -195,16 +197,116 @@ class WorkOS:
         return f"<WorkOS{view} base_url={self.base_url!r} timeout={self.timeout!r} max_retries={self.max_retries}>"
 
 
-class BlockingOrganizations:
+class BlockingMethod(Generic[P, R]):
+    """A blocking client's method: the async method it is made from, awaited on the client's
+    loop thread.  Its runtime signature is that method's, returning what the await gives."""
+
+    def __init__(self, method: Callable[Concatenate[Any, P], Coroutine[Any, Any, Any]], returns: Any) -> None:
+        self._method = method
+        self._signature = method_signature(method, returns)
+
+    @overload
+    def __get__(self, resource: None, owner: type[Any]) -> BlockingMethod[P, R]: ...
+
+    @overload
+    def __get__(self, resource: _BlockingResource, owner: type[Any]) -> Callable[P, R]: ...
+
+    def __get__(self, resource: _BlockingResource | None, owner: type[Any]) -> BlockingMethod[P, R] | Callable[P, R]:
+        if resource is None:
+            return self
+        name = self._method.__name__
+        client, pick = resource._client, resource._pick
+
+        def call(*args: P.args, **kwargs: P.kwargs) -> R:
+            result: R = client._call(lambda api: getattr(pick(api), name)(*args, **kwargs))
+            return result
+
+        dress(call, self._method, f"{owner.__name__}.{name}", self._signature)
+        resource.__dict__[name] = call  # made once per resource object
+        return call
+
+
+def blocking(method: Callable[Concatenate[Any, P], Coroutine[Any, Any, R]]) -> BlockingMethod[P, R]:
+    """The blocking twin of an async resource method."""
+    return BlockingMethod(method, get_type_hints(method)["return"])
+
+
+def blocking_raw(
+    method: Callable[Concatenate[Any, P], Coroutine[Any, Any, R]],
+) -> BlockingMethod[P, APIResponse[R]]:
+    """The blocking twin of an async resource method's ``with_raw_response`` variant."""
+    generic_response: Any = APIResponse
+    return BlockingMethod(method, generic_response[get_type_hints(method)["return"]])
+
+
+class _BlockingResource:
+    """What a blocking resource is: the client it calls through, and which async resource
+    (or raw-response view of one) its methods run on."""
+
+    def __init__(self, client: WorkOS, pick: Callable[[AsyncWorkOS], Any]) -> None:
+        self._client = client
+        self._pick = pick
+
+
+class BlockingOrganizationsWithRawResponse(_BlockingResource):
+    """``client.organizations.with_raw_response``: each call returns an `APIResponse`.
+
+    ``list`` returns one page (use ``before=``/``after=`` for others).
+    """
+
+    create = blocking_raw(Organizations.create)
+    get = blocking_raw(Organizations.get)
+    get_by_external_id = blocking_raw(Organizations.get_by_external_id)
+    update = blocking_raw(Organizations.update)
+    delete = blocking_raw(Organizations.delete)
+
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        order: Order | str | None = None,
+        before: str | None = None,
+        after: str | None = None,
+        domains: Sequence[str] | None = None,
+        search: str | None = None,
+        max_items: int | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> APIResponse[Page[Organization]]:
+        """The first page of organizations, as it came (cut at `max_items` when parsed)."""
+        return self._client._call(
+            lambda api: api.organizations.with_raw_response.list(
+                limit=limit,
+                order=order,
+                before=before,
+                after=after,
+                domains=domains,
+                search=search,
+                max_items=max_items,
+                **options,
+            )
+        )
+
+
+class BlockingOrganizations(_BlockingResource):
     """Organizations: ``client.organizations`` of the blocking client.
 
+    Each method is `Organizations`' method of the same name (same arguments, docstring,
+    errors and exactly-once guarantees), returning its result instead of a coroutine.
     Every method also takes ``timeout``, ``max_retries`` and ``extra_headers`` for that call
     alone; ``create`` takes an ``idempotency_key`` (one is generated when you pass none).
     """
 
+    create = blocking(Organizations.create)
+    get = blocking(Organizations.get)
+    get_by_external_id = blocking(Organizations.get_by_external_id)
+    update = blocking(Organizations.update)
+    delete = blocking(Organizations.delete)
+
     def __init__(self, client: WorkOS) -> None:
-        self._client = client
-        self.with_raw_response = BlockingOrganizationsWithRawResponse(client)
+        super().__init__(client, lambda api: api.organizations)
+        self.with_raw_response = BlockingOrganizationsWithRawResponse(
+            client, lambda api: api.organizations.with_raw_response
+        )
         """The same calls, returning `APIResponse` (status, headers, request id, ``parse()``)."""
 
     def list(
@@ -223,7 +325,8 @@ class BlockingOrganizations:
 
         ``limit`` is the page size (1..100), ``max_items`` the most items to yield overall.
         ``domains`` keeps organizations with any of those domains; ``search`` matches names.
-        Starting from ``before=`` walks backwards.  Nothing is sent until the pager is used::
+        Starting from ``before=`` walks backwards, nearest items first.  Nothing is sent
+        until the pager is used::
 
             for organization in client.organizations.list(domains=["acme.com"]):
                 ...
@@ -239,71 +342,6 @@ class BlockingOrganizations:
             **options,
         )
         return Pager(self._client._loop_thread, pager, owner=self._client)
-
-    def create(
-        self,
-        *,
-        name: str,
-        domain_data: Sequence[DomainDataInput] | Unset = UNSET,
-        external_id: str | Unset | None = UNSET,
-        metadata: Mapping[str, str] | Unset | None = UNSET,
-        allow_profiles_outside_organization: bool | Unset = UNSET,
-        idempotency_key: str | None = None,
-        **options: Unpack[RequestOptions],
-    ) -> Organization:
-        """Create an organization, exactly once (see `Organizations.create`)::
-
-        organization = client.organizations.create(name="Acme", external_id="acme-1")
-        """
-        return self._client._call(
-            lambda api: api.organizations.create(
-                name=name,
-                domain_data=domain_data,
-                external_id=external_id,
-                metadata=metadata,
-                allow_profiles_outside_organization=allow_profiles_outside_organization,
-                idempotency_key=idempotency_key,
-                **options,
-            )
-        )
-
-    def get(self, id: str, **options: Unpack[RequestOptions]) -> Organization:
-        """Get an organization by its ID (``org_...``); `NotFoundError` when there is none."""
-        return self._client._call(lambda api: api.organizations.get(id, **options))
-
-    def get_by_external_id(self, external_id: str, **options: Unpack[RequestOptions]) -> Organization:
-        """Get an organization by the ``external_id`` you gave it; `NotFoundError` when there is none."""
-        return self._client._call(lambda api: api.organizations.get_by_external_id(external_id, **options))
-
-    def update(
-        self,
-        id: str,
-        *,
-        name: str | Unset = UNSET,
-        domain_data: Sequence[DomainDataInput] | Unset = UNSET,
-        external_id: str | Unset | None = UNSET,
-        metadata: Mapping[str, str | None] | Unset | None = UNSET,
-        stripe_customer_id: str | Unset | None = UNSET,
-        allow_profiles_outside_organization: bool | Unset = UNSET,
-        **options: Unpack[RequestOptions],
-    ) -> Organization:
-        """Change an organization; only the arguments you pass are sent (``None`` clears a field)."""
-        return self._client._call(
-            lambda api: api.organizations.update(
-                id,
-                name=name,
-                domain_data=domain_data,
-                external_id=external_id,
-                metadata=metadata,
-                stripe_customer_id=stripe_customer_id,
-                allow_profiles_outside_organization=allow_profiles_outside_organization,
-                **options,
-            )
-        )
-
-    def delete(self, id: str, **options: Unpack[RequestOptions]) -> None:
-        """Delete an organization and its domains, exactly once (see `Organizations.delete`)."""
-        return self._client._call(lambda api: api.organizations.delete(id, **options))
 
     def sync(
         self,
@@ -339,188 +377,31 @@ class BlockingOrganizations:
         )
 
 
-class BlockingOrganizationsWithRawResponse:
-    """``client.organizations.with_raw_response``: each call returns an `APIResponse`.
+class BlockingOrganizationDomainsWithRawResponse(_BlockingResource):
+    """``client.organization_domains.with_raw_response``: each call returns an `APIResponse`."""
 
-    ``list`` returns one page (use ``before=``/``after=`` for others).
-    """
-
-    def __init__(self, client: WorkOS) -> None:
-        self._client = client
-
-    def list(
-        self,
-        *,
-        limit: int | None = None,
-        order: Order | str | None = None,
-        before: str | None = None,
-        after: str | None = None,
-        domains: Sequence[str] | None = None,
-        search: str | None = None,
-        max_items: int | None = None,
-        **options: Unpack[RequestOptions],
-    ) -> APIResponse[Page[Organization]]:
-        """The first page of organizations, as it came (cut at `max_items` when parsed)."""
-        return self._client._call(
-            lambda api: api.organizations.with_raw_response.list(
-                limit=limit,
-                order=order,
-                before=before,
-                after=after,
-                domains=domains,
-                search=search,
-                max_items=max_items,
-                **options,
-            )
-        )
-
-    def create(
-        self,
-        *,
-        name: str,
-        domain_data: Sequence[DomainDataInput] | Unset = UNSET,
-        external_id: str | Unset | None = UNSET,
-        metadata: Mapping[str, str] | Unset | None = UNSET,
-        allow_profiles_outside_organization: bool | Unset = UNSET,
-        idempotency_key: str | None = None,
-        **options: Unpack[RequestOptions],
-    ) -> APIResponse[Organization]:
-        """Create an organization, exactly once; the response as it came."""
-        return self._client._call(
-            lambda api: api.organizations.with_raw_response.create(
-                name=name,
-                domain_data=domain_data,
-                external_id=external_id,
-                metadata=metadata,
-                allow_profiles_outside_organization=allow_profiles_outside_organization,
-                idempotency_key=idempotency_key,
-                **options,
-            )
-        )
-
-    def get(self, id: str, **options: Unpack[RequestOptions]) -> APIResponse[Organization]:
-        """Get an organization by its ID; the response as it came."""
-        return self._client._call(lambda api: api.organizations.with_raw_response.get(id, **options))
-
-    def get_by_external_id(self, external_id: str, **options: Unpack[RequestOptions]) -> APIResponse[Organization]:
-        """Get an organization by its ``external_id``; the response as it came."""
-        return self._client._call(
-            lambda api: api.organizations.with_raw_response.get_by_external_id(external_id, **options)
-        )
-
-    def update(
-        self,
-        id: str,
-        *,
-        name: str | Unset = UNSET,
-        domain_data: Sequence[DomainDataInput] | Unset = UNSET,
-        external_id: str | Unset | None = UNSET,
-        metadata: Mapping[str, str | None] | Unset | None = UNSET,
-        stripe_customer_id: str | Unset | None = UNSET,
-        allow_profiles_outside_organization: bool | Unset = UNSET,
-        **options: Unpack[RequestOptions],
-    ) -> APIResponse[Organization]:
-        """Change an organization; the response as it came."""
-        return self._client._call(
-            lambda api: api.organizations.with_raw_response.update(
-                id,
-                name=name,
-                domain_data=domain_data,
-                external_id=external_id,
-                metadata=metadata,
-                stripe_customer_id=stripe_customer_id,
-                allow_profiles_outside_organization=allow_profiles_outside_organization,
-                **options,
-            )
-        )
-
-    def delete(self, id: str, **options: Unpack[RequestOptions]) -> APIResponse[None]:
-        """Delete an organization, exactly once; the response as it came."""
-        return self._client._call(lambda api: api.organizations.with_raw_response.delete(id, **options))
+    create = blocking_raw(OrganizationDomains.create)
+    get = blocking_raw(OrganizationDomains.get)
+    verify = blocking_raw(OrganizationDomains.verify)
+    delete = blocking_raw(OrganizationDomains.delete)
 
 
-class BlockingOrganizationDomains:
+class BlockingOrganizationDomains(_BlockingResource):
     """Organization domains: ``client.organization_domains`` of the blocking client.
 
+    Each method is `OrganizationDomains`' method of the same name, returning its result.
     Every method also takes ``timeout``, ``max_retries`` and ``extra_headers`` for that call
     alone; the POSTs (``create``, ``verify``) take an ``idempotency_key``.
     """
 
+    create = blocking(OrganizationDomains.create)
+    get = blocking(OrganizationDomains.get)
+    verify = blocking(OrganizationDomains.verify)
+    delete = blocking(OrganizationDomains.delete)
+
     def __init__(self, client: WorkOS) -> None:
-        self._client = client
-        self.with_raw_response = BlockingOrganizationDomainsWithRawResponse(client)
+        super().__init__(client, lambda api: api.organization_domains)
+        self.with_raw_response = BlockingOrganizationDomainsWithRawResponse(
+            client, lambda api: api.organization_domains.with_raw_response
+        )
         """The same calls, returning `APIResponse` (status, headers, request id, ``parse()``)."""
-
-    def create(
-        self,
-        *,
-        organization_id: str,
-        domain: str,
-        idempotency_key: str | None = None,
-        **options: Unpack[RequestOptions],
-    ) -> OrganizationDomain:
-        """Add a domain to an organization, pending DNS verification (see `OrganizationDomains.create`)::
-
-        domain = client.organization_domains.create(organization_id=org.id, domain="acme.com")
-        """
-        return self._client._call(
-            lambda api: api.organization_domains.create(
-                organization_id=organization_id, domain=domain, idempotency_key=idempotency_key, **options
-            )
-        )
-
-    def get(self, id: str, **options: Unpack[RequestOptions]) -> OrganizationDomain:
-        """Get a domain by its ID (``org_domain_...``); `NotFoundError` when there is none."""
-        return self._client._call(lambda api: api.organization_domains.get(id, **options))
-
-    def verify(
-        self, id: str, *, idempotency_key: str | None = None, **options: Unpack[RequestOptions]
-    ) -> OrganizationDomain:
-        """Start verifying a domain; the returned domain's ``state`` tells how it went."""
-        return self._client._call(
-            lambda api: api.organization_domains.verify(id, idempotency_key=idempotency_key, **options)
-        )
-
-    def delete(self, id: str, **options: Unpack[RequestOptions]) -> None:
-        """Remove a domain from its organization, exactly once; returns None."""
-        return self._client._call(lambda api: api.organization_domains.delete(id, **options))
-
-
-class BlockingOrganizationDomainsWithRawResponse:
-    """``client.organization_domains.with_raw_response``: each call returns an `APIResponse`."""
-
-    def __init__(self, client: WorkOS) -> None:
-        self._client = client
-
-    def create(
-        self,
-        *,
-        organization_id: str,
-        domain: str,
-        idempotency_key: str | None = None,
-        **options: Unpack[RequestOptions],
-    ) -> APIResponse[OrganizationDomain]:
-        """Add a domain to an organization; the response as it came."""
-        return self._client._call(
-            lambda api: api.organization_domains.with_raw_response.create(
-                organization_id=organization_id, domain=domain, idempotency_key=idempotency_key, **options
-            )
-        )
-
-    def get(self, id: str, **options: Unpack[RequestOptions]) -> APIResponse[OrganizationDomain]:
-        """Get a domain by its ID; the response as it came."""
-        return self._client._call(lambda api: api.organization_domains.with_raw_response.get(id, **options))
-
-    def verify(
-        self, id: str, *, idempotency_key: str | None = None, **options: Unpack[RequestOptions]
-    ) -> APIResponse[OrganizationDomain]:
-        """Start verifying a domain; the response as it came."""
-        return self._client._call(
-            lambda api: api.organization_domains.with_raw_response.verify(
-                id, idempotency_key=idempotency_key, **options
-            )
-        )
-
-    def delete(self, id: str, **options: Unpack[RequestOptions]) -> APIResponse[None]:
-        """Remove a domain from its organization; the response as it came."""
-        return self._client._call(lambda api: api.organization_domains.with_raw_response.delete(id, **options))

@@ -203,6 +203,27 @@ class WithRawResponse(Generic[ResourceT]):
         self._resource = resource
 
 
+def method_signature(method: Callable[..., Any], returns: Any) -> inspect.Signature:
+    """`method`'s signature without ``self``, returning `returns`: the truthful signature of a
+    method derived from it (a raw-response or a blocking twin)."""
+    signature = inspect.signature(method, eval_str=True)
+    return signature.replace(parameters=list(signature.parameters.values())[1:], return_annotation=returns)
+
+
+def dress(call: Callable[..., Any], method: Callable[..., Any], qualname: str, signature: inspect.Signature) -> None:
+    """Give `call`, derived from `method`, its name, docstring and `signature`, so that
+    ``help()``, `inspect.signature` and `typing.get_type_hints` tell the truth about it."""
+    call.__name__ = method.__name__
+    call.__qualname__ = qualname
+    call.__doc__ = method.__doc__
+    call.__module__ = method.__module__
+    call.__signature__ = signature  # type: ignore[attr-defined]
+    call.__annotations__ = {
+        **{name: parameter.annotation for name, parameter in signature.parameters.items()},
+        "return": signature.return_annotation,
+    }
+
+
 class RawResponseMethod(Generic[ResourceT, P, R]):
     """A method of a ``with_raw_response`` view: the resource's public method of that name,
     returning the `APIResponse` it would parse (for ``list``, the first page's).
@@ -225,10 +246,7 @@ class RawResponseMethod(Generic[ResourceT, P, R]):
         returns = get_type_hints(self._method)["return"]
         if get_origin(returns) is AsyncPager:  # a pager awaited is its first page
             returns = generic_page[get_args(returns)[0]]
-        signature = inspect.signature(self._method, eval_str=True)
-        return signature.replace(
-            parameters=list(signature.parameters.values())[1:], return_annotation=generic_response[returns]
-        )
+        return method_signature(self._method, generic_response[returns])
 
     @overload
     def __get__(self, view: None, owner: type[Any]) -> RawResponseMethod[ResourceT, P, R]: ...
@@ -250,16 +268,7 @@ class RawResponseMethod(Generic[ResourceT, P, R]):
             response: APIResponse[R] = await method(resource, *args, raw_response=True, **kwargs)
             return response
 
-        signature = self._signature
-        call.__name__ = self._name
-        call.__qualname__ = f"{owner.__name__}.{self._name}"
-        call.__doc__ = self._method.__doc__
-        call.__module__ = self._method.__module__
-        call.__signature__ = signature  # type: ignore[attr-defined]
-        call.__annotations__ = {
-            **{name: parameter.annotation for name, parameter in signature.parameters.items()},
-            "return": signature.return_annotation,
-        }
+        dress(call, self._method, f"{owner.__name__}.{self._name}", self._signature)
         # Made once per view: later lookups find it in the view's own __dict__.
         view.__dict__[self._name] = call
         return call

@@ -67,14 +67,21 @@ def _record(data: dict[str, Any], where: str) -> OrganizationRecord | InvalidRec
         return error
 
 
-def _jsonl(lines: Iterator[tuple[int, str]], source: str) -> Iterator[OrganizationRecord | InvalidRecordError]:
+def _text_lines(lines: Iterator[tuple[int, str]], source: str) -> Iterator[tuple[str, str] | InvalidRecordError]:
+    """Each line that is not blank, with where it stands; a line that is not UTF-8 as a failed record."""
     for number, line in lines:
-        where = f"{source} line {number}"
         if not line.strip():
             continue
-        if _not_utf8(line):
-            yield InvalidRecordError("not valid UTF-8.", source=where)
+        where = f"{source} line {number}"
+        yield InvalidRecordError("not valid UTF-8.", source=where) if _not_utf8(line) else (where, line)
+
+
+def _jsonl(lines: Iterator[tuple[int, str]], source: str) -> Iterator[OrganizationRecord | InvalidRecordError]:
+    for item in _text_lines(lines, source):
+        if isinstance(item, InvalidRecordError):
+            yield item
             continue
+        where, line = item
         try:
             data = orjson.loads(line)
         except orjson.JSONDecodeError as error:
@@ -120,13 +127,11 @@ def _csv(
     is left alone.  Each row is one line: a field cannot span lines.
     """
     metadata_columns = [column for column in header if column.startswith(METADATA_COLUMN_PREFIX)]
-    for number, line in lines:
-        where = f"{source} line {number}"
-        if not line.strip():
+    for item in _text_lines(lines, source):
+        if isinstance(item, InvalidRecordError):
+            yield item
             continue
-        if _not_utf8(line):
-            yield InvalidRecordError("not valid UTF-8.", source=where)
-            continue
+        where, line = item
         try:
             fields = next(csv.reader([line], strict=True))
         except csv.Error as error:

@@ -16,6 +16,7 @@ Blocking code (Django, Flask, Celery, scripts) uses `WorkOS`, the same client as
 The package also ships a local emulator of the API (`workos_orgs.emulator`).
 """
 
+from ._base_client import ClientOptions
 from ._blocking import (
     BlockingOrganizationDomains,
     BlockingOrganizationDomainsWithRawResponse,
@@ -61,6 +62,7 @@ from ._models import UNSET, DomainData, ListMetadata, Organization, Organization
 from ._organization_domains import OrganizationDomains, OrganizationDomainsWithRawResponse
 from ._organizations import Organizations, OrganizationsWithRawResponse
 from ._pagination import AsyncPager
+from ._resource import RequestOptions
 from ._response import APIResponse
 from ._retry import Backoff
 from ._throttle import RateLimiter
@@ -85,6 +87,7 @@ __all__ = [
     "BlockingOrganizations",
     "BlockingOrganizationsWithRawResponse",
     "ClientClosedError",
+    "ClientOptions",
     "ConfigurationError",
     "ConflictError",
     "DomainData",
@@ -111,6 +114,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RateLimiter",
+    "RequestOptions",
     "ResponseValidationError",
     "SyncEvent",
     "SyncFailure",

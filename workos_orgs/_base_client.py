@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any, Self
+from typing import Any, Self, TypedDict, Unpack
 
 import attrs
 from yarl import URL
@@ -49,6 +49,19 @@ def check_backoff(backoff: Backoff) -> Backoff:
     return backoff
 
 
+class ClientOptions(TypedDict, total=False):
+    """The defaults a view made by ``with_options`` may change; those left out are kept."""
+
+    timeout: float | None
+    """The socket timeout in seconds; None for no limit."""
+    max_retries: int
+    """How many times to retry a retryable failure."""
+    backoff: Backoff
+    """How long to wait between retries."""
+    rate_limiter: RateLimiter | None
+    """The limiter that paces requests; None for none."""
+
+
 class BaseClient:
     """A connection and the settings in force on it: what the resources send their calls through."""
 
@@ -62,22 +75,23 @@ class BaseClient:
         """The limiter that paces this client's requests, if any."""
         return self._settings.rate_limiter
 
-    def with_options(
-        self,
-        *,
-        timeout: float | Unset | None = UNSET,
-        max_retries: int | Unset = UNSET,
-        backoff: Backoff | Unset = UNSET,
-        rate_limiter: RateLimiter | Unset | None = UNSET,
-    ) -> Self:
-        """A view of this client with other defaults, sharing its session::
+    def with_options(self, **options: Unpack[ClientOptions]) -> Self:
+        """A view of this client with other defaults (`ClientOptions`), sharing its session::
 
             patient = client.with_options(timeout=120, max_retries=5)
             paced = client.with_options(rate_limiter=RateLimiter())
 
         Only the client it came from owns the session: closing a view does nothing.
         """
-        settings = self._merge(timeout, max_retries, backoff)
+        unknown = options.keys() - ClientOptions.__annotations__.keys()
+        if unknown:
+            raise InvalidArgumentError(
+                f"with_options takes {', '.join(ClientOptions.__annotations__)}; got {', '.join(sorted(unknown))}."
+            )
+        settings = self._merge(
+            options.get("timeout", UNSET), options.get("max_retries", UNSET), options.get("backoff", UNSET)
+        )
+        rate_limiter = options.get("rate_limiter", UNSET)
         if rate_limiter is not UNSET:
             settings = attrs.evolve(settings, rate_limiter=check_limiter(rate_limiter))
         # A view is made by this class's constructor, on the same connection: the subclass's

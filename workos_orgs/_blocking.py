@@ -15,6 +15,7 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, Unpack, get_ty
 
 import aiohttp
 
+from ._base_client import ClientOptions
 from ._blocking_pager import Pager
 from ._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport
 from ._client import API_KEY_ENV_VAR, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncWorkOS
@@ -114,7 +115,7 @@ class WorkOS:
         self._loop_thread = LoopThread(client, remake=remake, name=LOOP_THREAD_NAME)
         self._close = weakref.finalize(self, self._loop_thread.close)
         self._root: WorkOS | None = None
-        self._options: dict[str, Any] = {}
+        self._options: ClientOptions = {}
         self._view: tuple[AsyncWorkOS, AsyncWorkOS] = (client, client)
         self.organizations = BlockingOrganizations(self)
         self.organization_domains = BlockingOrganizationDomains(self)
@@ -151,22 +152,15 @@ class WorkOS:
         """The limiter that paces this client's requests, if any."""
         return self._async().rate_limiter
 
-    def with_options(
-        self,
-        *,
-        timeout: float | Unset | None = UNSET,
-        max_retries: int | Unset = UNSET,
-        backoff: Backoff | Unset = UNSET,
-        rate_limiter: RateLimiter | Unset | None = UNSET,
-    ) -> WorkOS:
-        """A view of this client with other defaults, sharing its thread and connections::
+    def with_options(self, **options: Unpack[ClientOptions]) -> WorkOS:
+        """A view of this client with other defaults (`ClientOptions`), sharing its thread and
+        connections::
 
             patient = client.with_options(timeout=120, max_retries=5)
 
         Only the client it came from owns them: closing a view does nothing.
         """
-        given = {"timeout": timeout, "max_retries": max_retries, "backoff": backoff, "rate_limiter": rate_limiter}
-        options = {**self._options, **{name: value for name, value in given.items() if value is not UNSET}}
+        options = {**self._options, **options}
         root = self._loop_thread.client
         view = object.__new__(WorkOS)
         view._loop_thread = self._loop_thread

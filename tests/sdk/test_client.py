@@ -14,6 +14,7 @@ from workos_orgs import (
     AsyncWorkOS,
     ClientClosedError,
     ConfigurationError,
+    InvalidArgumentError,
     PaginationError,
     ResponseValidationError,
     WorkOSError,
@@ -234,3 +235,13 @@ async def test_the_headers_on_the_wire(emulator: Emulator) -> None:
     assert first["X-Trace-Id"] == "t-1"
     assert "Idempotency-Key" not in third
     assert "Content-Type" not in third
+
+
+async def test_with_options_refuses_an_option_it_does_not_have(emulator: Emulator) -> None:
+    async with AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url) as client:
+        with pytest.raises(
+            InvalidArgumentError, match="with_options takes timeout, max_retries, backoff, rate_limiter"
+        ):
+            client.with_options(timout=5)  # type: ignore[call-arg]
+        view = client.with_options(max_retries=0)
+        assert (view.timeout, view.max_retries) == (client.timeout, 0)

@@ -303,10 +303,11 @@ class Emulation:
         if "allow_profiles_outside_organization" in given:
             update["allow_profiles_outside_organization"] = changes.allow_profiles_outside_organization
         if "metadata" in given:
-            # Assumed: keys given are set, a key given as null is removed, others are kept;
-            # `metadata: null` clears them all.
+            # Keys given are set, a key given as null is removed, others are kept, and
+            # `metadata: {}` removes every key (WorkOS's metadata docs); `metadata: null`
+            # removing every key too is assumed.
             metadata: dict[str, str] = {}
-            if changes.metadata is not None:
+            if changes.metadata:
                 metadata = dict(current["metadata"])
                 for key, value in changes.metadata.items():
                     if value is None:
@@ -369,15 +370,20 @@ class Emulation:
     # Domains.
 
     def _new_domain(self, organization_id: str, domain: str, state: DomainState, now: str) -> Json:
+        # As recorded live: a pending domain is checked by DNS (a token and a prefix), one
+        # added as verified was verified by hand, and a legacy one has no strategy at all.
         pending = state is DomainState.PENDING
+        strategy = None
+        if pending:
+            strategy = DomainVerificationStrategy.DNS.value
+        elif state is not DomainState.LEGACY_VERIFIED:
+            strategy = DomainVerificationStrategy.MANUAL.value
         return {
             "id": ORGANIZATION_DOMAIN_ID_PREFIX + self._ids.new(),
             "organization_id": organization_id,
             "domain": domain,
             "state": state.value,
-            "verification_strategy": (
-                DomainVerificationStrategy.DNS if pending else DomainVerificationStrategy.MANUAL
-            ).value,
+            "verification_strategy": strategy,
             "verification_token": verification_token(VERIFICATION_TOKEN_LENGTH) if pending else None,
             "verification_prefix": verification_prefix(VERIFICATION_APP_NAME) if pending else None,
             "created_at": now,

@@ -287,7 +287,7 @@ _METADATA_IN = {
     "additionalProperties": {"type": ["string", "null"], "maxLength": METADATA_MAX_VALUE_LENGTH},
 }
 _DOMAIN_DATA = {
-    "type": "array",
+    "type": ["array", "null"],
     "items": {
         "type": "object",
         "required": ["domain", "state"],
@@ -302,8 +302,8 @@ _ORGANIZATION_FIELDS: dict[str, Any] = {
     "domain_data": _DOMAIN_DATA,
     "external_id": {**_NULLABLE_STRING, "maxLength": EXTERNAL_ID_MAX_LENGTH},
     "metadata": _METADATA_IN,
-    "allow_profiles_outside_organization": {"type": "boolean", "deprecated": True},
-    "domains": {"type": "array", "items": {"type": "string"}, "deprecated": True},
+    "allow_profiles_outside_organization": {"type": ["boolean", "null"], "deprecated": True},
+    "domains": {"type": ["array", "null"], "items": {"type": "string"}, "deprecated": True},
 }
 
 
@@ -325,17 +325,27 @@ SCHEMAS: Final[Mapping[str, Any]] = {
             "domain": {"type": "string"},
             "state": {"type": "string", "enum": [member.value for member in DomainState]},
             "verification_strategy": {
-                "type": ["string", "null"],
-                "enum": [*(member.value for member in DomainVerificationStrategy), None],
+                "type": "string",
+                "enum": [member.value for member in DomainVerificationStrategy],
             },
-            "verification_token": _NULLABLE_STRING,
-            "verification_prefix": _NULLABLE_STRING,
+            "verification_token": {"type": "string"},
+            "verification_prefix": {"type": "string"},
             "created_at": _TIMESTAMP,
             "updated_at": _TIMESTAMP,
         },
     ),
     "Organization": _object(
-        ["object", "id", "name", "domains", "metadata", "external_id", "created_at", "updated_at"],
+        [
+            "object",
+            "id",
+            "name",
+            "domains",
+            "metadata",
+            "external_id",
+            "allow_profiles_outside_organization",
+            "created_at",
+            "updated_at",
+        ],
         {
             "object": {"const": "organization"},
             "id": {"type": "string", "pattern": "^org_[0-9A-HJKMNP-TV-Z]{26}$"},

@@ -211,6 +211,9 @@ class Checker:
         return domain
 
 
+_NULL_IS_ABSENT = frozenset({"domain_data", "domains", "allow_profiles_outside_organization"})
+
+
 def organization_changes(body: Json, *, creating: bool) -> OrganizationChanges:
     """Check a create (POST) or update (PUT) body.
 
@@ -227,6 +230,9 @@ def organization_changes(body: Json, *, creating: bool) -> OrganizationChanges:
     elif creating:
         check.fail("name", "required", "name is required.")
 
+    # An explicit null for these three means "not given" (recorded live: a create body with
+    # all three null answered 201).
+    body = {key: value for key, value in body.items() if value is not None or key not in _NULL_IS_ABSENT}
     domains: list[DomainRequest] = []
     if "domain_data" in body:
         entries = body["domain_data"]

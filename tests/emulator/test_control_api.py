@@ -179,6 +179,8 @@ async def test_fail_next_verification_over_http(http: aiohttp.ClientSession) -> 
         assert status == 201
         domains.append(domain)
     assert await control(http, "POST", "verifications", {"fail_next": 1}) == {"fail_next": 1}
+    for domain in domains:
+        await control(http, "POST", "dns", {"domain_id": domain["id"]}, 201)
     states = [(await call(http, "POST", f"/organization_domains/{d['id']}/verify"))[1]["state"] for d in domains]
     assert states == ["failed", "verified"]
 
@@ -237,6 +239,7 @@ async def test_reset_forgets_data_faults_log_and_failures(emulator: Emulator, ht
     status, domain = await call(
         http, "POST", "/organization_domains", {"organization_id": again["id"], "domain": "acme.com"}
     )
+    await control(http, "POST", "dns", {"domain_id": domain["id"]}, 201)
     status, verified = await call(http, "POST", f"/organization_domains/{domain['id']}/verify")
     assert verified["state"] == "verified"
 

@@ -21,14 +21,12 @@ from urllib.parse import quote, unquote, urlsplit
 import aiohttp
 import orjson
 import pytest
-from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
 
-from workos_orgs.emulator import Emulator, make_app
-from workos_orgs.emulator._api import Emulation
+from workos_orgs.emulator import Emulator
 from workos_orgs.emulator._routes import (
     API_ROUTES,
     CONTROL_ROUTES,
@@ -539,7 +537,7 @@ async def test_the_last_resort_guard_answers_json_counts_and_keeps_serving(monke
         def broken(request: object) -> None:
             raise RuntimeError("planted bug")
 
-        monkeypatch.setattr(emu._emulation, "handle", broken)
+        monkeypatch.setattr(emu._api, "handle", broken)
         status, answer_headers, body = await asyncio.to_thread(wire.send, "GET", "/organizations")
         request_id = answer_headers["X-Request-ID"]
         assert (status, orjson.loads(body)) == (500, {"message": "Internal emulator error.", "request_id": request_id})
@@ -550,15 +548,11 @@ async def test_the_last_resort_guard_answers_json_counts_and_keeps_serving(monke
         await asyncio.to_thread(wire.close)
 
 
-async def test_make_app_embeds_the_same_emulator_in_an_aiohttp_app() -> None:
-    emulation = Emulation(api_key="sk_test_embedded")
-    runner = web.AppRunner(make_app(emulation))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        host, port = runner.addresses[0][:2]
-        async with aiohttp.ClientSession(f"http://{host}:{port}") as http:
+async def test_any_method_and_path_get_the_emulators_json_not_aiohttps_text() -> None:
+    # One stack serves every request: no CONNECT or unknown path ever reaches a plain-text
+    # 404 or 405 of aiohttp's.
+    async with Emulator(api_key="sk_test_embedded") as emu:
+        async with aiohttp.ClientSession(emu.url) as http:
             async with http.request("CONNECT", "/organizations") as response:
                 assert (response.status, await response.json()) == (401, {"message": "Unauthorized"})
                 uuid.UUID(response.headers["X-Request-ID"])
@@ -567,6 +561,3 @@ async def test_make_app_embeds_the_same_emulator_in_an_aiohttp_app() -> None:
                 assert (response.status, await response.json()) == (404, {"message": "Not Found"})
             async with http.get("/_emulator/openapi.json", headers=headers) as response:
                 assert (await response.json())["paths"].keys() == DOCUMENT["paths"].keys()
-    finally:
-        await runner.cleanup()
-        emulation.close()

@@ -186,6 +186,7 @@ async def test_create_domain_with_a_reused_key_and_another_body_is_a_400(http: a
     assert orjson.loads(raw)["message"].startswith(key_reuse_message("key-1"))
 
 
+@pytest.mark.workos_emulator(auto_verify=True)
 async def test_verify_replays_instead_of_answering_domain_already_verified(http: aiohttp.ClientSession) -> None:
     _, organization = await create(http, {"name": "Acme", "domain_data": [{"domain": "acme.com", "state": "pending"}]})
     path = f"/organization_domains/{organization['domains'][0]['id']}/verify"

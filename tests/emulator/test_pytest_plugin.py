@@ -35,6 +35,7 @@ def test_faults_are_settable_from_the_test(workos_emulator):
     with pytest.raises(urllib.error.HTTPError) as raised:
         _get(workos_emulator, "/organizations")
     assert raised.value.code == 503
+    raised.value.close()
     assert _get(workos_emulator, "/organizations")[0] == 200
 
 

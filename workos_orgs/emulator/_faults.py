@@ -19,10 +19,30 @@ _CONTENT_TYPE_RE: Final = re.compile(r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-
 _HEADER_VALUE_RE: Final = re.compile(r"[\x20-\x7e]{1,200}")
 
 
-def _upper(method: str) -> str:
-    if not isinstance(method, str):
-        raise TypeError(f"method must be an HTTP method name such as 'POST', or '*'; got {method!r}.")
+_METHOD_RE: Final = re.compile(r"\*|[A-Za-z]{1,20}")
+# `?` alone is the glob's any-character; `?name=value` is a query string.
+_QUERY_RE: Final = re.compile(r"\?[^/]*=")
+
+
+def _upper(method: Any) -> str:
+    if not isinstance(method, str) or not _METHOD_RE.fullmatch(method):
+        raise ValueError(f"method must be an HTTP method name such as 'POST', or '*'; got {method!r}.")
     return method.upper()
+
+
+def _path(instance: Any, attribute: attrs.Attribute[str], value: Any) -> None:
+    # A fault is matched against the request's path alone, decoded, without its query.
+    if not isinstance(value, str):
+        raise ValueError(f"path must be a glob such as '/organizations/*', or '*'; got {value!r}.")
+    if not value.startswith(("/", "*")):
+        raise ValueError(f"path must start with '/' (or be '*'): {value!r} could never match a request.")
+    if _QUERY_RE.search(value):
+        raise ValueError(f"path is matched without the query string, so {value!r} could never match; drop the '?...'.")
+
+
+def _drop(instance: Any, attribute: attrs.Attribute[str | None], value: Any) -> None:
+    if value not in (None, "before", "after"):
+        raise ValueError(f"drop must be 'before' (nothing done) or 'after' (done, then dropped); got {value!r}.")
 
 
 def _whole(low: int, high: int | None = None) -> Any:
@@ -66,15 +86,13 @@ class Fault:
     """
 
     method: str = attrs.field(default="*", converter=_upper)
-    path: str = attrs.field(default="*", validator=attrs.validators.instance_of(str))
+    path: str = attrs.field(default="*", validator=_path)
     status: int | None = attrs.field(default=None, validator=attrs.validators.optional(_whole(200, 599)))
     body: Any = None
     content_type: str | None = attrs.field(default=None, validator=_content_type)
     retry_after: int | float | str | None = attrs.field(default=None, validator=_retry_after)
     delay_ms: int = attrs.field(default=0, validator=_whole(0, MAX_DELAY_MS))
-    drop: Drop | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.in_(("before", "after")))
-    )
+    drop: Drop | None = attrs.field(default=None, validator=_drop)
     times: int = attrs.field(default=1, validator=_whole(1))
 
     def __attrs_post_init__(self) -> None:
@@ -93,6 +111,14 @@ class Fault:
         return "delay" if self.status is None else f"status_{self.status}"
 
 
+@attrs.frozen
+class PendingFault:
+    """A queued fault and how many more requests it will hit."""
+
+    fault: Fault
+    remaining: int
+
+
 class FaultQueue:
     """Faults waiting for their requests; safe to add to from another thread."""
 
@@ -109,9 +135,9 @@ class FaultQueue:
         with self._lock:
             self._pending.clear()
 
-    def pending(self) -> list[tuple[Fault, int]]:
+    def pending(self) -> list[PendingFault]:
         with self._lock:
-            return [(fault, remaining) for fault, remaining in self._pending]
+            return [PendingFault(fault, remaining) for fault, remaining in self._pending]
 
     def take(self, method: str, path: str) -> Fault | None:
         """The first fault that matches, used up once."""

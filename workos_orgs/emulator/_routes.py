@@ -1,6 +1,6 @@
 """Every route the emulator answers, and the OpenAPI 3.1 document built from them.
 
-The dispatchers (`_api.Emulation` for the API, `_server` for the control API) route by these
+The dispatchers (`_api.EmulatedApi` for the API, `_server` for the control API) route by these
 tables and nothing else, so a route cannot exist without being documented: adding one means
 adding a `Route` here, and a test checks each operation has a handler and vice versa.
 """
@@ -28,6 +28,7 @@ from .._contract import (
     Order,
 )
 from ._faults import CHAOS_KINDS, MAX_DELAY_MS
+from ._limits import Limits
 
 CONTROL_PREFIX: Final = "_emulator"
 MAX_BODY_BYTES: Final = 1024 * 1024
@@ -243,6 +244,16 @@ CONTROL_ROUTES: Final = (
         {200: "Verifications", 422: "ControlError"},
         body="Verifications",
     ),
+    Route("GET", "/_emulator/dns", "list_dns", "The TXT records in the simulated DNS.", {200: "TxtRecordList"}),
+    Route(
+        "POST",
+        "/_emulator/dns",
+        "publish_dns",
+        "Publish a TXT record: a domain's verification record, or any name and value.",
+        {201: "TxtRecord", 422: "ControlError"},
+        body="PublishTxtRecord",
+    ),
+    Route("DELETE", "/_emulator/dns", "clear_dns", "Remove every TXT record.", {204: None}),
     Route("GET", "/_emulator/requests", "list_requests", "The API requests seen, oldest first.", {200: "RequestLog"}),
     Route("GET", "/_emulator/openapi.json", "openapi", "This document.", {200: "OpenAPI"}),
 )
@@ -253,6 +264,7 @@ ROUTES: Final = (*API_ROUTES, HEALTH_ROUTE, *CONTROL_ROUTES)
 COMMON_RESPONSES: Final[Mapping[int, str]] = {
     400: "Error",  # bytes that are not valid HTTP, refused before any route
     401: "Error",
+    408: "Error",  # a body that stopped arriving
     413: "Error",
     414: "Error",
     429: "RateLimited",
@@ -263,7 +275,9 @@ UNROUTED_RESPONSES: Final[Mapping[int, str]] = {**COMMON_RESPONSES, 404: "Error"
 
 def responses_of(route: Route) -> dict[int, str | None]:
     """Every status `route` can answer and its body schema."""
-    common = {400: "Error", 413: "Error", 414: "Error"} if not route.authenticated else dict(COMMON_RESPONSES)
+    common = (
+        {400: "Error", 408: "Error", 413: "Error", 414: "Error"} if not route.authenticated else dict(COMMON_RESPONSES)
+    )
     if route in CONTROL_ROUTES:
         common.pop(429)  # rate limits count API requests only
         common[422] = "ControlError"  # a control body that is not JSON (or not an object)
@@ -272,7 +286,9 @@ def responses_of(route: Route) -> dict[int, str | None]:
     if route.path.count("{"):
         common[404] = "Error"
     if route.idempotent_post:
-        common[400] = "Error"  # an Idempotency-Key reused with another body
+        common[400] = "Error"  # an Idempotency-Key reused with another body, or not text
+    if route in API_ROUTES:
+        common[503] = "Error"  # a --db file held by another process past the busy timeout
     return {**common, **route.responses}
 
 
@@ -438,6 +454,16 @@ SCHEMAS: Final[Mapping[str, Any]] = {
         },
     ),
     "Verifications": _object([], {"fail_next": {"type": "integer", "minimum": 0, "default": 1}}),
+    "TxtRecord": _object(["name", "value"], {"name": {"type": "string"}, "value": {"type": "string"}}),
+    "TxtRecordList": _object(["data"], {"data": {"type": "array", "items": _ref("TxtRecord")}}),
+    "PublishTxtRecord": {
+        "oneOf": [
+            _object(["domain_id"], {"domain_id": {"type": "string"}}, additionalProperties=False),
+            _object(
+                ["name", "value"], {"name": {"type": "string"}, "value": {"type": "string"}}, additionalProperties=False
+            ),
+        ]
+    },
     "RequestLog": _object(
         ["data"],
         {
@@ -468,13 +494,14 @@ _DESCRIPTIONS: Final[Mapping[int, str]] = {
     204: "No Content",
     400: "Bad request: a refused value, an Idempotency-Key reused with another body, or bytes that are not valid HTTP",
     401: "Missing or wrong API key",
+    408: "The request body stopped arriving (the connection is closed)",
     404: "Unknown ID (a malformed ID is a plain `Not Found`)",
     409: "The domain already exists on that organization",
     413: f"The body is larger than {MAX_BODY_BYTES} bytes",
     414: f"The request target is longer than {MAX_URL_BYTES} bytes",
     422: "Invalid body or query",
     429: "Rate limited (only with rate limits on); see Retry-After",
-    503: "Starting",
+    503: "Starting, or the database file is busy; see Retry-After",
 }
 
 
@@ -482,7 +509,7 @@ def _operation(route: Route) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for status, schema in sorted(responses_of(route).items()):
         headers = {REQUEST_ID_HEADER: {"schema": {"type": "string", "format": "uuid"}}}
-        if status == 429:
+        if status in (429, 503):
             headers["Retry-After"] = {"schema": {"type": "integer"}}
         answer: dict[str, Any] = {"description": _DESCRIPTIONS[status], "headers": headers}
         if schema == "Accepted":
@@ -537,7 +564,26 @@ def _operation(route: Route) -> dict[str, Any]:
     return operation
 
 
-def openapi_document() -> dict[str, Any]:
+def _with_limits(schemas: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
+    """`schemas` with the body limits one emulator enforces."""
+    metadata = {
+        **_METADATA_IN,
+        "maxProperties": limits.metadata_keys,
+        "propertyNames": {"maxLength": limits.metadata_key_length},
+        "additionalProperties": {"type": ["string", "null"], "maxLength": limits.metadata_value_length},
+    }
+    external_id = {**_NULLABLE_STRING, "maxLength": limits.external_id_length}
+    adjusted = dict(schemas)
+    for name in ("CreateOrganization", "UpdateOrganization"):
+        schema = adjusted[name]
+        adjusted[name] = {
+            **schema,
+            "properties": {**schema["properties"], "metadata": metadata, "external_id": external_id},
+        }
+    return adjusted
+
+
+def openapi_document(limits: Limits | None = None) -> dict[str, Any]:
     """The emulator's own API as OpenAPI 3.1: every route, parameter, body and status."""
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
@@ -560,6 +606,6 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "The emulator's API key."}
             },
-            "schemas": dict(SCHEMAS),
+            "schemas": _with_limits(SCHEMAS, limits or Limits()),
         },
     }

@@ -15,19 +15,16 @@ from .._contract import (
     CONSUMER_DOMAINS,
     DOMAIN_DATA_STATES,
     DOMAIN_RE,
-    EXTERNAL_ID_MAX_LENGTH,
     EXTERNAL_ID_RE,
     LIST_LIMIT_DEFAULT,
     LIST_LIMIT_MAX,
     LIST_LIMIT_MIN,
     LIST_ORDER_DEFAULT,
-    METADATA_MAX_KEY_LENGTH,
-    METADATA_MAX_KEYS,
-    METADATA_MAX_VALUE_LENGTH,
     DomainState,
     Order,
     normalize_domain,
 )
+from ._limits import Limits
 
 Json = dict[str, Any]
 
@@ -82,6 +79,28 @@ def not_found(entity: str | None = None, entity_id: str | None = None) -> ApiErr
 
 
 UNAUTHORIZED = ApiError(401, {"message": "Unauthorized"})
+
+
+def busy() -> ApiError:
+    """503: the database file is held by another process; retrying soon succeeds."""
+    return ApiError(
+        503,
+        {"message": "The emulator's database is busy (another process holds it); retry shortly."},
+        {"Retry-After": "1"},
+    )
+
+
+def check_idempotency_key(key: str, limits: Limits) -> None:
+    """A key must be text (the emulator stores it) and of bounded length (it is kept a day)."""
+    try:
+        key.encode()
+    except UnicodeEncodeError:
+        raise bad_request(None, "The Idempotency-Key header is not valid UTF-8; send printable ASCII.") from None
+    if len(key) > limits.idempotency_key_length:
+        raise bad_request(
+            None,
+            f"The Idempotency-Key header is {len(key)} characters; at most {limits.idempotency_key_length} are kept.",
+        )
 
 
 def rate_limited(retry_after: int) -> ApiError:
@@ -214,7 +233,7 @@ class Checker:
 _NULL_IS_ABSENT = frozenset({"domain_data", "domains", "allow_profiles_outside_organization"})
 
 
-def organization_changes(body: Json, *, creating: bool) -> OrganizationChanges:
+def organization_changes(body: Json, *, creating: bool, limits: Limits) -> OrganizationChanges:
     """Check a create (POST) or update (PUT) body.
 
     Type and shape errors are collected into one 422; metadata that breaks a limit is a
@@ -268,11 +287,11 @@ def organization_changes(body: Json, *, creating: bool) -> OrganizationChanges:
     if "external_id" in body:
         external_id = check.string(body, "external_id", nullable=True)
         if external_id is not None:
-            if len(external_id) > EXTERNAL_ID_MAX_LENGTH:
+            if len(external_id) > limits.external_id_length:
                 check.fail(
                     "external_id",
                     "too_long",
-                    f"external_id must be at most {EXTERNAL_ID_MAX_LENGTH} characters; got {len(external_id)}.",
+                    f"external_id must be at most {limits.external_id_length} characters; got {len(external_id)}.",
                 )
             elif not EXTERNAL_ID_RE.fullmatch(external_id):
                 check.fail("external_id", "invalid_format", "external_id must be non-empty ASCII text.")
@@ -317,24 +336,36 @@ def _metadata(check: Checker, value: Any, *, allow_null_values: bool) -> dict[st
     return value
 
 
-def check_metadata_limits(metadata: Mapping[str, str]) -> None:
+def check_domain_count(field: str, count: int, limits: Limits) -> None:
+    """An organization holds at most `limits.domains_per_organization` domains."""
+    if count > limits.domains_per_organization:
+        raise validation_failed(
+            FieldError(
+                field,
+                "too_many_domains",
+                f"An organization can have at most {limits.domains_per_organization} domains; this would make {count}.",
+            )
+        )
+
+
+def check_metadata_limits(metadata: Mapping[str, str], limits: Limits) -> None:
     """The limits apply to the metadata an organization ends up with."""
-    if len(metadata) > METADATA_MAX_KEYS:
+    if len(metadata) > limits.metadata_keys:
         raise bad_request(
             "invalid_metadata",
-            f"Metadata can have at most {METADATA_MAX_KEYS} keys; it would have {len(metadata)}.",
+            f"Metadata can have at most {limits.metadata_keys} keys; it would have {len(metadata)}.",
         )
     for key, value in metadata.items():
-        if len(key) > METADATA_MAX_KEY_LENGTH:
+        if len(key) > limits.metadata_key_length:
             raise bad_request(
                 "invalid_metadata",
-                f"Metadata key {key[:60]!r} is {len(key)} characters; keys can have at most {METADATA_MAX_KEY_LENGTH}.",
+                f"Metadata key {key[:60]!r} is {len(key)} characters; keys can have at most {limits.metadata_key_length}.",
             )
-        if len(value) > METADATA_MAX_VALUE_LENGTH:
+        if len(value) > limits.metadata_value_length:
             raise bad_request(
                 "invalid_metadata",
                 f"Metadata value for {key!r} is {len(value)} characters; values can have at most"
-                f" {METADATA_MAX_VALUE_LENGTH}.",
+                f" {limits.metadata_value_length}.",
             )
 
 

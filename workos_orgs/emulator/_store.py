@@ -2,7 +2,7 @@
 
 Synchronous on purpose: every call is sub-millisecond, and running a whole request's reads
 and writes without an ``await`` in between is what makes each request atomic on the event
-loop.  Callers hold the emulator's lock around a request (see ``_api.Emulation``).
+loop.  Callers hold the emulator's lock around a request (see ``_api.EmulatedApi``).
 """
 
 from __future__ import annotations
@@ -143,6 +143,11 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+
+    @staticmethod
+    def busy(error: sqlite3.OperationalError) -> bool:
+        """Whether `error` is another connection holding the file longer than the busy timeout."""
+        return (error.sqlite_errorcode & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

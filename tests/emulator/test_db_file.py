@@ -12,7 +12,7 @@ import asyncio
 import signal
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -64,6 +64,22 @@ async def keyed_create(http: aiohttp.ClientSession, key: str) -> int | None:
         return None
 
 
+class Acknowledged:
+    """Counts responses; `enough` is set once `ACKNOWLEDGED_BEFORE_KILL` have arrived."""
+
+    def __init__(self) -> None:
+        self.responses = 0
+        self.enough = asyncio.Event()
+
+    async def count(self, request: Awaitable[int | None]) -> int | None:
+        status = await request
+        if status is not None:
+            self.responses += 1
+            if self.responses >= ACKNOWLEDGED_BEFORE_KILL:
+                self.enough.set()
+        return status
+
+
 async def test_keyed_creates_replayed_after_kill_9_never_make_an_organization_twice(tmp_path: Path) -> None:
     db = str(tmp_path / "orgs.db")
     unacknowledged: list[str] = []
@@ -73,20 +89,9 @@ async def test_keyed_creates_replayed_after_kill_9_never_make_an_organization_tw
             for key in unacknowledged:
                 assert await keyed_create(http, key) == 201
             keys = [f"org-{round_number}-{number}" for number in range(BURST)]
-            acknowledged = 0
-            enough = asyncio.Event()
-
-            async def create(key: str) -> int | None:
-                nonlocal acknowledged
-                status = await keyed_create(http, key)
-                if status is not None:
-                    acknowledged += 1
-                    if acknowledged >= ACKNOWLEDGED_BEFORE_KILL:
-                        enough.set()
-                return status
-
-            burst = [asyncio.ensure_future(create(key)) for key in keys]
-            await asyncio.wait_for(enough.wait(), STARTUP_SECONDS)
+            acknowledged = Acknowledged()
+            burst = [asyncio.ensure_future(acknowledged.count(keyed_create(http, key))) for key in keys]
+            await asyncio.wait_for(acknowledged.enough.wait(), STARTUP_SECONDS)
             process.send_signal(signal.SIGKILL)  # in the middle of the burst
             statuses = await asyncio.gather(*burst)
             assert set(statuses) <= {201, None}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import io
 import json
 import socket
 import uuid
@@ -38,6 +39,7 @@ from workos_orgs.emulator._routes import (
     Route,
     find,
     openapi_document,
+    responses_of,
 )
 
 FUZZ = settings(
@@ -561,3 +563,47 @@ async def test_any_method_and_path_get_the_emulators_json_not_aiohttps_text() ->
                 assert (response.status, await response.json()) == (404, {"message": "Not Found"})
             async with http.get("/_emulator/openapi.json", headers=headers) as response:
                 assert (await response.json())["paths"].keys() == DOCUMENT["paths"].keys()
+
+
+HEADER_NAMES = ["Authorization", "Idempotency-Key", "Content-Type", "Expect", "X-Custom"]
+# Any byte but the CR and LF that end a header line (those are framing: see the test above).
+HEADER_BYTES = st.binary(max_size=120).map(lambda value: value.replace(b"\r", b"").replace(b"\n", b""))
+
+
+@settings(FUZZ, max_examples=200)
+@given(
+    method=st.sampled_from(["GET", "POST"]),
+    fuzzed=st.dictionaries(st.sampled_from(HEADER_NAMES), HEADER_BYTES, min_size=1),
+    keyed=st.booleans(),
+)
+def test_arbitrary_header_bytes_get_a_documented_json_answer(
+    emulator: Emulator, wire: Wire, method: str, fuzzed: dict[str, bytes], keyed: bool
+) -> None:
+    body = b'{"name": "Fuzzed"}' if method == "POST" else b""
+    fields = {"Host": b"x", "Connection": b"close", "Content-Length": str(len(body)).encode()}
+    if keyed:
+        fields["Authorization"] = f"Bearer {emulator.api_key}".encode()
+    fields.update(fuzzed)
+    raw = b"%s /organizations HTTP/1.1\r\n" % method.encode()
+    raw += b"".join(name.encode() + b": " + value + b"\r\n" for name, value in fields.items()) + b"\r\n" + body
+    with socket.create_connection((wire.host, wire.port), timeout=TIMEOUT_SECONDS) as sock:
+        sock.sendall(raw)
+        response = b""
+        while chunk := sock.recv(65536):
+            response += chunk
+    head, _, answer = response.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    if status == 100:  # an honoured Expect: 100-continue; the final response follows
+        head, _, answer = answer.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+    parsed_headers = http.client.parse_headers(io.BytesIO(head.split(b"\r\n", 1)[1] + b"\r\n\r\n"))
+    route, _ = find(ROUTES, method, ("organizations",)) or (None, None)
+    assert route is not None
+    assert status != 500, answer[:300]
+    assert status in {**responses_of(route), 400: "Error"}, (status, answer[:300])
+    uuid.UUID(parsed_headers["X-Request-ID"])
+    if status >= 400:
+        assert isinstance(orjson.loads(answer)["message"], str)
+    assert emulator.internal_errors == 0

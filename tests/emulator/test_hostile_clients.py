@@ -7,7 +7,9 @@ HTTP client library would refuse to send them.
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -261,3 +263,44 @@ def test_loopback_hosts_take_the_default_key(host: str) -> None:
     from workos_orgs.emulator.__main__ import is_loopback
 
     assert is_loopback(host)
+
+
+# Running out of file descriptors.
+
+OUT_OF_DESCRIPTORS = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
+from workos_orgs.emulator.__main__ import main
+sys.exit(main(["--port", "0"]))
+"""
+
+
+async def test_running_out_of_file_descriptors_is_logged_once_without_tracebacks() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        OUT_OF_DESCRIPTORS,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    held: list[socket.socket] = []
+    try:
+        banner = (await asyncio.wait_for(process.stdout.readline(), SAFETY_TIMEOUT)).decode()
+        host, port = banner.split("http://", 1)[1].split()[0].rsplit(":", 1)
+        for _ in range(100):  # far more than the process may open
+            held.append(socket.create_connection((host, int(port)), timeout=SAFETY_TIMEOUT))
+        first = (await asyncio.wait_for(process.stderr.readline(), SAFETY_TIMEOUT)).decode()
+        assert "Cannot accept connections" in first, first
+        assert "ulimit -n" in first
+        process.send_signal(signal.SIGTERM)
+        _, rest = await asyncio.wait_for(process.communicate(), SAFETY_TIMEOUT)
+    finally:
+        for sock in held:
+            sock.close()
+        if process.returncode is None:
+            process.kill()
+            await process.communicate()
+    assert "Cannot accept" not in rest.decode()
+    assert "Traceback" not in rest.decode()

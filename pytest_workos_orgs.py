@@ -38,6 +38,16 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{MARKER}(**options): options for the test's emulator, as Emulator's keyword arguments"
         " (auto_verify=True, seed=..., rate_limits=True, limits=Limits(...), ...).",
     )
+    # `workos_client` is an async fixture, and pytest-asyncio in strict mode runs only the
+    # async fixtures declared with its own decorator; anyio runs any.  pytest-asyncio is
+    # already imported when its plugin is active, so asking for it costs nothing.
+    fixture: Callable[..., Any] = pytest.fixture
+    if config.pluginmanager.hasplugin("asyncio"):
+        import pytest_asyncio
+
+        fixture = pytest_asyncio.fixture
+    holder = type("WorkOSClientFixture", (), {"workos_client": fixture(name="workos_client")(_workos_client)})
+    config.pluginmanager.register(holder, "workos_orgs.workos_client")
 
 
 def emulator_options(request: pytest.FixtureRequest) -> dict[str, Any]:
@@ -78,8 +88,7 @@ def workos_emulator(request: pytest.FixtureRequest, workos_emulator_factory: Cal
     return workos_emulator_factory(**emulator_options(request))
 
 
-@pytest.fixture
-async def workos_client(workos_emulator: Emulator) -> AsyncIterator[AsyncWorkOS]:
+async def _workos_client(workos_emulator: Emulator) -> AsyncIterator[AsyncWorkOS]:
     """An `AsyncWorkOS` client for the test's emulator, closed when the test ends (an async fixture)."""
     from workos_orgs import AsyncWorkOS
 

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import aiohttp
@@ -362,3 +363,27 @@ async def test_seed_file_with_a_bad_entry(tmp_path: Path) -> None:
     path.write_text(json.dumps({"organizations": [{"name": "Fine"}, {"name": "Dup", "id": "nope"}]}))
     with pytest.raises(SeedError, match=r"organizations\[1\]\.id"):
         Emulator(seed=path)
+
+
+# What `seed` takes: a mapping, a list, JSON text, or a path.
+
+
+async def test_seed_takes_json_text_and_does_not_mistake_it_for_a_path(emulator: Emulator) -> None:
+    [seeded] = emulator.seed('{"organizations": [{"name": "From Text"}]}')
+    assert seeded["name"] == "From Text"
+    [listed] = emulator.seed('  [{"name": "From A List"}]')
+    assert listed["name"] == "From A List"
+    with pytest.raises(SeedError, match="not valid JSON"):
+        emulator.seed('{"organizations": [')
+
+
+async def test_seed_takes_any_mapping(emulator: Emulator) -> None:
+    data = MappingProxyType({"organizations": [{"name": "Proxied"}]})
+    assert [organization["name"] for organization in emulator.seed(data)] == ["Proxied"]
+
+
+async def test_seed_takes_a_path_as_a_string_or_a_path(emulator: Emulator, tmp_path: Path) -> None:
+    path = tmp_path / "seed.json"
+    path.write_text('{"organizations": [{"name": "From File"}]}')
+    assert [o["name"] for o in emulator.seed(path)] == ["From File"]
+    assert [o["name"] for o in emulator.seed(str(path))] == ["From File"]

@@ -525,7 +525,7 @@ class EmulatedApi:
         ``state`` and, optionally, ``id``, ``verification_strategy``, ``verification_token``,
         ``verification_prefix``.  An organization as the API returns it is a valid entry.
         """
-        entries = data.get("organizations") if isinstance(data, dict) else data
+        entries = data.get("organizations") if isinstance(data, Mapping) else data
         if not isinstance(entries, list):
             raise SeedError('Seed data must be {"organizations": [...]} or a list of organizations.')
         with self._lock, self._store.transaction():

@@ -195,9 +195,9 @@ async def test_invalid_domain_is_422(http: aiohttp.ClientSession, domain: Any) -
 async def test_missing_or_mistyped_fields_are_422(
     http: aiohttp.ClientSession, body: dict[str, Any], fields: list[str]
 ) -> None:
-    status, answer, _ = await call(http, "POST", "/organization_domains", body)
+    status, reply, _ = await call(http, "POST", "/organization_domains", body)
     assert status == 422
-    assert_validation_error(answer, *fields)
+    assert_validation_error(reply, *fields)
 
 
 async def test_body_that_is_not_an_object_is_422(http: aiohttp.ClientSession) -> None:

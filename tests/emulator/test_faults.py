@@ -70,7 +70,7 @@ async def test_injected_429_carries_retry_after_even_when_not_given(
     emulator: Emulator, http: aiohttp.ClientSession
 ) -> None:
     # The contract: a 429 always comes with `Retry-After: <seconds>`; the default 429 fault
-    # stands in for the API's rate limit answer, so it should not be missing the header.
+    # stands in for the API's rate limit reply, so it should not be missing the header.
     emulator.inject_fault(path="/organizations", status=429)
     async with http.get("/organizations") as response:
         assert response.status == 429
@@ -83,8 +83,8 @@ async def test_default_body_for_other_statuses_is_json_with_a_message(
     emulator: Emulator, http: aiohttp.ClientSession, status: int
 ) -> None:
     emulator.inject_fault(path="/organizations", status=status)
-    answered, body = await call(http, "GET", "/organizations")
-    assert answered == status
+    responded, body = await call(http, "GET", "/organizations")
+    assert responded == status
     assert body == {"message": f"Injected fault: HTTP {status}."}
 
 
@@ -200,7 +200,7 @@ async def test_query_string_is_not_part_of_the_path(emulator: Emulator, http: ai
 
 
 @pytest.mark.parametrize("delay_ms", [50, 250])
-async def test_delay_then_a_normal_answer(emulator: Emulator, http: aiohttp.ClientSession, delay_ms: int) -> None:
+async def test_delay_then_a_normal_response(emulator: Emulator, http: aiohttp.ClientSession, delay_ms: int) -> None:
     emulator.inject_fault(method="POST", path="/organizations", delay_ms=delay_ms)
     started = time.monotonic()
     status, body = await call(http, "POST", "/organizations", {"name": "Slow"})

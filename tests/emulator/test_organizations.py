@@ -1,6 +1,6 @@
 """Organizations over real HTTP: create, read, update, delete, and the wire basics.
 
-Every expectation here is a line of CONTRACT.md: status codes, object shapes, ID and
+Every expectation here is a line of the API contract: status codes, object shapes, ID and
 timestamp formats, update semantics, the 401 and 404 bodies, and `X-Request-ID`.
 """
 
@@ -87,7 +87,7 @@ def parse_timestamp(text: str) -> datetime:
 # Create.
 
 
-async def test_create_answers_201_and_echoes_every_field(http: aiohttp.ClientSession) -> None:
+async def test_create_responds_201_and_echoes_every_field(http: aiohttp.ClientSession) -> None:
     reply = await send(
         http,
         "POST",
@@ -424,7 +424,7 @@ async def test_setting_an_organizations_own_stripe_customer_id_again_is_fine(htt
 # Delete.
 
 
-async def test_delete_answers_202_accepted_as_plain_text(http: aiohttp.ClientSession) -> None:
+async def test_delete_responds_202_accepted_as_plain_text(http: aiohttp.ClientSession) -> None:
     created = await create(http)
     reply = await send(http, "DELETE", f"/organizations/{created['id']}")
     assert (reply.status, reply.content_type, reply.body) == (202, "text/plain", "Accepted")
@@ -502,7 +502,7 @@ async def test_a_refused_request_changes_nothing(emulator: Emulator, http: aioht
     assert (await send(http, "GET", "/organizations")).body["data"] == []
 
 
-async def test_health_answers_200_without_a_key(emulator: Emulator) -> None:
+async def test_health_responds_200_without_a_key(emulator: Emulator) -> None:
     async with aiohttp.ClientSession(base_url=emulator.url) as anonymous:
         reply = await send(anonymous, "GET", "/health")
     assert reply.status == 200

@@ -71,7 +71,7 @@ async def _names(running: Running) -> list[str]:
         return [org["name"] for org in (await response.json())["data"]]
 
 
-async def test_prints_its_url_and_answers_health_without_a_key() -> None:
+async def test_prints_its_url_and_responds_health_without_a_key() -> None:
     async with emulator_process() as running, aiohttp.ClientSession() as http:
         async with http.get(f"{running.url}/health") as response:
             assert response.status == 200

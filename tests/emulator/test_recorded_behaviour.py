@@ -26,7 +26,7 @@ async def send(http: aiohttp.ClientSession, method: str, path: str, body: Any = 
 @pytest.mark.parametrize("field", ["domain_data", "domains", "allow_profiles_outside_organization"])
 async def test_an_explicit_null_on_create_means_not_given(http: aiohttp.ClientSession, field: str) -> None:
     # Recorded live: a create body with `domain_data`, `domains` and
-    # `allow_profiles_outside_organization` all null answered 201.
+    # `allow_profiles_outside_organization` all null responded 201.
     status, organization = await send(http, "POST", "/organizations", {"name": "Acme", field: None})
     assert status == 201, organization
     assert organization["domains"] == []

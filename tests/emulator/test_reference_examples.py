@@ -4,11 +4,11 @@
 (https://workos.com/docs/reference/organization): `organization.json` (get, and get by
 external ID), `organization_list.json` (list), `organization_create.json` (create),
 `organization_update.json` (update), and `organization_domain.json` (the domain object nested
-in them).  The emulator is seeded with -- or sent -- the same data, and its answer must have
+in them).  The emulator is seeded with -- or sent -- the same data, and its reply must have
 the same keys at every level; where the data is pinned by seeding, the same values too.
 
 One quirk of the reference: its nested domain names `organization_id` `org_01HE8GSH8...`,
-not the organization it sits in.  The emulator answers with the real parent's ID, so values
+not the organization it sits in.  The emulator responds with the real parent's ID, so values
 are compared with that one field set to the parent.  And where the examples and recorded live
 responses differ, the recordings win: every organization carries
 `allow_profiles_outside_organization` (`false` unless set, in every recorded live response
@@ -145,7 +145,7 @@ async def test_get_domain_matches_the_reference_domain(emulator: Emulator, http:
     assert body == {**reference, "organization_id": organization["id"]}
 
 
-# Made through the API: same keys as the reference answers.
+# Made through the API: same keys as the reference responses.
 
 
 async def test_create_response_matches_the_reference_create_response(http: aiohttp.ClientSession) -> None:
@@ -159,7 +159,7 @@ async def test_create_response_matches_the_reference_create_response(http: aioht
     }
     status, created = await fetch(http, "POST", "/organizations", request)
     assert status == 201
-    # Create cannot set stripe_customer_id, and an unset one is left out (CONTRACT.md).
+    # Create cannot set stripe_customer_id, and an unset one is left out, as recorded live.
     assert shape(created) == shape({key: value for key, value in reference.items() if key != "stripe_customer_id"})
     status, updated = await fetch(
         http, "PUT", f"/organizations/{created['id']}", {"stripe_customer_id": reference["stripe_customer_id"]}

@@ -245,7 +245,7 @@ class EmulatedApi:
         try:
             response = _OPERATIONS[route.operation_id](self, request, params)
         except rules.ApiError as error:
-            # A refusal is an answer too: replaying it keeps a retry from turning into a create.
+            # A refusal is a response too: replaying it keeps a retry from turning into a create.
             response = error_response(error)
         if response.status < 500:
             self._idempotent_writes += 1

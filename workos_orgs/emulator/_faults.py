@@ -1,4 +1,4 @@
-"""Fault injection: what the next N matching requests suffer instead of a normal answer."""
+"""Fault injection: what the next N matching requests suffer instead of a normal response."""
 
 from __future__ import annotations
 
@@ -79,9 +79,9 @@ class Fault:
     It matches requests by `method` (``"*"`` for any) and `path` (a glob such as
     ``"/organizations/*"``; ``*`` also crosses ``/``), for the next `times` matching requests.
     What happens, in this order: wait `delay_ms`; then either drop the connection before
-    doing the work (``drop="before"``), answer `status` with `body` (a JSON value or a
-    string) and `retry_after`, do the work and then drop the connection without answering
-    (``drop="after"`` -- the "did my create happen?" case), or, with only a delay, answer
+    doing the work (``drop="before"``), respond `status` with `body` (a JSON value or a
+    string) and `retry_after`, do the work and then drop the connection without responding
+    (``drop="after"`` -- the "did my create happen?" case), or, with only a delay, respond
     normally.
     """
 
@@ -97,7 +97,7 @@ class Fault:
 
     def __attrs_post_init__(self) -> None:
         if self.status is not None and self.drop is not None:
-            raise ValueError("A fault either answers a status or drops the connection, not both.")
+            raise ValueError("A fault either responds with a status or drops the connection, not both.")
         if self.status is None and self.drop is None and self.delay_ms == 0:
             raise ValueError("A fault needs a status, a drop ('before' or 'after') or a delay_ms.")
 

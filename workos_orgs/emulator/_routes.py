@@ -1,4 +1,4 @@
-"""Every route the emulator answers, and the OpenAPI 3.1 document built from them.
+"""Every route the emulator serves, and the OpenAPI 3.1 document built from them.
 
 The dispatchers (`_api.EmulatedApi` for the API, `_server` for the control API) route by these
 tables and nothing else, so a route cannot exist without being documented: adding one means
@@ -47,10 +47,10 @@ class Param:
 
 @attrs.frozen
 class Route:
-    """One operation: where it lives, what it takes and every status it can answer.
+    """One operation: where it lives, what it takes and every status it can respond with.
 
     `responses` maps a status to a schema name in `SCHEMAS` (``None``: no body); the
-    statuses any keyed route can answer (401, 413, 414, 429) are added by `responses_of`.
+    statuses any keyed route can respond with (401, 408, 413, 414, 429) are added by `responses_of`.
     """
 
     method: str
@@ -201,7 +201,7 @@ HEALTH_ROUTE: Final = Route(
     "GET",
     "/health",
     "health",
-    "Readiness: 200 once the emulator answers, no key needed.",
+    "Readiness: 200 once the emulator serves requests, no key needed.",
     {200: "Health", 503: "Health"},
     authenticated=False,
 )
@@ -260,7 +260,7 @@ CONTROL_ROUTES: Final = (
 
 ROUTES: Final = (*API_ROUTES, HEALTH_ROUTE, *CONTROL_ROUTES)
 
-# What any keyed route can answer besides its own statuses.
+# What any keyed route can respond with besides its own statuses.
 COMMON_RESPONSES: Final[Mapping[int, str]] = {
     400: "Error",  # bytes that are not valid HTTP, refused before any route
     401: "Error",
@@ -274,7 +274,7 @@ UNROUTED_RESPONSES: Final[Mapping[int, str]] = {**COMMON_RESPONSES, 404: "Error"
 
 
 def responses_of(route: Route) -> dict[int, str | None]:
-    """Every status `route` can answer and its body schema."""
+    """Every status `route` can respond with, and its body schema."""
     common = (
         {400: "Error", 408: "Error", 413: "Error", 414: "Error"} if not route.authenticated else dict(COMMON_RESPONSES)
     )
@@ -511,12 +511,12 @@ def _operation(route: Route) -> dict[str, Any]:
         headers = {REQUEST_ID_HEADER: {"schema": {"type": "string", "format": "uuid"}}}
         if status in (429, 503):
             headers["Retry-After"] = {"schema": {"type": "integer"}}
-        answer: dict[str, Any] = {"description": _DESCRIPTIONS[status], "headers": headers}
+        documented: dict[str, Any] = {"description": _DESCRIPTIONS[status], "headers": headers}
         if schema == "Accepted":
-            answer["content"] = {"text/plain": {"schema": _ref(schema)}}
+            documented["content"] = {"text/plain": {"schema": _ref(schema)}}
         elif schema is not None:
-            answer["content"] = {"application/json": {"schema": _ref(schema)}}
-        responses[str(status)] = answer
+            documented["content"] = {"application/json": {"schema": _ref(schema)}}
+        responses[str(status)] = documented
     parameters: list[dict[str, Any]] = [
         {"name": name[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
         for name in route.segments
@@ -541,7 +541,7 @@ def _operation(route: Route) -> dict[str, Any]:
                 "name": IDEMPOTENCY_KEY_HEADER,
                 "in": "header",
                 "required": False,
-                "description": "The same key with the same body replays the first answer; with another body, 400.",
+                "description": "The same key with the same body replays the first response; with another body, 400.",
                 "schema": {"type": "string"},
             }
         )
@@ -595,7 +595,7 @@ def openapi_document(limits: Limits | None = None) -> dict[str, Any]:
             "version": "1",
             "description": (
                 "The organization and organization-domain endpoints as this emulator implements them,"
-                " plus its control API under /_emulator/. Every answer carries X-Request-ID; every error"
+                " plus its control API under /_emulator/. Every response carries X-Request-ID; every error"
                 ' body is JSON. Any unknown route is a 404 `{"message": "Not Found"}`.'
             ),
         },

@@ -1,4 +1,4 @@
-"""What the API accepts: pure checks of queries and bodies, and the error bodies it answers.
+"""What the API accepts: pure checks of queries and bodies, and the error bodies it responds with.
 
 Nothing here touches storage; each function turns untrusted JSON into plain validated values
 or raises `ApiError` with the body the live API would send.
@@ -237,7 +237,7 @@ def organization_changes(body: Json, *, creating: bool, limits: Limits) -> Organ
     """Check a create (POST) or update (PUT) body.
 
     Type and shape errors are collected into one 422; metadata that breaks a limit is a
-    400 ``invalid_metadata``, as the live API answers.
+    400 ``invalid_metadata``, as the live API responds.
     """
     check = Checker()
     fields: dict[str, Any] = {}
@@ -250,7 +250,7 @@ def organization_changes(body: Json, *, creating: bool, limits: Limits) -> Organ
         check.fail("name", "required", "name is required.")
 
     # An explicit null for these three means "not given" (recorded live: a create body with
-    # all three null answered 201).
+    # all three null got a 201).
     body = {key: value for key, value in body.items() if value is not None or key not in _NULL_IS_ABSENT}
     domains: list[DomainRequest] = []
     if "domain_data" in body:

@@ -7,6 +7,7 @@ in the workos-ruby test history, 2020-2025, and WorkOS's docs where no recording
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -140,3 +141,16 @@ async def test_a_file_from_an_older_version_is_shown_as_the_api_shows_it_now(tmp
             _, page = await send(http, "GET", "/organizations")
     assert page["data"] == [seeded]
     assert seeded["allow_profiles_outside_organization"] is False
+
+
+async def test_every_response_carries_its_own_request_id_a_uuid(
+    emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    # The contract: every response carries X-Request-ID (a UUID).
+    seen = []
+    for _ in range(50):
+        async with http.get("/organizations") as response:
+            seen.append(uuid.UUID(response.headers["X-Request-ID"]))
+    assert len(set(seen)) == 50
+    assert {request_id.version for request_id in seen} == {4}
+    assert [entry.request_id for entry in emulator.requests] == [str(request_id) for request_id in seen]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sqlite3
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import aiohttp
 
-from workos_orgs.emulator import DEFAULT_API_KEY
+from workos_orgs.emulator import DEFAULT_API_KEY, Emulator
 
 STARTUP_SECONDS = 30
 KILLS = 20
@@ -140,3 +141,24 @@ async def test_two_processes_on_one_file_refuse_racing_duplicates_as_one_would(t
             for attempt in range(ATTEMPTS):
                 statuses = await asyncio.gather(*(add_domain(http, f"d{attempt}.com") for http in [one, two] * 8))
                 assert sorted(statuses) == [201] + [409] * 15, statuses
+
+
+async def test_a_file_held_past_the_busy_timeout_is_a_503_to_retry(tmp_path: Path) -> None:
+    db = tmp_path / "orgs.db"
+    async with Emulator(db=db) as emu:
+        holder = sqlite3.connect(db, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another process writing, for longer than the busy timeout
+        try:
+            headers = {"Authorization": f"Bearer {emu.api_key}"}
+            async with aiohttp.ClientSession(emu.url, headers=headers) as http:
+                async with http.post("/organizations", json={"name": "Acme"}) as response:
+                    assert response.status == 503
+                    assert response.headers["Retry-After"] == "1"
+                    assert "busy" in (await response.json())["message"]
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert emu.internal_errors == 0
+        async with aiohttp.ClientSession(emu.url, headers=headers) as http:
+            async with http.post("/organizations", json={"name": "Acme"}) as response:
+                assert response.status == 201

@@ -47,6 +47,8 @@ class FieldError:
 
 
 def validation_failed(*errors: FieldError) -> ApiError:
+    # Assumed: each item carries field, code and message.  Recordings show {code, message}
+    # (2023 on) and {field, code} (2020-22); the spec shows only message.
     return ApiError(
         422,
         {
@@ -65,7 +67,10 @@ def bad_request(code: str | None, message: str) -> ApiError:
 
 
 def not_found(entity: str | None = None, entity_id: str | None = None) -> ApiError:
-    """404: an unknown entity names itself; an unknown route or malformed ID does not."""
+    """404: an unknown entity names itself; an unknown route or malformed ID does not.
+
+    Assumed for a malformed ID: ``{"message": "Not Found"}`` is from a 2021 recording.
+    """
     if entity is None or entity_id is None:
         return ApiError(404, {"message": "Not Found"})
     return ApiError(
@@ -220,7 +225,7 @@ class Checker:
         if not DOMAIN_RE.fullmatch(domain):
             self.fail(field, "invalid_domain", f"{value!r} is not a valid domain name.")
             return None
-        if domain in CONSUMER_DOMAINS:
+        if domain in CONSUMER_DOMAINS:  # refused live; the 422 status is assumed
             self.fail(
                 field,
                 "consumer_domain",

@@ -103,9 +103,7 @@ class HttpHandler:
         if ending == "drop":
             assert request.transport is not None
             request.transport.close()
-        headers = (
-            {**response.headers, REQUEST_ID_HEADER: request_id} if response.headers else {REQUEST_ID_HEADER: request_id}
-        )
+        headers = {**response.headers, REQUEST_ID_HEADER: request_id}
         sent = web.Response(
             status=response.status, body=response.body, content_type=response.content_type, headers=headers
         )

@@ -75,6 +75,7 @@ class RequestIds:
         self._counter = itertools.count(int(random[20:], 16))
 
     def next(self) -> str:
+        """A request ID no earlier request of this server had."""
         return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFF:012x}"
 
 
@@ -89,6 +90,7 @@ class HttpHandler:
         self._openapi = orjson.dumps(openapi_document(api.limits))
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        """Respond to any request: JSON with an ``X-Request-ID``, or a dropped connection."""
         request_id = self._request_ids.next()
         try:
             response, ending = await self._respond(request, request_id)

@@ -286,11 +286,20 @@ class EmulatedApi:
         body = b'{"object":"list","data":[' + b",".join(data) + b'],"list_metadata":' + metadata + b"}"
         return ApiResponse(200, body, JSON)
 
+    def _get_organization(self, organization_id: str) -> ApiResponse:
+        if not ORGANIZATION_ID_RE.fullmatch(organization_id):
+            raise rules.not_found()
+        # Served as stored, like a listing: a GET runs outside any transaction, so it is current.
+        rendered = self._store.rendered_organization("id", organization_id)
+        if rendered is None:
+            raise rules.not_found("Organization", organization_id)
+        return ApiResponse(200, rendered, JSON)
+
     def _get_organization_by_external_id(self, external_id: str) -> ApiResponse:
-        organization = self._store.get_organization_by_external_id(external_id)
-        if organization is None:
+        rendered = self._store.rendered_organization("external_id", external_id)
+        if rendered is None:
             raise rules.not_found("Organization", external_id)
-        return json_response(200, organization)
+        return ApiResponse(200, rendered, JSON)
 
     def _create_organization(self, body: Json) -> ApiResponse:
         changes = rules.organization_changes(body, creating=True, limits=self.limits)
@@ -634,7 +643,7 @@ _OPERATIONS: Mapping[str, Operation] = {
     "list_organizations": lambda api, request, _: api._list_organizations(request.query),
     "create_organization": lambda api, request, _: api._create_organization(_body(request)),
     "get_organization_by_external_id": lambda api, _, path: api._get_organization_by_external_id(path["external_id"]),
-    "get_organization": lambda api, _, path: json_response(200, api._organization(path["id"])),
+    "get_organization": lambda api, _, path: api._get_organization(path["id"]),
     "update_organization": lambda api, request, path: api._update_organization(path["id"], _body(request)),
     "delete_organization": lambda api, _, path: api._delete_organization(path["id"]),
     "create_organization_domain": lambda api, request, _: api._create_domain(_body(request)),

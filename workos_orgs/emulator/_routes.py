@@ -62,9 +62,11 @@ class Route:
     query: tuple[Param, ...] = ()
     authenticated: bool = True
     idempotent_post: bool = False
+    #: The path split at "/", computed once: every request is matched against it.
+    segments: tuple[str, ...] = attrs.field(init=False)
 
-    @property
-    def segments(self) -> tuple[str, ...]:
+    @segments.default
+    def _split_path(self) -> tuple[str, ...]:
         return tuple(self.path.strip("/").split("/"))
 
     def match(self, method: str, segments: tuple[str, ...]) -> dict[str, str] | None:

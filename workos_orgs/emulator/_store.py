@@ -247,8 +247,14 @@ class Store:
     def get_organization(self, organization_id: str) -> Json | None:
         return self._one_organization("id = ?", organization_id)
 
-    def get_organization_by_external_id(self, external_id: str) -> Json | None:
-        return self._one_organization("external_id = ?", external_id)
+    def rendered_organization(self, column: str, value: str) -> bytes | None:
+        """The organization whose `column` (``id`` or ``external_id``) is `value`, as its JSON.
+
+        Current outside a transaction only: a transaction renders what it touched as it commits.
+        """
+        assert column in ("id", "external_id")
+        row = self._db.execute(f"SELECT rendered FROM organizations WHERE {column} = ?", (value,)).fetchone()
+        return None if row is None else bytes(row[0])
 
     def owner_of(self, column: str, value: str) -> str | None:
         """The ID of the organization whose unique `column` holds `value`."""

@@ -168,10 +168,6 @@ class EmulatedApi:
     def requests(self) -> list[RecordedRequest]:
         return self._log.entries()
 
-    @property
-    def request_log_bytes(self) -> int:
-        return self._log.bytes
-
     def authorized(self, authorization: str | None) -> bool:
         if authorization is None:
             return False

@@ -158,11 +158,15 @@ class HttpHandler:
 
     async def _read_body(self, request: web.BaseRequest) -> bytes | ApiResponse | None:
         """The whole body; None when it is too large, a 408 when it stops arriving."""
-        if request.version >= (1, 1) and request.headers.get("Expect", "").lower() == "100-continue":
+        transport = request.transport
+        if (
+            transport is not None
+            and request.version >= (1, 1)
+            and request.headers.get("Expect", "").lower() == "100-continue"
+        ):
             # The client waits for this before it sends the body (aiohttp's low-level server
             # leaves it to the handler): the key was right, so go ahead.
-            assert request.transport is not None
-            request.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         chunks: list[bytes] = []
         size = 0
         try:

@@ -166,11 +166,15 @@ class HttpHandler:
             # The client waits for this before it sends the body (aiohttp's low-level server
             # leaves it to the handler): the key was right, so go ahead.
             transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        content = request.content
+        if content.is_eof():  # it all came with the headers, as small bodies do: no timer needed
+            whole = content.read_nowait()
+            return None if len(whole) > MAX_BODY_BYTES else whole
         chunks: list[bytes] = []
         size = 0
         try:
             async with asyncio.timeout(self.stall_timeout):
-                while chunk := await request.content.readany():
+                while chunk := await content.readany():
                     size += len(chunk)
                     if size > MAX_BODY_BYTES:
                         return None

@@ -166,3 +166,14 @@ async def test_rate_limits_flag_enforces_the_delete_limit() -> None:
     assert statuses[50] == 429
     assert retry_after is not None
     assert 1 <= int(retry_after) <= 60
+
+
+@pytest.mark.parametrize(("flags", "state"), [((), "pending"), (("--auto-verify",), "verified")])
+async def test_auto_verify_flag_chooses_instant_verification(flags: tuple[str, ...], state: str) -> None:
+    async with emulator_process(*flags) as running, running.session() as http:
+        organization = await _create(running, "Acme")
+        body = {"organization_id": organization["id"], "domain": "acme.com"}
+        async with http.post("/organization_domains", json=body) as response:
+            domain = await response.json()
+        async with http.post(f"/organization_domains/{domain['id']}/verify") as response:
+            assert (response.status, (await response.json())["state"]) == (201, state)

@@ -17,6 +17,7 @@ nox.options.reuse_existing_virtualenvs = True
 TEST_DEPS = [
     "pytest>=8",
     "pytest-asyncio>=0.24",
+    "anyio>=4",  # the pytest plugin is tested under anyio too
     "hypothesis>=6.100",
     "jsonschema>=4.18",
     "openapi-spec-validator>=0.7",

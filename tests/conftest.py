@@ -7,15 +7,20 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from pytest_workos_orgs import emulator_options
 from workos_orgs.emulator import Emulator
 
 pytest_plugins = ["pytester"]
 
 
 @pytest.fixture
-async def emulator() -> AsyncIterator[Emulator]:
-    """A fresh in-process emulator on a free port, in the test's own event loop."""
-    async with Emulator() as emu:
+async def emulator(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
+    """A fresh in-process emulator on a free port, in the test's own event loop.
+
+    Live-like by default (a domain verifies only once its DNS record is published); a test
+    asks for anything else with ``@pytest.mark.workos_emulator(auto_verify=True, ...)``.
+    """
+    async with Emulator(**emulator_options(request)) as emu:
         yield emu
 
 

@@ -109,3 +109,18 @@ async def test_pytest_fixture_example(emulator: Emulator) -> None:
     await namespace["test_signup_creates_an_organization"](emulator)
     async with aiohttp.ClientSession() as http, http.get(f"{emulator.url}/health") as response:
         assert response.status == 200
+
+
+async def test_domain_verification_example(emulator: Emulator) -> None:
+    namespace = await run(block("async def test_domain_verification"), {})
+    async with AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url) as client:
+        await namespace["test_domain_verification"](emulator, client)
+    assert [entry.status for entry in emulator.requests] == [201, 201, 201, 201]
+
+
+async def test_configured_emulator_example() -> None:
+    namespace = await run(block("async def test_with_a_configured_emulator"), {})
+    [marker] = namespace["test_with_a_configured_emulator"].pytestmark
+    async with Emulator(**marker.kwargs) as emu, AsyncWorkOS(api_key=emu.api_key, base_url=emu.url) as client:
+        assert emu.limits.metadata_keys == 10
+        await namespace["test_with_a_configured_emulator"](client)

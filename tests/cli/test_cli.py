@@ -177,6 +177,7 @@ async def test_delete_then_it_is_gone(emulator: Emulator) -> None:
 # domains
 
 
+@pytest.mark.workos_emulator(auto_verify=True)  # instant verification, as these tests mean
 async def test_domains_create_get_verify_delete(emulator: Emulator) -> None:
     (acme,) = seed(emulator, "Acme Corp")
     created = await cli(emulator, "domains", "create", "--organization-id", acme["id"], "acme.dev", "--json")

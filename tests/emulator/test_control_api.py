@@ -33,9 +33,9 @@ async def call(http: aiohttp.ClientSession, method: str, path: str, body: Any = 
 
 
 async def control(http: aiohttp.ClientSession, method: str, route: str, body: Any = None, expect: int = 200) -> Any:
-    status, answer = await call(http, method, f"/_emulator/{route}", body)
-    assert status == expect, answer
-    return answer
+    status, reply = await call(http, method, f"/_emulator/{route}", body)
+    assert status == expect, reply
+    return reply
 
 
 async def organization_names(http: aiohttp.ClientSession) -> list[str]:
@@ -153,7 +153,7 @@ async def test_invalid_fault_spec_is_422_with_a_message(http: aiohttp.ClientSess
     assert isinstance(body["message"], str)
     assert body["message"]
     assert await control(http, "GET", "faults") == {"data": []}
-    # Nothing broken was queued: the API still answers normally.
+    # Nothing broken was queued: the API still responds normally.
     assert (await call(http, "GET", "/organizations"))[0] == 200
 
 
@@ -179,15 +179,17 @@ async def test_fail_next_verification_over_http(http: aiohttp.ClientSession) -> 
         assert status == 201
         domains.append(domain)
     assert await control(http, "POST", "verifications", {"fail_next": 1}) == {"fail_next": 1}
+    for domain in domains:
+        await control(http, "POST", "dns", {"domain_id": domain["id"]}, 201)
     states = [(await call(http, "POST", f"/organization_domains/{d['id']}/verify"))[1]["state"] for d in domains]
     assert states == ["failed", "verified"]
 
 
 @pytest.mark.parametrize("body", [{"fail_next": -1}, {"fail_next": "one"}, {"fail_next": 1.5}, [1]])
 async def test_invalid_fail_next_is_422(http: aiohttp.ClientSession, body: Any) -> None:
-    status, answer = await call(http, "POST", "/_emulator/verifications", body)
+    status, reply = await call(http, "POST", "/_emulator/verifications", body)
     assert status == 422
-    assert answer["message"]
+    assert reply["message"]
 
 
 # Seed, reset, requests.
@@ -200,12 +202,12 @@ async def test_seed_over_http(http: aiohttp.ClientSession) -> None:
             {"name": "Beta", "external_id": "beta"},
         ]
     }
-    answer = await control(http, "POST", "seed", seed, expect=201)
-    assert [organization["name"] for organization in answer["organizations"]] == ["Acme Inc.", "Beta"]
-    assert answer["organizations"][0]["id"] == "org_01EHWNCE74X7JSDV0X3SZ3KJNY"
+    reply = await control(http, "POST", "seed", seed, expect=201)
+    assert [organization["name"] for organization in reply["organizations"]] == ["Acme Inc.", "Beta"]
+    assert reply["organizations"][0]["id"] == "org_01EHWNCE74X7JSDV0X3SZ3KJNY"
     status, fetched = await call(http, "GET", "/organizations/external_id/beta")
     assert status == 200
-    assert fetched == answer["organizations"][1]
+    assert fetched == reply["organizations"][1]
     assert await organization_names(http) == ["Acme Inc.", "Beta"]
 
 
@@ -237,6 +239,7 @@ async def test_reset_forgets_data_faults_log_and_failures(emulator: Emulator, ht
     status, domain = await call(
         http, "POST", "/organization_domains", {"organization_id": again["id"], "domain": "acme.com"}
     )
+    await control(http, "POST", "dns", {"domain_id": domain["id"]}, 201)
     status, verified = await call(http, "POST", f"/organization_domains/{domain['id']}/verify")
     assert verified["state"] == "verified"
 
@@ -269,9 +272,9 @@ async def test_control_routes_need_the_key(
     await call(http, "POST", "/organizations", {"name": "Survivor"})
     headers = {} if authorization is None else {"Authorization": authorization}
     async with aiohttp.ClientSession(base_url=emulator.url, headers=headers) as anonymous:
-        status, answer = await call(anonymous, method, path, body)
+        status, reply = await call(anonymous, method, path, body)
     assert status == 401
-    assert answer == {"message": "Unauthorized"}
+    assert reply == {"message": "Unauthorized"}
     # Nothing happened.
     assert await organization_names(http) == ["Survivor"]
     assert await control(http, "GET", "faults") == {"data": []}

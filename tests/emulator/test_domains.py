@@ -195,9 +195,9 @@ async def test_invalid_domain_is_422(http: aiohttp.ClientSession, domain: Any) -
 async def test_missing_or_mistyped_fields_are_422(
     http: aiohttp.ClientSession, body: dict[str, Any], fields: list[str]
 ) -> None:
-    status, answer, _ = await call(http, "POST", "/organization_domains", body)
+    status, reply, _ = await call(http, "POST", "/organization_domains", body)
     assert status == 422
-    assert_validation_error(answer, *fields)
+    assert_validation_error(reply, *fields)
 
 
 async def test_body_that_is_not_an_object_is_422(http: aiohttp.ClientSession) -> None:
@@ -228,9 +228,10 @@ async def test_get_unknown_domain_is_404_naming_it(http: aiohttp.ClientSession) 
 # Verify.
 
 
-async def test_verify_moves_pending_to_verified(http: aiohttp.ClientSession) -> None:
+async def test_verify_moves_pending_to_verified(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     organization = await create_organization(http)
     created = await create_domain(http, organization["id"], "acme.com")
+    emulator.publish_dns_record(created["id"])
     status, verified, _ = await call(http, "POST", f"/organization_domains/{created['id']}/verify")
     assert status == 201
     assert verified["state"] == "verified"
@@ -243,9 +244,10 @@ async def test_verify_moves_pending_to_verified(http: aiohttp.ClientSession) -> 
     assert (await get_organization(http, organization["id"]))["domains"] == [verified]
 
 
-async def test_verify_twice_is_400_already_verified(http: aiohttp.ClientSession) -> None:
+async def test_verify_twice_is_400_already_verified(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     organization = await create_organization(http)
     created = await create_domain(http, organization["id"], "acme.com")
+    emulator.publish_dns_record(created["id"])
     status, _, _ = await call(http, "POST", f"/organization_domains/{created['id']}/verify")
     assert status == 201
     status, body, _ = await call(http, "POST", f"/organization_domains/{created['id']}/verify")
@@ -271,6 +273,7 @@ async def test_failing_verification_then_a_later_one_succeeds(emulator: Emulator
     assert failed["state"] == "failed"
     status, fetched, _ = await call(http, "GET", f"/organization_domains/{created['id']}")
     assert fetched["state"] == "failed"
+    emulator.publish_dns_record(created["id"])
     status, verified, _ = await call(http, "POST", f"/organization_domains/{created['id']}/verify")
     assert status == 201
     assert verified["state"] == "verified"
@@ -279,6 +282,8 @@ async def test_failing_verification_then_a_later_one_succeeds(emulator: Emulator
 async def test_fail_next_verifications_counts(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     organization = await create_organization(http)
     domains = [await create_domain(http, organization["id"], f"d{number}.example.com") for number in range(3)]
+    for domain in domains:
+        emulator.publish_dns_record(domain["id"])
     emulator.fail_next_verifications(2)
     states = []
     for domain in domains:

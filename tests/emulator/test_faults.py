@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
+import re
 import time
 from typing import Any
 
 import aiohttp
 import pytest
 
-from workos_orgs.emulator import Emulator, Fault
+from workos_orgs.emulator import Emulator, Fault, PendingFault
 
 RATE_LIMITED = {"message": "Too many requests.", "code": "rate_limit_exceeded"}
 
@@ -68,7 +70,7 @@ async def test_injected_429_carries_retry_after_even_when_not_given(
     emulator: Emulator, http: aiohttp.ClientSession
 ) -> None:
     # The contract: a 429 always comes with `Retry-After: <seconds>`; the default 429 fault
-    # stands in for the API's rate limit answer, so it should not be missing the header.
+    # stands in for the API's rate limit reply, so it should not be missing the header.
     emulator.inject_fault(path="/organizations", status=429)
     async with http.get("/organizations") as response:
         assert response.status == 429
@@ -81,8 +83,8 @@ async def test_default_body_for_other_statuses_is_json_with_a_message(
     emulator: Emulator, http: aiohttp.ClientSession, status: int
 ) -> None:
     emulator.inject_fault(path="/organizations", status=status)
-    answered, body = await call(http, "GET", "/organizations")
-    assert answered == status
+    responded, body = await call(http, "GET", "/organizations")
+    assert responded == status
     assert body == {"message": f"Injected fault: HTTP {status}."}
 
 
@@ -198,7 +200,7 @@ async def test_query_string_is_not_part_of_the_path(emulator: Emulator, http: ai
 
 
 @pytest.mark.parametrize("delay_ms", [50, 250])
-async def test_delay_then_a_normal_answer(emulator: Emulator, http: aiohttp.ClientSession, delay_ms: int) -> None:
+async def test_delay_then_a_normal_response(emulator: Emulator, http: aiohttp.ClientSession, delay_ms: int) -> None:
     emulator.inject_fault(method="POST", path="/organizations", delay_ms=delay_ms)
     started = time.monotonic()
     status, body = await call(http, "POST", "/organizations", {"name": "Slow"})
@@ -408,3 +410,65 @@ async def test_mistyped_fault_fields_are_refused_up_front(
 )
 def test_fault_kind(spec: dict[str, Any], kind: str) -> None:
     assert Fault(**spec).kind == kind
+
+
+# Faults that could never match, and the typed way to ask for one.
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"path": "organizations", "status": 500}, "must start with '/'"),
+        ({"path": "/organizations?limit=1", "status": 500}, "without the query string"),
+        ({"method": "GET /x", "status": 500}, "HTTP method name"),
+        ({"drop": "sideways"}, "drop must be 'before' (nothing done) or 'after' (done, then dropped); got 'sideways'."),
+    ],
+)
+def test_a_fault_that_could_never_match_is_refused_at_once(spec: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)) as raised:
+        Fault(**spec)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_glob_question_mark_is_still_a_glob() -> None:
+    assert Fault(path="/organizations/?", status=500).matches("GET", "/organizations/x")
+
+
+async def test_the_control_api_refuses_a_fault_that_could_never_match(http: aiohttp.ClientSession) -> None:
+    async with http.post("/_emulator/faults", json={"path": "organizations", "status": 500}) as response:
+        assert response.status == 422
+        assert "must start with '/'" in (await response.json())["message"]
+
+
+def test_inject_fault_takes_typed_keywords() -> None:
+    parameters = inspect.signature(Emulator.inject_fault).parameters
+    assert list(parameters)[2:] == [
+        "method",
+        "path",
+        "status",
+        "body",
+        "content_type",
+        "retry_after",
+        "delay_ms",
+        "drop",
+        "times",
+    ]
+    assert all(parameters[name].kind is inspect.Parameter.KEYWORD_ONLY for name in list(parameters)[2:])
+
+
+async def test_inject_fault_refuses_a_fault_and_fields_together(emulator: Emulator) -> None:
+    with pytest.raises(TypeError, match="either a Fault or its fields"):
+        emulator.inject_fault(Fault(status=500), status=503)
+
+
+async def test_pending_faults_are_listed_with_what_they_have_left(
+    emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    first = emulator.inject_fault(method="GET", path="/organizations", status=503, times=2)
+    second = emulator.inject_fault(path="/organizations/*", delay_ms=1)
+    assert emulator.pending_faults() == [PendingFault(first, 2), PendingFault(second, 1)]
+    async with http.get("/organizations") as response:
+        assert response.status == 503
+    assert emulator.pending_faults() == [PendingFault(first, 1), PendingFault(second, 1)]
+    emulator.clear_faults()
+    assert emulator.pending_faults() == []

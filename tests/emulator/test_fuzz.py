@@ -1,7 +1,7 @@
 """Hostile input to the emulator: every route, fuzzed over real loopback HTTP.
 
 Arbitrary methods, paths, query strings, headers and bodies go to a running emulator; every
-answer must be a status the emulator's own OpenAPI document lists for that route (or, for a
+reply must be a status the emulator's own OpenAPI document lists for that route (or, for a
 route it does not know, one any request can get), carry an ``X-Request-ID``, and, for an
 error, a JSON body with a ``message`` that matches the documented schema.  A 500 fails the
 test, and so does the emulator's last-resort guard having fired (`internal_errors`).
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import io
 import json
 import socket
 import uuid
@@ -21,14 +22,12 @@ from urllib.parse import quote, unquote, urlsplit
 import aiohttp
 import orjson
 import pytest
-from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
 
-from workos_orgs.emulator import Emulator, make_app
-from workos_orgs.emulator._api import Emulation
+from workos_orgs.emulator import Emulator
 from workos_orgs.emulator._routes import (
     API_ROUTES,
     CONTROL_ROUTES,
@@ -40,6 +39,7 @@ from workos_orgs.emulator._routes import (
     Route,
     find,
     openapi_document,
+    responses_of,
 )
 
 FUZZ = settings(
@@ -80,7 +80,7 @@ class Wire:
                     raise
                 continue
             except TimeoutError:
-                pytest.fail(f"no answer in {TIMEOUT_SECONDS} s to {method} {target[:200]}")
+                pytest.fail(f"no reply in {TIMEOUT_SECONDS} s to {method} {target[:200]}")
             if response.getheader("Connection", "").lower() == "close":
                 self.close()
             return response.status, response.headers, data
@@ -124,10 +124,10 @@ def _segments(target: str) -> tuple[str, ...]:
     return tuple(unquote(part) for part in target.split("?", 1)[0].strip("/").split("/"))
 
 
-def check_answer(
+def check_response(
     emulator: Emulator, method: str, target: str, status: int, headers: http.client.HTTPMessage, body: bytes
 ) -> None:
-    """The answer is documented for its route, identified, and (for an error) a JSON body."""
+    """The reply is documented for its route, identified, and (for an error) a JSON body."""
     assert status != 500, body[:500]
     assert emulator.internal_errors == 0
     uuid.UUID(headers["X-Request-ID"])
@@ -147,18 +147,18 @@ def check_answer(
         assert body == b"Accepted"
         return
     assert headers.get_content_type() == "application/json", (status, headers.get_content_type(), body[:200])
-    answer = orjson.loads(body)
-    errors = sorted(_validator(schema).iter_errors(answer), key=str)
+    reply = orjson.loads(body)
+    errors = sorted(_validator(schema).iter_errors(reply), key=str)
     assert not errors, (method, target[:200], status, schema, errors[0].message, body[:300])
     if status >= 400:
-        assert isinstance(answer["message"], str)
+        assert isinstance(reply["message"], str)
 
 
 def _documented(route: Route) -> dict[int, str | None]:
     operation = DOCUMENT["paths"][route.path][route.method.lower()]
     documented: dict[int, str | None] = {}
-    for status, answer in operation["responses"].items():
-        content = answer.get("content")
+    for status, reply in operation["responses"].items():
+        content = reply.get("content")
         schema_ref = next(iter(content.values()))["schema"]["$ref"] if content else None
         documented[int(status)] = None if schema_ref is None else schema_ref.rsplit("/", 1)[1]
     return documented
@@ -352,13 +352,13 @@ def headers(draw: st.DrawFn) -> dict[str, str | None]:
 def _fuzz_one(
     emulator: Emulator, wire: Wire, method: str, target: str, body: bytes | None, sent: dict[str, str | None]
 ) -> None:
-    status, answer_headers, answer = wire.send(method, target, body, sent)
+    status, response_headers, reply = wire.send(method, target, body, sent)
     try:
-        check_answer(emulator, method, target, status, answer_headers, answer)
+        check_response(emulator, method, target, status, response_headers, reply)
         found = find(ROUTES, method, _segments(target))
         health = found is not None and found[0] is HEALTH_ROUTE
         if not health and "Authorization" in sent and sent["Authorization"] != f"Bearer {emulator.api_key}":
-            # Without the key nothing but health is answered (a malformed or oversized request
+            # Without the key nothing but health is responded (a malformed or oversized request
             # is refused before the key is even read).
             assert status in (400, 401, 413, 414), (method, target[:200], status)
     finally:
@@ -372,7 +372,7 @@ def _fuzz_one(
 
 @FUZZ
 @given(data=st.data())
-def test_any_request_gets_a_documented_json_answer(
+def test_any_request_gets_a_documented_json_response(
     emulator: Emulator, wire: Wire, known_ids: list[str], data: st.DataObject
 ) -> None:
     method, target = data.draw(targets(known_ids))
@@ -404,9 +404,9 @@ def test_every_route_but_health_refuses_a_missing_or_wrong_key(
     if authorization == f"Bearer {emulator.api_key}":
         return
     before = len(emulator.requests)
-    status, answer_headers, body = wire.send(route.method, f"/{path}", b'{"name": "Nope"}', sent)
+    status, response_headers, body = wire.send(route.method, f"/{path}", b'{"name": "Nope"}', sent)
     assert (status, orjson.loads(body)) == (401, {"message": "Unauthorized"})
-    uuid.UUID(answer_headers["X-Request-ID"])
+    uuid.UUID(response_headers["X-Request-ID"])
     assert len(emulator.requests) == before  # refused before any work, and not even logged
 
 
@@ -426,10 +426,10 @@ def test_a_body_over_the_limit_is_refused_with_413(
     before = len(emulator.requests)
     body = b'{"name": "' + b"x" * MAX_BODY_BYTES + b'"}'
     sent: dict[str, str | None] = {} if authorized else {"Authorization": "Bearer sk_wrong"}
-    status, answer_headers, answer = wire.send(method, target, body, sent)
+    status, response_headers, reply = wire.send(method, target, body, sent)
     assert status == 413
-    assert orjson.loads(answer) == {"message": f"The request body is larger than {MAX_BODY_BYTES} bytes."}
-    uuid.UUID(answer_headers["X-Request-ID"])
+    assert orjson.loads(reply) == {"message": f"The request body is larger than {MAX_BODY_BYTES} bytes."}
+    uuid.UUID(response_headers["X-Request-ID"])
     assert len(emulator.requests) == before
 
 
@@ -437,12 +437,12 @@ def test_a_request_target_over_the_limit_is_414_and_one_just_under_is_served(emu
     prefix = "/organizations?search="
     status, _, body = wire.send("GET", prefix + "x" * (MAX_URL_BYTES - len(prefix)))
     assert (status, orjson.loads(body)["data"]) == (200, [])
-    status, answer_headers, body = wire.send("GET", prefix + "x" * (MAX_URL_BYTES - len(prefix) + 1))
+    status, response_headers, body = wire.send("GET", prefix + "x" * (MAX_URL_BYTES - len(prefix) + 1))
     assert (status, orjson.loads(body)) == (
         414,
         {"message": f"The request target is longer than {MAX_URL_BYTES} bytes."},
     )
-    uuid.UUID(answer_headers["X-Request-ID"])
+    uuid.UUID(response_headers["X-Request-ID"])
 
 
 def test_thousands_of_domains_in_one_filter(emulator: Emulator, wire: Wire) -> None:
@@ -472,12 +472,12 @@ def test_bytes_that_are_not_http_get_a_json_400_and_the_emulator_keeps_serving(
 ) -> None:
     with socket.create_connection((wire.host, wire.port), timeout=TIMEOUT_SECONDS) as sock:
         sock.sendall(raw)
-        answer = b""
+        reply = b""
         while chunk := sock.recv(65536):
-            answer += chunk
-    head, _, body = answer.partition(b"\r\n\r\n")
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
     lines = head.decode().split("\r\n")
-    assert lines[0].split()[1] == "400", answer[:300]
+    assert lines[0].split()[1] == "400", reply[:300]
     fields = dict(line.split(": ", 1) for line in lines[1:])
     uuid.UUID(fields["X-Request-ID"])
     assert fields["Content-Type"] == "application/json"
@@ -531,7 +531,7 @@ def test_the_openapi_document_needs_the_key(wire: Wire) -> None:
     assert (status, orjson.loads(body)) == (401, {"message": "Unauthorized"})
 
 
-async def test_the_last_resort_guard_answers_json_counts_and_keeps_serving(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_last_resort_guard_responds_json_counts_and_keeps_serving(monkeypatch: pytest.MonkeyPatch) -> None:
     # The guard is for bugs only, so a bug is planted: the fuzz tests above fail if it fires.
     async with Emulator() as emu:
         wire = Wire(emu.url, emu.api_key)
@@ -539,9 +539,9 @@ async def test_the_last_resort_guard_answers_json_counts_and_keeps_serving(monke
         def broken(request: object) -> None:
             raise RuntimeError("planted bug")
 
-        monkeypatch.setattr(emu._emulation, "handle", broken)
-        status, answer_headers, body = await asyncio.to_thread(wire.send, "GET", "/organizations")
-        request_id = answer_headers["X-Request-ID"]
+        monkeypatch.setattr(emu._api, "handle", broken)
+        status, response_headers, body = await asyncio.to_thread(wire.send, "GET", "/organizations")
+        request_id = response_headers["X-Request-ID"]
         assert (status, orjson.loads(body)) == (500, {"message": "Internal emulator error.", "request_id": request_id})
         assert emu.internal_errors == 1
         monkeypatch.undo()
@@ -550,15 +550,11 @@ async def test_the_last_resort_guard_answers_json_counts_and_keeps_serving(monke
         await asyncio.to_thread(wire.close)
 
 
-async def test_make_app_embeds_the_same_emulator_in_an_aiohttp_app() -> None:
-    emulation = Emulation(api_key="sk_test_embedded")
-    runner = web.AppRunner(make_app(emulation))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        host, port = runner.addresses[0][:2]
-        async with aiohttp.ClientSession(f"http://{host}:{port}") as http:
+async def test_any_method_and_path_get_the_emulators_json_not_aiohttps_text() -> None:
+    # One stack serves every request: no CONNECT or unknown path ever reaches a plain-text
+    # 404 or 405 of aiohttp's.
+    async with Emulator(api_key="sk_test_embedded") as emu:
+        async with aiohttp.ClientSession(emu.url) as http:
             async with http.request("CONNECT", "/organizations") as response:
                 assert (response.status, await response.json()) == (401, {"message": "Unauthorized"})
                 uuid.UUID(response.headers["X-Request-ID"])
@@ -567,6 +563,47 @@ async def test_make_app_embeds_the_same_emulator_in_an_aiohttp_app() -> None:
                 assert (response.status, await response.json()) == (404, {"message": "Not Found"})
             async with http.get("/_emulator/openapi.json", headers=headers) as response:
                 assert (await response.json())["paths"].keys() == DOCUMENT["paths"].keys()
-    finally:
-        await runner.cleanup()
-        emulation.close()
+
+
+HEADER_NAMES = ["Authorization", "Idempotency-Key", "Content-Type", "Expect", "X-Custom"]
+# Any byte but the CR and LF that end a header line (those are framing: see the test above).
+HEADER_BYTES = st.binary(max_size=120).map(lambda value: value.replace(b"\r", b"").replace(b"\n", b""))
+
+
+@settings(FUZZ, max_examples=200)
+@given(
+    method=st.sampled_from(["GET", "POST"]),
+    fuzzed=st.dictionaries(st.sampled_from(HEADER_NAMES), HEADER_BYTES, min_size=1),
+    keyed=st.booleans(),
+)
+def test_arbitrary_header_bytes_get_a_documented_json_response(
+    emulator: Emulator, wire: Wire, method: str, fuzzed: dict[str, bytes], keyed: bool
+) -> None:
+    body = b'{"name": "Fuzzed"}' if method == "POST" else b""
+    fields = {"Host": b"x", "Connection": b"close", "Content-Length": str(len(body)).encode()}
+    if keyed:
+        fields["Authorization"] = f"Bearer {emulator.api_key}".encode()
+    fields.update(fuzzed)
+    raw = b"%s /organizations HTTP/1.1\r\n" % method.encode()
+    raw += b"".join(name.encode() + b": " + value + b"\r\n" for name, value in fields.items()) + b"\r\n" + body
+    with socket.create_connection((wire.host, wire.port), timeout=TIMEOUT_SECONDS) as sock:
+        sock.sendall(raw)
+        response = b""
+        while chunk := sock.recv(65536):
+            response += chunk
+    head, _, reply = response.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    if status == 100:  # an honoured Expect: 100-continue; the final response follows
+        head, _, reply = reply.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+    parsed_headers = http.client.parse_headers(io.BytesIO(head.split(b"\r\n", 1)[1] + b"\r\n\r\n"))
+    route, _ = find(ROUTES, method, ("organizations",)) or (None, None)
+    assert route is not None
+    assert status != 500, reply[:300]
+    assert status in {**responses_of(route), 400: "Error"}, (status, reply[:300])
+    uuid.UUID(parsed_headers["X-Request-ID"])
+    if status >= 400:
+        assert isinstance(orjson.loads(reply)["message"], str)
+    assert emulator.internal_errors == 0

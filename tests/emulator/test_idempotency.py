@@ -1,4 +1,4 @@
-"""`Idempotency-Key` on POST: the same key and body replay the first answer; another body is a 400."""
+"""`Idempotency-Key` on POST: the same key and body replay the first reply; another body is a 400."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def key_reuse_message(key: str) -> str:
 # Organizations.
 
 
-async def test_same_key_and_body_replays_the_first_answer_and_creates_one_organization(
+async def test_same_key_and_body_replays_the_first_response_and_creates_one_organization(
     http: aiohttp.ClientSession,
 ) -> None:
     body = {"name": "Acme", "domain_data": [{"domain": "acme.com", "state": "pending"}]}
@@ -69,12 +69,12 @@ async def test_a_replay_still_returns_the_organization_as_first_created(http: ai
 
 async def test_the_same_json_in_another_key_order_counts_as_the_same_body(http: aiohttp.ClientSession) -> None:
     headers = {"Idempotency-Key": "key-1", "Content-Type": "application/json"}
-    answers = []
+    responses = []
     for raw in (b'{"name": "Acme", "external_id": "e1"}', b'{"external_id":"e1","name":"Acme"}'):
         async with http.post("/organizations", data=raw, headers=headers) as response:
-            answers.append((response.status, await response.read()))
-    assert answers[0][0] == 201
-    assert answers[1] == answers[0]
+            responses.append((response.status, await response.read()))
+    assert responses[0][0] == 201
+    assert responses[1] == responses[0]
     assert await organization_names(http) == ["Acme"]
 
 
@@ -135,11 +135,11 @@ async def test_a_replayed_422_stays_the_same(http: aiohttp.ClientSession) -> Non
 
 
 async def test_concurrent_retries_with_one_key_create_one_organization(http: aiohttp.ClientSession) -> None:
-    answers = await asyncio.gather(
+    responses = await asyncio.gather(
         *(send(http, "POST", "/organizations", key="key-1", body={"name": "Acme"}) for _ in range(10))
     )
-    assert {status for status, _ in answers} == {201}
-    assert len({raw for _, raw in answers}) == 1
+    assert {status for status, _ in responses} == {201}
+    assert len({raw for _, raw in responses}) == 1
     assert await organization_names(http) == ["Acme"]
 
 
@@ -154,7 +154,7 @@ async def test_put_ignores_the_idempotency_key(http: aiohttp.ClientSession) -> N
 # Domains.
 
 
-async def test_create_domain_replays_instead_of_answering_409(http: aiohttp.ClientSession) -> None:
+async def test_create_domain_replays_instead_of_responding_409(http: aiohttp.ClientSession) -> None:
     _, organization = await create(http, {"name": "Acme"})
     body = {"organization_id": organization["id"], "domain": "acme.com"}
     first = await send(http, "POST", "/organization_domains", key="key-1", body=body)
@@ -186,7 +186,8 @@ async def test_create_domain_with_a_reused_key_and_another_body_is_a_400(http: a
     assert orjson.loads(raw)["message"].startswith(key_reuse_message("key-1"))
 
 
-async def test_verify_replays_instead_of_answering_domain_already_verified(http: aiohttp.ClientSession) -> None:
+@pytest.mark.workos_emulator(auto_verify=True)
+async def test_verify_replays_instead_of_responding_domain_already_verified(http: aiohttp.ClientSession) -> None:
     _, organization = await create(http, {"name": "Acme", "domain_data": [{"domain": "acme.com", "state": "pending"}]})
     path = f"/organization_domains/{organization['domains'][0]['id']}/verify"
     first = await send(http, "POST", path, key="key-1")

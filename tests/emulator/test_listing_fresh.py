@@ -45,6 +45,7 @@ async def _replace_domains(http: aiohttp.ClientSession, org: dict[str, Any]) -> 
     await _send(http, "PUT", f"/organizations/{org['id']}", body)
 
 
+@pytest.mark.workos_emulator(auto_verify=True)
 @pytest.mark.parametrize("write", [_add_domain, _verify_domain, _delete_domain, _update, _replace_domains])
 async def test_the_listing_shows_every_write(emulator: Emulator, http: aiohttp.ClientSession, write: Write) -> None:
     (org,) = emulator.seed(

@@ -1,6 +1,6 @@
 """Organizations over real HTTP: create, read, update, delete, and the wire basics.
 
-Every expectation here is a line of CONTRACT.md: status codes, object shapes, ID and
+Every expectation here is a line of the API contract: status codes, object shapes, ID and
 timestamp formats, update semantics, the 401 and 404 bodies, and `X-Request-ID`.
 """
 
@@ -87,7 +87,7 @@ def parse_timestamp(text: str) -> datetime:
 # Create.
 
 
-async def test_create_answers_201_and_echoes_every_field(http: aiohttp.ClientSession) -> None:
+async def test_create_responds_201_and_echoes_every_field(http: aiohttp.ClientSession) -> None:
     reply = await send(
         http,
         "POST",
@@ -124,9 +124,12 @@ async def test_create_with_only_a_name_has_empty_metadata_null_external_id_and_n
         "domains",
         "metadata",
         "external_id",
+        "allow_profiles_outside_organization",
         "created_at",
         "updated_at",
     }
+    # Recorded live (2021-2025): every organization carries it, `false` unless set.
+    assert organization["allow_profiles_outside_organization"] is False
     assert organization["metadata"] == {}
     assert organization["external_id"] is None
     assert organization["domains"] == []
@@ -181,7 +184,9 @@ async def test_verified_domain_gets_manual_strategy_and_no_token(http: aiohttp.C
     [domain] = organization["domains"]
     assert domain["state"] == "verified"
     assert domain["verification_strategy"] == "manual"
-    assert domain["verification_token"] is None
+    # Recorded live (2024, 2025): no token or prefix keys at all, not null.
+    assert "verification_token" not in domain
+    assert "verification_prefix" not in domain
 
 
 async def test_deprecated_domains_list_creates_legacy_verified_domains(http: aiohttp.ClientSession) -> None:
@@ -191,6 +196,9 @@ async def test_deprecated_domains_list_creates_legacy_verified_domains(http: aio
         "bar-corp.com": "legacy_verified",
     }
     assert all(domain["organization_id"] == organization["id"] for domain in organization["domains"])
+    # Recorded live (2024): a legacy domain has no strategy, token or prefix keys.
+    for domain in organization["domains"]:
+        assert not {"verification_strategy", "verification_token", "verification_prefix"} & set(domain)
 
 
 # Read.
@@ -292,9 +300,10 @@ async def test_update_metadata_sets_given_keys_removes_null_ones_and_keeps_the_r
     assert updated["metadata"] == {"keep": "1", "change": "two", "add": "4"}
 
 
-async def test_update_metadata_empty_object_keeps_every_key(http: aiohttp.ClientSession) -> None:
+async def test_update_metadata_empty_object_removes_every_key(http: aiohttp.ClientSession) -> None:
+    # WorkOS's metadata docs: "metadata: {}" on update removes every key.
     created = await create(http, metadata={"a": "1", "b": "2"})
-    assert (await update(http, created["id"], metadata={}))["metadata"] == {"a": "1", "b": "2"}
+    assert (await update(http, created["id"], metadata={}))["metadata"] == {}
 
 
 METADATA_KEYS = st.sampled_from(["a", "b", "c", "d"])
@@ -315,7 +324,9 @@ async def test_update_metadata_behaves_like_a_dict_merge_with_null_deletes(
     organization = await create(http, metadata=initial)
     expected = dict(initial)
     for patch in patches:
-        expected = {key: value for key, value in {**expected, **patch}.items() if value is not None}
+        # Given keys set, null keys removed, the rest kept; `{}` removes every key.
+        merged = {**expected, **patch} if patch else {}
+        expected = {key: value for key, value in merged.items() if value is not None}
         organization = await update(http, organization["id"], metadata=patch)
         assert organization["metadata"] == expected
 
@@ -345,7 +356,8 @@ async def test_update_domain_data_replaces_the_set_and_kept_domains_keep_their_i
     added = domains["added.com"]
     assert DOMAIN_ID.fullmatch(added["id"])
     assert added["id"] not in (kept_before["id"], dropped_id)
-    assert (added["state"], added["verification_strategy"], added["verification_token"]) == ("verified", "manual", None)
+    assert (added["state"], added["verification_strategy"]) == ("verified", "manual")
+    assert not {"verification_token", "verification_prefix"} & set(added)
     reply = await send(http, "GET", f"/organization_domains/{dropped_id}")
     assert (reply.status, reply.body) == (404, entity_not_found("Organization Domain", dropped_id))
 
@@ -368,7 +380,8 @@ async def test_update_domain_from_pending_to_verified_switches_to_manual_without
     updated = await update(http, created["id"], domain_data=[{"domain": "a.com", "state": "verified"}])
     [after] = updated["domains"]
     assert after["id"] == before["id"]
-    assert (after["state"], after["verification_strategy"], after["verification_token"]) == ("verified", "manual", None)
+    assert (after["state"], after["verification_strategy"]) == ("verified", "manual")
+    assert not {"verification_token", "verification_prefix"} & set(after)
 
 
 async def test_update_domain_from_verified_to_pending_gets_dns_and_a_fresh_token(http: aiohttp.ClientSession) -> None:
@@ -411,7 +424,7 @@ async def test_setting_an_organizations_own_stripe_customer_id_again_is_fine(htt
 # Delete.
 
 
-async def test_delete_answers_202_accepted_as_plain_text(http: aiohttp.ClientSession) -> None:
+async def test_delete_responds_202_accepted_as_plain_text(http: aiohttp.ClientSession) -> None:
     created = await create(http)
     reply = await send(http, "DELETE", f"/organizations/{created['id']}")
     assert (reply.status, reply.content_type, reply.body) == (202, "text/plain", "Accepted")
@@ -489,7 +502,7 @@ async def test_a_refused_request_changes_nothing(emulator: Emulator, http: aioht
     assert (await send(http, "GET", "/organizations")).body["data"] == []
 
 
-async def test_health_answers_200_without_a_key(emulator: Emulator) -> None:
+async def test_health_responds_200_without_a_key(emulator: Emulator) -> None:
     async with aiohttp.ClientSession(base_url=emulator.url) as anonymous:
         reply = await send(anonymous, "GET", "/health")
     assert reply.status == 200

@@ -4,7 +4,7 @@ Every expectation here comes from the contract's "Listing" section, except the m
 `list_metadata` under ``order=normal`` (the emulator's documented choice: each cursor, passed
 back under its own name, fetches the adjacent page on its side, so ``before`` is the last
 item and ``after`` the first).  `model_page` restates those rules over a plain list of IDs so
-each page the emulator answers can be compared with it whole.
+each page the emulator serves can be compared with it whole.
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ async def _names(running: Running) -> list[str]:
         return [org["name"] for org in (await response.json())["data"]]
 
 
-async def test_prints_its_url_and_answers_health_without_a_key() -> None:
+async def test_prints_its_url_and_responds_health_without_a_key() -> None:
     async with emulator_process() as running, aiohttp.ClientSession() as http:
         async with http.get(f"{running.url}/health") as response:
             assert response.status == 200
@@ -166,3 +166,14 @@ async def test_rate_limits_flag_enforces_the_delete_limit() -> None:
     assert statuses[50] == 429
     assert retry_after is not None
     assert 1 <= int(retry_after) <= 60
+
+
+@pytest.mark.parametrize(("flags", "state"), [((), "pending"), (("--auto-verify",), "verified")])
+async def test_auto_verify_flag_chooses_instant_verification(flags: tuple[str, ...], state: str) -> None:
+    async with emulator_process(*flags) as running, running.session() as http:
+        organization = await _create(running, "Acme")
+        body = {"organization_id": organization["id"], "domain": "acme.com"}
+        async with http.post("/organization_domains", json=body) as response:
+            domain = await response.json()
+        async with http.post(f"/organization_domains/{domain['id']}/verify") as response:
+            assert (response.status, (await response.json())["state"]) == (201, state)

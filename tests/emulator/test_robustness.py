@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from workos_orgs.emulator import Emulator, Fault
-from workos_orgs.emulator._api import ApiRequest, Emulation
+from workos_orgs.emulator._api import ApiRequest, EmulatedApi
 
 
 class Clock:
@@ -23,40 +23,40 @@ class Clock:
         return self.now
 
 
-def create(emulation: Emulation, key: str, name: str) -> tuple[int, dict[str, object]]:
+def create(api: EmulatedApi, key: str, name: str) -> tuple[int, dict[str, object]]:
     body = orjson.dumps({"name": name})
-    response = emulation.handle(ApiRequest("POST", ("organizations",), idempotency_key=key, body=body))
+    response = api.handle(ApiRequest("POST", ("organizations",), idempotency_key=key, body=body))
     return response.status, orjson.loads(response.body)
 
 
-def stored_keys(emulation: Emulation) -> int:
-    return emulation._store.count_idempotent()
+def stored_keys(api: EmulatedApi) -> int:
+    return api._store.count_idempotent()
 
 
 def test_idempotency_keys_are_capped_newest_kept() -> None:
-    emulation = Emulation(api_key="sk_test", idempotency_keys_kept=20)
-    first = [create(emulation, f"key-{n}", f"Org {n}")[1]["id"] for n in range(100)]
-    assert stored_keys(emulation) <= 20
+    api = EmulatedApi(api_key="sk_test", idempotency_keys_kept=20)
+    first = [create(api, f"key-{n}", f"Org {n}")[1]["id"] for n in range(100)]
+    assert stored_keys(api) <= 20
     # The newest key still replays: no second organization.
-    assert create(emulation, "key-99", "Org 99")[1]["id"] == first[99]
+    assert create(api, "key-99", "Org 99")[1]["id"] == first[99]
     # The oldest was forgotten, so reusing it is a new create (the documented cost of the cap).
-    assert create(emulation, "key-0", "Org 0")[1]["id"] != first[0]
-    emulation.close()
+    assert create(api, "key-0", "Org 0")[1]["id"] != first[0]
+    api.close()
 
 
 def test_expired_idempotency_keys_are_purged() -> None:
     clock = Clock()
-    emulation = Emulation(api_key="sk_test", idempotency_ttl=60, idempotency_keys_kept=10, clock=clock)
+    api = EmulatedApi(api_key="sk_test", idempotency_ttl=60, idempotency_keys_kept=10, clock=clock)
     for n in range(9):
-        create(emulation, f"old-{n}", f"Old {n}")
+        create(api, f"old-{n}", f"Old {n}")
     clock.now += 61
     for n in range(10):
-        create(emulation, f"new-{n}", f"New {n}")
-    assert stored_keys(emulation) == 10
-    status, replayed = create(emulation, "new-9", "New 9")
+        create(api, f"new-{n}", f"New {n}")
+    assert stored_keys(api) == 10
+    status, replayed = create(api, "new-9", "New 9")
     assert status == 201
     assert replayed["name"] == "New 9"
-    emulation.close()
+    api.close()
 
 
 async def test_a_slow_fault_delays_only_its_own_request(emulator: Emulator, http: aiohttp.ClientSession) -> None:

@@ -1,4 +1,4 @@
-"""The emulator answers the most basic round trip."""
+"""The emulator serves the most basic round trip."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What the emulator refuses, and with which body: one line of CONTRACT.md per case.
+"""What the emulator refuses, and with which body: one line of the API contract per case.
 
 Type and shape errors are a 422 naming every bad field; metadata over a limit and taken
 unique values are a 400 with a code; a duplicate domain is a 409; an oversized body a 413.

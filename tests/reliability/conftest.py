@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from pytest_workos_orgs import emulator_options
 from workos_orgs import AsyncWorkOS, Backoff
 from workos_orgs.emulator import Emulator
 
@@ -14,9 +15,12 @@ FAST = Backoff(base=0.005, cap=0.02, max_retry_after=2.0)
 
 
 @pytest.fixture
-async def bare_emulator() -> AsyncIterator[Emulator]:
-    """An emulator that ignores ``Idempotency-Key``: exactly-once must come from the SDK."""
-    async with Emulator(idempotency=False) as emu:
+async def bare_emulator(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
+    """An emulator that ignores ``Idempotency-Key``: exactly-once must come from the SDK.
+
+    Configured like ``emulator``, by the ``workos_emulator`` marker.
+    """
+    async with Emulator(idempotency=False, **emulator_options(request)) as emu:
         yield emu
 
 

@@ -96,6 +96,7 @@ async def test_a_definitive_domain_already_exists_still_raises(
 # Domain verify.
 
 
+@pytest.mark.workos_emulator(auto_verify=True)  # instant verification, as these tests mean
 async def test_a_verify_whose_answer_was_lost_returns_the_verified_domain(
     bare_client: AsyncWorkOS, bare_emulator: Emulator
 ) -> None:
@@ -114,6 +115,7 @@ async def test_a_verify_whose_answer_was_lost_returns_the_verified_domain(
     assert raw.parse() == verified
 
 
+@pytest.mark.workos_emulator(auto_verify=True)  # instant verification, as these tests mean
 async def test_a_raw_verify_after_a_lost_answer_is_the_lookups_answer(
     bare_client: AsyncWorkOS, bare_emulator: Emulator
 ) -> None:
@@ -125,6 +127,7 @@ async def test_a_raw_verify_after_a_lost_answer_is_the_lookups_answer(
     assert raw.parse().state is DomainState.VERIFIED
 
 
+@pytest.mark.workos_emulator(auto_verify=True)  # instant verification, as these tests mean
 async def test_a_definitive_domain_already_verified_still_raises(
     bare_client: AsyncWorkOS, bare_emulator: Emulator
 ) -> None:

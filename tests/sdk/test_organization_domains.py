@@ -19,6 +19,7 @@ from workos_orgs._contract import ORGANIZATION_DOMAIN_ID_RE, VERIFICATION_TOKEN_
 from workos_orgs.emulator import Emulator
 
 
+@pytest.mark.workos_emulator(auto_verify=True)  # instant verification, as these tests mean
 async def test_create_get_verify_delete(client: AsyncWorkOS) -> None:
     organization = await client.organizations.create(name="Acme")
     domain = await client.organization_domains.create(organization_id=organization.id, domain="acme.com")
@@ -43,6 +44,7 @@ async def test_create_get_verify_delete(client: AsyncWorkOS) -> None:
     assert (await client.organizations.get(organization.id)).domains == ()
 
 
+@pytest.mark.workos_emulator(auto_verify=True)  # instant verification, as these tests mean
 async def test_a_failed_verification_is_a_state_not_an_error(client: AsyncWorkOS, emulator: Emulator) -> None:
     organization = await client.organizations.create(name="Acme")
     domain = await client.organization_domains.create(organization_id=organization.id, domain="acme.com")
@@ -51,6 +53,7 @@ async def test_a_failed_verification_is_a_state_not_an_error(client: AsyncWorkOS
     assert (await client.organization_domains.verify(domain.id)).state is DomainState.VERIFIED
 
 
+@pytest.mark.workos_emulator(auto_verify=True)  # instant verification, as these tests mean
 async def test_verifying_a_verified_domain_is_a_bad_request(client: AsyncWorkOS) -> None:
     organization = await client.organizations.create(name="Acme")
     domain = await client.organization_domains.create(organization_id=organization.id, domain="acme.com")

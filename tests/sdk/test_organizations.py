@@ -50,7 +50,8 @@ async def test_create_returns_the_organization(client: AsyncWorkOS) -> None:
 async def test_create_sends_only_the_fields_given(client: AsyncWorkOS, emulator: Emulator) -> None:
     organization = await client.organizations.create(name="Bare")
     assert (organization.external_id, organization.metadata, organization.domains) == (None, {}, ())
-    assert organization.allow_profiles_outside_organization is None
+    # Recorded live: every organization carries it, false unless set.
+    assert organization.allow_profiles_outside_organization is False
 
 
 async def test_create_sends_the_callers_idempotency_key(client: AsyncWorkOS, emulator: Emulator) -> None:

@@ -5,9 +5,22 @@ SQLite; ``python -m workos_orgs.emulator`` runs it as a process; the ``workos_em
 pytest fixture gives each test a fresh one.
 """
 
-from ._api import RecordedRequest, SeedError
-from ._faults import Chaos, Fault
+from ._api import SeedError, TxtRecord
+from ._emulator import DEFAULT_API_KEY, Emulator
+from ._faults import Chaos, Fault, PendingFault
+from ._limits import Limits
 from ._ratelimit import RateLimits
-from ._server import DEFAULT_API_KEY, Emulator, make_app
+from ._request_log import RecordedRequest
 
-__all__ = ["DEFAULT_API_KEY", "Chaos", "Emulator", "Fault", "RateLimits", "RecordedRequest", "SeedError", "make_app"]
+__all__ = [
+    "DEFAULT_API_KEY",
+    "Chaos",
+    "Emulator",
+    "Fault",
+    "Limits",
+    "PendingFault",
+    "RateLimits",
+    "RecordedRequest",
+    "SeedError",
+    "TxtRecord",
+]

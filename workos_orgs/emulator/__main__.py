@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import signal
 import sys
 from collections.abc import Sequence
 
 from ._api import SeedError
+from ._emulator import DEFAULT_API_KEY, DEFAULT_HOST, DEFAULT_PORT, AcceptFailureLog, Emulator
 from ._faults import Chaos
-from ._server import DEFAULT_API_KEY, DEFAULT_HOST, DEFAULT_PORT, Emulator
 
 
 def parser(prog: str = "python -m workos_orgs.emulator") -> argparse.ArgumentParser:
@@ -39,7 +40,22 @@ def parser(prog: str = "python -m workos_orgs.emulator") -> argparse.ArgumentPar
     cli.add_argument(
         "--no-idempotency", action="store_true", help="ignore Idempotency-Key headers (to test clients without it)"
     )
+    cli.add_argument(
+        "--auto-verify",
+        action="store_true",
+        help="verify domains at once, without a DNS record (default: pending until the record is published)",
+    )
     return cli
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach `host`."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -52,9 +68,11 @@ async def serve(args: argparse.Namespace) -> None:
         idempotency=not args.no_idempotency,
         seed=args.seed,
         chaos=None if not args.chaos else Chaos(rate=args.chaos),
+        auto_verify=args.auto_verify,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop.set_exception_handler(AcceptFailureLog())
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await emulator.start()
@@ -72,6 +90,13 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m workos_org
     args = cli.parse_args(argv)
     if not args.api_key.strip():
         cli.error("--api-key must not be empty: it is the key clients must send")
+    if not is_loopback(args.host) and args.api_key == DEFAULT_API_KEY:
+        print(
+            f"warning: --host {args.host} lets other machines reach the emulator, and its default key"
+            f" {DEFAULT_API_KEY} is published.",
+            file=sys.stderr,
+        )
+        cli.error(f"--host {args.host} needs --api-key with a key of your own")
     if args.chaos is not None:
         try:
             Chaos(rate=args.chaos)

@@ -1,6 +1,6 @@
 """The emulated API as a synchronous function of a request: routing, rules, storage.
 
-`Emulation.handle` runs a whole request -- idempotency check, validation, reads, writes --
+`EmulatedApi.handle` runs a whole request -- idempotency check, validation, reads, writes --
 without yielding to the event loop, under one lock, so every request is atomic.  The aiohttp
 layer (`_server`) only moves bytes and applies faults around it.
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import sqlite3
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -28,6 +28,7 @@ from .._contract import (
     DomainState,
     DomainVerificationStrategy,
     is_organization_delete,
+    normalize_domain,
 )
 from . import _routes as routes
 from . import _rules as rules
@@ -40,11 +41,12 @@ from ._ids import (
     verification_prefix,
     verification_token,
 )
+from ._limits import Limits
 from ._ratelimit import RateLimits, SlidingWindow
+from ._request_log import RecordedRequest, RequestLog
 from ._store import Json, Store
 
 JSON = "application/json"
-REQUEST_LOG_SIZE = 100_000
 # Idempotency keys kept at most (beyond it the soonest to expire go first), and how many new
 # keys come between two purges of expired ones: the table stays bounded under any load.
 IDEMPOTENCY_KEYS_KEPT = 100_000
@@ -75,16 +77,19 @@ class ApiResponse:
 
 
 @attrs.frozen
-class RecordedRequest:
-    """A request the emulator saw, for tests that count attempts."""
+class TxtRecord:
+    """A DNS TXT record in the emulator's simulated DNS."""
 
-    method: str
-    path: str
-    query: str
-    idempotency_key: str | None
-    status: int | None  # None when the connection was dropped
-    fault: str | None
-    request_id: str
+    name: str
+    value: str
+
+
+def verification_record(domain: Json) -> TxtRecord | None:
+    """The TXT record that verifies `domain`: ``<prefix>.<domain>`` holding the token."""
+    token, prefix = domain.get("verification_token"), domain.get("verification_prefix")
+    if not token or not prefix:
+        return None
+    return TxtRecord(f"{prefix}.{domain['domain']}", token)
 
 
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> ApiResponse:
@@ -95,7 +100,7 @@ def error_response(error: rules.ApiError) -> ApiResponse:
     return json_response(error.status, error.body, error.headers)
 
 
-class Emulation:
+class EmulatedApi:
     """State and behaviour of one emulated WorkOS environment."""
 
     def __init__(
@@ -107,9 +112,14 @@ class Emulation:
         idempotency: bool = True,
         idempotency_ttl: float = IDEMPOTENCY_TTL_SECONDS,
         idempotency_keys_kept: int = IDEMPOTENCY_KEYS_KEPT,
+        auto_verify: bool = False,
+        limits: Limits | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.api_key = api_key
+        self._expected_authorization = f"Bearer {api_key}".encode()
+        self.auto_verify = auto_verify
+        self.limits = limits or Limits()
         self.faults = FaultQueue()
         self.chaos = ChaosSource()
         self.idempotency = idempotency
@@ -123,9 +133,9 @@ class Emulation:
         self._rate_limits = rate_limits
         self._request_window: SlidingWindow | None = None
         self._delete_window: SlidingWindow | None = None
-        self._reset_limits()
+        self._reset_rate_limits()
         self._failing_verifications = 0
-        self._log: deque[RecordedRequest] = deque(maxlen=REQUEST_LOG_SIZE)
+        self._log = RequestLog(self.limits.request_log_entries, self.limits.request_log_bytes)
         self._idempotent_writes = 0
         self._idempotency_keys_kept = idempotency_keys_kept
         self._purge_every = max(1, min(IDEMPOTENCY_PURGE_EVERY, idempotency_keys_kept))
@@ -146,7 +156,7 @@ class Emulation:
             self.chaos.set(None)
             self._log.clear()
             self._failing_verifications = 0
-            self._reset_limits()
+            self._reset_rate_limits()
 
     def fail_next_verifications(self, times: int = 1) -> None:
         with self._lock:
@@ -156,14 +166,16 @@ class Emulation:
         self._log.append(entry)
 
     def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._log)
+        return self._log.entries()
 
     def authorized(self, authorization: str | None) -> bool:
-        expected = f"Bearer {self.api_key}".encode()
-        return authorization is not None and hmac.compare_digest(authorization.encode(), expected)
+        if authorization is None:
+            return False
+        # aiohttp hands bytes that are not UTF-8 over as lone surrogates; they compare as sent.
+        sent = authorization.encode("utf-8", "surrogateescape")
+        return hmac.compare_digest(sent, self._expected_authorization)
 
-    def _reset_limits(self) -> None:
+    def _reset_rate_limits(self) -> None:
         limits = self._rate_limits
         if limits is not None:
             self._request_window = SlidingWindow(limits.requests, limits.window_seconds)
@@ -172,13 +184,26 @@ class Emulation:
     # Requests.
 
     def handle(self, request: ApiRequest) -> ApiResponse:
-        """Answer one API request that has already been authorized."""
+        """Respond to one API request that has already been authorized.
+
+        A request that may write runs in one transaction: its checks, its writes and its
+        idempotency record commit together (a crash leaves all or none of them), and another
+        process on the same file cannot slip a write between a check and the write it allows.
+        """
         with self._lock:
             try:
                 self._check_rate_limits(request)
-                return self._idempotent(request)
+                if request.method == "GET":
+                    return self._idempotent(request)
+                with self._store.transaction():
+                    return self._idempotent(request)
             except rules.ApiError as error:
                 return error_response(error)
+            except sqlite3.OperationalError as error:
+                if not self._store.busy(error):
+                    raise
+                # Another process held the file past the busy timeout: a retry will do.
+                return error_response(rules.busy())
 
     def _check_rate_limits(self, request: ApiRequest) -> None:
         if self._request_window is None or self._delete_window is None:
@@ -198,6 +223,7 @@ class Emulation:
         key = request.idempotency_key
         if not route.idempotent_post or not key or not self.idempotency:
             return _OPERATIONS[route.operation_id](self, request, params)
+        rules.check_idempotency_key(key, self.limits)
         fingerprint = hashlib.sha256(
             b"%s %s\n%s" % (request.method.encode(), "/".join(request.segments).encode(), _canonical(request.body))
         ).digest()
@@ -215,7 +241,7 @@ class Emulation:
         try:
             response = _OPERATIONS[route.operation_id](self, request, params)
         except rules.ApiError as error:
-            # A refusal is an answer too: replaying it keeps a retry from turning into a create.
+            # A refusal is a response too: replaying it keeps a retry from turning into a create.
             response = error_response(error)
         if response.status < 500:
             self._idempotent_writes += 1
@@ -256,18 +282,28 @@ class Emulation:
         body = b'{"object":"list","data":[' + b",".join(data) + b'],"list_metadata":' + metadata + b"}"
         return ApiResponse(200, body, JSON)
 
+    def _get_organization(self, organization_id: str) -> ApiResponse:
+        if not ORGANIZATION_ID_RE.fullmatch(organization_id):
+            raise rules.not_found()
+        # Served as stored, like a listing: a GET runs outside any transaction, so it is current.
+        rendered = self._store.rendered_organization("id", organization_id)
+        if rendered is None:
+            raise rules.not_found("Organization", organization_id)
+        return ApiResponse(200, rendered, JSON)
+
     def _get_organization_by_external_id(self, external_id: str) -> ApiResponse:
-        organization = self._store.get_organization_by_external_id(external_id)
-        if organization is None:
+        rendered = self._store.rendered_organization("external_id", external_id)
+        if rendered is None:
             raise rules.not_found("Organization", external_id)
-        return json_response(200, organization)
+        return ApiResponse(200, rendered, JSON)
 
     def _create_organization(self, body: Json) -> ApiResponse:
-        changes = rules.organization_changes(body, creating=True)
+        changes = rules.organization_changes(body, creating=True, limits=self.limits)
         metadata = {key: value for key, value in (changes.metadata or {}).items() if value is not None}
-        rules.check_metadata_limits(metadata)
+        rules.check_metadata_limits(metadata, self.limits)
         self._check_unique("external_id", changes.external_id, None)
         _check_distinct(changes.domains)
+        rules.check_domain_count("domain_data", len(changes.domains), self.limits)
         now = self._now()
         organization_id = ORGANIZATION_ID_PREFIX + self._ids.new()
         with self._store.transaction():
@@ -289,7 +325,7 @@ class Emulation:
 
     def _update_organization(self, organization_id: str, body: Json) -> ApiResponse:
         current = self._organization(organization_id)
-        changes = rules.organization_changes(body, creating=False)
+        changes = rules.organization_changes(body, creating=False, limits=self.limits)
         given = changes.given
         update: Json = {}
         if "name" in given:
@@ -303,20 +339,22 @@ class Emulation:
         if "allow_profiles_outside_organization" in given:
             update["allow_profiles_outside_organization"] = changes.allow_profiles_outside_organization
         if "metadata" in given:
-            # Assumed: keys given are set, a key given as null is removed, others are kept;
-            # `metadata: null` clears them all.
+            # Keys given are set, a key given as null is removed, others are kept, and
+            # `metadata: {}` removes every key (WorkOS's metadata docs); `metadata: null`
+            # removing every key too is assumed.
             metadata: dict[str, str] = {}
-            if changes.metadata is not None:
+            if changes.metadata:
                 metadata = dict(current["metadata"])
                 for key, value in changes.metadata.items():
                     if value is None:
                         metadata.pop(key, None)
                     else:
                         metadata[key] = value
-            rules.check_metadata_limits(metadata)
+            rules.check_metadata_limits(metadata, self.limits)
             update["metadata"] = metadata
         if "domains" in given:
             _check_distinct(changes.domains)
+            rules.check_domain_count("domain_data", len(changes.domains), self.limits)
         now = self._now()
         update["updated_at"] = now
         with self._store.transaction():
@@ -369,15 +407,20 @@ class Emulation:
     # Domains.
 
     def _new_domain(self, organization_id: str, domain: str, state: DomainState, now: str) -> Json:
+        # As recorded live: a pending domain is checked by DNS (a token and a prefix), one
+        # added as verified was verified by hand, and a legacy one has no strategy at all.
         pending = state is DomainState.PENDING
+        strategy = None
+        if pending:
+            strategy = DomainVerificationStrategy.DNS.value
+        elif state is not DomainState.LEGACY_VERIFIED:
+            strategy = DomainVerificationStrategy.MANUAL.value
         return {
             "id": ORGANIZATION_DOMAIN_ID_PREFIX + self._ids.new(),
             "organization_id": organization_id,
             "domain": domain,
             "state": state.value,
-            "verification_strategy": (
-                DomainVerificationStrategy.DNS if pending else DomainVerificationStrategy.MANUAL
-            ).value,
+            "verification_strategy": strategy,
             "verification_token": verification_token(VERIFICATION_TOKEN_LENGTH) if pending else None,
             "verification_prefix": verification_prefix(VERIFICATION_APP_NAME) if pending else None,
             "created_at": now,
@@ -402,24 +445,76 @@ class Emulation:
         organization_id, domain = rules.domain_create(body)
         if not ORGANIZATION_ID_RE.fullmatch(organization_id) or self._store.get_organization(organization_id) is None:
             raise rules.not_found("Organization", organization_id)
-        if any(existing["domain"] == domain for existing in self._store.domains_of(organization_id)):
+        existing = self._store.domains_of(organization_id)
+        if any(known["domain"] == domain for known in existing):
             raise _domain_exists(domain)
+        rules.check_domain_count("domain", len(existing) + 1, self.limits)
         row = self._new_domain(organization_id, domain, DomainState.PENDING, self._now())
         with self._store.transaction():
             self._store.insert_domain(row)
         return json_response(201, self._store.get_domain(row["id"]))
 
     def _verify_domain(self, domain_id: str) -> ApiResponse:
+        """Look the domain's TXT record up now: found, the domain is verified; not yet, pending.
+
+        Live, WorkOS keeps checking in the background and may end `failed`; here each verify
+        call is one check (assumed), `fail_next_verifications` ends checks `failed`, and a
+        failed domain verified again is checked again.
+        """
         domain = self._domain(domain_id)
         if domain["state"] in (DomainState.VERIFIED, DomainState.LEGACY_VERIFIED):
             raise rules.bad_request("domain_already_verified", f"The domain {domain['domain']} is already verified.")
-        state = DomainState.VERIFIED
         if self._failing_verifications:
             self._failing_verifications -= 1
             state = DomainState.FAILED
-        with self._store.transaction():
-            self._store.update_domain(domain_id, {"state": state.value, "updated_at": self._now()})
-        return json_response(201, self._store.get_domain(domain_id))
+        elif self.auto_verify or self._dns_holds(domain):
+            state = DomainState.VERIFIED
+        else:
+            state = DomainState.PENDING
+        if domain["state"] != state:
+            with self._store.transaction():
+                self._store.update_domain(domain_id, {"state": state.value, "updated_at": self._now()})
+            domain = self._domain(domain_id)
+        return json_response(201, domain)
+
+    def _dns_holds(self, domain: Json) -> bool:
+        record = verification_record(domain)
+        return record is not None and self._store.has_txt_record(record.name, record.value)
+
+    # The simulated DNS.
+
+    def publish_verification_record(self, domain_id: str) -> TxtRecord:
+        """Publish the TXT record that verifies this domain, as its owner would."""
+        with self._lock:
+            domain = self._store.get_domain(domain_id) if isinstance(domain_id, str) else None
+            if domain is None:
+                raise ValueError(f"There is no organization domain {domain_id!r} to publish a TXT record for.")
+            record = verification_record(domain)
+            if record is None:
+                raise ValueError(
+                    f"The domain {domain['domain']} ({domain_id}) has no verification token and prefix:"
+                    " only a domain waiting for DNS verification (state pending or failed) has one."
+                )
+            with self._store.transaction():
+                self._store.publish_txt_record(record.name, record.value)
+            return record
+
+    def publish_txt_record(self, name: str, value: str) -> TxtRecord:
+        """Publish any TXT record (a wrong token, say)."""
+        if not isinstance(name, str) or not isinstance(value, str) or not name.strip():
+            raise ValueError("A TXT record needs a non-empty name and a value, both strings.")
+        record = TxtRecord(normalize_domain(name), value)
+        with self._lock, self._store.transaction():
+            self._store.publish_txt_record(record.name, record.value)
+        return record
+
+    def txt_records(self) -> list[TxtRecord]:
+        with self._lock:
+            return [TxtRecord(name, value) for name, value in self._store.txt_records()]
+
+    def remove_txt_records(self) -> None:
+        with self._lock, self._store.transaction():
+            self._store.remove_txt_records()
 
     def _now(self) -> str:
         return epoch_timestamp(self._clock())
@@ -435,7 +530,7 @@ class Emulation:
         ``state`` and, optionally, ``id``, ``verification_strategy``, ``verification_token``,
         ``verification_prefix``.  An organization as the API returns it is a valid entry.
         """
-        entries = data.get("organizations") if isinstance(data, dict) else data
+        entries = data.get("organizations") if isinstance(data, Mapping) else data
         if not isinstance(entries, list):
             raise SeedError('Seed data must be {"organizations": [...]} or a list of organizations.')
         with self._lock, self._store.transaction():
@@ -448,11 +543,13 @@ class Emulation:
             raise SeedError(f"{where} must be an object.")
         fields = ("name", "external_id", "metadata", "allow_profiles_outside_organization", "stripe_customer_id")
         try:
-            changes = rules.organization_changes({k: entry[k] for k in fields if k in entry}, creating=False)
+            changes = rules.organization_changes(
+                {k: entry[k] for k in fields if k in entry}, creating=False, limits=self.limits
+            )
             if changes.name is None:
                 raise SeedError(f"{where}: name is required.")
             metadata = {k: v for k, v in (changes.metadata or {}).items() if v is not None}
-            rules.check_metadata_limits(metadata)
+            rules.check_metadata_limits(metadata, self.limits)
             self._check_unique("external_id", changes.external_id, None)
             self._check_unique("stripe_customer_id", changes.stripe_customer_id, None)
         except rules.ApiError as error:
@@ -474,6 +571,11 @@ class Emulation:
         domains = entry.get("domains") or []
         if not isinstance(domains, list):
             raise SeedError(f"{where}.domains must be a list.")
+        if len(domains) > self.limits.domains_per_organization:
+            raise SeedError(
+                f"{where}.domains lists {len(domains)} domains; an organization can have at most"
+                f" {self.limits.domains_per_organization} (see Limits.domains_per_organization)."
+            )
         seen: set[str] = set()
         for number, item in enumerate(domains):
             self._seed_domain(f"{where}.domains[{number}]", organization_id, item, seen)
@@ -530,22 +632,20 @@ class Emulation:
         return created_at, updated_at
 
 
-Operation = Callable[[Emulation, ApiRequest, Mapping[str, str]], ApiResponse]
+Operation = Callable[[EmulatedApi, ApiRequest, Mapping[str, str]], ApiResponse]
 
 # The handler of each operation in `routes.API_ROUTES`, by operation ID.
 _OPERATIONS: Mapping[str, Operation] = {
-    "list_organizations": lambda emulation, request, _: emulation._list_organizations(request.query),
-    "create_organization": lambda emulation, request, _: emulation._create_organization(_body(request)),
-    "get_organization_by_external_id": lambda emulation, _, path: emulation._get_organization_by_external_id(
-        path["external_id"]
-    ),
-    "get_organization": lambda emulation, _, path: json_response(200, emulation._organization(path["id"])),
-    "update_organization": lambda emulation, request, path: emulation._update_organization(path["id"], _body(request)),
-    "delete_organization": lambda emulation, _, path: emulation._delete_organization(path["id"]),
-    "create_organization_domain": lambda emulation, request, _: emulation._create_domain(_body(request)),
-    "get_organization_domain": lambda emulation, _, path: json_response(200, emulation._domain(path["id"])),
-    "verify_organization_domain": lambda emulation, _, path: emulation._verify_domain(path["id"]),
-    "delete_organization_domain": lambda emulation, _, path: emulation._delete_domain(path["id"]),
+    "list_organizations": lambda api, request, _: api._list_organizations(request.query),
+    "create_organization": lambda api, request, _: api._create_organization(_body(request)),
+    "get_organization_by_external_id": lambda api, _, path: api._get_organization_by_external_id(path["external_id"]),
+    "get_organization": lambda api, _, path: api._get_organization(path["id"]),
+    "update_organization": lambda api, request, path: api._update_organization(path["id"], _body(request)),
+    "delete_organization": lambda api, _, path: api._delete_organization(path["id"]),
+    "create_organization_domain": lambda api, request, _: api._create_domain(_body(request)),
+    "get_organization_domain": lambda api, _, path: json_response(200, api._domain(path["id"])),
+    "verify_organization_domain": lambda api, _, path: api._verify_domain(path["id"]),
+    "delete_organization_domain": lambda api, _, path: api._delete_domain(path["id"]),
 }
 routes.check_handlers(routes.API_ROUTES, _OPERATIONS)
 

@@ -1,4 +1,4 @@
-"""Fault injection: what the next N matching requests suffer instead of a normal answer."""
+"""Fault injection: what the next N matching requests suffer instead of a normal response."""
 
 from __future__ import annotations
 
@@ -19,10 +19,30 @@ _CONTENT_TYPE_RE: Final = re.compile(r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-
 _HEADER_VALUE_RE: Final = re.compile(r"[\x20-\x7e]{1,200}")
 
 
-def _upper(method: str) -> str:
-    if not isinstance(method, str):
-        raise TypeError(f"method must be an HTTP method name such as 'POST', or '*'; got {method!r}.")
+_METHOD_RE: Final = re.compile(r"\*|[A-Za-z]{1,20}")
+# `?` alone is the glob's any-character; `?name=value` is a query string.
+_QUERY_RE: Final = re.compile(r"\?[^/]*=")
+
+
+def _upper(method: Any) -> str:
+    if not isinstance(method, str) or not _METHOD_RE.fullmatch(method):
+        raise ValueError(f"method must be an HTTP method name such as 'POST', or '*'; got {method!r}.")
     return method.upper()
+
+
+def _path(instance: Any, attribute: attrs.Attribute[str], value: Any) -> None:
+    # A fault is matched against the request's path alone, decoded, without its query.
+    if not isinstance(value, str):
+        raise ValueError(f"path must be a glob such as '/organizations/*', or '*'; got {value!r}.")
+    if not value.startswith(("/", "*")):
+        raise ValueError(f"path must start with '/' (or be '*'): {value!r} could never match a request.")
+    if _QUERY_RE.search(value):
+        raise ValueError(f"path is matched without the query string, so {value!r} could never match; drop the '?...'.")
+
+
+def _drop(instance: Any, attribute: attrs.Attribute[str | None], value: Any) -> None:
+    if value not in (None, "before", "after"):
+        raise ValueError(f"drop must be 'before' (nothing done) or 'after' (done, then dropped); got {value!r}.")
 
 
 def _whole(low: int, high: int | None = None) -> Any:
@@ -59,27 +79,25 @@ class Fault:
     It matches requests by `method` (``"*"`` for any) and `path` (a glob such as
     ``"/organizations/*"``; ``*`` also crosses ``/``), for the next `times` matching requests.
     What happens, in this order: wait `delay_ms`; then either drop the connection before
-    doing the work (``drop="before"``), answer `status` with `body` (a JSON value or a
-    string) and `retry_after`, do the work and then drop the connection without answering
-    (``drop="after"`` -- the "did my create happen?" case), or, with only a delay, answer
+    doing the work (``drop="before"``), respond `status` with `body` (a JSON value or a
+    string) and `retry_after`, do the work and then drop the connection without responding
+    (``drop="after"`` -- the "did my create happen?" case), or, with only a delay, respond
     normally.
     """
 
     method: str = attrs.field(default="*", converter=_upper)
-    path: str = attrs.field(default="*", validator=attrs.validators.instance_of(str))
+    path: str = attrs.field(default="*", validator=_path)
     status: int | None = attrs.field(default=None, validator=attrs.validators.optional(_whole(200, 599)))
     body: Any = None
     content_type: str | None = attrs.field(default=None, validator=_content_type)
     retry_after: int | float | str | None = attrs.field(default=None, validator=_retry_after)
     delay_ms: int = attrs.field(default=0, validator=_whole(0, MAX_DELAY_MS))
-    drop: Drop | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.in_(("before", "after")))
-    )
+    drop: Drop | None = attrs.field(default=None, validator=_drop)
     times: int = attrs.field(default=1, validator=_whole(1))
 
     def __attrs_post_init__(self) -> None:
         if self.status is not None and self.drop is not None:
-            raise ValueError("A fault either answers a status or drops the connection, not both.")
+            raise ValueError("A fault either responds with a status or drops the connection, not both.")
         if self.status is None and self.drop is None and self.delay_ms == 0:
             raise ValueError("A fault needs a status, a drop ('before' or 'after') or a delay_ms.")
 
@@ -91,6 +109,14 @@ class Fault:
         if self.drop is not None:
             return f"drop_{self.drop}"
         return "delay" if self.status is None else f"status_{self.status}"
+
+
+@attrs.frozen
+class PendingFault:
+    """A queued fault and how many more requests it will hit."""
+
+    fault: Fault
+    remaining: int
 
 
 class FaultQueue:
@@ -109,9 +135,9 @@ class FaultQueue:
         with self._lock:
             self._pending.clear()
 
-    def pending(self) -> list[tuple[Fault, int]]:
+    def pending(self) -> list[PendingFault]:
         with self._lock:
-            return [(fault, remaining) for fault, remaining in self._pending]
+            return [PendingFault(fault, remaining) for fault, remaining in self._pending]
 
     def take(self, method: str, path: str) -> Fault | None:
         """The first fault that matches, used up once."""

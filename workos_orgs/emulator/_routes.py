@@ -1,6 +1,6 @@
-"""Every route the emulator answers, and the OpenAPI 3.1 document built from them.
+"""Every route the emulator serves, and the OpenAPI 3.1 document built from them.
 
-The dispatchers (`_api.Emulation` for the API, `_server` for the control API) route by these
+The dispatchers (`_api.EmulatedApi` for the API, `_server` for the control API) route by these
 tables and nothing else, so a route cannot exist without being documented: adding one means
 adding a `Route` here, and a test checks each operation has a handler and vice versa.
 """
@@ -28,6 +28,7 @@ from .._contract import (
     Order,
 )
 from ._faults import CHAOS_KINDS, MAX_DELAY_MS
+from ._limits import Limits
 
 CONTROL_PREFIX: Final = "_emulator"
 MAX_BODY_BYTES: Final = 1024 * 1024
@@ -46,10 +47,10 @@ class Param:
 
 @attrs.frozen
 class Route:
-    """One operation: where it lives, what it takes and every status it can answer.
+    """One operation: where it lives, what it takes and every status it can respond with.
 
     `responses` maps a status to a schema name in `SCHEMAS` (``None``: no body); the
-    statuses any keyed route can answer (401, 413, 414, 429) are added by `responses_of`.
+    statuses any keyed route can respond with (401, 408, 413, 414, 429) are added by `responses_of`.
     """
 
     method: str
@@ -61,9 +62,11 @@ class Route:
     query: tuple[Param, ...] = ()
     authenticated: bool = True
     idempotent_post: bool = False
+    #: The path split at "/", computed once: every request is matched against it.
+    segments: tuple[str, ...] = attrs.field(init=False)
 
-    @property
-    def segments(self) -> tuple[str, ...]:
+    @segments.default
+    def _split_path(self) -> tuple[str, ...]:
         return tuple(self.path.strip("/").split("/"))
 
     def match(self, method: str, segments: tuple[str, ...]) -> dict[str, str] | None:
@@ -200,7 +203,7 @@ HEALTH_ROUTE: Final = Route(
     "GET",
     "/health",
     "health",
-    "Readiness: 200 once the emulator answers, no key needed.",
+    "Readiness: 200 once the emulator serves requests, no key needed.",
     {200: "Health", 503: "Health"},
     authenticated=False,
 )
@@ -243,16 +246,27 @@ CONTROL_ROUTES: Final = (
         {200: "Verifications", 422: "ControlError"},
         body="Verifications",
     ),
+    Route("GET", "/_emulator/dns", "list_dns", "The TXT records in the simulated DNS.", {200: "TxtRecordList"}),
+    Route(
+        "POST",
+        "/_emulator/dns",
+        "publish_dns",
+        "Publish a TXT record: a domain's verification record, or any name and value.",
+        {201: "TxtRecord", 422: "ControlError"},
+        body="PublishTxtRecord",
+    ),
+    Route("DELETE", "/_emulator/dns", "clear_dns", "Remove every TXT record.", {204: None}),
     Route("GET", "/_emulator/requests", "list_requests", "The API requests seen, oldest first.", {200: "RequestLog"}),
     Route("GET", "/_emulator/openapi.json", "openapi", "This document.", {200: "OpenAPI"}),
 )
 
 ROUTES: Final = (*API_ROUTES, HEALTH_ROUTE, *CONTROL_ROUTES)
 
-# What any keyed route can answer besides its own statuses.
+# What any keyed route can respond with besides its own statuses.
 COMMON_RESPONSES: Final[Mapping[int, str]] = {
     400: "Error",  # bytes that are not valid HTTP, refused before any route
     401: "Error",
+    408: "Error",  # a body that stopped arriving
     413: "Error",
     414: "Error",
     429: "RateLimited",
@@ -262,8 +276,10 @@ UNROUTED_RESPONSES: Final[Mapping[int, str]] = {**COMMON_RESPONSES, 404: "Error"
 
 
 def responses_of(route: Route) -> dict[int, str | None]:
-    """Every status `route` can answer and its body schema."""
-    common = {400: "Error", 413: "Error", 414: "Error"} if not route.authenticated else dict(COMMON_RESPONSES)
+    """Every status `route` can respond with, and its body schema."""
+    common = (
+        {400: "Error", 408: "Error", 413: "Error", 414: "Error"} if not route.authenticated else dict(COMMON_RESPONSES)
+    )
     if route in CONTROL_ROUTES:
         common.pop(429)  # rate limits count API requests only
         common[422] = "ControlError"  # a control body that is not JSON (or not an object)
@@ -272,7 +288,9 @@ def responses_of(route: Route) -> dict[int, str | None]:
     if route.path.count("{"):
         common[404] = "Error"
     if route.idempotent_post:
-        common[400] = "Error"  # an Idempotency-Key reused with another body
+        common[400] = "Error"  # an Idempotency-Key reused with another body, or not text
+    if route in API_ROUTES:
+        common[503] = "Error"  # a --db file held by another process past the busy timeout
     return {**common, **route.responses}
 
 
@@ -287,7 +305,7 @@ _METADATA_IN = {
     "additionalProperties": {"type": ["string", "null"], "maxLength": METADATA_MAX_VALUE_LENGTH},
 }
 _DOMAIN_DATA = {
-    "type": "array",
+    "type": ["array", "null"],
     "items": {
         "type": "object",
         "required": ["domain", "state"],
@@ -302,8 +320,8 @@ _ORGANIZATION_FIELDS: dict[str, Any] = {
     "domain_data": _DOMAIN_DATA,
     "external_id": {**_NULLABLE_STRING, "maxLength": EXTERNAL_ID_MAX_LENGTH},
     "metadata": _METADATA_IN,
-    "allow_profiles_outside_organization": {"type": "boolean", "deprecated": True},
-    "domains": {"type": "array", "items": {"type": "string"}, "deprecated": True},
+    "allow_profiles_outside_organization": {"type": ["boolean", "null"], "deprecated": True},
+    "domains": {"type": ["array", "null"], "items": {"type": "string"}, "deprecated": True},
 }
 
 
@@ -325,17 +343,27 @@ SCHEMAS: Final[Mapping[str, Any]] = {
             "domain": {"type": "string"},
             "state": {"type": "string", "enum": [member.value for member in DomainState]},
             "verification_strategy": {
-                "type": ["string", "null"],
-                "enum": [*(member.value for member in DomainVerificationStrategy), None],
+                "type": "string",
+                "enum": [member.value for member in DomainVerificationStrategy],
             },
-            "verification_token": _NULLABLE_STRING,
-            "verification_prefix": _NULLABLE_STRING,
+            "verification_token": {"type": "string"},
+            "verification_prefix": {"type": "string"},
             "created_at": _TIMESTAMP,
             "updated_at": _TIMESTAMP,
         },
     ),
     "Organization": _object(
-        ["object", "id", "name", "domains", "metadata", "external_id", "created_at", "updated_at"],
+        [
+            "object",
+            "id",
+            "name",
+            "domains",
+            "metadata",
+            "external_id",
+            "allow_profiles_outside_organization",
+            "created_at",
+            "updated_at",
+        ],
         {
             "object": {"const": "organization"},
             "id": {"type": "string", "pattern": "^org_[0-9A-HJKMNP-TV-Z]{26}$"},
@@ -428,6 +456,16 @@ SCHEMAS: Final[Mapping[str, Any]] = {
         },
     ),
     "Verifications": _object([], {"fail_next": {"type": "integer", "minimum": 0, "default": 1}}),
+    "TxtRecord": _object(["name", "value"], {"name": {"type": "string"}, "value": {"type": "string"}}),
+    "TxtRecordList": _object(["data"], {"data": {"type": "array", "items": _ref("TxtRecord")}}),
+    "PublishTxtRecord": {
+        "oneOf": [
+            _object(["domain_id"], {"domain_id": {"type": "string"}}, additionalProperties=False),
+            _object(
+                ["name", "value"], {"name": {"type": "string"}, "value": {"type": "string"}}, additionalProperties=False
+            ),
+        ]
+    },
     "RequestLog": _object(
         ["data"],
         {
@@ -458,13 +496,14 @@ _DESCRIPTIONS: Final[Mapping[int, str]] = {
     204: "No Content",
     400: "Bad request: a refused value, an Idempotency-Key reused with another body, or bytes that are not valid HTTP",
     401: "Missing or wrong API key",
+    408: "The request body stopped arriving (the connection is closed)",
     404: "Unknown ID (a malformed ID is a plain `Not Found`)",
     409: "The domain already exists on that organization",
     413: f"The body is larger than {MAX_BODY_BYTES} bytes",
     414: f"The request target is longer than {MAX_URL_BYTES} bytes",
     422: "Invalid body or query",
     429: "Rate limited (only with rate limits on); see Retry-After",
-    503: "Starting",
+    503: "Starting, or the database file is busy; see Retry-After",
 }
 
 
@@ -472,14 +511,14 @@ def _operation(route: Route) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for status, schema in sorted(responses_of(route).items()):
         headers = {REQUEST_ID_HEADER: {"schema": {"type": "string", "format": "uuid"}}}
-        if status == 429:
+        if status in (429, 503):
             headers["Retry-After"] = {"schema": {"type": "integer"}}
-        answer: dict[str, Any] = {"description": _DESCRIPTIONS[status], "headers": headers}
+        documented: dict[str, Any] = {"description": _DESCRIPTIONS[status], "headers": headers}
         if schema == "Accepted":
-            answer["content"] = {"text/plain": {"schema": _ref(schema)}}
+            documented["content"] = {"text/plain": {"schema": _ref(schema)}}
         elif schema is not None:
-            answer["content"] = {"application/json": {"schema": _ref(schema)}}
-        responses[str(status)] = answer
+            documented["content"] = {"application/json": {"schema": _ref(schema)}}
+        responses[str(status)] = documented
     parameters: list[dict[str, Any]] = [
         {"name": name[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
         for name in route.segments
@@ -504,7 +543,7 @@ def _operation(route: Route) -> dict[str, Any]:
                 "name": IDEMPOTENCY_KEY_HEADER,
                 "in": "header",
                 "required": False,
-                "description": "The same key with the same body replays the first answer; with another body, 400.",
+                "description": "The same key with the same body replays the first response; with another body, 400.",
                 "schema": {"type": "string"},
             }
         )
@@ -527,7 +566,26 @@ def _operation(route: Route) -> dict[str, Any]:
     return operation
 
 
-def openapi_document() -> dict[str, Any]:
+def _with_limits(schemas: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
+    """`schemas` with the body limits one emulator enforces."""
+    metadata = {
+        **_METADATA_IN,
+        "maxProperties": limits.metadata_keys,
+        "propertyNames": {"maxLength": limits.metadata_key_length},
+        "additionalProperties": {"type": ["string", "null"], "maxLength": limits.metadata_value_length},
+    }
+    external_id = {**_NULLABLE_STRING, "maxLength": limits.external_id_length}
+    adjusted = dict(schemas)
+    for name in ("CreateOrganization", "UpdateOrganization"):
+        schema = adjusted[name]
+        adjusted[name] = {
+            **schema,
+            "properties": {**schema["properties"], "metadata": metadata, "external_id": external_id},
+        }
+    return adjusted
+
+
+def openapi_document(limits: Limits | None = None) -> dict[str, Any]:
     """The emulator's own API as OpenAPI 3.1: every route, parameter, body and status."""
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
@@ -539,7 +597,7 @@ def openapi_document() -> dict[str, Any]:
             "version": "1",
             "description": (
                 "The organization and organization-domain endpoints as this emulator implements them,"
-                " plus its control API under /_emulator/. Every answer carries X-Request-ID; every error"
+                " plus its control API under /_emulator/. Every response carries X-Request-ID; every error"
                 ' body is JSON. Any unknown route is a 404 `{"message": "Not Found"}`.'
             ),
         },
@@ -550,6 +608,6 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "The emulator's API key."}
             },
-            "schemas": dict(SCHEMAS),
+            "schemas": _with_limits(SCHEMAS, limits or Limits()),
         },
     }

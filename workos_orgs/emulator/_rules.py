@@ -1,4 +1,4 @@
-"""What the API accepts: pure checks of queries and bodies, and the error bodies it answers.
+"""What the API accepts: pure checks of queries and bodies, and the error bodies it responds with.
 
 Nothing here touches storage; each function turns untrusted JSON into plain validated values
 or raises `ApiError` with the body the live API would send.
@@ -15,19 +15,16 @@ from .._contract import (
     CONSUMER_DOMAINS,
     DOMAIN_DATA_STATES,
     DOMAIN_RE,
-    EXTERNAL_ID_MAX_LENGTH,
     EXTERNAL_ID_RE,
     LIST_LIMIT_DEFAULT,
     LIST_LIMIT_MAX,
     LIST_LIMIT_MIN,
     LIST_ORDER_DEFAULT,
-    METADATA_MAX_KEY_LENGTH,
-    METADATA_MAX_KEYS,
-    METADATA_MAX_VALUE_LENGTH,
     DomainState,
     Order,
     normalize_domain,
 )
+from ._limits import Limits
 
 Json = dict[str, Any]
 
@@ -50,6 +47,8 @@ class FieldError:
 
 
 def validation_failed(*errors: FieldError) -> ApiError:
+    # Assumed: each item carries field, code and message.  Recordings show {code, message}
+    # (2023 on) and {field, code} (2020-22); the spec shows only message.
     return ApiError(
         422,
         {
@@ -68,7 +67,10 @@ def bad_request(code: str | None, message: str) -> ApiError:
 
 
 def not_found(entity: str | None = None, entity_id: str | None = None) -> ApiError:
-    """404: an unknown entity names itself; an unknown route or malformed ID does not."""
+    """404: an unknown entity names itself; an unknown route or malformed ID does not.
+
+    Assumed for a malformed ID: ``{"message": "Not Found"}`` is from a 2021 recording.
+    """
     if entity is None or entity_id is None:
         return ApiError(404, {"message": "Not Found"})
     return ApiError(
@@ -82,6 +84,28 @@ def not_found(entity: str | None = None, entity_id: str | None = None) -> ApiErr
 
 
 UNAUTHORIZED = ApiError(401, {"message": "Unauthorized"})
+
+
+def busy() -> ApiError:
+    """503: the database file is held by another process; retrying soon succeeds."""
+    return ApiError(
+        503,
+        {"message": "The emulator's database is busy (another process holds it); retry shortly."},
+        {"Retry-After": "1"},
+    )
+
+
+def check_idempotency_key(key: str, limits: Limits) -> None:
+    """A key must be text (the emulator stores it) and of bounded length (it is kept a day)."""
+    try:
+        key.encode()
+    except UnicodeEncodeError:
+        raise bad_request(None, "The Idempotency-Key header is not valid UTF-8; send printable ASCII.") from None
+    if len(key) > limits.idempotency_key_length:
+        raise bad_request(
+            None,
+            f"The Idempotency-Key header is {len(key)} characters; at most {limits.idempotency_key_length} are kept.",
+        )
 
 
 def rate_limited(retry_after: int) -> ApiError:
@@ -201,7 +225,7 @@ class Checker:
         if not DOMAIN_RE.fullmatch(domain):
             self.fail(field, "invalid_domain", f"{value!r} is not a valid domain name.")
             return None
-        if domain in CONSUMER_DOMAINS:
+        if domain in CONSUMER_DOMAINS:  # refused live; the 422 status is assumed
             self.fail(
                 field,
                 "consumer_domain",
@@ -211,11 +235,14 @@ class Checker:
         return domain
 
 
-def organization_changes(body: Json, *, creating: bool) -> OrganizationChanges:
+_NULL_IS_ABSENT = frozenset({"domain_data", "domains", "allow_profiles_outside_organization"})
+
+
+def organization_changes(body: Json, *, creating: bool, limits: Limits) -> OrganizationChanges:
     """Check a create (POST) or update (PUT) body.
 
     Type and shape errors are collected into one 422; metadata that breaks a limit is a
-    400 ``invalid_metadata``, as the live API answers.
+    400 ``invalid_metadata``, as the live API responds.
     """
     check = Checker()
     fields: dict[str, Any] = {}
@@ -227,6 +254,9 @@ def organization_changes(body: Json, *, creating: bool) -> OrganizationChanges:
     elif creating:
         check.fail("name", "required", "name is required.")
 
+    # An explicit null for these three means "not given" (recorded live: a create body with
+    # all three null got a 201).
+    body = {key: value for key, value in body.items() if value is not None or key not in _NULL_IS_ABSENT}
     domains: list[DomainRequest] = []
     if "domain_data" in body:
         entries = body["domain_data"]
@@ -262,11 +292,11 @@ def organization_changes(body: Json, *, creating: bool) -> OrganizationChanges:
     if "external_id" in body:
         external_id = check.string(body, "external_id", nullable=True)
         if external_id is not None:
-            if len(external_id) > EXTERNAL_ID_MAX_LENGTH:
+            if len(external_id) > limits.external_id_length:
                 check.fail(
                     "external_id",
                     "too_long",
-                    f"external_id must be at most {EXTERNAL_ID_MAX_LENGTH} characters; got {len(external_id)}.",
+                    f"external_id must be at most {limits.external_id_length} characters; got {len(external_id)}.",
                 )
             elif not EXTERNAL_ID_RE.fullmatch(external_id):
                 check.fail("external_id", "invalid_format", "external_id must be non-empty ASCII text.")
@@ -311,24 +341,36 @@ def _metadata(check: Checker, value: Any, *, allow_null_values: bool) -> dict[st
     return value
 
 
-def check_metadata_limits(metadata: Mapping[str, str]) -> None:
+def check_domain_count(field: str, count: int, limits: Limits) -> None:
+    """An organization holds at most `limits.domains_per_organization` domains."""
+    if count > limits.domains_per_organization:
+        raise validation_failed(
+            FieldError(
+                field,
+                "too_many_domains",
+                f"An organization can have at most {limits.domains_per_organization} domains; this would make {count}.",
+            )
+        )
+
+
+def check_metadata_limits(metadata: Mapping[str, str], limits: Limits) -> None:
     """The limits apply to the metadata an organization ends up with."""
-    if len(metadata) > METADATA_MAX_KEYS:
+    if len(metadata) > limits.metadata_keys:
         raise bad_request(
             "invalid_metadata",
-            f"Metadata can have at most {METADATA_MAX_KEYS} keys; it would have {len(metadata)}.",
+            f"Metadata can have at most {limits.metadata_keys} keys; it would have {len(metadata)}.",
         )
     for key, value in metadata.items():
-        if len(key) > METADATA_MAX_KEY_LENGTH:
+        if len(key) > limits.metadata_key_length:
             raise bad_request(
                 "invalid_metadata",
-                f"Metadata key {key[:60]!r} is {len(key)} characters; keys can have at most {METADATA_MAX_KEY_LENGTH}.",
+                f"Metadata key {key[:60]!r} is {len(key)} characters; keys can have at most {limits.metadata_key_length}.",
             )
-        if len(value) > METADATA_MAX_VALUE_LENGTH:
+        if len(value) > limits.metadata_value_length:
             raise bad_request(
                 "invalid_metadata",
                 f"Metadata value for {key!r} is {len(value)} characters; values can have at most"
-                f" {METADATA_MAX_VALUE_LENGTH}.",
+                f" {limits.metadata_value_length}.",
             )
 
 

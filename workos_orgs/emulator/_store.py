@@ -2,7 +2,7 @@
 
 Synchronous on purpose: every call is sub-millisecond, and running a whole request's reads
 and writes without an ``await`` in between is what makes each request atomic on the event
-loop.  Callers hold the emulator's lock around a request (see ``_api.Emulation``).
+loop.  Callers hold the emulator's lock around a request (see ``_api.EmulatedApi``).
 """
 
 from __future__ import annotations
@@ -53,7 +53,15 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     expires_at REAL NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idempotency_keys_by_expiry ON idempotency_keys (expires_at);
+CREATE TABLE IF NOT EXISTS dns_records (
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (name, value)
+) WITHOUT ROWID;
 """
+# Bumped whenever the rendering of an organization changes: a file kept from an older
+# version has every organization rendered again when it is opened.
+_RENDER_VERSION = 2
 
 _ORGANIZATION_COLUMNS = (
     "id, name, external_id, stripe_customer_id, metadata, allow_profiles_outside_organization, created_at, updated_at"
@@ -67,18 +75,24 @@ Json = dict[str, Any]
 
 
 def _domain_json(row: Sequence[Any]) -> Json:
-    return {
+    domain: Json = {
         "object": "organization_domain",
         "id": row[0],
         "organization_id": row[1],
         "domain": row[2],
         "state": row[3],
-        "verification_strategy": row[4],
-        "verification_token": row[5],
-        "verification_prefix": row[6],
-        "created_at": row[7],
-        "updated_at": row[8],
     }
+    # The live API leaves these keys out when they have no value (a `manual` domain has no
+    # token or prefix, a `legacy_verified` one no strategy either); it never sends null.
+    if row[4] is not None:
+        domain["verification_strategy"] = row[4]
+    if row[5] is not None:
+        domain["verification_token"] = row[5]
+    if row[6] is not None:
+        domain["verification_prefix"] = row[6]
+    domain["created_at"] = row[7]
+    domain["updated_at"] = row[8]
+    return domain
 
 
 def _organization_json(row: Sequence[Any], domains: list[Json]) -> Json:
@@ -92,8 +106,7 @@ def _organization_json(row: Sequence[Any], domains: list[Json]) -> Json:
     }
     if row[3] is not None:
         organization["stripe_customer_id"] = row[3]
-    if row[5] is not None:
-        organization["allow_profiles_outside_organization"] = bool(row[5])
+    organization["allow_profiles_outside_organization"] = bool(row[5])
     organization["created_at"] = row[6]
     organization["updated_at"] = row[7]
     return organization
@@ -118,7 +131,12 @@ class Store:
         if "rendered" not in columns:  # a file written before organizations were kept rendered
             self._db.execute("ALTER TABLE organizations ADD COLUMN rendered BLOB")
         self._dirty: set[str] = set()
+        self._depth = 0
         with self.transaction():
+            (version,) = self._db.execute("PRAGMA user_version").fetchone()
+            if version < _RENDER_VERSION:
+                self._db.execute("UPDATE organizations SET rendered = NULL")
+                self._db.execute(f"PRAGMA user_version = {_RENDER_VERSION}")
             self._dirty.update(
                 ident for (ident,) in self._db.execute("SELECT id FROM organizations WHERE rendered IS NULL")
             )
@@ -126,14 +144,38 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
+    @staticmethod
+    def busy(error: sqlite3.OperationalError) -> bool:
+        """Whether `error` is another connection holding the file longer than the busy timeout."""
+        return (error.sqlite_errorcode & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All writes inside commit together or not at all.
 
+        A transaction inside another is a savepoint: its writes are undone alone when it
+        fails, and committed with the outer one.  ``BEGIN IMMEDIATE`` takes the write lock
+        before the first read, so checks made inside (is this external_id free?) still hold
+        at the commit, even with another process writing to the same file.
+
         Organizations the writes touched are rendered again just before the commit, so a
         listing (which serves the rendered JSON) never shows a stale one.
         """
+        if self._depth:
+            savepoint = f"nested_{self._depth}"
+            self._db.execute(f"SAVEPOINT {savepoint}")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._db.execute(f"ROLLBACK TO {savepoint}")
+                raise
+            finally:
+                self._depth -= 1
+                self._db.execute(f"RELEASE {savepoint}")
+            return
         self._db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
         try:
             yield
             self._render(self._dirty)
@@ -141,6 +183,7 @@ class Store:
             self._db.execute("ROLLBACK")
             raise
         finally:
+            self._depth = 0
             self._dirty.clear()
         self._db.execute("COMMIT")
 
@@ -163,6 +206,7 @@ class Store:
             self._db.execute("DELETE FROM organization_domains")
             self._db.execute("DELETE FROM organizations")
             self._db.execute("DELETE FROM idempotency_keys")
+            self._db.execute("DELETE FROM dns_records")
 
     def newest_ids(self) -> Iterator[str]:
         """The highest stored ID of each kind, so new IDs can be made to sort after them."""
@@ -203,8 +247,14 @@ class Store:
     def get_organization(self, organization_id: str) -> Json | None:
         return self._one_organization("id = ?", organization_id)
 
-    def get_organization_by_external_id(self, external_id: str) -> Json | None:
-        return self._one_organization("external_id = ?", external_id)
+    def rendered_organization(self, column: str, value: str) -> bytes | None:
+        """The organization whose `column` (``id`` or ``external_id``) is `value`, as its JSON.
+
+        Current outside a transaction only: a transaction renders what it touched as it commits.
+        """
+        assert column in ("id", "external_id")
+        row = self._db.execute(f"SELECT rendered FROM organizations WHERE {column} = ?", (value,)).fetchone()
+        return None if row is None else bytes(row[0])
 
     def owner_of(self, column: str, value: str) -> str | None:
         """The ID of the organization whose unique `column` holds `value`."""
@@ -369,6 +419,21 @@ class Store:
                 (keep,),
             ).rowcount
         return int(expired + overflow)
+
+    # The simulated DNS: TXT records that domain verification looks up.
+
+    def publish_txt_record(self, name: str, value: str) -> None:
+        self._db.execute("INSERT OR IGNORE INTO dns_records VALUES (?, ?)", (name, value))
+
+    def has_txt_record(self, name: str, value: str) -> bool:
+        row = self._db.execute("SELECT 1 FROM dns_records WHERE name = ? AND value = ?", (name, value)).fetchone()
+        return row is not None
+
+    def txt_records(self) -> list[tuple[str, str]]:
+        return [(str(name), str(value)) for name, value in self._db.execute("SELECT name, value FROM dns_records")]
+
+    def remove_txt_records(self) -> None:
+        self._db.execute("DELETE FROM dns_records")
 
     def count_idempotent(self) -> int:
         (count,) = self._db.execute("SELECT count(*) FROM idempotency_keys").fetchone()

@@ -1,0 +1,319 @@
+"""`Emulator`: the public runner -- binds a port, serves the emulated API, takes test controls."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final
+
+import orjson
+from aiohttp import web
+
+from .._contract import IDEMPOTENCY_TTL_SECONDS
+from ._api import EmulatedApi, SeedError, TxtRecord
+from ._control import check_fail_next
+from ._faults import Chaos, Drop, Fault, PendingFault
+from ._limits import Limits
+from ._ratelimit import RateLimits
+from ._request_log import RecordedRequest
+from ._server import DEFAULT_STALL_TIMEOUT, HttpHandler, HttpServer
+
+DEFAULT_API_KEY: Final = "sk_test_default"
+DEFAULT_HOST: Final = "127.0.0.1"
+DEFAULT_PORT: Final = 4100
+_log = logging.getLogger("workos_orgs.emulator")
+
+
+class Emulator:
+    """A local WorkOS Organizations API: real HTTP on loopback, state in SQLite.
+
+    Use it in-process as an async context manager::
+
+        async with Emulator() as emu:
+            client = AsyncWorkOS(api_key=emu.api_key, base_url=emu.url)
+
+    or from synchronous code (and any event loop) with `running_in_thread`.  Faults,
+    seeding, DNS records and reset are plain method calls, safe from any thread.
+
+    Domain verification works as it does live: ``verify`` leaves a domain ``pending``
+    until the simulated DNS holds its TXT record (`publish_dns_record`); pass
+    ``auto_verify=True`` for the instant verification a suite that does not care wants.
+    `limits` sets the limits the sources disagree on and the emulator's own caps.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = 0,
+        db: str | Path | None = None,
+        api_key: str = DEFAULT_API_KEY,
+        rate_limits: bool | RateLimits = False,
+        idempotency: bool = True,
+        idempotency_ttl: float = IDEMPOTENCY_TTL_SECONDS,
+        seed: Mapping[str, Any] | list[Any] | str | Path | None = None,
+        chaos: Chaos | None = None,
+        auto_verify: bool = False,
+        limits: Limits | None = None,
+        stall_timeout: float = DEFAULT_STALL_TIMEOUT,
+    ) -> None:
+        if not isinstance(api_key, str) or not api_key.strip():
+            raise ValueError("api_key must be a non-empty string (the key clients must send).")
+        if not stall_timeout > 0:
+            raise ValueError(f"stall_timeout must be a positive number of seconds; got {stall_timeout!r}.")
+        self._api = EmulatedApi(
+            api_key=api_key,
+            db=None if db is None else str(db),
+            rate_limits=RateLimits() if rate_limits is True else (rate_limits or None),
+            idempotency=idempotency,
+            idempotency_ttl=idempotency_ttl,
+            auto_verify=auto_verify,
+            limits=limits,
+        )
+        self._api.chaos.set(chaos)
+        if seed is not None:
+            try:
+                self.seed(seed)
+            except BaseException:
+                self._api.close()
+                raise
+        self._host = host
+        self._port = port
+        self._stall_timeout = stall_timeout
+        self._runner: web.BaseRunner | None = None
+        self._bound_port: int | None = None
+
+    @property
+    def api_key(self) -> str:
+        """The key clients must send as ``Authorization: Bearer <key>``."""
+        return self._api.api_key
+
+    @property
+    def url(self) -> str:
+        """The base URL to give a client, e.g. ``http://127.0.0.1:4100``."""
+        if self._bound_port is None:
+            raise RuntimeError(
+                "The emulator is not running; use `async with Emulator() as emu:` or `await emu.start()`."
+            )
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self._bound_port}"
+
+    @property
+    def limits(self) -> Limits:
+        """The limits this emulator enforces."""
+        return self._api.limits
+
+    async def start(self) -> None:
+        """Bind the port and start serving (port 0 picks a free one)."""
+        if self._runner is not None:
+            raise RuntimeError("The emulator is already running.")
+        handler = HttpHandler(self._api, self._stall_timeout)
+        runner = web.ServerRunner(HttpServer(handler), handle_signals=False)
+        await runner.setup()
+        handler.ready = True
+        site = web.TCPSite(runner, self._host, self._port, reuse_address=True)
+        try:
+            await site.start()
+        except OSError:
+            await runner.cleanup()
+            raise
+        self._bound_port = int(runner.addresses[0][1])
+        self._runner = runner
+
+    async def close(self) -> None:
+        """Stop serving and close the database; safe to call twice."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+        self._api.close()  # also when it never started, or failed to bind
+        self._bound_port = None
+
+    async def __aenter__(self) -> Emulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @contextmanager
+    def running_in_thread(self) -> Iterator[Emulator]:
+        """Serve from a background thread with its own event loop, for synchronous callers."""
+        loop = asyncio.new_event_loop()
+        loop.set_exception_handler(AcceptFailureLog())
+        started = threading.Event()
+
+        def serve() -> None:
+            asyncio.set_event_loop(loop)
+            loop.call_soon(started.set)
+            loop.run_forever()
+
+        thread = threading.Thread(target=serve, name="workos-orgs-emulator", daemon=True)
+        thread.start()
+        started.wait()
+        try:
+            asyncio.run_coroutine_threadsafe(self.start(), loop).result()
+            yield self
+        finally:
+            asyncio.run_coroutine_threadsafe(self.close(), loop).result()
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+            loop.close()
+
+    def inject_fault(
+        self,
+        fault: Fault | None = None,
+        /,
+        *,
+        method: str = "*",
+        path: str = "*",
+        status: int | None = None,
+        body: Any = None,
+        content_type: str | None = None,
+        retry_after: int | float | str | None = None,
+        delay_ms: int = 0,
+        drop: Drop | None = None,
+        times: int = 1,
+    ) -> Fault:
+        """Queue a fault for the next `times` requests matching `method` and `path`; see `Fault`.
+
+        ``emu.inject_fault(method="POST", path="/organizations", status=503, times=2)``.
+        A fault that could never match (a path without a leading ``/``, or with a query)
+        is refused at once with a `ValueError`.
+        """
+        fields = {
+            "method": method,
+            "path": path,
+            "status": status,
+            "body": body,
+            "content_type": content_type,
+            "retry_after": retry_after,
+            "delay_ms": delay_ms,
+            "drop": drop,
+            "times": times,
+        }
+        if fault is None:
+            fault = Fault(**fields)
+        elif fields != _FAULT_DEFAULTS:
+            raise TypeError("Pass either a Fault or its fields as keywords, not both.")
+        return self._api.faults.add(fault)
+
+    def pending_faults(self) -> list[PendingFault]:
+        """The faults that have not fired yet, oldest first, each with the requests it has left."""
+        return self._api.faults.pending()
+
+    def clear_faults(self) -> None:
+        """Drop every fault that has not fired yet."""
+        self._api.faults.clear()
+
+    def set_chaos(self, chaos: Chaos | None) -> None:
+        """Fault a random share of requests from now on (`Chaos`); None stops it."""
+        self._api.chaos.set(chaos)
+
+    def fail_next_verifications(self, times: int = 1) -> None:
+        """Make the next `times` domain verifications end in state ``failed``."""
+        check_fail_next(times)
+        self._api.fail_next_verifications(times)
+
+    def publish_dns_record(self, domain_id: str) -> TxtRecord:
+        """Publish the TXT record that verifies this domain, as its owner would in their DNS.
+
+        The record is ``<verification_prefix>.<domain>`` holding the ``verification_token``;
+        the domain's next ``verify`` finds it and makes the domain ``verified``.
+        """
+        return self._api.publish_verification_record(domain_id)
+
+    def publish_txt_record(self, name: str, value: str) -> TxtRecord:
+        """Publish any TXT record, e.g. one with a wrong token, which verifies nothing."""
+        return self._api.publish_txt_record(name, value)
+
+    def dns_records(self) -> list[TxtRecord]:
+        """The TXT records published so far."""
+        return self._api.txt_records()
+
+    def clear_dns_records(self) -> None:
+        """Remove every published TXT record (verified domains stay verified)."""
+        self._api.remove_txt_records()
+
+    def seed(self, data: Mapping[str, Any] | list[Any] | str | Path) -> list[dict[str, Any]]:
+        """Load organizations from seed data (see the README); returns them as the API shows them.
+
+        `data` is a mapping ``{"organizations": [...]}``, the list itself, JSON text, or the
+        path of a JSON file (a `Path`, or a string that is not JSON text).
+        """
+        if isinstance(data, str) and data.lstrip()[:1] in ("{", "["):
+            try:
+                data = json.loads(data)
+            except json.JSONDecodeError as error:
+                raise SeedError(f"The seed text is not valid JSON: {error}.") from None
+        elif isinstance(data, str | Path):
+            path = Path(data)
+            try:
+                data = orjson.loads(path.read_bytes())
+            except OSError as error:
+                raise SeedError(f"Cannot read seed file {path}: {error.strerror}.") from None
+            except orjson.JSONDecodeError as error:
+                raise SeedError(f"Seed file {path} is not valid JSON: {error}.") from None
+        return self._api.seed(data)
+
+    def reset(self) -> None:
+        """Forget all data, idempotency keys, faults, DNS records and logged requests."""
+        self._api.reset()
+
+    @property
+    def internal_errors(self) -> int:
+        """Requests that ended in an unexpected exception (a 500); anything but 0 is a bug."""
+        return self._api.internal_errors
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """The API requests seen so far (not health or control calls), oldest first.
+
+        The log keeps the newest `Limits.request_log_entries` (and about
+        `Limits.request_log_bytes`); older entries are dropped.
+        """
+        return self._api.requests()
+
+
+_FAULT_DEFAULTS: Final = {
+    "method": "*",
+    "path": "*",
+    "status": None,
+    "body": None,
+    "content_type": None,
+    "retry_after": None,
+    "delay_ms": 0,
+    "drop": None,
+    "times": 1,
+}
+
+
+class AcceptFailureLog:
+    """An event loop exception handler that reports running out of sockets once, not per accept.
+
+    When the process runs out of file descriptors, asyncio reports every failed accept with a
+    traceback (megabytes of log a second under a connection flood).  This says it once, with
+    what to do; everything else goes to the loop's default handler.
+    """
+
+    def __init__(self) -> None:
+        self.failures = 0
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if not str(context.get("message", "")).startswith("socket.accept() out of system resource"):
+            loop.default_exception_handler(context)
+            return
+        self.failures += 1
+        if self.failures == 1:
+            _log.error(
+                "Cannot accept connections: %s. Raise the open-file limit (ulimit -n) or make fewer"
+                " connections at once; further accept failures are counted, not logged.",
+                context.get("exception"),
+            )

@@ -1,0 +1,43 @@
+"""How much the emulator accepts: the API's published limits and its own caps, in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from .._contract import (
+    EXTERNAL_ID_MAX_LENGTH,
+    METADATA_MAX_KEY_LENGTH,
+    METADATA_MAX_KEYS,
+    METADATA_MAX_VALUE_LENGTH,
+)
+
+
+def _positive(instance: Any, attribute: attrs.Attribute[int], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{attribute.name} must be a whole number of at least 1; got {value!r}.")
+
+
+@attrs.frozen(kw_only=True)
+class Limits:
+    """What one emulator accepts, e.g. ``Emulator(limits=Limits(metadata_keys=10))``.
+
+    The metadata and external ID limits are the API spec's; WorkOS's metadata docs say 10
+    keys instead of 50 (the sources conflict, so pick the one your tests need).  The others
+    are the emulator's own caps (assumed: the live API publishes none), so that no client can
+    make it grow without bound.
+    """
+
+    metadata_keys: int = attrs.field(default=METADATA_MAX_KEYS, validator=_positive)
+    metadata_key_length: int = attrs.field(default=METADATA_MAX_KEY_LENGTH, validator=_positive)
+    metadata_value_length: int = attrs.field(default=METADATA_MAX_VALUE_LENGTH, validator=_positive)
+    external_id_length: int = attrs.field(default=EXTERNAL_ID_MAX_LENGTH, validator=_positive)
+    #: Domains one organization may have; a full list page then stays a few MiB.
+    domains_per_organization: int = attrs.field(default=100, validator=_positive)
+    #: Characters in an ``Idempotency-Key``; every key is stored for a day.
+    idempotency_key_length: int = attrs.field(default=255, validator=_positive)
+    #: The request log (`Emulator.requests`) keeps at most this many entries ...
+    request_log_entries: int = attrs.field(default=100_000, validator=_positive)
+    #: ... and about this many bytes of paths, queries and keys; the oldest go first.
+    request_log_bytes: int = attrs.field(default=16 * 1024 * 1024, validator=_positive)

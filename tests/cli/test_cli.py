@@ -15,6 +15,8 @@ import pytest
 
 from workos_orgs.emulator import Emulator
 
+from ..gate import Gate
+
 
 @attrs.frozen
 class Result:
@@ -420,19 +422,20 @@ async def test_demo_runs_on_the_embedded_emulator() -> None:
 
 async def test_ctrl_c_during_sync_stops_cleanly_and_says_how_far_it_got(emulator: Emulator, tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "many.jsonl", [{"external_id": f"m-{n}", "name": f"M {n}"} for n in range(400)])
-    emulator.inject_fault(method="GET", path="/organizations/external_id/*", delay_ms=20, times=400)
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("WORKOS_")}
-    environment |= {"WORKOS_API_KEY": emulator.api_key, "WORKOS_BASE_URL": emulator.url}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "workos_orgs", "sync", str(path), "--concurrency", "2",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=environment,
-    )  # fmt: skip
-    async with asyncio.timeout(30):
-        # The emulator's request log is the truth about how far the child got; nothing signals it.
-        while sum(1 for request in emulator.requests if request.method == "POST") < 10:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    _, err = await asyncio.wait_for(process.communicate(), 60)
+    async with Gate(emulator.url) as gate:
+        # The first ten records go through; the lookups of the next two (one per worker) are
+        # held, unanswered: when both have arrived, the child has finished exactly ten records
+        # and cannot finish the rest before it is interrupted, however slow the machine.
+        stuck = gate.hold("GET", "/organizations/external_id/*", skip=10, times=2)
+        environment = {key: value for key, value in os.environ.items() if not key.startswith("WORKOS_")}
+        environment |= {"WORKOS_API_KEY": emulator.api_key, "WORKOS_BASE_URL": gate.url}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "workos_orgs", "sync", str(path), "--concurrency", "2",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=environment,
+        )  # fmt: skip
+        await stuck.arrived(2)
+        process.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 130
     (line,) = err.decode().strip().splitlines()
     assert line.startswith("interrupted: created ")

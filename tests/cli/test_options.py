@@ -15,6 +15,7 @@ from workos_orgs.cli._app import build_parser
 from workos_orgs.cli._progress import Progress
 from workos_orgs.emulator import Emulator
 
+from ..gate import Gate
 from .test_cli import cli, seed
 
 
@@ -33,9 +34,13 @@ async def test_global_options_go_before_the_command_too(emulator: Emulator) -> N
 
 
 async def test_timeout_and_max_retries_bound_a_silent_server(emulator: Emulator) -> None:
-    # Only the first request is slow (15 times the timeout): one retry would have succeeded.
-    emulator.inject_fault(method="GET", path="/organizations", delay_ms=3_000, times=1)
-    result = await cli(emulator, "--timeout", "0.2", "--max-retries", "0", "list")
+    # Only the first request is held, never answered: one retry would have succeeded.
+    async with Gate(emulator.url) as gate:
+        gate.hold("GET", "/organizations")
+        result = await cli(
+            None, "--timeout", "0.2", "--max-retries", "0", "list",
+            WORKOS_API_KEY=emulator.api_key, WORKOS_BASE_URL=gate.url,
+        )  # fmt: skip
     assert result.code == 1
     assert result.err.startswith("error: ")
     assert "0.2s socket timeout" in result.err

@@ -23,7 +23,7 @@ Call = Callable[[AsyncWorkOS, str], Awaitable[Any]]
 @pytest.fixture
 async def once(emulator: Emulator) -> AsyncIterator[AsyncWorkOS]:
     async with AsyncWorkOS(
-        api_key=emulator.api_key, base_url=emulator.url, backoff=FAST, timeout=5, max_retries=0
+        api_key=emulator.api_key, base_url=emulator.url, backoff=FAST, timeout=30, max_retries=0
     ) as client:
         yield client
 

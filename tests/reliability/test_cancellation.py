@@ -2,28 +2,44 @@
 
 The client here uses a connector with a single connection: a connection left checked out
 would make the next call wait forever, so "the next call succeeds" proves nothing leaked.
+The slow requests are held by a `Gate` in front of the emulator: each is known (by an event)
+to be in flight, and it is never answered, so a cancel lands while it is in flight however
+slow the machine is.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import pytest
 
-from workos_orgs import AsyncWorkOS
+from workos_orgs import AsyncWorkOS, Backoff
 from workos_orgs.emulator import Emulator
 
+from ..gate import SAFETY_NET, Gate
 from .conftest import FAST
 
 
 @pytest.fixture
-async def one_connection(emulator: Emulator) -> AsyncIterator[AsyncWorkOS]:
+async def gate(emulator: Emulator) -> AsyncIterator[Gate]:
+    async with Gate(emulator.url) as gate:
+        yield gate
+
+
+def one_connection_client(url: str, api_key: str, backoff: Backoff = FAST) -> AsyncWorkOS:
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1))
+    return AsyncWorkOS(api_key=api_key, base_url=url, backoff=backoff, timeout=SAFETY_NET, session=session)
+
+
+@pytest.fixture
+async def one_connection(emulator: Emulator, gate: Gate) -> AsyncIterator[AsyncWorkOS]:
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
         async with AsyncWorkOS(
-            api_key=emulator.api_key, base_url=emulator.url, backoff=FAST, timeout=5, session=session
+            api_key=emulator.api_key, base_url=gate.url, backoff=FAST, timeout=SAFETY_NET, session=session
         ) as client:
             yield client
 
@@ -36,19 +52,29 @@ def checked_out(client: AsyncWorkOS) -> int:
 
 
 async def still_works(client: AsyncWorkOS, organization_id: str) -> None:
-    async with asyncio.timeout(30):  # a safety net: a leaked connection would hang here
+    async with asyncio.timeout(SAFETY_NET):  # a leaked connection would hang here
         assert (await client.organizations.get(organization_id)).id == organization_id
     assert checked_out(client) == 0
     gc.collect()  # an unclosed transport would warn here, and warnings are errors
 
 
+async def cancel_once(task: asyncio.Task[object], ready: Callable[[], Awaitable[None]]) -> None:
+    """Cancel `task` as soon as `ready` says so, and check that it ends cancelled."""
+    await ready()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
 @pytest.mark.parametrize("cancel_after", [0.0, 0.001, 0.01, 0.05])
 async def test_a_call_cancelled_while_waiting_for_the_answer(
-    one_connection: AsyncWorkOS, emulator: Emulator, cancel_after: float
+    one_connection: AsyncWorkOS, emulator: Emulator, gate: Gate, cancel_after: float
 ) -> None:
+    # Whenever the timeout lands (before the request is sent, or while it is held), it lands
+    # before any response: the held request never gets one.
     (row,) = emulator.seed([{"name": "Acme"}])
     await one_connection.organizations.get(row["id"])  # a pooled connection exists
-    emulator.inject_fault(method="GET", path="/organizations/*", delay_ms=200)
+    gate.hold("GET", "/organizations/*")
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(cancel_after):
             await one_connection.organizations.get(row["id"])
@@ -56,76 +82,109 @@ async def test_a_call_cancelled_while_waiting_for_the_answer(
     await still_works(one_connection, row["id"])
 
 
-async def test_a_task_cancelled_mid_create(one_connection: AsyncWorkOS, emulator: Emulator) -> None:
+async def test_a_call_cancelled_while_its_request_is_in_flight(
+    one_connection: AsyncWorkOS, emulator: Emulator, gate: Gate
+) -> None:
     (row,) = emulator.seed([{"name": "Acme"}])
-    emulator.inject_fault(method="POST", path="/organizations", delay_ms=200)
+    await one_connection.organizations.get(row["id"])
+    held = gate.hold("GET", "/organizations/*")
+    task = asyncio.create_task(one_connection.organizations.get(row["id"]))
+    await cancel_once(task, held.arrived)
+    assert checked_out(one_connection) == 0
+    await still_works(one_connection, row["id"])
+
+
+async def test_a_task_cancelled_mid_create(one_connection: AsyncWorkOS, emulator: Emulator, gate: Gate) -> None:
+    (row,) = emulator.seed([{"name": "Acme"}])
+    held = gate.hold("POST", "/organizations")
     task = asyncio.create_task(one_connection.organizations.create(name="Beta"))
-    await asyncio.sleep(0.05)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await cancel_once(task, held.arrived)
     await still_works(one_connection, row["id"])
 
 
-async def test_a_call_cancelled_while_waiting_to_retry(one_connection: AsyncWorkOS, emulator: Emulator) -> None:
+class _Retrying(logging.Handler):
+    """Sets `waiting` when the client logs that it is about to wait before a retry."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.waiting = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("Retrying "):
+            self.waiting.set()
+
+
+async def test_a_call_cancelled_while_waiting_to_retry(emulator: Emulator, gate: Gate) -> None:
     (row,) = emulator.seed([{"name": "Acme"}])
-    emulator.inject_fault(method="GET", path="/organizations/*", status=429, retry_after=1)
-    with pytest.raises(TimeoutError):
-        async with asyncio.timeout(0.1):
-            await one_connection.organizations.get(row["id"])
-    await still_works(one_connection, row["id"])
+    # A minute's Retry-After, honoured: the client is surely still waiting when it is cancelled.
+    emulator.inject_fault(method="GET", path="/organizations/*", status=429, retry_after=60)
+    patient = Backoff(base=FAST.base, cap=FAST.cap, max_retry_after=120.0)
+    retrying = _Retrying()
+    logger = logging.getLogger("workos_orgs")
+    level = logger.level
+    logger.addHandler(retrying)
+    logger.setLevel(logging.INFO)
+    try:
+        async with one_connection_client(gate.url, emulator.api_key, patient) as client:
+            assert client.session is not None
+            async with client.session:
+                task = asyncio.create_task(client.organizations.get(row["id"]))
+
+                async def waiting() -> None:
+                    async with asyncio.timeout(SAFETY_NET):
+                        await retrying.waiting.wait()
+
+                await cancel_once(task, waiting)
+                assert [request.status for request in emulator.requests] == [429]
+                await still_works(client, row["id"])
+    finally:
+        logger.removeHandler(retrying)
+        logger.setLevel(level)
 
 
-async def test_an_async_for_cancelled_between_pages(one_connection: AsyncWorkOS, emulator: Emulator) -> None:
+async def test_an_async_for_cancelled_between_pages(
+    one_connection: AsyncWorkOS, emulator: Emulator, gate: Gate
+) -> None:
     rows = emulator.seed([{"name": f"o{index}"} for index in range(5)])
-    emulator.inject_fault(method="GET", path="/organizations", delay_ms=200, times=5)
+    held = gate.hold("GET", "/organizations")
     seen: list[str] = []
-
-    async def walk() -> None:
-        async with asyncio.timeout(0.1):
-            async for organization in one_connection.organizations.list(limit=2):
-                seen.append(organization.id)
-
-    with pytest.raises(TimeoutError):
-        await walk()
-    assert seen == []
-    emulator.clear_faults()
-    await still_works(one_connection, rows[0]["id"])
-    assert len([o async for o in one_connection.organizations.list(limit=2)]) == 5
-
-
-async def test_an_async_for_cancelled_mid_walk(one_connection: AsyncWorkOS, emulator: Emulator) -> None:
-    rows = emulator.seed([{"name": f"o{index}"} for index in range(6)])
-    seen: list[str] = []
-    first_page_done = asyncio.Event()
 
     async def walk() -> None:
         async for organization in one_connection.organizations.list(limit=2):
             seen.append(organization.id)
-            if len(seen) == 2:
-                # The next page will be slow: cancel while it is in flight.
-                emulator.inject_fault(method="GET", path="/organizations", delay_ms=300)
-                first_page_done.set()
 
-    task = asyncio.create_task(walk())
-    await first_page_done.wait()
-    await asyncio.sleep(0.05)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await cancel_once(asyncio.create_task(walk()), held.arrived)
+    assert seen == []
+    held.release()
+    await still_works(one_connection, rows[0]["id"])
+    assert len([o async for o in one_connection.organizations.list(limit=2)]) == 5
+
+
+async def test_an_async_for_cancelled_mid_walk(one_connection: AsyncWorkOS, emulator: Emulator, gate: Gate) -> None:
+    rows = emulator.seed([{"name": f"o{index}"} for index in range(6)])
+    # The first page goes through; the next one is held: cancel while it is in flight.
+    held = gate.hold("GET", "/organizations", skip=1)
+    seen: list[str] = []
+
+    async def walk() -> None:
+        async for organization in one_connection.organizations.list(limit=2):
+            seen.append(organization.id)
+
+    await cancel_once(asyncio.create_task(walk()), held.arrived)
     assert len(seen) == 2
     await still_works(one_connection, rows[0]["id"])
 
 
-async def test_many_cancelled_calls_at_once(emulator: Emulator) -> None:
+async def test_many_cancelled_calls_at_once(emulator: Emulator, gate: Gate) -> None:
     (row,) = emulator.seed([{"name": "Acme"}])
-    async with AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, backoff=FAST, timeout=5) as client:
+    async with AsyncWorkOS(api_key=emulator.api_key, base_url=gate.url, backoff=FAST, timeout=SAFETY_NET) as client:
         await client.organizations.get(row["id"])
-        emulator.inject_fault(method="GET", path="/organizations/*", delay_ms=200, times=20)
+        held = gate.hold("GET", "/organizations/*", times=20)
         tasks = [asyncio.create_task(client.organizations.get(row["id"])) for _ in range(20)]
-        await asyncio.sleep(0.05)
+        await held.arrived(20)
         for task in tasks:
             task.cancel()
         results = await asyncio.gather(*tasks, return_exceptions=True)
         assert all(isinstance(result, asyncio.CancelledError) for result in results)
+        held.release()
         await still_works(client, row["id"])

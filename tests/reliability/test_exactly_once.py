@@ -24,6 +24,7 @@ from workos_orgs import (
 from workos_orgs._retry import attempt_outcome_unknown, ended_without_response
 from workos_orgs.emulator import Emulator
 
+from ..gate import Gate
 from .conftest import FAST
 
 
@@ -111,13 +112,17 @@ async def test_a_create_with_no_answer_on_any_attempt_is_resolved_by_lookup(
 
 
 async def test_a_create_that_timed_out_is_made_once(bare_emulator: Emulator) -> None:
-    # The slow attempt does its work after the client has given up on it.
-    # The slow attempt lands long after the timeout; the others have ten times the time they need.
-    bare_emulator.inject_fault(method="POST", path="/organizations", delay_ms=2_000)
-    async with AsyncWorkOS(
-        api_key=bare_emulator.api_key, base_url=bare_emulator.url, backoff=FAST, timeout=1.0
-    ) as client:
+    # The slow attempt does its work after the client has given up on it: the gate holds it
+    # (unanswered, so it surely times out) until the retry has made the organization.  The
+    # retries have the same 2 s, a hundred times what they need.
+    async with (
+        Gate(bare_emulator.url) as gate,
+        AsyncWorkOS(api_key=bare_emulator.api_key, base_url=gate.url, backoff=FAST, timeout=2.0) as client,
+    ):
+        slow = gate.hold("POST", "/organizations")
         organization = await client.organizations.create(name="Acme", external_id="acme-1")
+        assert slow.held == 1
+        slow.release()
         await logged(bare_emulator, "POST", 2)  # the abandoned attempt has landed
         assert [o.id async for o in client.organizations.list()] == [organization.id]
     statuses = sorted((r.status or 0) for r in bare_emulator.requests if r.method == "POST")
@@ -255,14 +260,19 @@ async def test_a_domain_delete_whose_answer_was_lost_succeeds(
 
 
 async def test_timeouts_on_every_attempt_report_an_unknown_outcome(bare_emulator: Emulator) -> None:
-    bare_emulator.inject_fault(method="PUT", path="/organizations/*", delay_ms=150, times=2)
     (row,) = bare_emulator.seed([{"name": "Acme"}])
-    async with AsyncWorkOS(
-        api_key=bare_emulator.api_key, base_url=bare_emulator.url, backoff=FAST, timeout=0.05, max_retries=1
-    ) as client:
+    async with (
+        Gate(bare_emulator.url) as gate,
+        AsyncWorkOS(
+            api_key=bare_emulator.api_key, base_url=gate.url, backoff=FAST, timeout=0.05, max_retries=1
+        ) as client,
+    ):
+        late = gate.hold("PUT", "/organizations/*", times=2)  # unanswered until the call has given up
         with pytest.raises(APITimeoutError) as caught:
             await client.organizations.update(row["id"], name="Acme 2")
         assert (caught.value.attempts, caught.value.outcome_unknown) == (2, True)
+        assert late.held == 2
+        late.release()
         await logged(bare_emulator, "PUT", 2)
         # Both late updates landed; they set the same values, so the result is the same.
         assert (await client.organizations.get(row["id"])).name == "Acme 2"

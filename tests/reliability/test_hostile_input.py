@@ -40,7 +40,7 @@ KEPT_MAX = BODY_MAX_CHARS + 100
 async def once(emulator: Emulator) -> AsyncIterator[AsyncWorkOS]:
     """A client that never retries, so one injected answer is the whole story."""
     async with AsyncWorkOS(
-        api_key=emulator.api_key, base_url=emulator.url, backoff=FAST, timeout=5, max_retries=0
+        api_key=emulator.api_key, base_url=emulator.url, backoff=FAST, timeout=30, max_retries=0
     ) as client:
         yield client
 
@@ -177,7 +177,7 @@ async def test_a_cursor_that_never_advances_stops_with_pagination_error(
     rows = emulator.seed([{"name": "A"}, {"name": "B"}])
     stuck = {"object": "list", "data": rows[:1], "list_metadata": {"before": None, "after": rows[0]["id"]}}
     emulator.inject_fault(method="GET", path="/organizations", status=200, body=stuck, times=50)
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(30):
         with pytest.raises(PaginationError):
             [organization async for organization in client.organizations.list(limit=1)]
     assert len(emulator.requests) <= 3
@@ -193,7 +193,7 @@ async def test_a_cursor_that_cycles_stops_with_pagination_error(client: AsyncWor
     seen: list[str] = []
 
     async def walk() -> None:
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(30):
             async for organization in client.organizations.list(limit=1):
                 seen.append(organization.id)
 
@@ -304,7 +304,7 @@ def near_organizations(draw: st.DrawFn) -> Any:
 
 
 async def answer_with(client: AsyncWorkOS, call: str) -> Any:
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(30):
         try:
             return await CALLS[call](client)
         except WorkOSError as error:

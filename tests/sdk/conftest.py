@@ -9,6 +9,8 @@ import pytest
 from workos_orgs import AsyncWorkOS, Backoff
 from workos_orgs.emulator import Emulator
 
+from ..gate import SAFETY_NET
+
 # Retries in tests wait milliseconds, not seconds.
 FAST = Backoff(base=0.01, cap=0.05, max_retry_after=2.0)
 
@@ -16,5 +18,5 @@ FAST = Backoff(base=0.01, cap=0.05, max_retry_after=2.0)
 @pytest.fixture
 async def client(emulator: Emulator) -> AsyncIterator[AsyncWorkOS]:
     """A client for the emulator; closed after the test."""
-    async with AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, backoff=FAST, timeout=5) as workos:
+    async with AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, backoff=FAST, timeout=SAFETY_NET) as workos:
         yield workos

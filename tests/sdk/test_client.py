@@ -111,8 +111,9 @@ async def test_a_users_session_is_never_closed(emulator: Emulator) -> None:
 async def test_with_options_shares_the_session_and_closing_a_view_keeps_it(emulator: Emulator) -> None:
     async with AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, backoff=FAST) as client:
         await client.organizations.create(name="Acme")
-        view = client.with_options(timeout=1, max_retries=0)
-        assert (view.timeout, view.max_retries) == (1.0, 0)
+        # Distinct from the client's, and still ample: the view's create must not time out.
+        view = client.with_options(timeout=45, max_retries=0)
+        assert (view.timeout, view.max_retries) == (45.0, 0)
         assert (client.timeout, client.max_retries) == (30.0, 2)
         await view.organizations.create(name="Beta")
         assert view.session is client.session

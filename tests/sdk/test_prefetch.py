@@ -14,6 +14,7 @@ from workos_orgs import AsyncWorkOS, NotFoundError, Order
 from workos_orgs._pagination import walks_in_display_order
 from workos_orgs.emulator import Emulator
 
+from ..gate import SAFETY_NET, Gate
 from .conftest import FAST
 
 
@@ -41,50 +42,51 @@ async def test_max_items_never_asks_for_a_page_it_will_not_use(client: AsyncWork
     assert len(list_requests(emulator)) == 2
 
 
-async def test_the_next_page_is_asked_for_while_this_one_is_used(client: AsyncWorkOS, emulator: Emulator) -> None:
+async def test_the_next_page_is_asked_for_while_this_one_is_used(emulator: Emulator) -> None:
     seed(emulator, 20)
-    async for organization in client.organizations.list(limit=10):
-        assert organization.name == "Org 019"
-        await asyncio.sleep(0.2)  # the caller's own work on the first item
-        # Page two was requested before the first item was handed over, not after the tenth.
-        assert len(list_requests(emulator)) == 2
-        break
+    async with Gate(emulator.url) as gate, one_connection(gate.url, emulator.api_key) as client:
+        second_page = gate.hold("GET", "/organizations", query="after=")
+        async for organization in client.organizations.list(limit=10):
+            assert organization.name == "Org 019"
+            # Page two is asked for before the first item is handed over, not after the tenth:
+            # while the caller is still on the first item, its request arrives.
+            await second_page.arrived()
+            assert len(list_requests(emulator)) == 1  # the first page; the second is held
+            break
 
 
 @contextlib.asynccontextmanager
-async def one_connection(emulator: Emulator) -> AsyncIterator[AsyncWorkOS]:
+async def one_connection(url: str, api_key: str) -> AsyncIterator[AsyncWorkOS]:
     """A client whose pool holds one connection: one left checked out makes the next call wait."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
         async with AsyncWorkOS(
-            api_key=emulator.api_key, base_url=emulator.url, session=session, backoff=FAST
+            api_key=api_key, base_url=url, session=session, backoff=FAST, timeout=SAFETY_NET
         ) as client:
             yield client
 
 
-def slow_second_page(emulator: Emulator) -> None:
-    seed(emulator, 30)
-    emulator.inject_fault(method="GET", path="/organizations", delay_ms=1, times=1)  # the first page: normal
-    emulator.inject_fault(method="GET", path="/organizations", delay_ms=2_000, times=1)
-
-
 async def test_leaving_early_cancels_the_page_asked_for(emulator: Emulator) -> None:
-    slow_second_page(emulator)
-    async with one_connection(emulator) as client:
+    seed(emulator, 30)
+    async with Gate(emulator.url) as gate, one_connection(gate.url, emulator.api_key) as client:
+        second_page = gate.hold("GET", "/organizations", query="after=")  # never answered
         async for _ in client.organizations.list(limit=10):
+            await second_page.arrived()  # in flight, on the one connection
             break
         gc.collect()
-        # Were the slow request still holding the one connection, this would wait 2 s.
-        page = await asyncio.wait_for(client.organizations.list(limit=1), timeout=1.5)
+        # Were the held request still holding the one connection, this would wait forever.
+        page = await asyncio.wait_for(client.organizations.list(limit=1), timeout=SAFETY_NET)
         assert len(page.data) == 1
 
 
 async def test_aclose_cancels_the_page_asked_for(emulator: Emulator) -> None:
-    slow_second_page(emulator)
-    async with one_connection(emulator) as client:
-        # Were the slow request waited out instead of cancelled, this would take 2 s.
-        async with asyncio.timeout(1.5):
+    seed(emulator, 30)
+    async with Gate(emulator.url) as gate, one_connection(gate.url, emulator.api_key) as client:
+        second_page = gate.hold("GET", "/organizations", query="after=")  # never answered
+        # Were the held request waited out instead of cancelled, this would wait forever.
+        async with asyncio.timeout(SAFETY_NET):
             async with contextlib.aclosing(aiter(client.organizations.list(limit=10))) as items:
                 first = await anext(items)
+                await second_page.arrived()
             page = await client.organizations.list(limit=1)
         assert first.name == "Org 029"
         assert len(page.data) == 1

@@ -15,6 +15,7 @@ from workos_orgs import (
 )
 from workos_orgs.emulator import Emulator
 
+from ..gate import Gate
 from .conftest import FAST
 
 
@@ -86,17 +87,27 @@ async def test_drops_on_every_attempt_raise_a_connection_error(client: AsyncWork
 
 
 async def test_a_slow_response_times_out_and_is_retried(client: AsyncWorkOS, emulator: Emulator) -> None:
-    emulator.inject_fault(method="POST", path="/organizations", delay_ms=600)
-    organization = await client.organizations.create(name="Acme", timeout=0.2)
+    async with Gate(emulator.url) as gate:
+        # The first attempt does the work, and its response never comes: it surely times out.
+        first = gate.hold("POST", "/organizations", work_first=True)
+        # The same timeout bounds the retries, which the emulator answers at once; the spare
+        # retries are there so that only several long stalls of the machine in a row could fail this.
+        async with AsyncWorkOS(api_key=emulator.api_key, base_url=gate.url, backoff=FAST) as gated:
+            through_gate = gated.with_options(timeout=1, max_retries=5)
+            organization = await through_gate.organizations.create(name="Acme")
+        assert first.held == 1
     assert organization.name == "Acme"
     # The slow first attempt still did the work; the retry replayed it.
     assert [org.id async for org in client.organizations.list()] == [organization.id]
+    assert len({request.idempotency_key for request in emulator.requests if request.method == "POST"}) == 1
 
 
-async def test_timeouts_on_every_attempt_raise_a_timeout_error(client: AsyncWorkOS, emulator: Emulator) -> None:
-    emulator.inject_fault(method="GET", path="/organizations/*", delay_ms=400, times=2)
-    with pytest.raises(APITimeoutError, match=r"0\.1s socket timeout"):
-        await client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV", timeout=0.1, max_retries=1)
+async def test_timeouts_on_every_attempt_raise_a_timeout_error(emulator: Emulator) -> None:
+    async with Gate(emulator.url) as gate:
+        gate.hold("GET", "/organizations/*", times=2)  # never answered
+        async with AsyncWorkOS(api_key=emulator.api_key, base_url=gate.url, backoff=FAST) as client:
+            with pytest.raises(APITimeoutError, match=r"0\.1s socket timeout"):
+                await client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV", timeout=0.1, max_retries=1)
 
 
 async def test_a_refused_connection_is_a_connection_error() -> None:

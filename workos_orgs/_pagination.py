@@ -127,7 +127,7 @@ def page_structure(hook: Callable[[Any, type[T]], T], item: type[T]) -> Callable
             list_metadata = {}
         elif not isinstance(list_metadata, dict):
             raise TypeError("expected list_metadata to be an object")
-        items = tuple(hook(value, item) for value in data["data"])
+        items = tuple([hook(value, item) for value in data["data"]])
         return Page(items, structure_list_metadata(list_metadata, ListMetadata))
 
     return structure

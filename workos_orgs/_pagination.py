@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
 from typing import Any, Generic, Literal
 
 import attrs
@@ -401,22 +401,24 @@ class _Pages(Generic[T]):
             self._cancel_ahead()
 
 
+_NO_ITEM: Any = object()
+
+
 class _Items(Generic[T]):
     def __init__(self, pages: _Pages[T], in_walk_order: Callable[[Page[T]], tuple[T, ...]]) -> None:
         self._pages = pages
         self._in_walk_order = in_walk_order
-        self._buffer: tuple[T, ...] = ()
-        self._index = 0
+        self._items: Iterator[T] = iter(())
 
     def __aiter__(self) -> _Items[T]:
         return self
 
     async def __anext__(self) -> T:
-        while self._index >= len(self._buffer):
-            self._buffer = self._in_walk_order(await anext(self._pages))
-            self._index = 0
-        item = self._buffer[self._index]
-        self._index += 1
+        # Once per item: one call of the page's iterator, rather than indexing and counting.
+        item: T = next(self._items, _NO_ITEM)
+        while item is _NO_ITEM:
+            self._items = iter(self._in_walk_order(await anext(self._pages)))
+            item = next(self._items, _NO_ITEM)
         return item
 
     async def aclose(self) -> None:

@@ -11,8 +11,8 @@ ends the walk with `PaginationError` instead of looping.  What a walk remembers 
 is two IDs and a cursor per page.
 
 While you work through one page, the next is already on its way: the pager reads the next
-cursor from the response, sends that request, and only then builds the page's models, so the
-API's time and yours overlap.  Leaving an ``async for`` early cancels that request (it may
+cursor from the end of the response's body, sends that request, and only then decodes the page
+and builds its models, so the API's time and yours overlap.  Leaving an ``async for`` early cancels that request (it may
 have reached the API: one extra GET); ``max_items`` never asks for a page it will not use.
 """
 
@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
 from typing import Any, Generic, Literal
 
 import attrs
+import orjson
 
 from ._contract import LIST_LIMIT_MAX, LIST_LIMIT_MIN, Order
 from ._errors import InvalidArgumentError, PaginationError
@@ -110,6 +111,22 @@ def peek_cursor(data: Any, direction: Direction) -> str | None:
     return cursor if isinstance(cursor, str) and cursor else None
 
 
+def peek_tail_cursor(body: bytes, direction: Direction) -> str | None:
+    """The `direction` cursor read from the end of a list body, before the body is decoded; or None.
+
+    The API sends ``list_metadata`` last, so only the bytes from its key on are decoded.  A
+    guess: the walk checks it against the decoded body before it trusts it.
+    """
+    start = body.rfind(b'"list_metadata"')
+    if start < 0:
+        return None
+    try:
+        tail = orjson.loads(b"{" + body[start:])
+    except orjson.JSONDecodeError:
+        return None
+    return peek_cursor(tail, direction)
+
+
 def peek_size(data: Any) -> int:
     """How many items a decoded list body holds (0 when it is not a list body)."""
     items = data.get("data") if isinstance(data, dict) else None
@@ -185,10 +202,13 @@ class _Walk(Generic[T]):
     max_items: int | None
     in_display_order: bool
 
+    async def response(self, cursor: str | None) -> Response:
+        """The response with the page that starts at `cursor` (the first page when None)."""
+        return await self.fetch(self.query if cursor is None else (*self.query, (self.direction, cursor)))
+
     async def page(self, cursor: str | None) -> RawPage[T]:
         """The page that starts at `cursor` (the first page when None), as it came."""
-        query = self.query if cursor is None else (*self.query, (self.direction, cursor))
-        return RawPage.of(await self.fetch(query), self.structure)
+        return RawPage.of(await self.response(cursor), self.structure)
 
     def cut(self, page: Page[T], count: int) -> Page[T]:
         return cut(page, count, self.direction, self.in_display_order)
@@ -309,7 +329,7 @@ class _Pages(Generic[T]):
         self._seen_pages: set[tuple[str, str]] = set()
         self._done = False
         self._stuck: PaginationError | None = None
-        self._ahead: asyncio.Future[RawPage[T]] | None = None
+        self._ahead: asyncio.Future[Response] | None = None
 
     def __aiter__(self) -> _Pages[T]:
         return self
@@ -321,11 +341,21 @@ class _Pages(Generic[T]):
             raise StopAsyncIteration
         cursor = self._cursor
         try:
-            raw = await (self._ahead or self._walk.page(cursor))
+            response = await (self._ahead or self._walk.response(cursor))
             self._ahead = None
-            if self._fetch_ahead(raw):
-                # One turn of the loop puts that request on the wire before the models are built.
+            # Without max_items the next page is wanted whatever this one holds: it is asked
+            # for at once, with the cursor at the end of the body, and one turn of the loop
+            # puts that request on the wire before this page is decoded and its models built.
+            guess = None if self._remaining is not None else peek_tail_cursor(response.body, self._direction)
+            if self._fetch_ahead(guess):
                 await asyncio.sleep(0)
+            raw = RawPage.of(response, self._walk.structure)
+            next_cursor = raw.cursor(self._direction)
+            if next_cursor != guess:
+                self._cancel_ahead()  # a wrong guess (a body that does not end in list_metadata)
+                wanted = self._remaining is None or self._remaining > peek_size(raw.data)
+                if wanted and self._fetch_ahead(next_cursor):
+                    await asyncio.sleep(0)
             page = raw.page(self._direction)
         except BaseException:
             self._done = True
@@ -361,13 +391,11 @@ class _Pages(Generic[T]):
             self._remaining -= len(page.data)
         return page
 
-    def _fetch_ahead(self, raw: RawPage[T]) -> bool:
-        """Ask for the next page now, if this one says there is one we will want."""
-        cursor = raw.cursor(self._direction)
-        wanted = self._remaining is None or self._remaining > peek_size(raw.data)
-        if cursor is None or cursor in self._seen_cursors or not wanted:
+    def _fetch_ahead(self, cursor: str | None) -> bool:
+        """Ask for the page at `cursor` now, unless there is none or the walk has been there."""
+        if cursor is None or cursor in self._seen_cursors:
             return False
-        self._ahead = asyncio.ensure_future(self._walk.page(cursor))
+        self._ahead = asyncio.ensure_future(self._walk.response(cursor))
         return True
 
     def _finish(self) -> None:

@@ -77,6 +77,8 @@ def check_text(name: str, value: str) -> str:
     A lone surrogate (``'\\udcff'``, left by decoding bytes with ``surrogateescape``) has no
     UTF-8 form: refused rather than silently dropped from the request.
     """
+    if value.isascii():  # a flag CPython keeps: ASCII text always has a UTF-8 form
+        return value
     try:
         value.encode()
     except UnicodeEncodeError as error:

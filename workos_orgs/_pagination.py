@@ -344,15 +344,17 @@ class _Pages(Generic[T]):
             response = await (self._ahead or self._walk.response(cursor))
             self._ahead = None
             # Without max_items the next page is wanted whatever this one holds: it is asked
-            # for at once, with the cursor at the end of the body, and one turn of the loop
-            # puts that request on the wire before this page is decoded and its models built.
-            guess = None if self._remaining is not None else peek_tail_cursor(response.body, self._direction)
+            # for at once, with the cursor at the end of the body (unless the body was cut off),
+            # and one turn of the loop puts that request on the wire before this page is
+            # decoded and its models built.
+            guessing = self._remaining is None and response.complete
+            guess = peek_tail_cursor(response.body, self._direction) if guessing else None
             if self._fetch_ahead(guess):
                 await asyncio.sleep(0)
             raw = RawPage.of(response, self._walk.structure)
             next_cursor = raw.cursor(self._direction)
             if next_cursor != guess:
-                self._cancel_ahead()  # a wrong guess (a body that does not end in list_metadata)
+                self._cancel_ahead()  # a wrong guess, if any: its page is not read
                 wanted = self._remaining is None or self._remaining > peek_size(raw.data)
                 if wanted and self._fetch_ahead(next_cursor):
                     await asyncio.sleep(0)

@@ -11,8 +11,8 @@ ends the walk with `PaginationError` instead of looping.  What a walk remembers 
 is two IDs and a cursor per page.
 
 While you work through one page, the next is already on its way: the pager reads the next
-cursor from the response, sends that request, and only then builds the page's models, so the
-API's time and yours overlap.  Leaving an ``async for`` early cancels that request (it may
+cursor from the end of the response's body, sends that request, and only then decodes the page
+and builds its models, so the API's time and yours overlap.  Leaving an ``async for`` early cancels that request (it may
 have reached the API: one extra GET); ``max_items`` never asks for a page it will not use.
 """
 
@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
 from typing import Any, Generic, Literal
 
 import attrs
+import orjson
 
 from ._contract import LIST_LIMIT_MAX, LIST_LIMIT_MIN, Order
 from ._errors import InvalidArgumentError, PaginationError
@@ -110,6 +111,22 @@ def peek_cursor(data: Any, direction: Direction) -> str | None:
     return cursor if isinstance(cursor, str) and cursor else None
 
 
+def peek_tail_cursor(body: bytes, direction: Direction) -> str | None:
+    """The `direction` cursor read from the end of a list body, before the body is decoded; or None.
+
+    The API sends ``list_metadata`` last, so only the bytes from its key on are decoded.  A
+    guess: the walk checks it against the decoded body before it trusts it.
+    """
+    start = body.rfind(b'"list_metadata"')
+    if start < 0:
+        return None
+    try:
+        tail = orjson.loads(b"{" + body[start:])
+    except orjson.JSONDecodeError:
+        return None
+    return peek_cursor(tail, direction)
+
+
 def peek_size(data: Any) -> int:
     """How many items a decoded list body holds (0 when it is not a list body)."""
     items = data.get("data") if isinstance(data, dict) else None
@@ -127,7 +144,7 @@ def page_structure(hook: Callable[[Any, type[T]], T], item: type[T]) -> Callable
             list_metadata = {}
         elif not isinstance(list_metadata, dict):
             raise TypeError("expected list_metadata to be an object")
-        items = tuple(hook(value, item) for value in data["data"])
+        items = tuple([hook(value, item) for value in data["data"]])
         return Page(items, structure_list_metadata(list_metadata, ListMetadata))
 
     return structure
@@ -185,10 +202,13 @@ class _Walk(Generic[T]):
     max_items: int | None
     in_display_order: bool
 
+    async def response(self, cursor: str | None) -> Response:
+        """The response with the page that starts at `cursor` (the first page when None)."""
+        return await self.fetch(self.query if cursor is None else (*self.query, (self.direction, cursor)))
+
     async def page(self, cursor: str | None) -> RawPage[T]:
         """The page that starts at `cursor` (the first page when None), as it came."""
-        query = self.query if cursor is None else (*self.query, (self.direction, cursor))
-        return RawPage.of(await self.fetch(query), self.structure)
+        return RawPage.of(await self.response(cursor), self.structure)
 
     def cut(self, page: Page[T], count: int) -> Page[T]:
         return cut(page, count, self.direction, self.in_display_order)
@@ -309,7 +329,7 @@ class _Pages(Generic[T]):
         self._seen_pages: set[tuple[str, str]] = set()
         self._done = False
         self._stuck: PaginationError | None = None
-        self._ahead: asyncio.Future[RawPage[T]] | None = None
+        self._ahead: asyncio.Future[Response] | None = None
 
     def __aiter__(self) -> _Pages[T]:
         return self
@@ -321,11 +341,23 @@ class _Pages(Generic[T]):
             raise StopAsyncIteration
         cursor = self._cursor
         try:
-            raw = await (self._ahead or self._walk.page(cursor))
+            response = await (self._ahead or self._walk.response(cursor))
             self._ahead = None
-            if self._fetch_ahead(raw):
-                # One turn of the loop puts that request on the wire before the models are built.
+            # Without max_items the next page is wanted whatever this one holds: it is asked
+            # for at once, with the cursor at the end of the body (unless the body was cut off),
+            # and one turn of the loop puts that request on the wire before this page is
+            # decoded and its models built.
+            guessing = self._remaining is None and response.complete
+            guess = peek_tail_cursor(response.body, self._direction) if guessing else None
+            if self._fetch_ahead(guess):
                 await asyncio.sleep(0)
+            raw = RawPage.of(response, self._walk.structure)
+            next_cursor = raw.cursor(self._direction)
+            if next_cursor != guess:
+                self._cancel_ahead()  # a wrong guess, if any: its page is not read
+                wanted = self._remaining is None or self._remaining > peek_size(raw.data)
+                if wanted and self._fetch_ahead(next_cursor):
+                    await asyncio.sleep(0)
             page = raw.page(self._direction)
         except BaseException:
             self._done = True
@@ -361,13 +393,11 @@ class _Pages(Generic[T]):
             self._remaining -= len(page.data)
         return page
 
-    def _fetch_ahead(self, raw: RawPage[T]) -> bool:
-        """Ask for the next page now, if this one says there is one we will want."""
-        cursor = raw.cursor(self._direction)
-        wanted = self._remaining is None or self._remaining > peek_size(raw.data)
-        if cursor is None or cursor in self._seen_cursors or not wanted:
+    def _fetch_ahead(self, cursor: str | None) -> bool:
+        """Ask for the page at `cursor` now, unless there is none or the walk has been there."""
+        if cursor is None or cursor in self._seen_cursors:
             return False
-        self._ahead = asyncio.ensure_future(self._walk.page(cursor))
+        self._ahead = asyncio.ensure_future(self._walk.response(cursor))
         return True
 
     def _finish(self) -> None:
@@ -401,22 +431,24 @@ class _Pages(Generic[T]):
             self._cancel_ahead()
 
 
+_NO_ITEM: Any = object()
+
+
 class _Items(Generic[T]):
     def __init__(self, pages: _Pages[T], in_walk_order: Callable[[Page[T]], tuple[T, ...]]) -> None:
         self._pages = pages
         self._in_walk_order = in_walk_order
-        self._buffer: tuple[T, ...] = ()
-        self._index = 0
+        self._items: Iterator[T] = iter(())
 
     def __aiter__(self) -> _Items[T]:
         return self
 
     async def __anext__(self) -> T:
-        while self._index >= len(self._buffer):
-            self._buffer = self._in_walk_order(await anext(self._pages))
-            self._index = 0
-        item = self._buffer[self._index]
-        self._index += 1
+        # Once per item: one call of the page's iterator, rather than indexing and counting.
+        item: T = next(self._items, _NO_ITEM)
+        while item is _NO_ITEM:
+            self._items = iter(self._in_walk_order(await anext(self._pages)))
+            item = next(self._items, _NO_ITEM)
         return item
 
     async def aclose(self) -> None:

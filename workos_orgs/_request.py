@@ -36,6 +36,10 @@ class Request:
     segments: tuple[str, ...] = ()
 
 
+_UNRESERVED: Final = re.compile(r"[A-Za-z0-9_.~-]*")
+"""Characters that `quote` never escapes (RFC 3986, section 2.3)."""
+
+
 def encode_segment(segment: str) -> str:
     """Percent-encode one path segment so that nothing in it acts as URL syntax.
 
@@ -44,12 +48,14 @@ def encode_segment(segment: str) -> str:
     """
     if not segment.strip("."):
         return "%2E" * len(segment)
+    if _UNRESERVED.fullmatch(segment):
+        return segment  # what quote() would return, at a tenth of its cost: IDs are like this
     return quote(segment, safe="")
 
 
 def build_url(base_url: URL, segments: Sequence[str], query: Iterable[tuple[str, str]] = ()) -> URL:
     """The URL of `segments` under `base_url`, each segment percent-encoded."""
-    path = base_url.raw_path.rstrip("/") + "/" + "/".join(encode_segment(segment) for segment in segments)
+    path = base_url.raw_path.rstrip("/") + "/" + "/".join([encode_segment(segment) for segment in segments])
     url = base_url.with_path(path, encoded=True)
     query = list(query)
     return url.with_query(query) if query else url
@@ -71,6 +77,8 @@ def check_text(name: str, value: str) -> str:
     A lone surrogate (``'\\udcff'``, left by decoding bytes with ``surrogateescape``) has no
     UTF-8 form: refused rather than silently dropped from the request.
     """
+    if value.isascii():  # a flag CPython keeps: ASCII text always has a UTF-8 form
+        return value
     try:
         value.encode()
     except UnicodeEncodeError as error:

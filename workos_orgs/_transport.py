@@ -79,6 +79,14 @@ class CallSettings:
     timeout: float | None
     retry: RetryPolicy
     rate_limiter: RateLimiter | None = None
+    socket_timeout: aiohttp.ClientTimeout = attrs.field(init=False, eq=False, repr=False)
+    """`timeout` as aiohttp takes it: made once per settings, not once per request."""
+
+    def __attrs_post_init__(self) -> None:
+        client_timeout = aiohttp.ClientTimeout(
+            total=None, connect=None, sock_connect=self.timeout, sock_read=self.timeout
+        )
+        object.__setattr__(self, "socket_timeout", client_timeout)
 
     @property
     def attempt_timeout(self) -> float | None:
@@ -180,7 +188,7 @@ class Transport:
                 await settings.rate_limiter.wait(request.method, request.segments)
             sends = _Sends(settings.attempt_timeout)
             try:
-                response = await self._send_once(request, settings.timeout, sends)
+                response = await self._send_once(request, settings.socket_timeout, sends)
             except TimeoutError as error:
                 if sends.expired:
                     detail = f"No complete response within {settings.attempt_timeout}s of the attempt's connection"
@@ -285,9 +293,8 @@ class Transport:
         failure.__suppress_context__ = True
         return failure
 
-    async def _send_once(self, request: Request, timeout: float | None, sends: _Sends) -> Response:
+    async def _send_once(self, request: Request, client_timeout: aiohttp.ClientTimeout, sends: _Sends) -> Response:
         session = self._sessions.get()
-        client_timeout = aiohttp.ClientTimeout(total=None, connect=None, sock_connect=timeout, sock_read=timeout)
         async with asyncio.timeout(None) as deadline:
             sends.deadline = deadline
             async with session.request(
@@ -374,9 +381,12 @@ async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> tuple[by
     ``Content-Length`` counts compressed bytes, which may inflate a thousandfold.  A
     connection whose response is not read to the end is closed by aiohttp, not pooled.
     """
+    content = response.content
     chunks: list[bytes] = []
     size = 0
-    while chunk := await response.content.read(64 * 1024):
+    # Each read takes all that is buffered (one byte past the limit tells a body that is too
+    # long); a body already read to its end needs no further await to say so.
+    while not content.at_eof() and (chunk := await content.read(limit - size + 1)):
         if size + len(chunk) > limit:
             chunks.append(chunk[: limit - size])
             return b"".join(chunks), False

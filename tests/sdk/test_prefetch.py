@@ -8,10 +8,11 @@ import gc
 from collections.abc import AsyncIterator
 
 import aiohttp
+import orjson
 import pytest
 
 from workos_orgs import AsyncWorkOS, NotFoundError, Order
-from workos_orgs._pagination import walks_in_display_order
+from workos_orgs._pagination import peek_cursor, peek_tail_cursor, walks_in_display_order
 from workos_orgs.emulator import Emulator
 
 from ..gate import SAFETY_NET, Gate
@@ -130,3 +131,27 @@ def test_which_walks_meet_items_in_page_order() -> None:
     assert walks_in_display_order(Order.NORMAL, "before")
     assert not walks_in_display_order(Order.DESC, "before")
     assert not walks_in_display_order(Order.NORMAL, "after")
+
+
+@pytest.mark.parametrize(
+    ("body", "after"),
+    [
+        ({"object": "list", "data": [{"id": "org_1"}], "list_metadata": {"before": None, "after": "org_1"}}, "org_1"),
+        ({"list_metadata": {"before": None, "after": "org_2"}, "data": [{"id": "org_2"}]}, "org_2"),  # key first
+        ({"data": [{"id": "org_1", "name": '"list_metadata"'}], "list_metadata": {"after": None}}, None),
+        ({"data": [], "list_metadata": {"after": ""}}, None),
+        ({"data": [{"name": '"list_metadata":{"after":"org_9"}'}]}, None),  # only inside a string
+    ],
+)
+def test_the_cursor_is_read_from_the_end_of_a_body_as_decoding_all_of_it_gives_it(
+    body: dict[str, object], after: str | None
+) -> None:
+    raw = orjson.dumps(body)
+    assert peek_tail_cursor(raw, "after") == after == peek_cursor(orjson.loads(raw), "after")
+
+
+def test_a_body_that_is_not_json_to_its_end_names_no_cursor() -> None:
+    raw = orjson.dumps({"data": [], "list_metadata": {"after": "org_1"}})
+    assert peek_tail_cursor(raw, "after") == "org_1"
+    assert peek_tail_cursor(raw[:-2], "after") is None  # cut off
+    assert peek_tail_cursor(raw + b"]", "after") is None

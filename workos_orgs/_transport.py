@@ -191,8 +191,9 @@ class Transport:
                     detail,
                     request,
                     error,
-                    # A connect timeout never reached the server; a read timeout may have.
-                    reached_server=sends.count > 0 and not isinstance(error, aiohttp.ConnectionTimeoutError),
+                    # Safe only when nothing went out: a connect timeout of aiohttp's resend
+                    # follows a send that may have done the work.
+                    reached_server=sends.count > 0,
                 )
             except aiohttp.ClientError as error:
                 failure = self._failure(
@@ -200,7 +201,7 @@ class Transport:
                     f"Connection failed: {type(error).__name__}: {error}",
                     request,
                     error,
-                    reached_server=not isinstance(error, aiohttp.ClientConnectorError),
+                    reached_server=sends.count > 0,
                 )
             # More than one send means aiohttp resent it after a dropped connection: the
             # first send may have done the work.

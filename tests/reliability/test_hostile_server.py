@@ -352,6 +352,37 @@ async def test_clients_sharing_a_session_count_each_send_once() -> None:
     assert server.requests == 2
 
 
+# A last page whose cursor is an empty string: no cursor, as null is.
+
+
+@pytest.mark.parametrize("order", ["desc", "normal"])
+async def test_an_empty_cursor_ends_the_listing(order: str) -> None:
+    organization = {
+        "object": "organization",
+        "id": ORG_ID,
+        "name": "Acme",
+        "domains": [],
+        "metadata": {},
+        "external_id": None,
+        "created_at": "2026-01-15T12:00:00.000Z",
+        "updated_at": "2026-01-15T12:00:00.000Z",
+    }
+    body = orjson.dumps({"object": "list", "data": [organization], "list_metadata": {"before": "", "after": ""}})
+
+    async def one_page(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        await writer.drain()
+
+    async with Hostile(one_page) as server, client_for(server) as client:
+        async with asyncio.timeout(SAFETY_NET):
+            page = await client.organizations.list(order=order)
+            assert (page.has_more, page.list_metadata.before, page.list_metadata.after) == (False, None, None)
+            assert [organization.id async for organization in client.organizations.list(order=order)] == [ORG_ID]
+    assert server.requests == 2
+
+
 # aiohttp's own resend of a DELETE whose kept-alive connection dropped, when that resend
 # cannot connect: the first send reached the server, so the outcome is unknown.
 

@@ -42,6 +42,7 @@ import attrs
 
 from ._errors import APIConnectionError, APITimeoutError, ClientClosedError, ConfigurationError, WorkOSError
 from ._event_loops import session_loop
+from ._models import UNSET, Unset
 from ._request import Request
 from ._response import MAX_RESPONSE_BYTES, Response, decode_error, is_success, received, redact_text
 from ._retry import RetryPolicy, attempt_outcome_unknown, retry_delay
@@ -50,7 +51,8 @@ from ._throttle import RateLimiter
 logger: Final = logging.getLogger("workos_orgs")
 
 ATTEMPT_TIMEOUT_FACTOR: Final = 3
-"""Each send of a request ends at most this many ``timeout``s after it got its connection."""
+"""Unless ``attempt_timeout`` is given, each send of a request ends at most this many
+``timeout``s after it got its connection."""
 
 LOG_ENV_VAR: Final = "WORKOS_LOG"
 _HANDLER_NAME: Final = "workos_orgs.env"
@@ -79,10 +81,14 @@ class CallSettings:
     timeout: float | None
     retry: RetryPolicy
     rate_limiter: RateLimiter | None = None
+    given_attempt_timeout: float | Unset | None = UNSET
+    """``attempt_timeout`` as given; UNSET follows ``timeout``."""
 
     @property
     def attempt_timeout(self) -> float | None:
         """The hard bound on each send, from when it has a connection (None: no bound)."""
+        if self.given_attempt_timeout is not UNSET:
+            return self.given_attempt_timeout
         return None if self.timeout is None else self.timeout * ATTEMPT_TIMEOUT_FACTOR
 
 

@@ -174,9 +174,12 @@ async def test_a_compression_bomb_on_a_retried_500_is_cut_off_on_every_attempt(e
     assert server.requests == 2
 
 
-# Bytes dripped slowly enough that no socket wait ever times out.
+# Bytes dripped so that no socket wait times out: the socket timeout here is an hour, so only
+# the per-attempt bound can end a call, however slowly the machine runs.
 
-DRIP_GAP = 0.01  # far below the 0.5 s socket timeout
+DRIP_GAP = 0.01
+AN_HOUR = 3600.0
+ATTEMPT_BOUND = 0.2
 
 
 async def drip(writer: asyncio.StreamWriter, data: bytes, *, forever: bytes = b"") -> None:
@@ -207,22 +210,43 @@ def dripping(kind: str) -> Handler:
 
 @pytest.mark.parametrize("kind", ["status line", "headers", "100 Continue", "body"])
 async def test_a_server_that_drips_bytes_cannot_hold_a_call(kind: str) -> None:
-    async with Hostile(dripping(kind)) as server, client_for(server) as client:
+    async with (
+        Hostile(dripping(kind)) as server,
+        client_for(server, timeout=AN_HOUR, attempt_timeout=ATTEMPT_BOUND) as client,
+    ):
         with pytest.raises(APITimeoutError) as caught:
             async with asyncio.timeout(SAFETY_NET):
                 await client.organizations.get(ORG_ID)
     assert caught.value.attempts == 2
     assert caught.value.outcome_unknown
     assert "attempt" in caught.value.message
+    assert f"within {ATTEMPT_BOUND}s of the attempt's connection" in caught.value.message
     assert server.requests == 2
 
 
 async def test_a_dripping_server_cannot_hold_a_call_with_no_retries() -> None:
-    async with Hostile(dripping("body")) as server, client_for(server, max_retries=0) as client:
+    async with (
+        Hostile(dripping("body")) as server,
+        client_for(server, max_retries=0, timeout=AN_HOUR, attempt_timeout=ATTEMPT_BOUND) as client,
+    ):
         with pytest.raises(APITimeoutError) as caught:
             async with asyncio.timeout(SAFETY_NET):
                 await client.organizations.update(ORG_ID, name="Acme")
     assert caught.value.attempts == 1
+
+
+async def test_the_attempt_bound_can_be_set_per_view_and_per_call() -> None:
+    async with Hostile(dripping("body")) as server, client_for(server, max_retries=0, timeout=AN_HOUR) as client:
+        assert client.attempt_timeout == AN_HOUR * 3  # the default follows timeout
+        bounded = client.with_options(attempt_timeout=ATTEMPT_BOUND)
+        assert (bounded.timeout, bounded.attempt_timeout) == (AN_HOUR, ATTEMPT_BOUND)
+        async with asyncio.timeout(SAFETY_NET):
+            with pytest.raises(APITimeoutError, match="attempt's connection") as by_view:
+                await bounded.organizations.get(ORG_ID)
+            with pytest.raises(APITimeoutError, match="attempt's connection") as by_call:
+                await client.organizations.get(ORG_ID, attempt_timeout=ATTEMPT_BOUND)
+    assert by_view.value.attempts == by_call.value.attempts == 1
+    assert server.requests == 2
 
 
 # Closing the client while calls are in flight, and queued for a pooled connection.

@@ -11,6 +11,7 @@ from workos_orgs import (
     APITimeoutError,
     AsyncWorkOS,
     BadRequestError,
+    ConfigurationError,
     InternalServerError,
 )
 from workos_orgs.emulator import Emulator
@@ -108,6 +109,28 @@ async def test_timeouts_on_every_attempt_raise_a_timeout_error(emulator: Emulato
         async with AsyncWorkOS(api_key=emulator.api_key, base_url=gate.url, backoff=FAST) as client:
             with pytest.raises(APITimeoutError, match=r"0\.1s socket timeout"):
                 await client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV", timeout=0.1, max_retries=1)
+
+
+def test_the_attempt_bound_follows_timeout_unless_given() -> None:
+    assert AsyncWorkOS(api_key="sk_test", timeout=2).attempt_timeout == 6.0
+    assert AsyncWorkOS(api_key="sk_test", timeout=None).attempt_timeout is None
+    given = AsyncWorkOS(api_key="sk_test", timeout=None, attempt_timeout=5)
+    assert (given.timeout, given.attempt_timeout) == (None, 5.0)
+    # A view that changes timeout keeps a bound that was given, and moves one that was not.
+    assert given.with_options(timeout=1).attempt_timeout == 5.0
+    assert AsyncWorkOS(api_key="sk_test", timeout=2).with_options(timeout=1).attempt_timeout == 3.0
+    assert (
+        AsyncWorkOS(api_key="sk_test", timeout=2, attempt_timeout=1).with_options(attempt_timeout=None).attempt_timeout
+        is None
+    )
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("inf"), float("nan"), True, "5"])
+def test_a_bad_attempt_bound_is_refused_by_name(bad: object) -> None:
+    with pytest.raises(ConfigurationError, match=r"^attempt_timeout must be a positive number of seconds or None"):
+        AsyncWorkOS(api_key="sk_test", attempt_timeout=bad)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match=r"^attempt_timeout must be"):
+        AsyncWorkOS(api_key="sk_test").with_options(attempt_timeout=bad)  # type: ignore[arg-type]
 
 
 async def test_a_refused_connection_is_a_connection_error() -> None:

@@ -36,8 +36,11 @@ class AsyncWorkOS(BaseClient):
             organization = await client.organizations.get("org_01H...")
 
     ``api_key`` defaults to ``$WORKOS_API_KEY`` and ``base_url`` to ``$WORKOS_BASE_URL`` or
-    ``https://api.workos.com``.  ``timeout`` (seconds) bounds connecting and each wait for
-    the response's bytes -- not time queued for a pooled connection; None means no limit.
+    ``https://api.workos.com``.  ``timeout`` (seconds) bounds each TCP connect and each wait
+    for the response's bytes -- not DNS resolution, nor time queued for a pooled connection;
+    None means no limit.  ``attempt_timeout`` (seconds; default 3 x ``timeout``) bounds each
+    attempt as a whole from when it has a connection, so a server dripping bytes cannot hold
+    a call.
     Failed calls are retried ``max_retries`` times (408, 429, 5xx, timeouts, dropped
     connections) with the given ``backoff``.  Pass your own ``session`` to share a
     connection pool; it stays yours to close.  Plain ``http://`` is accepted only for

@@ -1,11 +1,13 @@
 """The aiohttp layer: one session per client, and the retry loop around the protocol core.
 
-``timeout`` is a socket timeout (``aiohttp.ClientTimeout(total=None, sock_connect=t,
-sock_read=t)``): it bounds connecting and each wait for more bytes of the response.  A server
-that sends one byte just inside every such wait could hold a call forever, so each send also
-has a hard bound of `ATTEMPT_TIMEOUT_FACTOR` times ``timeout``, counted from the moment it has
-a connection.  Neither bounds the time a request waits for a free pooled connection (a slow
-pool is back-pressure, not a failed request) nor the whole call across retries.
+``timeout`` is a socket timeout (``aiohttp.ClientTimeout(total=None, connect=None,
+sock_connect=t, sock_read=t)``): it bounds each TCP connect and each wait for more bytes of the
+response.  A server that sends one byte just inside every such wait could hold a call forever,
+so each send also has a hard bound, ``attempt_timeout`` (by default `ATTEMPT_TIMEOUT_FACTOR`
+times ``timeout``), counted from the moment it has a connection.  Neither bounds the time a
+request waits for a free pooled connection (a slow pool is back-pressure, not a failed
+request), nor DNS resolution (aiohttp bounds that only with ``connect``, which would bound the
+pool wait too), nor the whole call across retries.
 
 Note that aiohttp itself resends an idempotent request (GET, PUT, DELETE) once when a kept-
 alive connection closes under it (RFC 9112, section 9.3.1); that resend happens inside one of

@@ -60,6 +60,8 @@ class ClientOptions(TypedDict, total=False):
     """How long to wait between retries."""
     rate_limiter: RateLimiter | None
     """The limiter that paces requests; None for none."""
+    attempt_timeout: float | None
+    """The hard bound in seconds on each attempt, from its connection; None for no limit."""
 
 
 class BaseClient:
@@ -89,7 +91,10 @@ class BaseClient:
                 f"with_options takes {', '.join(ClientOptions.__annotations__)}; got {', '.join(sorted(unknown))}."
             )
         settings = self._merge(
-            options.get("timeout", UNSET), options.get("max_retries", UNSET), options.get("backoff", UNSET)
+            options.get("timeout", UNSET),
+            options.get("max_retries", UNSET),
+            options.get("backoff", UNSET),
+            attempt_timeout=options.get("attempt_timeout", UNSET),
         )
         rate_limiter = options.get("rate_limiter", UNSET)
         if rate_limiter is not UNSET:
@@ -101,11 +106,20 @@ class BaseClient:
         return view
 
     def _merge(
-        self, timeout: float | Unset | None, max_retries: int | Unset, backoff: Backoff | Unset = UNSET
+        self,
+        timeout: float | Unset | None,
+        max_retries: int | Unset,
+        backoff: Backoff | Unset = UNSET,
+        *,
+        attempt_timeout: float | Unset | None = UNSET,
     ) -> CallSettings:
         settings = self._settings
         if timeout is not UNSET:
             settings = attrs.evolve(settings, timeout=check_timeout(timeout))
+        if attempt_timeout is not UNSET:
+            settings = attrs.evolve(
+                settings, given_attempt_timeout=check_timeout(attempt_timeout, name="attempt_timeout")
+            )
         if max_retries is not UNSET:
             settings = attrs.evolve(
                 settings, retry=attrs.evolve(settings.retry, max_retries=check_max_retries(max_retries))
@@ -125,9 +139,10 @@ class BaseClient:
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | Unset | None = UNSET,
         max_retries: int | Unset = UNSET,
+        attempt_timeout: float | Unset | None = UNSET,
     ) -> Response:
         """Send one call: its request built with the settings in force, retried as they allow."""
-        settings = self._merge(timeout, max_retries)
+        settings = self._merge(timeout, max_retries, attempt_timeout=attempt_timeout)
         if idempotency_key is not None and (not isinstance(idempotency_key, str) or not idempotency_key.strip()):
             raise InvalidArgumentError("idempotency_key must be a non-empty string, or None to generate one.")
         if method == "POST" and idempotency_key is None:

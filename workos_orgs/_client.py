@@ -14,6 +14,7 @@ from ._base_client import BaseClient, Connection, check_backoff, check_limiter
 from ._config import check_api_key, check_base_url, check_max_retries, check_timeout
 from ._contract import DEFAULT_BASE_URL
 from ._errors import ConfigurationError
+from ._models import UNSET, Unset
 from ._organization_domains import OrganizationDomains
 from ._organizations import Organizations
 from ._retry import Backoff, RetryPolicy
@@ -35,8 +36,11 @@ class AsyncWorkOS(BaseClient):
             organization = await client.organizations.get("org_01H...")
 
     ``api_key`` defaults to ``$WORKOS_API_KEY`` and ``base_url`` to ``$WORKOS_BASE_URL`` or
-    ``https://api.workos.com``.  ``timeout`` (seconds) bounds connecting and each wait for
-    the response's bytes -- not time queued for a pooled connection; None means no limit.
+    ``https://api.workos.com``.  ``timeout`` (seconds) bounds each TCP connect and each wait
+    for the response's bytes -- not DNS resolution, nor time queued for a pooled connection;
+    None means no limit.  ``attempt_timeout`` (seconds; default 3 x ``timeout``) bounds each
+    attempt as a whole from when it has a connection, so a server dripping bytes cannot hold
+    a call.
     Failed calls are retried ``max_retries`` times (408, 429, 5xx, timeouts, dropped
     connections) with the given ``backoff``.  Pass your own ``session`` to share a
     connection pool; it stays yours to close.  Plain ``http://`` is accepted only for
@@ -50,6 +54,7 @@ class AsyncWorkOS(BaseClient):
         *,
         base_url: str | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
+        attempt_timeout: float | Unset | None = UNSET,
         max_retries: int = DEFAULT_MAX_RETRIES,
         backoff: Backoff | None = None,
         session: aiohttp.ClientSession | None = None,
@@ -71,7 +76,10 @@ class AsyncWorkOS(BaseClient):
             base_url or os.environ.get(BASE_URL_ENV_VAR) or DEFAULT_BASE_URL, allow_insecure_http=allow_insecure_http
         )
         settings = CallSettings(
-            check_timeout(timeout), RetryPolicy(check_max_retries(max_retries), backoff), check_limiter(rate_limiter)
+            check_timeout(timeout),
+            RetryPolicy(check_max_retries(max_retries), backoff),
+            check_limiter(rate_limiter),
+            UNSET if attempt_timeout is UNSET else check_timeout(attempt_timeout, name="attempt_timeout"),
         )
         sessions = SessionHolder(session)
         transport = Transport(sessions, api_key=api_key, random=random.random)
@@ -96,6 +104,11 @@ class AsyncWorkOS(BaseClient):
     def timeout(self) -> float | None:
         """The default socket timeout in seconds (None: no limit)."""
         return self._settings.timeout
+
+    @property
+    def attempt_timeout(self) -> float | None:
+        """The default hard bound in seconds on each attempt, from its connection (None: no limit)."""
+        return self._settings.attempt_timeout
 
     @property
     def max_retries(self) -> int:

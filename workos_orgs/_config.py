@@ -54,12 +54,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_timeout(timeout: float | None) -> float | None:
-    """A socket timeout in seconds: positive and finite, or None for no limit."""
+def check_timeout(timeout: float | None, name: str = "timeout") -> float | None:
+    """A timeout in seconds (the option `name`): positive and finite, or None for no limit."""
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < math.inf
     ):
-        raise ConfigurationError(f"timeout must be a positive number of seconds or None; got {timeout!r}.")
+        raise ConfigurationError(f"{name} must be a positive number of seconds or None; got {timeout!r}.")
     return None if timeout is None else float(timeout)
 
 

@@ -43,6 +43,12 @@ class Order(enum.StrEnum):
 
 LIST_ORDER_DEFAULT: Final = Order.DESC
 
+
+def normalize_cursor(cursor: str | None) -> str | None:
+    """A page's ``before``/``after`` cursor, with an empty string read as no cursor (as null is)."""
+    return cursor or None
+
+
 # Create and update bodies.
 METADATA_MAX_KEYS: Final = 50
 METADATA_MAX_KEY_LENGTH: Final = 40

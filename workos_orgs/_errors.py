@@ -86,7 +86,9 @@ class APIConnectionError(WorkOSError):
 
 
 class APITimeoutError(APIConnectionError):
-    """Connecting, or waiting for the next bytes of the response, took longer than ``timeout``."""
+    """A TCP connect, or a wait for the next bytes of the response, took longer than ``timeout``;
+    or an attempt had no complete response ``attempt_timeout`` seconds after it got its
+    connection (the message says which)."""
 
 
 class APIStatusError(WorkOSError):

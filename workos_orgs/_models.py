@@ -16,7 +16,7 @@ from typing import Any, Final, Generic, Literal, Protocol, TypeVar
 import attrs
 from cattrs.preconf.orjson import OrjsonConverter, make_converter
 
-from ._contract import DomainState, DomainVerificationStrategy, format_timestamp
+from ._contract import DomainState, DomainVerificationStrategy, format_timestamp, normalize_cursor
 
 
 class _Unset(enum.Enum):
@@ -320,9 +320,9 @@ def _organization(value: Any, _: Any) -> Organization:
     return result
 
 
-def _optional_string(value: Any, _: Any) -> str | None:
+def _cursor(value: Any, _: Any) -> str | None:
     if value is None or value.__class__ is str:
-        return value
+        return normalize_cursor(value)
     raise TypeError(f"expected a string or null, got {type(value).__name__}")
 
 
@@ -378,7 +378,7 @@ def _unstructure_list_metadata(list_metadata: ListMetadata) -> dict[str, Any]:
 def _make_converter() -> OrjsonConverter:
     converter = make_converter(forbid_extra_keys=False, detailed_validation=False)
     # ListMetadata's cursors; a union is not a class, so the hook matches by equality.
-    converter.register_structure_hook_func(_equal_to(str | None), _optional_string)
+    converter.register_structure_hook_func(_equal_to(str | None), _cursor)
     converter.register_structure_hook(OrganizationDomain, _organization_domain)
     converter.register_structure_hook(Organization, _organization)
 

@@ -26,7 +26,7 @@ from typing import Any, Generic, Literal
 import attrs
 import orjson
 
-from ._contract import LIST_LIMIT_MAX, LIST_LIMIT_MIN, Order
+from ._contract import LIST_LIMIT_MAX, LIST_LIMIT_MIN, Order, normalize_cursor
 from ._errors import InvalidArgumentError, PaginationError
 from ._models import ListMetadata, Page, T, structure_list_metadata
 from ._request import check_id
@@ -108,7 +108,7 @@ def peek_cursor(data: Any, direction: Direction) -> str | None:
     """
     metadata = data.get("list_metadata") if isinstance(data, dict) else None
     cursor = metadata.get(direction) if isinstance(metadata, dict) else None
-    return cursor if isinstance(cursor, str) and cursor else None
+    return normalize_cursor(cursor) if isinstance(cursor, str) else None
 
 
 def peek_tail_cursor(body: bytes, direction: Direction) -> str | None:

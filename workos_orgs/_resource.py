@@ -49,6 +49,8 @@ class RequestOptions(TypedDict, total=False):
 
     timeout: float | None
     """The socket timeout in seconds; None for no limit."""
+    attempt_timeout: float | None
+    """The hard bound in seconds on each attempt, from its connection; None for no limit."""
     max_retries: int
     """How many times to retry a retryable failure."""
     extra_headers: Mapping[str, str] | None

@@ -1,11 +1,13 @@
 """The aiohttp layer: one session per client, and the retry loop around the protocol core.
 
-``timeout`` is a socket timeout (``aiohttp.ClientTimeout(total=None, sock_connect=t,
-sock_read=t)``): it bounds connecting and each wait for more bytes of the response.  A server
-that sends one byte just inside every such wait could hold a call forever, so each send also
-has a hard bound of `ATTEMPT_TIMEOUT_FACTOR` times ``timeout``, counted from the moment it has
-a connection.  Neither bounds the time a request waits for a free pooled connection (a slow
-pool is back-pressure, not a failed request) nor the whole call across retries.
+``timeout`` is a socket timeout (``aiohttp.ClientTimeout(total=None, connect=None,
+sock_connect=t, sock_read=t)``): it bounds each TCP connect and each wait for more bytes of the
+response.  A server that sends one byte just inside every such wait could hold a call forever,
+so each send also has a hard bound, ``attempt_timeout`` (by default `ATTEMPT_TIMEOUT_FACTOR`
+times ``timeout``), counted from the moment it has a connection.  Neither bounds the time a
+request waits for a free pooled connection (a slow pool is back-pressure, not a failed
+request), nor DNS resolution (aiohttp bounds that only with ``connect``, which would bound the
+pool wait too), nor the whole call across retries.
 
 Note that aiohttp itself resends an idempotent request (GET, PUT, DELETE) once when a kept-
 alive connection closes under it (RFC 9112, section 9.3.1); that resend happens inside one of
@@ -42,6 +44,7 @@ import attrs
 
 from ._errors import APIConnectionError, APITimeoutError, ClientClosedError, ConfigurationError, WorkOSError
 from ._event_loops import session_loop
+from ._models import UNSET, Unset
 from ._request import Request
 from ._response import MAX_RESPONSE_BYTES, Response, decode_error, is_success, received, redact_text
 from ._retry import RetryPolicy, attempt_outcome_unknown, retry_delay
@@ -50,7 +53,8 @@ from ._throttle import RateLimiter
 logger: Final = logging.getLogger("workos_orgs")
 
 ATTEMPT_TIMEOUT_FACTOR: Final = 3
-"""Each send of a request ends at most this many ``timeout``s after it got its connection."""
+"""Unless ``attempt_timeout`` is given, each send of a request ends at most this many
+``timeout``s after it got its connection."""
 
 LOG_ENV_VAR: Final = "WORKOS_LOG"
 _HANDLER_NAME: Final = "workos_orgs.env"
@@ -79,6 +83,8 @@ class CallSettings:
     timeout: float | None
     retry: RetryPolicy
     rate_limiter: RateLimiter | None = None
+    given_attempt_timeout: float | Unset | None = UNSET
+    """``attempt_timeout`` as given; UNSET follows ``timeout``."""
     socket_timeout: aiohttp.ClientTimeout = attrs.field(init=False, eq=False, repr=False)
     """`timeout` as aiohttp takes it: made once per settings, not once per request."""
 
@@ -91,6 +97,8 @@ class CallSettings:
     @property
     def attempt_timeout(self) -> float | None:
         """The hard bound on each send, from when it has a connection (None: no bound)."""
+        if self.given_attempt_timeout is not UNSET:
+            return self.given_attempt_timeout
         return None if self.timeout is None else self.timeout * ATTEMPT_TIMEOUT_FACTOR
 
 
@@ -199,8 +207,9 @@ class Transport:
                     detail,
                     request,
                     error,
-                    # A connect timeout never reached the server; a read timeout may have.
-                    reached_server=sends.count > 0 and not isinstance(error, aiohttp.ConnectionTimeoutError),
+                    # Safe only when nothing went out: a connect timeout of aiohttp's resend
+                    # follows a send that may have done the work.
+                    reached_server=sends.count > 0,
                 )
             except aiohttp.ClientError as error:
                 failure = self._failure(
@@ -208,7 +217,7 @@ class Transport:
                     f"Connection failed: {type(error).__name__}: {error}",
                     request,
                     error,
-                    reached_server=not isinstance(error, aiohttp.ClientConnectorError),
+                    reached_server=sends.count > 0,
                 )
             # More than one send means aiohttp resent it after a dropped connection: the
             # first send may have done the work.

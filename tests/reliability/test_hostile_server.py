@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workos_orgs import (
+    APIConnectionError,
     APIStatusError,
     APITimeoutError,
     AsyncWorkOS,
@@ -29,6 +30,7 @@ from workos_orgs import (
     InternalServerError,
     NotFoundError,
     Organization,
+    RateLimiter,
     ResponseValidationError,
     WorkOSError,
 )
@@ -88,12 +90,15 @@ class Hostile:
         await self._server.wait_closed()
 
 
-async def read_request(reader: asyncio.StreamReader) -> bool:
-    """Read one request head (and its body, if it has a length); False at end of stream."""
+async def read_request(reader: asyncio.StreamReader, methods: list[str] | None = None) -> bool:
+    """Read one request head (and its body, if it has a length), adding its method to
+    `methods`; False at end of stream."""
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except asyncio.IncompleteReadError:
         return False
+    if methods is not None:
+        methods.append(head.partition(b" ")[0].decode())
     for line in head.split(b"\r\n"):
         name, _, value = line.partition(b":")
         if name.strip().lower() == b"content-length" and int(value):
@@ -107,7 +112,7 @@ async def until_client_leaves(reader: asyncio.StreamReader) -> None:
     raise ConnectionResetError
 
 
-def client_for(server: Hostile, **options: object) -> AsyncWorkOS:
+def client_for(server: Hostile | StopsListening, **options: object) -> AsyncWorkOS:
     settings: dict[str, object] = {"backoff": FAST, "timeout": 0.5, "max_retries": 1}
     settings.update(options)
     return AsyncWorkOS(api_key="sk_test_hostile", base_url=server.url, **settings)  # type: ignore[arg-type]
@@ -169,9 +174,12 @@ async def test_a_compression_bomb_on_a_retried_500_is_cut_off_on_every_attempt(e
     assert server.requests == 2
 
 
-# Bytes dripped slowly enough that no socket wait ever times out.
+# Bytes dripped so that no socket wait times out: the socket timeout here is an hour, so only
+# the per-attempt bound can end a call, however slowly the machine runs.
 
-DRIP_GAP = 0.01  # far below the 0.5 s socket timeout
+DRIP_GAP = 0.01
+AN_HOUR = 3600.0
+ATTEMPT_BOUND = 0.2
 
 
 async def drip(writer: asyncio.StreamWriter, data: bytes, *, forever: bytes = b"") -> None:
@@ -202,22 +210,43 @@ def dripping(kind: str) -> Handler:
 
 @pytest.mark.parametrize("kind", ["status line", "headers", "100 Continue", "body"])
 async def test_a_server_that_drips_bytes_cannot_hold_a_call(kind: str) -> None:
-    async with Hostile(dripping(kind)) as server, client_for(server) as client:
+    async with (
+        Hostile(dripping(kind)) as server,
+        client_for(server, timeout=AN_HOUR, attempt_timeout=ATTEMPT_BOUND) as client,
+    ):
         with pytest.raises(APITimeoutError) as caught:
             async with asyncio.timeout(SAFETY_NET):
                 await client.organizations.get(ORG_ID)
     assert caught.value.attempts == 2
     assert caught.value.outcome_unknown
     assert "attempt" in caught.value.message
+    assert f"within {ATTEMPT_BOUND}s of the attempt's connection" in caught.value.message
     assert server.requests == 2
 
 
 async def test_a_dripping_server_cannot_hold_a_call_with_no_retries() -> None:
-    async with Hostile(dripping("body")) as server, client_for(server, max_retries=0) as client:
+    async with (
+        Hostile(dripping("body")) as server,
+        client_for(server, max_retries=0, timeout=AN_HOUR, attempt_timeout=ATTEMPT_BOUND) as client,
+    ):
         with pytest.raises(APITimeoutError) as caught:
             async with asyncio.timeout(SAFETY_NET):
                 await client.organizations.update(ORG_ID, name="Acme")
     assert caught.value.attempts == 1
+
+
+async def test_the_attempt_bound_can_be_set_per_view_and_per_call() -> None:
+    async with Hostile(dripping("body")) as server, client_for(server, max_retries=0, timeout=AN_HOUR) as client:
+        assert client.attempt_timeout == AN_HOUR * 3  # the default follows timeout
+        bounded = client.with_options(attempt_timeout=ATTEMPT_BOUND)
+        assert (bounded.timeout, bounded.attempt_timeout) == (AN_HOUR, ATTEMPT_BOUND)
+        async with asyncio.timeout(SAFETY_NET):
+            with pytest.raises(APITimeoutError, match="attempt's connection") as by_view:
+                await bounded.organizations.get(ORG_ID)
+            with pytest.raises(APITimeoutError, match="attempt's connection") as by_call:
+                await client.organizations.get(ORG_ID, attempt_timeout=ATTEMPT_BOUND)
+    assert by_view.value.attempts == by_call.value.attempts == 1
+    assert server.requests == 2
 
 
 # Closing the client while calls are in flight, and queued for a pooled connection.
@@ -345,6 +374,124 @@ async def test_clients_sharing_a_session_count_each_send_once() -> None:
                     await client.organizations.delete(ORG_ID)
             assert (caught.value.attempts, caught.value.outcome_unknown) == (1, False)
     assert server.requests == 2
+
+
+# A last page whose cursor is an empty string: no cursor, as null is.
+
+
+@pytest.mark.parametrize("order", ["desc", "normal"])
+async def test_an_empty_cursor_ends_the_listing(order: str) -> None:
+    organization = {
+        "object": "organization",
+        "id": ORG_ID,
+        "name": "Acme",
+        "domains": [],
+        "metadata": {},
+        "external_id": None,
+        "created_at": "2026-01-15T12:00:00.000Z",
+        "updated_at": "2026-01-15T12:00:00.000Z",
+    }
+    body = orjson.dumps({"object": "list", "data": [organization], "list_metadata": {"before": "", "after": ""}})
+
+    async def one_page(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        await writer.drain()
+
+    async with Hostile(one_page) as server, client_for(server) as client:
+        async with asyncio.timeout(SAFETY_NET):
+            page = await client.organizations.list(order=order)
+            assert (page.has_more, page.list_metadata.before, page.list_metadata.after) == (False, None, None)
+            assert [organization.id async for organization in client.organizations.list(order=order)] == [ORG_ID]
+    assert server.requests == 2
+
+
+# aiohttp's own resend of a DELETE whose kept-alive connection dropped, when that resend
+# cannot connect: the first send reached the server, so the outcome is unknown.
+
+
+class StopsListening:
+    """A loopback server that serves GETs, and on the first DELETE stops listening and drops the
+    connection with no response (it "did the delete"); `listen` starts it again on the same port,
+    where a DELETE then gets a 404."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        self.url = ""
+        self._server: asyncio.Server | None = None
+        self._port = 0
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while await read_request(reader, self.requests):
+                if self.requests[-1] == "GET":
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+                elif self.requests.count("DELETE") == 1:
+                    assert self._server is not None
+                    self._server.close()
+                    return
+                else:
+                    body = b'{"message": "Not found"}'
+                    writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    async def listen(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self._port)
+        self._port = self._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{self._port}"
+
+    async def __aenter__(self) -> StopsListening:
+        await self.listen()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+
+class BeforeEachRequest(RateLimiter):
+    """A limiter that never waits, and runs `before(n)` ahead of the client's `n`th request."""
+
+    def __init__(self, before: Callable[[int], Awaitable[None]]) -> None:
+        super().__init__()
+        self.before = before
+        self.count = 0
+
+    async def wait(self, method: str, path_segments: tuple[str, ...]) -> None:
+        self.count += 1
+        await self.before(self.count)
+
+
+async def test_a_resent_delete_that_cannot_connect_has_an_unknown_outcome() -> None:
+    async with StopsListening() as server, client_for(server, max_retries=0) as client:
+        async with asyncio.timeout(SAFETY_NET):
+            await client.organizations.with_raw_response.get(ORG_ID)  # a kept-alive connection
+            with pytest.raises(APIConnectionError) as caught:
+                await client.organizations.delete(ORG_ID)
+    assert server.requests == ["GET", "DELETE"]
+    assert isinstance(caught.value.__cause__, aiohttp.ClientConnectorError)  # the resend's
+    assert (caught.value.attempts, caught.value.outcome_unknown) == (1, True)
+
+
+async def test_a_retried_delete_after_a_resend_that_cannot_connect_takes_the_404_as_done() -> None:
+    server = StopsListening()
+
+    async def listen_again(n: int) -> None:
+        if n == 3:  # the retry of the DELETE
+            await server.listen()
+
+    limiter = BeforeEachRequest(listen_again)
+    async with server, client_for(server, rate_limiter=limiter) as client:
+        async with asyncio.timeout(SAFETY_NET):
+            await client.organizations.with_raw_response.get(ORG_ID)
+            await client.organizations.delete(ORG_ID)  # no NotFoundError: the first send deleted it
+    assert server.requests == ["GET", "DELETE", "DELETE"]
+    assert limiter.count == 3
 
 
 # The property: any response, in any encoding and framing, with any headers, gives a model

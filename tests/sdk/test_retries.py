@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -11,12 +12,18 @@ from workos_orgs import (
     APITimeoutError,
     AsyncWorkOS,
     BadRequestError,
+    ConfigurationError,
     InternalServerError,
 )
 from workos_orgs.emulator import Emulator
 
-from ..gate import Gate
+from .. import clock
+from ..gate import SAFETY_NET, Gate
 from .conftest import FAST
+
+AN_HOUR = 3600.0
+GENEROUS = 60.0
+"""The timeout of requests that must not time out: one the machine would have to stall through."""
 
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
@@ -86,20 +93,32 @@ async def test_drops_on_every_attempt_raise_a_connection_error(client: AsyncWork
     assert [org async for org in client.organizations.list()] == []
 
 
-async def test_a_slow_response_times_out_and_is_retried(client: AsyncWorkOS, emulator: Emulator) -> None:
-    async with Gate(emulator.url) as gate:
-        # The first attempt does the work, and its response never comes: it surely times out.
+def test_a_slow_response_times_out_and_is_retried() -> None:
+    clock.run(a_slow_response_times_out_and_is_retried())
+
+
+async def a_slow_response_times_out_and_is_retried() -> None:
+    async with (
+        Emulator(stall_timeout=AN_HOUR) as emulator,
+        Gate(emulator.url) as gate,
+        AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url) as client,
+        AsyncWorkOS(api_key=emulator.api_key, base_url=gate.url, backoff=FAST, timeout=GENEROUS) as gated,
+    ):
+        # The first attempt does the work, and its response never comes: once it has arrived,
+        # the clock skips past its timeout.  The retry has the whole generous timeout again.
         first = gate.hold("POST", "/organizations", work_first=True)
-        # The same timeout bounds the retries, which the emulator answers at once; the spare
-        # retries are there so that only several long stalls of the machine in a row could fail this.
-        async with AsyncWorkOS(api_key=emulator.api_key, base_url=gate.url, backoff=FAST) as gated:
-            through_gate = gated.with_options(timeout=1, max_retries=5)
-            organization = await through_gate.organizations.create(name="Acme")
+        call = asyncio.create_task(gated.organizations.create(name="Acme"))
+        await first.arrived()
+        clock.skip(GENEROUS + 2)  # aiohttp rounds a deadline up to the next whole second
+        async with asyncio.timeout(SAFETY_NET):
+            organization = await call
         assert first.held == 1
-    assert organization.name == "Acme"
-    # The slow first attempt still did the work; the retry replayed it.
-    assert [org.id async for org in client.organizations.list()] == [organization.id]
-    assert len({request.idempotency_key for request in emulator.requests if request.method == "POST"}) == 1
+        assert organization.name == "Acme"
+        # The slow first attempt still did the work; the retry replayed it.
+        assert [org.id async for org in client.organizations.list()] == [organization.id]
+        posts = [request for request in emulator.requests if request.method == "POST"]
+        assert len(posts) == 2
+        assert len({request.idempotency_key for request in posts}) == 1
 
 
 async def test_timeouts_on_every_attempt_raise_a_timeout_error(emulator: Emulator) -> None:
@@ -108,6 +127,28 @@ async def test_timeouts_on_every_attempt_raise_a_timeout_error(emulator: Emulato
         async with AsyncWorkOS(api_key=emulator.api_key, base_url=gate.url, backoff=FAST) as client:
             with pytest.raises(APITimeoutError, match=r"0\.1s socket timeout"):
                 await client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV", timeout=0.1, max_retries=1)
+
+
+def test_the_attempt_bound_follows_timeout_unless_given() -> None:
+    assert AsyncWorkOS(api_key="sk_test", timeout=2).attempt_timeout == 6.0
+    assert AsyncWorkOS(api_key="sk_test", timeout=None).attempt_timeout is None
+    given = AsyncWorkOS(api_key="sk_test", timeout=None, attempt_timeout=5)
+    assert (given.timeout, given.attempt_timeout) == (None, 5.0)
+    # A view that changes timeout keeps a bound that was given, and moves one that was not.
+    assert given.with_options(timeout=1).attempt_timeout == 5.0
+    assert AsyncWorkOS(api_key="sk_test", timeout=2).with_options(timeout=1).attempt_timeout == 3.0
+    assert (
+        AsyncWorkOS(api_key="sk_test", timeout=2, attempt_timeout=1).with_options(attempt_timeout=None).attempt_timeout
+        is None
+    )
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("inf"), float("nan"), True, "5"])
+def test_a_bad_attempt_bound_is_refused_by_name(bad: object) -> None:
+    with pytest.raises(ConfigurationError, match=r"^attempt_timeout must be a positive number of seconds or None"):
+        AsyncWorkOS(api_key="sk_test", attempt_timeout=bad)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match=r"^attempt_timeout must be"):
+        AsyncWorkOS(api_key="sk_test").with_options(attempt_timeout=bad)  # type: ignore[arg-type]
 
 
 async def test_a_refused_connection_is_a_connection_error() -> None:

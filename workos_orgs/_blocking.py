@@ -54,6 +54,41 @@ def _let_go(session: aiohttp.ClientSession | None) -> None:
             connector.close().__await__().send(None)
 
 
+class _Runner:
+    """What a blocking client, its views, resources and pagers call through: the loop thread,
+    and the options of the view it runs calls on.
+
+    It never refers back to any of them: with no reference cycle, dropping the last reference
+    to a client ends its thread at once, by reference counting, not at some later cyclic
+    collection (which could leave dropped clients' threads, loops and sessions alive).
+    """
+
+    def __init__(self, loop_thread: LoopThread[AsyncWorkOS], options: ClientOptions, owner: _Runner | None) -> None:
+        self.loop_thread = loop_thread
+        self.options = options
+        # A view's runner keeps its client's alive: the thread ends when the last of them goes.
+        self._owner = owner
+        root = loop_thread.client
+        self._view = (root, root.with_options(**options) if options else root)  # checks the options now
+
+    def with_options(self, options: ClientOptions) -> _Runner:
+        """The runner of a view with these options on top of this one's."""
+        return _Runner(self.loop_thread, {**self.options, **options}, self._owner or self)
+
+    def async_client(self) -> AsyncWorkOS:
+        """The async client (or view of it) calls run against, in this process."""
+        root = self.loop_thread.client
+        made_from, view = self._view
+        if made_from is not root:  # a forked child's new client
+            view = root.with_options(**self.options) if self.options else root
+            self._view = (root, view)
+        return view
+
+    def call(self, function: _AsyncCall[R], inbox: CallerInbox | None = None) -> R:
+        """Await ``function(async client)`` on the loop thread; its result, or its error."""
+        return self.loop_thread.call(lambda _: function(self.async_client()), inbox)
+
+
 class WorkOS:
     """A blocking client for the WorkOS Organizations API, for Django, Flask, Celery, scripts
     and notebooks.  Make one per process, share it between threads, close it at the end::
@@ -112,25 +147,20 @@ class WorkOS:
                 rate_limiter=rate_limiter,
             )
 
-        self._loop_thread = LoopThread(client, remake=remake, name=LOOP_THREAD_NAME)
-        self._close = weakref.finalize(self, self._loop_thread.close)
-        self._root: WorkOS | None = None
-        self._options: ClientOptions = {}
-        self._view: tuple[AsyncWorkOS, AsyncWorkOS] = (client, client)
-        self.organizations = BlockingOrganizations(self)
-        self.organization_domains = BlockingOrganizationDomains(self)
+        loop_thread = LoopThread(client, remake=remake, name=LOOP_THREAD_NAME)
+        runner = _Runner(loop_thread, {}, None)
+        # Runs when the runner goes: after the client, its views, resources and pagers have.
+        self._bind(runner, weakref.finalize(runner, loop_thread.close))
+
+    def _bind(self, runner: _Runner, close: Callable[[], object] | None) -> None:
+        """Make this a client (``close`` given) or a view of one, calling through `runner`."""
+        self._runner = runner
+        self._close = close
+        self.organizations = BlockingOrganizations(runner)
+        self.organization_domains = BlockingOrganizationDomains(runner)
 
     def _async(self) -> AsyncWorkOS:
-        """The async client (or view of it) this client's calls run against, in this process."""
-        root = self._loop_thread.client
-        made_from, view = self._view
-        if made_from is not root:  # a forked child's new client
-            view = root.with_options(**self._options) if self._options else root
-            self._view = (root, view)
-        return view
-
-    def _call(self, function: _AsyncCall[R], inbox: CallerInbox | None = None) -> R:
-        return self._loop_thread.call(lambda _: function(self._async()), inbox)
+        return self._runner.async_client()
 
     @property
     def base_url(self) -> str:
@@ -160,22 +190,14 @@ class WorkOS:
 
         Only the client it came from owns them: closing a view does nothing.
         """
-        options = {**self._options, **options}
-        root = self._loop_thread.client
-        view = object.__new__(WorkOS)
-        view._loop_thread = self._loop_thread
-        view._close = self._close
-        view._root = self._root or self
-        view._options = options
-        view._view = (root, root.with_options(**options))  # checks the options now
-        view.organizations = BlockingOrganizations(view)
-        view.organization_domains = BlockingOrganizationDomains(view)
+        view = WorkOS.__new__(WorkOS)
+        view._bind(self._runner.with_options(options), None)
         return view
 
     def close(self) -> None:
         """End the client's thread and close its connections; a call still in flight gets
         `ClientClosedError`.  Closing twice, or closing a view, does nothing."""
-        if self._root is None:
+        if self._close is not None:
             self._close()
 
     def __enter__(self) -> WorkOS:
@@ -187,7 +209,7 @@ class WorkOS:
         self.close()
 
     def __repr__(self) -> str:
-        view = " view" if self._root is not None else ""
+        view = " view" if self._close is None else ""
         return f"<WorkOS{view} base_url={self.base_url!r} timeout={self.timeout!r} max_retries={self.max_retries}>"
 
 
@@ -209,10 +231,10 @@ class BlockingMethod(Generic[P, R]):
         if resource is None:
             return self
         name = self._method.__name__
-        client, pick = resource._client, resource._pick
+        runner, pick = resource._runner, resource._pick
 
         def call(*args: P.args, **kwargs: P.kwargs) -> R:
-            result: R = client._call(lambda api: getattr(pick(api), name)(*args, **kwargs))
+            result: R = runner.call(lambda api: getattr(pick(api), name)(*args, **kwargs))
             return result
 
         dress(call, self._method, f"{owner.__name__}.{name}", self._signature)
@@ -234,11 +256,11 @@ def blocking_raw(
 
 
 class _BlockingResource:
-    """What a blocking resource is: the client it calls through, and which async resource
-    (or raw-response view of one) its methods run on."""
+    """What a blocking resource is: the runner of the client it calls through, and which async
+    resource (or raw-response view of one) its methods run on."""
 
-    def __init__(self, client: WorkOS, pick: Callable[[AsyncWorkOS], Any]) -> None:
-        self._client = client
+    def __init__(self, runner: _Runner, pick: Callable[[AsyncWorkOS], Any]) -> None:
+        self._runner = runner
         self._pick = pick
 
 
@@ -267,7 +289,7 @@ class BlockingOrganizationsWithRawResponse(_BlockingResource):
         **options: Unpack[RequestOptions],
     ) -> APIResponse[Page[Organization]]:
         """The first page of organizations, as it came (cut at `max_items` when parsed)."""
-        return self._client._call(
+        return self._runner.call(
             lambda api: api.organizations.with_raw_response.list(
                 limit=limit,
                 order=order,
@@ -296,10 +318,10 @@ class BlockingOrganizations(_BlockingResource):
     update = blocking(Organizations.update)
     delete = blocking(Organizations.delete)
 
-    def __init__(self, client: WorkOS) -> None:
-        super().__init__(client, lambda api: api.organizations)
+    def __init__(self, runner: _Runner) -> None:
+        super().__init__(runner, lambda api: api.organizations)
         self.with_raw_response = BlockingOrganizationsWithRawResponse(
-            client, lambda api: api.organizations.with_raw_response
+            runner, lambda api: api.organizations.with_raw_response
         )
         """The same calls, returning `APIResponse` (status, headers, request id, ``parse()``)."""
 
@@ -325,7 +347,7 @@ class BlockingOrganizations(_BlockingResource):
             for organization in client.organizations.list(domains=["acme.com"]):
                 ...
         """
-        pager = self._client._async().organizations.list(
+        pager = self._runner.async_client().organizations.list(
             limit=limit,
             order=order,
             before=before,
@@ -335,7 +357,7 @@ class BlockingOrganizations(_BlockingResource):
             max_items=max_items,
             **options,
         )
-        return Pager(self._client._loop_thread, pager, owner=self._client)
+        return Pager(self._runner.loop_thread, pager, owner=self._runner)
 
     def sync(
         self,
@@ -358,7 +380,7 @@ class BlockingOrganizations(_BlockingResource):
         """
         inbox = CallerInbox()
         events = None if on_event is None else inbox.forward(on_event)
-        return self._client._call(
+        return self._runner.call(
             lambda api: api.organizations.sync(
                 inbox.iterate(records),
                 concurrency=concurrency,
@@ -393,9 +415,9 @@ class BlockingOrganizationDomains(_BlockingResource):
     verify = blocking(OrganizationDomains.verify)
     delete = blocking(OrganizationDomains.delete)
 
-    def __init__(self, client: WorkOS) -> None:
-        super().__init__(client, lambda api: api.organization_domains)
+    def __init__(self, runner: _Runner) -> None:
+        super().__init__(runner, lambda api: api.organization_domains)
         self.with_raw_response = BlockingOrganizationDomainsWithRawResponse(
-            client, lambda api: api.organization_domains.with_raw_response
+            runner, lambda api: api.organization_domains.with_raw_response
         )
         """The same calls, returning `APIResponse` (status, headers, request id, ``parse()``)."""

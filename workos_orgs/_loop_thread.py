@@ -68,6 +68,39 @@ class _PollingLoop(asyncio.SelectorEventLoop):
         return super().is_running() and os.getpid() == self._workos_pid
 
 
+class _Outcome(Generic[R]):
+    """A call's result or error, handed to the waiting thread past the loop's task.
+
+    A task that ended with the error would keep it, and through its traceback the caller's
+    frames and client, for as long as anything keeps the task -- and aiohttp's own reference
+    cycles do (its timeout objects hold the task).  Then a dropped client's thread would live
+    on until a cyclic collection.  So the task ends with None, and the error is raised in the
+    caller's thread only.
+    """
+
+    def __init__(self) -> None:
+        self._result: R | None = None
+        self._error: Exception | None = None
+
+    async def settle(self, coroutine: Coroutine[Any, Any, R]) -> None:
+        """Await `coroutine`, keeping its result or error (a cancellation still cancels)."""
+        try:
+            self._result = await coroutine
+        except Exception as error:
+            self._error = error
+
+    def take(self) -> R:
+        """The result, or the error raised; either is let go of here."""
+        result, error = self._result, self._error
+        self._result = self._error = None
+        if error is None:
+            return result  # type: ignore[return-value]
+        try:
+            raise error
+        finally:
+            del error  # its traceback holds this frame: no reference cycle through it
+
+
 def _run_forever(loop: asyncio.AbstractEventLoop) -> None:
     asyncio.set_event_loop(loop)
     try:
@@ -134,12 +167,14 @@ class LoopThread(Generic[C]):
             if self._closed:
                 raise ClientClosedError("This WorkOS client is closed; create a new one.")
             loop = self._start()
-            future = asyncio.run_coroutine_threadsafe(function(self._client), loop)
+            outcome: _Outcome[R] = _Outcome()
+            future = asyncio.run_coroutine_threadsafe(outcome.settle(function(self._client)), loop)
             self._calls.add(future)
         try:
             if inbox is not None:
                 inbox.serve_until(future)
-            return future.result()
+            future.result()
+            return outcome.take()
         except concurrent.futures.CancelledError:
             if self._closed:
                 raise ClientClosedError(

@@ -14,7 +14,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from workos_orgs import BlockingCallInEventLoopError, ClientClosedError, WorkOS, WorkOSError
+from workos_orgs import (
+    APIConnectionError,
+    BlockingCallInEventLoopError,
+    ClientClosedError,
+    NotFoundError,
+    WorkOS,
+    WorkOSError,
+)
 from workos_orgs.emulator import Emulator
 
 from .conftest import FAST
@@ -124,14 +131,57 @@ def test_the_thread_starts_with_the_first_call_and_ends_with_the_with_block(emul
     client.close()  # closing twice does nothing
 
 
-def test_a_client_nobody_closed_ends_its_thread_when_collected(emulator: Emulator) -> None:
+@pytest.fixture
+def no_cyclic_gc() -> Iterator[None]:
+    """The cyclic garbage collector off: what is reclaimed is reclaimed by reference counting alone."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def test_a_client_nobody_closed_ends_its_thread_when_collected(emulator: Emulator, no_cyclic_gc: None) -> None:
     client = WorkOS(api_key=emulator.api_key, base_url=emulator.url)
     client.organizations.create(name="Acme")
+    with pytest.raises(NotFoundError):  # an error raised through the call keeps nothing alive either
+        client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV")
     assert len(loop_threads()) == 1
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        del client
-        gc.collect()
+        del client  # no reference cycle: dropping the last reference ends the thread at once
+    assert loop_threads() == []
+
+
+def test_twenty_dropped_clients_leave_no_thread(no_cyclic_gc: None) -> None:
+    def use() -> None:
+        client = WorkOS("sk_test_abcdefghijklmnop", base_url="http://127.0.0.1:9", max_retries=0)
+        with pytest.raises(APIConnectionError):
+            client.organizations.get("org_1")
+        with pytest.raises(APIConnectionError):
+            client.organizations.list().first_page()
+
+    for _ in range(20):
+        use()
+    assert loop_threads() == []
+
+
+def test_a_view_or_a_resource_keeps_the_thread_until_it_is_dropped(emulator: Emulator, no_cyclic_gc: None) -> None:
+    client = WorkOS(api_key=emulator.api_key, base_url=emulator.url)
+    view = client.with_options(max_retries=0)
+    organizations = client.organizations
+    del client
+    acme = view.organizations.create(name="Acme")
+    assert organizations.get(acme.id) == acme
+    pager = view.organizations.list()
+    del view
+    assert organizations.get(acme.id) == acme
+    del organizations
+    assert len(loop_threads()) == 1  # the pager still needs it
+    assert [organization.id for organization in pager] == [acme.id]
+    del pager
     assert loop_threads() == []
 
 

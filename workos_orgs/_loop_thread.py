@@ -144,8 +144,7 @@ class LoopThread(Generic[C]):
         # What a forked child inherited from its parent's loop thread: let go of, never used again,
         # and kept referenced so that nothing of it is collected at some random later moment.
         self._inherited: list[tuple[asyncio.AbstractEventLoop, C]] = []
-        # The registration holds only a weak reference, so it never keeps a client alive.
-        os.register_at_fork(after_in_child=_forget_parent(weakref.ref(self)))
+        _LIVE.add(self)
 
     @property
     def client(self) -> C:
@@ -163,6 +162,8 @@ class LoopThread(Generic[C]):
         With an `inbox`, this thread does the work the coroutine hands back while it waits.
         """
         refuse_running_loop()
+        if self._closed:  # without the lock: a closed thread's lock is not reset in a forked child
+            raise ClientClosedError("This WorkOS client is closed; create a new one.")
         with self._lock:
             if self._closed:
                 raise ClientClosedError("This WorkOS client is closed; create a new one.")
@@ -220,6 +221,7 @@ class LoopThread(Generic[C]):
             loop, thread = self._loop, self._thread
             self._loop = self._thread = None
             calls = list(self._calls)
+        _LIVE.discard(self)
         for call in calls:
             call.cancel()
         if loop is None or thread is None:
@@ -249,13 +251,19 @@ class LoopThread(Generic[C]):
         self._client = self._remake(self._client)
 
 
-def _forget_parent(reference: weakref.ref[LoopThread[Any]]) -> Callable[[], None]:
-    def after_fork_in_child() -> None:
-        loop_thread = reference()
-        if loop_thread is not None:
-            loop_thread._forget_parent()
+# The loop threads not closed yet, for the one at-fork hook below.  Process-wide state, because
+# a fork is process-wide: a hook registered per thread could never be removed (the at-fork
+# registry only grows), so every client ever made would cost memory and a call at each fork.
+# Weak, so that it never keeps a client alive.
+_LIVE: weakref.WeakSet[LoopThread[Any]] = weakref.WeakSet()
 
-    return after_fork_in_child
+
+def _forget_parents() -> None:
+    for loop_thread in list(_LIVE):
+        loop_thread._forget_parent()
+
+
+os.register_at_fork(after_in_child=_forget_parents)
 
 
 class CallerInbox:

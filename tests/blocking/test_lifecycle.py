@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import tracemalloc
 import warnings
 from collections.abc import Iterator
 
@@ -166,6 +167,22 @@ def test_twenty_dropped_clients_leave_no_thread(no_cyclic_gc: None) -> None:
     for _ in range(20):
         use()
     assert loop_threads() == []
+
+
+def test_clients_made_and_closed_leave_no_memory_behind(no_cyclic_gc: None) -> None:
+    def make_and_close(count: int) -> None:
+        for _ in range(count):
+            WorkOS(api_key="sk_test_1", base_url="http://127.0.0.1:9").close()
+
+    make_and_close(50)  # caches filled once
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        make_and_close(1000)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 16 * 1000  # under 16 bytes a client: nothing is kept per client
 
 
 def test_a_view_or_a_resource_keeps_the_thread_until_it_is_dropped(emulator: Emulator, no_cyclic_gc: None) -> None:

@@ -6,7 +6,7 @@ arguments, models, errors, retries and exactly-once creates, one implementation 
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import os
 import weakref
 from collections.abc import Callable, Coroutine, Iterable, Sequence
@@ -37,21 +37,30 @@ LOOP_THREAD_NAME = "workos-orgs-loop"
 _AsyncCall = Callable[[AsyncWorkOS], Coroutine[Any, Any, R]]
 
 
+async def _closed(connector: aiohttp.BaseConnector) -> None:
+    await connector.close()
+
+
 def _let_go(session: aiohttp.ClientSession | None) -> None:
     """Mark a session a forked child inherited as closed, leaving its connections open.
 
     They are the parent's connections too: closing them here could end them for the parent
-    (TLS sends a close alert).  Its event loop is closed already, so aiohttp's connector
-    close only marks itself closed and touches no connection -- and neither warns at exit.
+    (TLS sends a close alert).  Its event loop is closed already, and then aiohttp's connector
+    close only marks itself closed and touches no connection (tests/blocking/test_lifecycle.py
+    pins this: an aiohttp that changes it fails there).
     """
     if session is None:
         return
     connector = session.connector
     session.detach()
     if connector is not None:
-        # With its loop closed the connector has nothing to wait for: one step finishes it.
-        with contextlib.suppress(StopIteration):
-            connector.close().__await__().send(None)
+        # What close() returns must be awaited (else aiohttp warns), on a loop that runs: the
+        # session's own is closed, so a throwaway one.
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(_closed(connector))
+        finally:
+            loop.close()
 
 
 class _Runner:

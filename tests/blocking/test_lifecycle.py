@@ -222,6 +222,56 @@ def test_a_client_nobody_closed_leaves_nothing_at_interpreter_exit(emulator: Emu
     assert (finished.returncode, finished.stdout, finished.stderr) == (0, "done\n", "")
 
 
+LET_GO = """
+import asyncio, os, socket, sys, threading
+import aiohttp
+from workos_orgs._blocking import _let_go
+
+listener = socket.create_server(("127.0.0.1", 0))
+accepted = []
+
+def serve():
+    connection, _ = listener.accept()
+    accepted.append(connection)
+    connection.recv(65536)
+    connection.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\nContent-Type: application/json\\r\\n\\r\\n{}")
+
+async def pooled_session():
+    session = aiohttp.ClientSession()
+    async with session.get(f"http://127.0.0.1:{listener.getsockname()[1]}/") as response:
+        await response.read()
+    return session
+
+server = threading.Thread(target=serve)
+server.start()
+loop = asyncio.new_event_loop()
+session = loop.run_until_complete(pooled_session())  # one connection, pooled, open
+server.join()
+loop.close()  # as in a forked child: the loop is gone, the session was never closed
+connector = session.connector
+_let_go(session)
+(connection,) = accepted
+connection.setblocking(False)
+try:
+    print("the pooled connection was closed:", connection.recv(1))
+except BlockingIOError:
+    print("open", session.closed, connector.closed)
+sys.stdout.flush()
+os._exit(0)  # the inherited connection is left open, as the child leaves it
+"""
+
+
+def test_letting_go_of_an_inherited_session_leaves_its_connections_open() -> None:
+    # A forked child lets go of the session it inherited (`_let_go`) by closing its connector
+    # after the session's loop was closed.  That relies on aiohttp: with its loop closed, the
+    # connector's close() touches no connection, and it warns of nothing.  An aiohttp that
+    # changes either fails here.
+    finished = subprocess.run(
+        [sys.executable, "-W", "error", "-c", LET_GO], capture_output=True, text=True, timeout=SAFETY_NET, check=False
+    )
+    assert (finished.returncode, finished.stdout, finished.stderr) == (0, "open True True\n", "")
+
+
 def _fork_and_run(child_work: object) -> int:
     """Fork; the child runs `child_work()` and exits 0 when it returned True, 1 otherwise."""
     assert callable(child_work)

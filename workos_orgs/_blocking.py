@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import os
 import weakref
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable
 from types import TracebackType
-from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, Unpack, get_type_hints, overload
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, Unpack, get_args, get_origin, get_type_hints, overload
 
 import aiohttp
 
@@ -19,12 +19,12 @@ from ._base_client import ClientOptions
 from ._blocking_pager import Pager
 from ._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport
 from ._client import API_KEY_ENV_VAR, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncWorkOS
-from ._contract import Order
 from ._loop_thread import CallerInbox, LoopThread
-from ._models import UNSET, Organization, Page, Unset
+from ._models import UNSET, Page, T, Unset
 from ._organization_domains import OrganizationDomains
 from ._organizations import Organizations
-from ._resource import RequestOptions, dress, method_signature
+from ._pagination import AsyncPager
+from ._resource import dress, method_signature
 from ._response import APIResponse
 from ._retry import Backoff
 from ._throttle import RateLimiter
@@ -222,13 +222,38 @@ class WorkOS:
         return f"<WorkOS{view} base_url={self.base_url!r} timeout={self.timeout!r} max_retries={self.max_retries}>"
 
 
-class BlockingMethod(Generic[P, R]):
-    """A blocking client's method: the async method it is made from, awaited on the client's
-    loop thread.  Its runtime signature is that method's, returning what the await gives."""
+_Start = Callable[[AsyncWorkOS], Any]
+"""A call of an async method, given the async client to make it on."""
 
-    def __init__(self, method: Callable[Concatenate[Any, P], Coroutine[Any, Any, Any]], returns: Any) -> None:
+
+def _awaited(runner: _Runner, start: _Start) -> Any:
+    """A coroutine method's blocking result: the coroutine, awaited on the loop thread."""
+    return runner.call(start)
+
+
+def _paged(runner: _Runner, start: _Start) -> Pager[Any]:
+    """A listing's blocking result: its async pager (made here, so a bad argument is raised
+    here and nothing is sent), walked one page per trip to the loop thread."""
+    return Pager(runner.loop_thread, start(runner.async_client()), owner=runner)
+
+
+_PAGER_NOTE = (
+    "\n\n        From the blocking client it returns a `Pager`: ``for`` over it (every item),"
+    " or use ``.first_page()`` or ``.pages()``."
+)
+
+
+class BlockingMethod(Generic[P, R]):
+    """A blocking client's method: the async method it is made from, called on the client's
+    loop thread -- a coroutine awaited there, a listing's pager walked from the caller.  Its
+    runtime signature is that method's, returning what the blocking call gives."""
+
+    def __init__(
+        self, method: Callable[Concatenate[Any, P], Any], returns: Any, run: Callable[[_Runner, _Start], Any]
+    ) -> None:
         self._method = method
         self._signature = method_signature(method, returns)
+        self._run = run
 
     @overload
     def __get__(self, resource: None, owner: type[Any]) -> BlockingMethod[P, R]: ...
@@ -240,28 +265,62 @@ class BlockingMethod(Generic[P, R]):
         if resource is None:
             return self
         name = self._method.__name__
-        runner, pick = resource._runner, resource._pick
+        runner, pick, run = resource._runner, resource._pick, self._run
 
         def call(*args: P.args, **kwargs: P.kwargs) -> R:
-            result: R = runner.call(lambda api: getattr(pick(api), name)(*args, **kwargs))
+            result: R = run(runner, lambda api: getattr(pick(api), name)(*args, **kwargs))
             return result
 
         dress(call, self._method, f"{owner.__name__}.{name}", self._signature)
+        if run is _paged:
+            call.__doc__ = (call.__doc__ or "").rstrip() + _PAGER_NOTE
         resource.__dict__[name] = call  # made once per resource object
         return call
 
 
-def blocking(method: Callable[Concatenate[Any, P], Coroutine[Any, Any, R]]) -> BlockingMethod[P, R]:
-    """The blocking twin of an async resource method."""
-    return BlockingMethod(method, get_type_hints(method)["return"])
+def _item_type(returns: Any) -> Any | None:
+    """What a listing yields, when `returns` is an `AsyncPager`; None otherwise."""
+    return get_args(returns)[0] if get_origin(returns) is AsyncPager else None
 
 
+@overload
+def blocking(method: Callable[Concatenate[Any, P], AsyncPager[T]]) -> BlockingMethod[P, Pager[T]]: ...
+
+
+@overload
+def blocking(method: Callable[Concatenate[Any, P], Coroutine[Any, Any, R]]) -> BlockingMethod[P, R]: ...
+
+
+def blocking(method: Callable[Concatenate[Any, P], Any]) -> BlockingMethod[P, Any]:
+    """The blocking twin of an async resource method: a listing gives a blocking `Pager`."""
+    generic_pager: Any = Pager
+    returns = get_type_hints(method)["return"]
+    item = _item_type(returns)
+    if item is not None:
+        return BlockingMethod(method, generic_pager[item], _paged)
+    return BlockingMethod(method, returns, _awaited)
+
+
+@overload
+def blocking_raw(method: Callable[Concatenate[Any, P], AsyncPager[T]]) -> BlockingMethod[P, APIResponse[Page[T]]]: ...
+
+
+@overload
 def blocking_raw(
     method: Callable[Concatenate[Any, P], Coroutine[Any, Any, R]],
-) -> BlockingMethod[P, APIResponse[R]]:
-    """The blocking twin of an async resource method's ``with_raw_response`` variant."""
+) -> BlockingMethod[P, APIResponse[R]]: ...
+
+
+def blocking_raw(method: Callable[Concatenate[Any, P], Any]) -> BlockingMethod[P, Any]:
+    """The blocking twin of an async resource method's ``with_raw_response`` variant (for a
+    listing, the first page's response)."""
     generic_response: Any = APIResponse
-    return BlockingMethod(method, generic_response[get_type_hints(method)["return"]])
+    generic_page: Any = Page
+    returns = get_type_hints(method)["return"]
+    item = _item_type(returns)
+    if item is not None:
+        returns = generic_page[item]
+    return BlockingMethod(method, generic_response[returns], _awaited)
 
 
 class _BlockingResource:
@@ -284,32 +343,7 @@ class BlockingOrganizationsWithRawResponse(_BlockingResource):
     get_by_external_id = blocking_raw(Organizations.get_by_external_id)
     update = blocking_raw(Organizations.update)
     delete = blocking_raw(Organizations.delete)
-
-    def list(
-        self,
-        *,
-        limit: int | None = None,
-        order: Order | str | None = None,
-        before: str | None = None,
-        after: str | None = None,
-        domains: Sequence[str] | None = None,
-        search: str | None = None,
-        max_items: int | None = None,
-        **options: Unpack[RequestOptions],
-    ) -> APIResponse[Page[Organization]]:
-        """The first page of organizations, as it came (cut at `max_items` when parsed)."""
-        return self._runner.call(
-            lambda api: api.organizations.with_raw_response.list(
-                limit=limit,
-                order=order,
-                before=before,
-                after=after,
-                domains=domains,
-                search=search,
-                max_items=max_items,
-                **options,
-            )
-        )
+    list = blocking_raw(Organizations.list)
 
 
 class BlockingOrganizations(_BlockingResource):
@@ -321,6 +355,7 @@ class BlockingOrganizations(_BlockingResource):
     alone; ``create`` takes an ``idempotency_key`` (one is generated when you pass none).
     """
 
+    list = blocking(Organizations.list)
     create = blocking(Organizations.create)
     get = blocking(Organizations.get)
     get_by_external_id = blocking(Organizations.get_by_external_id)
@@ -333,40 +368,6 @@ class BlockingOrganizations(_BlockingResource):
             runner, lambda api: api.organizations.with_raw_response
         )
         """The same calls, returning `APIResponse` (status, headers, request id, ``parse()``)."""
-
-    def list(
-        self,
-        *,
-        limit: int | None = None,
-        order: Order | str | None = None,
-        before: str | None = None,
-        after: str | None = None,
-        domains: Sequence[str] | None = None,
-        search: str | None = None,
-        max_items: int | None = None,
-        **options: Unpack[RequestOptions],
-    ) -> Pager[Organization]:
-        """List organizations: a `Pager` to ``for`` over (every item), or ``.first_page()``.
-
-        ``limit`` is the page size (1..100), ``max_items`` the most items to yield overall.
-        ``domains`` keeps organizations with any of those domains; ``search`` matches names.
-        Starting from ``before=`` walks backwards, nearest items first.  Nothing is sent
-        until the pager is used::
-
-            for organization in client.organizations.list(domains=["acme.com"]):
-                ...
-        """
-        pager = self._runner.async_client().organizations.list(
-            limit=limit,
-            order=order,
-            before=before,
-            after=after,
-            domains=domains,
-            search=search,
-            max_items=max_items,
-            **options,
-        )
-        return Pager(self._runner.loop_thread, pager, owner=self._runner)
 
     def sync(
         self,

@@ -7,7 +7,6 @@ arguments, models, errors, retries and exactly-once creates, one implementation 
 from __future__ import annotations
 
 import asyncio
-import os
 import weakref
 from collections.abc import Callable, Coroutine, Iterable
 from types import TracebackType
@@ -18,7 +17,7 @@ import aiohttp
 from ._base_client import ClientOptions
 from ._blocking_pager import Pager
 from ._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport
-from ._client import API_KEY_ENV_VAR, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncWorkOS
+from ._client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncWorkOS
 from ._loop_thread import CallerInbox, LoopThread
 from ._models import UNSET, Page, T, Unset
 from ._organization_domains import OrganizationDomains
@@ -61,6 +60,12 @@ def _let_go(session: aiohttp.ClientSession | None) -> None:
             loop.run_until_complete(_closed(connector))
         finally:
             loop.close()
+
+
+def _remade(inherited: AsyncWorkOS) -> AsyncWorkOS:
+    """A forked child's async client: the inherited one let go of, its configuration reopened."""
+    _let_go(inherited.session)
+    return inherited._reopened()
 
 
 class _Runner:
@@ -130,9 +135,7 @@ class WorkOS:
         allow_insecure_http: bool = False,
         rate_limiter: RateLimiter | None = None,
     ) -> None:
-        if api_key is None:
-            api_key = os.environ.get(API_KEY_ENV_VAR)
-        # Built here, so that a bad option fails now; built again, the same, in a forked child.
+        # Built here, so that a bad option fails now; a forked child's is built from it.
         client = AsyncWorkOS(
             api_key,
             base_url=base_url,
@@ -142,21 +145,7 @@ class WorkOS:
             allow_insecure_http=allow_insecure_http,
             rate_limiter=rate_limiter,
         )
-        resolved_base_url = client.base_url
-
-        def remake(inherited: AsyncWorkOS) -> AsyncWorkOS:
-            _let_go(inherited.session)
-            return AsyncWorkOS(
-                api_key,
-                base_url=resolved_base_url,
-                timeout=timeout,
-                max_retries=max_retries,
-                backoff=backoff,
-                allow_insecure_http=allow_insecure_http,
-                rate_limiter=rate_limiter,
-            )
-
-        loop_thread = LoopThread(client, remake=remake, name=LOOP_THREAD_NAME)
+        loop_thread = LoopThread(client, remake=_remade, name=LOOP_THREAD_NAME)
         runner = _Runner(loop_thread, {}, None)
         # Runs when the runner goes: after the client, its views, resources and pagers have.
         self._bind(runner, weakref.finalize(runner, loop_thread.close))

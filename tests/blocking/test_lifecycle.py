@@ -19,7 +19,9 @@ from workos_orgs import (
     APIConnectionError,
     BlockingCallInEventLoopError,
     ClientClosedError,
+    InternalServerError,
     NotFoundError,
+    RateLimiter,
     WorkOS,
     WorkOSError,
 )
@@ -313,6 +315,29 @@ def test_a_forked_child_gets_a_working_client_and_the_parent_keeps_its_own(emula
     assert sorted(organization.name for organization in client.organizations.list()) == ["Acme", "Made in the child"]
     client.close()
     assert loop_threads() == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_childs_client_and_views_keep_their_options(emulator: Emulator) -> None:
+    limiter = RateLimiter()
+    client = WorkOS(api_key=emulator.api_key, base_url=emulator.url, timeout=7, max_retries=1, rate_limiter=limiter)
+    view = client.with_options(max_retries=0, timeout=None)
+    acme = client.organizations.create(name="Acme")
+    emulator.inject_fault(method="GET", path=f"/organizations/{acme.id}", status=503, times=3)
+
+    def in_child() -> bool:
+        settings = (client.base_url, client.timeout, client.max_retries, client.rate_limiter)
+        assert settings == (emulator.url, 7.0, 1, limiter)
+        assert (view.base_url, view.timeout, view.max_retries, view.rate_limiter) == (emulator.url, None, 0, limiter)
+        with pytest.raises(InternalServerError) as once:
+            view.organizations.get(acme.id)
+        with pytest.raises(InternalServerError) as twice:
+            client.organizations.get(acme.id)
+        return (once.value.attempts, twice.value.attempts) == (1, 2)
+
+    assert _fork_and_run(in_child) == 0
+    assert client.organizations.get(acme.id) == acme  # the three 503s were the child's
+    client.close()
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")

@@ -6,25 +6,24 @@ arguments, models, errors, retries and exactly-once creates, one implementation 
 
 from __future__ import annotations
 
-import contextlib
-import os
+import asyncio
 import weakref
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable
 from types import TracebackType
-from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, Unpack, get_type_hints, overload
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, Unpack, get_args, get_origin, get_type_hints, overload
 
 import aiohttp
 
 from ._base_client import ClientOptions
 from ._blocking_pager import Pager
 from ._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport
-from ._client import API_KEY_ENV_VAR, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncWorkOS
-from ._contract import Order
+from ._client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncWorkOS
 from ._loop_thread import CallerInbox, LoopThread
-from ._models import UNSET, Organization, Page, Unset
+from ._models import UNSET, Page, T, Unset
 from ._organization_domains import OrganizationDomains
 from ._organizations import Organizations
-from ._resource import RequestOptions, dress, method_signature
+from ._pagination import AsyncPager
+from ._resource import dress, method_signature
 from ._response import APIResponse
 from ._retry import Backoff
 from ._throttle import RateLimiter
@@ -37,21 +36,71 @@ LOOP_THREAD_NAME = "workos-orgs-loop"
 _AsyncCall = Callable[[AsyncWorkOS], Coroutine[Any, Any, R]]
 
 
+async def _closed(connector: aiohttp.BaseConnector) -> None:
+    await connector.close()
+
+
 def _let_go(session: aiohttp.ClientSession | None) -> None:
     """Mark a session a forked child inherited as closed, leaving its connections open.
 
     They are the parent's connections too: closing them here could end them for the parent
-    (TLS sends a close alert).  Its event loop is closed already, so aiohttp's connector
-    close only marks itself closed and touches no connection -- and neither warns at exit.
+    (TLS sends a close alert).  Its event loop is closed already, and then aiohttp's connector
+    close only marks itself closed and touches no connection (tests/blocking/test_lifecycle.py
+    pins this: an aiohttp that changes it fails there).
     """
     if session is None:
         return
     connector = session.connector
     session.detach()
     if connector is not None:
-        # With its loop closed the connector has nothing to wait for: one step finishes it.
-        with contextlib.suppress(StopIteration):
-            connector.close().__await__().send(None)
+        # What close() returns must be awaited (else aiohttp warns), on a loop that runs: the
+        # session's own is closed, so a throwaway one.
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(_closed(connector))
+        finally:
+            loop.close()
+
+
+def _remade(inherited: AsyncWorkOS) -> AsyncWorkOS:
+    """A forked child's async client: the inherited one let go of, its configuration reopened."""
+    _let_go(inherited.session)
+    return inherited._reopened()
+
+
+class _Runner:
+    """What a blocking client, its views, resources and pagers call through: the loop thread,
+    and the options of the view it runs calls on.
+
+    It never refers back to any of them: with no reference cycle, dropping the last reference
+    to a client ends its thread at once, by reference counting, not at some later cyclic
+    collection (which could leave dropped clients' threads, loops and sessions alive).
+    """
+
+    def __init__(self, loop_thread: LoopThread[AsyncWorkOS], options: ClientOptions, owner: _Runner | None) -> None:
+        self.loop_thread = loop_thread
+        self.options = options
+        # A view's runner keeps its client's alive: the thread ends when the last of them goes.
+        self._owner = owner
+        root = loop_thread.client
+        self._view = (root, root.with_options(**options) if options else root)  # checks the options now
+
+    def with_options(self, options: ClientOptions) -> _Runner:
+        """The runner of a view with these options on top of this one's."""
+        return _Runner(self.loop_thread, {**self.options, **options}, self._owner or self)
+
+    def async_client(self) -> AsyncWorkOS:
+        """The async client (or view of it) calls run against, in this process."""
+        root = self.loop_thread.client
+        made_from, view = self._view
+        if made_from is not root:  # a forked child's new client
+            view = root.with_options(**self.options) if self.options else root
+            self._view = (root, view)
+        return view
+
+    def call(self, function: _AsyncCall[R], inbox: CallerInbox | None = None) -> R:
+        """Await ``function(async client)`` on the loop thread; its result, or its error."""
+        return self.loop_thread.call(lambda _: function(self.async_client()), inbox)
 
 
 class WorkOS:
@@ -86,9 +135,7 @@ class WorkOS:
         allow_insecure_http: bool = False,
         rate_limiter: RateLimiter | None = None,
     ) -> None:
-        if api_key is None:
-            api_key = os.environ.get(API_KEY_ENV_VAR)
-        # Built here, so that a bad option fails now; built again, the same, in a forked child.
+        # Built here, so that a bad option fails now; a forked child's is built from it.
         client = AsyncWorkOS(
             api_key,
             base_url=base_url,
@@ -98,39 +145,20 @@ class WorkOS:
             allow_insecure_http=allow_insecure_http,
             rate_limiter=rate_limiter,
         )
-        resolved_base_url = client.base_url
+        loop_thread = LoopThread(client, remake=_remade, name=LOOP_THREAD_NAME)
+        runner = _Runner(loop_thread, {}, None)
+        # Runs when the runner goes: after the client, its views, resources and pagers have.
+        self._bind(runner, weakref.finalize(runner, loop_thread.close))
 
-        def remake(inherited: AsyncWorkOS) -> AsyncWorkOS:
-            _let_go(inherited.session)
-            return AsyncWorkOS(
-                api_key,
-                base_url=resolved_base_url,
-                timeout=timeout,
-                max_retries=max_retries,
-                backoff=backoff,
-                allow_insecure_http=allow_insecure_http,
-                rate_limiter=rate_limiter,
-            )
-
-        self._loop_thread = LoopThread(client, remake=remake, name=LOOP_THREAD_NAME)
-        self._close = weakref.finalize(self, self._loop_thread.close)
-        self._root: WorkOS | None = None
-        self._options: ClientOptions = {}
-        self._view: tuple[AsyncWorkOS, AsyncWorkOS] = (client, client)
-        self.organizations = BlockingOrganizations(self)
-        self.organization_domains = BlockingOrganizationDomains(self)
+    def _bind(self, runner: _Runner, close: Callable[[], object] | None) -> None:
+        """Make this a client (``close`` given) or a view of one, calling through `runner`."""
+        self._runner = runner
+        self._close = close
+        self.organizations = BlockingOrganizations(runner)
+        self.organization_domains = BlockingOrganizationDomains(runner)
 
     def _async(self) -> AsyncWorkOS:
-        """The async client (or view of it) this client's calls run against, in this process."""
-        root = self._loop_thread.client
-        made_from, view = self._view
-        if made_from is not root:  # a forked child's new client
-            view = root.with_options(**self._options) if self._options else root
-            self._view = (root, view)
-        return view
-
-    def _call(self, function: _AsyncCall[R], inbox: CallerInbox | None = None) -> R:
-        return self._loop_thread.call(lambda _: function(self._async()), inbox)
+        return self._runner.async_client()
 
     @property
     def base_url(self) -> str:
@@ -160,22 +188,14 @@ class WorkOS:
 
         Only the client it came from owns them: closing a view does nothing.
         """
-        options = {**self._options, **options}
-        root = self._loop_thread.client
-        view = object.__new__(WorkOS)
-        view._loop_thread = self._loop_thread
-        view._close = self._close
-        view._root = self._root or self
-        view._options = options
-        view._view = (root, root.with_options(**options))  # checks the options now
-        view.organizations = BlockingOrganizations(view)
-        view.organization_domains = BlockingOrganizationDomains(view)
+        view = WorkOS.__new__(WorkOS)
+        view._bind(self._runner.with_options(options), None)
         return view
 
     def close(self) -> None:
         """End the client's thread and close its connections; a call still in flight gets
         `ClientClosedError`.  Closing twice, or closing a view, does nothing."""
-        if self._root is None:
+        if self._close is not None:
             self._close()
 
     def __enter__(self) -> WorkOS:
@@ -187,17 +207,42 @@ class WorkOS:
         self.close()
 
     def __repr__(self) -> str:
-        view = " view" if self._root is not None else ""
+        view = " view" if self._close is None else ""
         return f"<WorkOS{view} base_url={self.base_url!r} timeout={self.timeout!r} max_retries={self.max_retries}>"
 
 
-class BlockingMethod(Generic[P, R]):
-    """A blocking client's method: the async method it is made from, awaited on the client's
-    loop thread.  Its runtime signature is that method's, returning what the await gives."""
+_Start = Callable[[AsyncWorkOS], Any]
+"""A call of an async method, given the async client to make it on."""
 
-    def __init__(self, method: Callable[Concatenate[Any, P], Coroutine[Any, Any, Any]], returns: Any) -> None:
+
+def _awaited(runner: _Runner, start: _Start) -> Any:
+    """A coroutine method's blocking result: the coroutine, awaited on the loop thread."""
+    return runner.call(start)
+
+
+def _paged(runner: _Runner, start: _Start) -> Pager[Any]:
+    """A listing's blocking result: its async pager (made here, so a bad argument is raised
+    here and nothing is sent), walked one page per trip to the loop thread."""
+    return Pager(runner.loop_thread, start(runner.async_client()), owner=runner)
+
+
+_PAGER_NOTE = (
+    "\n\n        From the blocking client it returns a `Pager`: ``for`` over it (every item),"
+    " or use ``.first_page()`` or ``.pages()``."
+)
+
+
+class BlockingMethod(Generic[P, R]):
+    """A blocking client's method: the async method it is made from, called on the client's
+    loop thread -- a coroutine awaited there, a listing's pager walked from the caller.  Its
+    runtime signature is that method's, returning what the blocking call gives."""
+
+    def __init__(
+        self, method: Callable[Concatenate[Any, P], Any], returns: Any, run: Callable[[_Runner, _Start], Any]
+    ) -> None:
         self._method = method
         self._signature = method_signature(method, returns)
+        self._run = run
 
     @overload
     def __get__(self, resource: None, owner: type[Any]) -> BlockingMethod[P, R]: ...
@@ -209,36 +254,70 @@ class BlockingMethod(Generic[P, R]):
         if resource is None:
             return self
         name = self._method.__name__
-        client, pick = resource._client, resource._pick
+        runner, pick, run = resource._runner, resource._pick, self._run
 
         def call(*args: P.args, **kwargs: P.kwargs) -> R:
-            result: R = client._call(lambda api: getattr(pick(api), name)(*args, **kwargs))
+            result: R = run(runner, lambda api: getattr(pick(api), name)(*args, **kwargs))
             return result
 
         dress(call, self._method, f"{owner.__name__}.{name}", self._signature)
+        if run is _paged:
+            call.__doc__ = (call.__doc__ or "").rstrip() + _PAGER_NOTE
         resource.__dict__[name] = call  # made once per resource object
         return call
 
 
-def blocking(method: Callable[Concatenate[Any, P], Coroutine[Any, Any, R]]) -> BlockingMethod[P, R]:
-    """The blocking twin of an async resource method."""
-    return BlockingMethod(method, get_type_hints(method)["return"])
+def _item_type(returns: Any) -> Any | None:
+    """What a listing yields, when `returns` is an `AsyncPager`; None otherwise."""
+    return get_args(returns)[0] if get_origin(returns) is AsyncPager else None
 
 
+@overload
+def blocking(method: Callable[Concatenate[Any, P], AsyncPager[T]]) -> BlockingMethod[P, Pager[T]]: ...
+
+
+@overload
+def blocking(method: Callable[Concatenate[Any, P], Coroutine[Any, Any, R]]) -> BlockingMethod[P, R]: ...
+
+
+def blocking(method: Callable[Concatenate[Any, P], Any]) -> BlockingMethod[P, Any]:
+    """The blocking twin of an async resource method: a listing gives a blocking `Pager`."""
+    generic_pager: Any = Pager
+    returns = get_type_hints(method)["return"]
+    item = _item_type(returns)
+    if item is not None:
+        return BlockingMethod(method, generic_pager[item], _paged)
+    return BlockingMethod(method, returns, _awaited)
+
+
+@overload
+def blocking_raw(method: Callable[Concatenate[Any, P], AsyncPager[T]]) -> BlockingMethod[P, APIResponse[Page[T]]]: ...
+
+
+@overload
 def blocking_raw(
     method: Callable[Concatenate[Any, P], Coroutine[Any, Any, R]],
-) -> BlockingMethod[P, APIResponse[R]]:
-    """The blocking twin of an async resource method's ``with_raw_response`` variant."""
+) -> BlockingMethod[P, APIResponse[R]]: ...
+
+
+def blocking_raw(method: Callable[Concatenate[Any, P], Any]) -> BlockingMethod[P, Any]:
+    """The blocking twin of an async resource method's ``with_raw_response`` variant (for a
+    listing, the first page's response)."""
     generic_response: Any = APIResponse
-    return BlockingMethod(method, generic_response[get_type_hints(method)["return"]])
+    generic_page: Any = Page
+    returns = get_type_hints(method)["return"]
+    item = _item_type(returns)
+    if item is not None:
+        returns = generic_page[item]
+    return BlockingMethod(method, generic_response[returns], _awaited)
 
 
 class _BlockingResource:
-    """What a blocking resource is: the client it calls through, and which async resource
-    (or raw-response view of one) its methods run on."""
+    """What a blocking resource is: the runner of the client it calls through, and which async
+    resource (or raw-response view of one) its methods run on."""
 
-    def __init__(self, client: WorkOS, pick: Callable[[AsyncWorkOS], Any]) -> None:
-        self._client = client
+    def __init__(self, runner: _Runner, pick: Callable[[AsyncWorkOS], Any]) -> None:
+        self._runner = runner
         self._pick = pick
 
 
@@ -253,32 +332,7 @@ class BlockingOrganizationsWithRawResponse(_BlockingResource):
     get_by_external_id = blocking_raw(Organizations.get_by_external_id)
     update = blocking_raw(Organizations.update)
     delete = blocking_raw(Organizations.delete)
-
-    def list(
-        self,
-        *,
-        limit: int | None = None,
-        order: Order | str | None = None,
-        before: str | None = None,
-        after: str | None = None,
-        domains: Sequence[str] | None = None,
-        search: str | None = None,
-        max_items: int | None = None,
-        **options: Unpack[RequestOptions],
-    ) -> APIResponse[Page[Organization]]:
-        """The first page of organizations, as it came (cut at `max_items` when parsed)."""
-        return self._client._call(
-            lambda api: api.organizations.with_raw_response.list(
-                limit=limit,
-                order=order,
-                before=before,
-                after=after,
-                domains=domains,
-                search=search,
-                max_items=max_items,
-                **options,
-            )
-        )
+    list = blocking_raw(Organizations.list)
 
 
 class BlockingOrganizations(_BlockingResource):
@@ -290,52 +344,19 @@ class BlockingOrganizations(_BlockingResource):
     alone; ``create`` takes an ``idempotency_key`` (one is generated when you pass none).
     """
 
+    list = blocking(Organizations.list)
     create = blocking(Organizations.create)
     get = blocking(Organizations.get)
     get_by_external_id = blocking(Organizations.get_by_external_id)
     update = blocking(Organizations.update)
     delete = blocking(Organizations.delete)
 
-    def __init__(self, client: WorkOS) -> None:
-        super().__init__(client, lambda api: api.organizations)
+    def __init__(self, runner: _Runner) -> None:
+        super().__init__(runner, lambda api: api.organizations)
         self.with_raw_response = BlockingOrganizationsWithRawResponse(
-            client, lambda api: api.organizations.with_raw_response
+            runner, lambda api: api.organizations.with_raw_response
         )
         """The same calls, returning `APIResponse` (status, headers, request id, ``parse()``)."""
-
-    def list(
-        self,
-        *,
-        limit: int | None = None,
-        order: Order | str | None = None,
-        before: str | None = None,
-        after: str | None = None,
-        domains: Sequence[str] | None = None,
-        search: str | None = None,
-        max_items: int | None = None,
-        **options: Unpack[RequestOptions],
-    ) -> Pager[Organization]:
-        """List organizations: a `Pager` to ``for`` over (every item), or ``.first_page()``.
-
-        ``limit`` is the page size (1..100), ``max_items`` the most items to yield overall.
-        ``domains`` keeps organizations with any of those domains; ``search`` matches names.
-        Starting from ``before=`` walks backwards, nearest items first.  Nothing is sent
-        until the pager is used::
-
-            for organization in client.organizations.list(domains=["acme.com"]):
-                ...
-        """
-        pager = self._client._async().organizations.list(
-            limit=limit,
-            order=order,
-            before=before,
-            after=after,
-            domains=domains,
-            search=search,
-            max_items=max_items,
-            **options,
-        )
-        return Pager(self._client._loop_thread, pager, owner=self._client)
 
     def sync(
         self,
@@ -358,7 +379,7 @@ class BlockingOrganizations(_BlockingResource):
         """
         inbox = CallerInbox()
         events = None if on_event is None else inbox.forward(on_event)
-        return self._client._call(
+        return self._runner.call(
             lambda api: api.organizations.sync(
                 inbox.iterate(records),
                 concurrency=concurrency,
@@ -393,9 +414,9 @@ class BlockingOrganizationDomains(_BlockingResource):
     verify = blocking(OrganizationDomains.verify)
     delete = blocking(OrganizationDomains.delete)
 
-    def __init__(self, client: WorkOS) -> None:
-        super().__init__(client, lambda api: api.organization_domains)
+    def __init__(self, runner: _Runner) -> None:
+        super().__init__(runner, lambda api: api.organization_domains)
         self.with_raw_response = BlockingOrganizationDomainsWithRawResponse(
-            client, lambda api: api.organization_domains.with_raw_response
+            runner, lambda api: api.organization_domains.with_raw_response
         )
         """The same calls, returning `APIResponse` (status, headers, request id, ``parse()``)."""

@@ -62,7 +62,7 @@ class Pager(Generic[T]):
     def __init__(self, loop_thread: LoopThread[Any], pager: AsyncPager[T], *, owner: object) -> None:
         self._loop_thread = loop_thread
         self._pager = pager
-        self._owner = owner  # the client: kept alive while its pager is in use
+        self._owner = owner  # what keeps the loop thread running: kept alive while the pager is in use
 
     @property
     def direction(self) -> Direction:

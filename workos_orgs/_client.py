@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Final
 
 import aiohttp
+from yarl import URL
 
 from ._base_client import BaseClient, Connection, check_backoff, check_limiter
 from ._config import check_api_key, check_base_url, check_max_retries, check_timeout
@@ -25,6 +26,12 @@ API_KEY_ENV_VAR: Final = "WORKOS_API_KEY"
 BASE_URL_ENV_VAR: Final = "WORKOS_BASE_URL"
 DEFAULT_TIMEOUT: Final = 30.0
 DEFAULT_MAX_RETRIES: Final = 2
+
+
+def _connect(api_key: str, base_url: URL, session: aiohttp.ClientSession | None) -> Connection:
+    """A new connection: the session (yours, or one made at the first request) and its transport."""
+    sessions = SessionHolder(session)
+    return Connection(api_key, base_url, sessions, Transport(sessions, api_key=api_key, random=random.random))
 
 
 class AsyncWorkOS(BaseClient):
@@ -81,9 +88,15 @@ class AsyncWorkOS(BaseClient):
             check_limiter(rate_limiter),
             UNSET if attempt_timeout is UNSET else check_timeout(attempt_timeout, name="attempt_timeout"),
         )
-        sessions = SessionHolder(session)
-        transport = Transport(sessions, api_key=api_key, random=random.random)
-        super().__init__(Connection(api_key, checked_url, sessions, transport), settings)
+        super().__init__(_connect(api_key, checked_url, session), settings)
+
+    def _reopened(self) -> AsyncWorkOS:
+        """A client with this one's configuration on a connection of its own, with a session
+        it makes: a forked child's, since the parent's connections are not the child's to use."""
+        connection = self._connection
+        client = AsyncWorkOS.__new__(AsyncWorkOS)
+        BaseClient.__init__(client, _connect(connection.api_key, connection.base_url, None), self._settings)
+        return client
 
     @functools.cached_property
     def organizations(self) -> Organizations:

@@ -68,6 +68,39 @@ class _PollingLoop(asyncio.SelectorEventLoop):
         return super().is_running() and os.getpid() == self._workos_pid
 
 
+class _Outcome(Generic[R]):
+    """A call's result or error, handed to the waiting thread past the loop's task.
+
+    A task that ended with the error would keep it, and through its traceback the caller's
+    frames and client, for as long as anything keeps the task -- and aiohttp's own reference
+    cycles do (its timeout objects hold the task).  Then a dropped client's thread would live
+    on until a cyclic collection.  So the task ends with None, and the error is raised in the
+    caller's thread only.
+    """
+
+    def __init__(self) -> None:
+        self._result: R | None = None
+        self._error: Exception | None = None
+
+    async def settle(self, coroutine: Coroutine[Any, Any, R]) -> None:
+        """Await `coroutine`, keeping its result or error (a cancellation still cancels)."""
+        try:
+            self._result = await coroutine
+        except Exception as error:
+            self._error = error
+
+    def take(self) -> R:
+        """The result, or the error raised; either is let go of here."""
+        result, error = self._result, self._error
+        self._result = self._error = None
+        if error is None:
+            return result  # type: ignore[return-value]
+        try:
+            raise error
+        finally:
+            del error  # its traceback holds this frame: no reference cycle through it
+
+
 def _run_forever(loop: asyncio.AbstractEventLoop) -> None:
     asyncio.set_event_loop(loop)
     try:
@@ -111,8 +144,7 @@ class LoopThread(Generic[C]):
         # What a forked child inherited from its parent's loop thread: let go of, never used again,
         # and kept referenced so that nothing of it is collected at some random later moment.
         self._inherited: list[tuple[asyncio.AbstractEventLoop, C]] = []
-        # The registration holds only a weak reference, so it never keeps a client alive.
-        os.register_at_fork(after_in_child=_forget_parent(weakref.ref(self)))
+        _LIVE.add(self)
 
     @property
     def client(self) -> C:
@@ -130,16 +162,20 @@ class LoopThread(Generic[C]):
         With an `inbox`, this thread does the work the coroutine hands back while it waits.
         """
         refuse_running_loop()
+        if self._closed:  # without the lock: a closed thread's lock is not reset in a forked child
+            raise ClientClosedError("This WorkOS client is closed; create a new one.")
         with self._lock:
             if self._closed:
                 raise ClientClosedError("This WorkOS client is closed; create a new one.")
             loop = self._start()
-            future = asyncio.run_coroutine_threadsafe(function(self._client), loop)
+            outcome: _Outcome[R] = _Outcome()
+            future = asyncio.run_coroutine_threadsafe(outcome.settle(function(self._client)), loop)
             self._calls.add(future)
         try:
             if inbox is not None:
                 inbox.serve_until(future)
-            return future.result()
+            future.result()
+            return outcome.take()
         except concurrent.futures.CancelledError:
             if self._closed:
                 raise ClientClosedError(
@@ -185,6 +221,7 @@ class LoopThread(Generic[C]):
             loop, thread = self._loop, self._thread
             self._loop = self._thread = None
             calls = list(self._calls)
+        _LIVE.discard(self)
         for call in calls:
             call.cancel()
         if loop is None or thread is None:
@@ -214,13 +251,19 @@ class LoopThread(Generic[C]):
         self._client = self._remake(self._client)
 
 
-def _forget_parent(reference: weakref.ref[LoopThread[Any]]) -> Callable[[], None]:
-    def after_fork_in_child() -> None:
-        loop_thread = reference()
-        if loop_thread is not None:
-            loop_thread._forget_parent()
+# The loop threads not closed yet, for the one at-fork hook below.  Process-wide state, because
+# a fork is process-wide: a hook registered per thread could never be removed (the at-fork
+# registry only grows), so every client ever made would cost memory and a call at each fork.
+# Weak, so that it never keeps a client alive.
+_LIVE: weakref.WeakSet[LoopThread[Any]] = weakref.WeakSet()
 
-    return after_fork_in_child
+
+def _forget_parents() -> None:
+    for loop_thread in list(_LIVE):
+        loop_thread._forget_parent()
+
+
+os.register_at_fork(after_in_child=_forget_parents)
 
 
 class CallerInbox:

@@ -249,7 +249,13 @@ class Transport:
                 if delay is None:
                     status_error = decode_error(response, secret=self._api_key, now=now)
                     status_error.attempts, status_error.outcome_unknown = attempt + 1, unknown
-                    raise status_error
+                    try:
+                        raise status_error
+                    finally:
+                        # Its traceback holds this frame: a local naming it would be a reference
+                        # cycle, keeping the frames' objects (a blocking client too) until a
+                        # cyclic collection.
+                        del status_error
                 outcome = f"HTTP {response.status} request_id={response.request_id}"
             else:
                 assert failure is not None
@@ -266,7 +272,10 @@ class Transport:
                 delay = retry_delay(attempt, settings.retry, connection_error=True, random=self._random, now=now)
                 if delay is None:
                     failure.attempts, failure.outcome_unknown = attempt + 1, unknown
-                    raise failure
+                    try:
+                        raise failure
+                    finally:
+                        del failure  # as above: no reference cycle through this frame
                 outcome = str(failure.message)
             logger.info(
                 "Retrying %s %s in %.2fs after %s (attempt %d of %d)",

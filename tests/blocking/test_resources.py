@@ -284,6 +284,21 @@ def test_every_async_method_has_a_blocking_twin_with_its_parameters_and_a_true_r
                 for parameter in inspect.signature(async_method).parameters.values()
             ], name
             assert blocking_method.__doc__, name
+            if name != "sync":  # the one written by hand: its records and events stay in the caller's thread
+                # Derived from the async method, not copied: its docstring starts as that one's.
+                assert blocking_method.__doc__.startswith(async_method.__doc__.rstrip()), name
             # The bulk sync's record type names its classes as strings; the package resolves them.
             hints = typing.get_type_hints(blocking_method, localns=vars(workos_orgs))
             assert hints["return"] == RETURNS[path][name], name
+
+
+def test_the_blocking_constructor_takes_the_async_ones_options_but_a_session() -> None:
+    def described(function: typing.Any) -> list[tuple[str, typing.Any, typing.Any, typing.Any]]:
+        return [
+            (parameter.name, parameter.kind, parameter.default, parameter.annotation)
+            for parameter in inspect.signature(function, eval_str=True).parameters.values()
+        ]
+
+    async_options = [option for option in described(AsyncWorkOS) if option[0] != "session"]
+    assert described(WorkOS) == async_options
+    assert "session" in [option[0] for option in described(AsyncWorkOS)]

@@ -10,7 +10,19 @@ import asyncio
 import weakref
 from collections.abc import Callable, Coroutine, Iterable
 from types import TracebackType
-from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, Unpack, get_args, get_origin, get_type_hints, overload
+from typing import (
+    Any,
+    Concatenate,
+    Final,
+    Generic,
+    ParamSpec,
+    TypeVar,
+    Unpack,
+    get_args,
+    get_origin,
+    get_type_hints,
+    overload,
+)
 
 import aiohttp
 
@@ -329,12 +341,12 @@ class BlockingOrganizationsWithRawResponse(_BlockingResource):
     ``list`` returns one page (use ``before=``/``after=`` for others).
     """
 
-    create = blocking_raw(Organizations.create)
-    get = blocking_raw(Organizations.get)
-    get_by_external_id = blocking_raw(Organizations.get_by_external_id)
-    update = blocking_raw(Organizations.update)
-    delete = blocking_raw(Organizations.delete)
-    list = blocking_raw(Organizations.list)
+    create: Final = blocking_raw(Organizations.create)
+    get: Final = blocking_raw(Organizations.get)
+    get_by_external_id: Final = blocking_raw(Organizations.get_by_external_id)
+    update: Final = blocking_raw(Organizations.update)
+    delete: Final = blocking_raw(Organizations.delete)
+    list: Final = blocking_raw(Organizations.list)
 
 
 class BlockingOrganizations(_BlockingResource):
@@ -346,16 +358,16 @@ class BlockingOrganizations(_BlockingResource):
     alone; ``create`` takes an ``idempotency_key`` (one is generated when you pass none).
     """
 
-    list = blocking(Organizations.list)
-    create = blocking(Organizations.create)
-    get = blocking(Organizations.get)
-    get_by_external_id = blocking(Organizations.get_by_external_id)
-    update = blocking(Organizations.update)
-    delete = blocking(Organizations.delete)
+    list: Final = blocking(Organizations.list)
+    create: Final = blocking(Organizations.create)
+    get: Final = blocking(Organizations.get)
+    get_by_external_id: Final = blocking(Organizations.get_by_external_id)
+    update: Final = blocking(Organizations.update)
+    delete: Final = blocking(Organizations.delete)
 
     def __init__(self, runner: _Runner) -> None:
         super().__init__(runner, lambda api: api.organizations)
-        self.with_raw_response = BlockingOrganizationsWithRawResponse(
+        self.with_raw_response: BlockingOrganizationsWithRawResponse = BlockingOrganizationsWithRawResponse(
             runner, lambda api: api.organizations.with_raw_response
         )
         """The same calls, returning `APIResponse` (status, headers, request id, ``parse()``)."""
@@ -397,10 +409,10 @@ class BlockingOrganizations(_BlockingResource):
 class BlockingOrganizationDomainsWithRawResponse(_BlockingResource):
     """``client.organization_domains.with_raw_response``: each call returns an `APIResponse`."""
 
-    create = blocking_raw(OrganizationDomains.create)
-    get = blocking_raw(OrganizationDomains.get)
-    verify = blocking_raw(OrganizationDomains.verify)
-    delete = blocking_raw(OrganizationDomains.delete)
+    create: Final = blocking_raw(OrganizationDomains.create)
+    get: Final = blocking_raw(OrganizationDomains.get)
+    verify: Final = blocking_raw(OrganizationDomains.verify)
+    delete: Final = blocking_raw(OrganizationDomains.delete)
 
 
 class BlockingOrganizationDomains(_BlockingResource):
@@ -411,14 +423,14 @@ class BlockingOrganizationDomains(_BlockingResource):
     alone; the POSTs (``create``, ``verify``) take an ``idempotency_key``.
     """
 
-    create = blocking(OrganizationDomains.create)
-    get = blocking(OrganizationDomains.get)
-    verify = blocking(OrganizationDomains.verify)
-    delete = blocking(OrganizationDomains.delete)
+    create: Final = blocking(OrganizationDomains.create)
+    get: Final = blocking(OrganizationDomains.get)
+    verify: Final = blocking(OrganizationDomains.verify)
+    delete: Final = blocking(OrganizationDomains.delete)
 
     def __init__(self, runner: _Runner) -> None:
         super().__init__(runner, lambda api: api.organization_domains)
-        self.with_raw_response = BlockingOrganizationDomainsWithRawResponse(
+        self.with_raw_response: BlockingOrganizationDomainsWithRawResponse = BlockingOrganizationDomainsWithRawResponse(
             runner, lambda api: api.organization_domains.with_raw_response
         )
         """The same calls, returning `APIResponse` (status, headers, request id, ``parse()``)."""

@@ -392,6 +392,8 @@ def _plan(record: OrganizationRecord, organization: Organization | None) -> tupl
         if current.keys() != wanted.keys() or not all(
             _domain_matches(state, current[name]) for name, state in wanted.items()
         ):
+            # domain_data takes only pending or verified: a legacy_verified domain kept in the
+            # set is sent as verified (it keeps its ID); the change list shows it.
             domain_data = [
                 DomainData(name, DomainState.VERIFIED if current.get(name) in _VERIFIED_STATES else state)
                 for name, state in wanted.items()

@@ -18,7 +18,7 @@ import aiohttp
 from ._base_client import ClientOptions
 from ._blocking_pager import Pager
 from ._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport
-from ._client import API_KEY_ENV_VAR, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncWorkOS
+from ._client import API_KEY_ENV_VAR, DEFAULT_TIMEOUT, AsyncWorkOS
 from ._contract import Order
 from ._loop_thread import CallerInbox, LoopThread
 from ._models import UNSET, Organization, Page, Unset
@@ -26,7 +26,7 @@ from ._organization_domains import OrganizationDomains
 from ._organizations import Organizations
 from ._resource import RequestOptions, dress, method_signature
 from ._response import APIResponse
-from ._retry import Backoff
+from ._retry import DEFAULT_MAX_RETRIES, Backoff
 from ._throttle import RateLimiter
 
 P = ParamSpec("P")

@@ -24,6 +24,7 @@ from typing import Any, Final, Literal, Protocol, TypeVar
 import attrs
 
 from ._contract import EXTERNAL_ID_ALREADY_USED, LIST_LIMIT_MAX, DomainState, normalize_domain
+from ._domain_data import domain_data_list
 from ._errors import (
     AuthenticationError,
     BadRequestError,
@@ -35,6 +36,7 @@ from ._errors import (
     WrongEventLoopError,
 )
 from ._models import UNSET, DomainData, Organization, Unset
+from ._request import check_metadata
 
 SyncAction = Literal["created", "updated", "unchanged", "deleted", "failed"]
 DEFAULT_CONCURRENCY: Final = 8
@@ -116,32 +118,29 @@ def _name(instance: Any, attribute: Any, value: Any) -> None:
 def _domains(value: object) -> tuple[DomainData, ...] | Unset:
     if value is UNSET:
         return UNSET
-    if value is None or isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
-        raise InvalidRecordError(
-            f"domains must be a list ([] removes every domain), or left out to keep them; got {value!r}."
+    try:
+        return domain_data_list(
+            value,
+            names=True,
+            refusal=f"domains must be a list ([] removes every domain), or left out to keep them; got {value!r}.",
         )
-    domains = []
-    for item in value:
-        if isinstance(item, DomainData):
-            domains.append(item)
-        elif isinstance(item, str) and item.strip():
-            domains.append(DomainData(item))
-        elif isinstance(item, Mapping) and isinstance(item.get("domain"), str):
-            domains.append(DomainData(item["domain"], item.get("state", DomainState.PENDING)))
-        else:
-            raise InvalidRecordError(f"each domain must be a name or {{'domain': ..., 'state': ...}}; got {item!r}.")
-    return tuple(domains)
+    except InvalidArgumentError as error:
+        raise InvalidRecordError(str(error)) from None
 
 
 def _metadata(value: object) -> Mapping[str, str] | Unset:
     if value is UNSET:
         return UNSET
-    if not isinstance(value, Mapping) or not all(
-        isinstance(key, str) and isinstance(item, str) for key, item in value.items()
-    ):
-        raise InvalidRecordError(
-            f"metadata must map strings to strings ({{}} removes every key), or be left out to keep it; got {value!r}."
-        )
+    refusal = (
+        f"metadata must map strings to strings ({{}} removes every key), or be left out to keep it; got {value!r}."
+    )
+    # A record states the whole set of keys, so None (remove this key, in an update) has no place in it.
+    if not isinstance(value, Mapping) or any(item is None for item in value.values()):
+        raise InvalidRecordError(refusal)
+    try:
+        check_metadata(value)
+    except InvalidArgumentError:
+        raise InvalidRecordError(refusal) from None
     return dict(value)
 
 

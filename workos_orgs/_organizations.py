@@ -11,6 +11,7 @@ import attrs
 from ._base_client import BaseClient
 from ._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport, sync_organizations
 from ._contract import Order
+from ._domain_data import domain_data_list
 from ._errors import BadRequestError, ConflictError, InvalidArgumentError, WorkOSError
 from ._models import (
     UNSET,
@@ -83,25 +84,12 @@ class _CreatedByExternalId:
 
 
 def _domain_data(entries: Sequence[DomainDataInput]) -> list[dict[str, str]]:
-    if isinstance(entries, str | bytes) or not isinstance(entries, Sequence):
-        raise InvalidArgumentError(
-            "domain_data must be a list of DomainData, e.g. [DomainData('acme.com', DomainState.VERIFIED)]."
-        )
-    body = []
-    for index, entry in enumerate(entries):
-        if isinstance(entry, DomainData):
-            domain, state = entry.domain, entry.state
-        elif isinstance(entry, Mapping) and "domain" in entry:
-            domain, state = entry["domain"], entry.get("state", "pending")
-        else:
-            raise InvalidArgumentError(
-                f"domain_data[{index}] must be a DomainData(domain, state) or a mapping with domain and state;"
-                f" got {entry!r}."
-            )
-        if not isinstance(domain, str) or not domain.strip():
-            raise InvalidArgumentError(f"domain_data[{index}].domain must be a domain name such as 'acme.com'.")
-        body.append({"domain": domain, "state": str(state)})
-    return body
+    domains = domain_data_list(
+        entries,
+        names=False,
+        refusal="domain_data must be a list of DomainData, e.g. [DomainData('acme.com', DomainState.VERIFIED)].",
+    )
+    return [{"domain": data.domain, "state": str(data.state)} for data in domains]
 
 
 def _organization_body(

@@ -343,16 +343,17 @@ class SyncInputError(WorkOSError):
 
 
 class SyncStoppedError(WorkOSError):
-    """The sync stopped early on an error no record could get past (a revoked or wrong API key,
-    a key without permission, a closed client); nothing was pruned.
+    """The sync stopped early: on an error no record could get past (a revoked or wrong API
+    key, a key without permission, a closed client), or because listing the organizations
+    for ``prune=True`` failed.  Nothing was pruned after it.
 
     ``report`` says what was done before it stopped and ``__cause__`` is the error.  Fix the
-    cause (the key, the client) and run again: it converges.
+    cause (the key, the client, the connection) and run again: it converges.
     """
 
     def __init__(self, report: SyncReport, error: WorkOSError) -> None:
         super().__init__(
-            f"the sync stopped: {type(error).__name__}: {error} -- every other record would fail the same way."
+            f"the sync stopped on {type(error).__name__}: {error}."
             f" What was done before it stopped: {report};"
             f" {'nothing was pruned' if report.deleted == 0 else 'pruning stopped partway'}."
             " Fix the cause and run the sync again: it converges."

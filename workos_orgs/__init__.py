@@ -33,6 +33,7 @@ from ._bulk import (
     SyncFailure,
     SyncInputError,
     SyncReport,
+    SyncStoppedError,
 )
 from ._client import AsyncWorkOS
 from ._contract import DomainState, DomainVerificationStrategy, Order
@@ -120,6 +121,7 @@ __all__ = [
     "SyncFailure",
     "SyncInputError",
     "SyncReport",
+    "SyncStoppedError",
     "UnprocessableEntityError",
     "Unset",
     "WorkOS",

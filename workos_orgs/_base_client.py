@@ -15,8 +15,8 @@ from typing import Any, Self, TypedDict, Unpack
 import attrs
 from yarl import URL
 
-from ._config import check_max_retries, check_timeout
-from ._errors import ConfigurationError, InvalidArgumentError
+from ._config import check_backoff, check_limiter, check_max_retries, check_timeout
+from ._errors import InvalidArgumentError
 from ._models import UNSET, Unset
 from ._request import Method, build_request
 from ._response import Response
@@ -33,20 +33,6 @@ class Connection:
     base_url: URL
     sessions: SessionHolder
     transport: Transport
-
-
-def check_limiter(rate_limiter: RateLimiter | None) -> RateLimiter | None:
-    """A `RateLimiter` or None."""
-    if rate_limiter is not None and not isinstance(rate_limiter, RateLimiter):
-        raise ConfigurationError(f"rate_limiter must be a RateLimiter or None; got {type(rate_limiter).__name__}.")
-    return rate_limiter
-
-
-def check_backoff(backoff: Backoff) -> Backoff:
-    """A `Backoff`."""
-    if not isinstance(backoff, Backoff):
-        raise ConfigurationError(f"backoff must be a Backoff(base=..., cap=...); got {backoff!r}.")
-    return backoff
 
 
 class ClientOptions(TypedDict, total=False):

@@ -29,7 +29,7 @@ import aiohttp
 from ._base_client import ClientOptions
 from ._blocking_pager import Pager
 from ._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport
-from ._client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncWorkOS
+from ._client import DEFAULT_TIMEOUT, AsyncWorkOS
 from ._loop_thread import CallerInbox, LoopThread
 from ._models import UNSET, Page, T, Unset
 from ._organization_domains import OrganizationDomains
@@ -37,7 +37,7 @@ from ._organizations import Organizations
 from ._pagination import AsyncPager
 from ._resource import dress, method_signature
 from ._response import APIResponse
-from ._retry import Backoff
+from ._retry import DEFAULT_MAX_RETRIES, Backoff
 from ._throttle import RateLimiter
 
 P = ParamSpec("P")

@@ -24,13 +24,29 @@ from typing import Any, Final, Literal, Protocol, TypeVar
 import attrs
 
 from ._contract import EXTERNAL_ID_ALREADY_USED, LIST_LIMIT_MAX, DomainState, normalize_domain
-from ._errors import BadRequestError, InvalidArgumentError, NotFoundError, WorkOSError
+from ._domain_data import domain_data_list
+from ._errors import (
+    AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+    WorkOSError,
+    WrongEventLoopError,
+)
 from ._models import UNSET, DomainData, Organization, Unset
+from ._request import check_metadata
 
 SyncAction = Literal["created", "updated", "unchanged", "deleted", "failed"]
 DEFAULT_CONCURRENCY: Final = 8
 RECORD_KEYS: Final = frozenset({"external_id", "name", "domains", "metadata"})
 _VERIFIED_STATES: Final = frozenset({DomainState.VERIFIED, DomainState.LEGACY_VERIFIED})
+MAX_FAILURES_KEPT: Final = 1_000
+"""How many failures a `SyncReport` keeps with their errors; later ones are only counted."""
+# Errors that say nothing about the record: every other record would fail the same way
+# (a revoked key, a closed client), so the job stops rather than send a request per record.
+_STOPPING_ERRORS: Final = (AuthenticationError, PermissionDeniedError, ClientClosedError, WrongEventLoopError)
 
 _T = TypeVar("_T")
 
@@ -102,32 +118,29 @@ def _name(instance: Any, attribute: Any, value: Any) -> None:
 def _domains(value: object) -> tuple[DomainData, ...] | Unset:
     if value is UNSET:
         return UNSET
-    if value is None or isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
-        raise InvalidRecordError(
-            f"domains must be a list ([] removes every domain), or left out to keep them; got {value!r}."
+    try:
+        return domain_data_list(
+            value,
+            names=True,
+            refusal=f"domains must be a list ([] removes every domain), or left out to keep them; got {value!r}.",
         )
-    domains = []
-    for item in value:
-        if isinstance(item, DomainData):
-            domains.append(item)
-        elif isinstance(item, str) and item.strip():
-            domains.append(DomainData(item))
-        elif isinstance(item, Mapping) and isinstance(item.get("domain"), str):
-            domains.append(DomainData(item["domain"], item.get("state", DomainState.PENDING)))
-        else:
-            raise InvalidRecordError(f"each domain must be a name or {{'domain': ..., 'state': ...}}; got {item!r}.")
-    return tuple(domains)
+    except InvalidArgumentError as error:
+        raise InvalidRecordError(str(error)) from None
 
 
 def _metadata(value: object) -> Mapping[str, str] | Unset:
     if value is UNSET:
         return UNSET
-    if not isinstance(value, Mapping) or not all(
-        isinstance(key, str) and isinstance(item, str) for key, item in value.items()
-    ):
-        raise InvalidRecordError(
-            f"metadata must map strings to strings ({{}} removes every key), or be left out to keep it; got {value!r}."
-        )
+    refusal = (
+        f"metadata must map strings to strings ({{}} removes every key), or be left out to keep it; got {value!r}."
+    )
+    # A record states the whole set of keys, so None (remove this key, in an update) has no place in it.
+    if not isinstance(value, Mapping) or any(item is None for item in value.values()):
+        raise InvalidRecordError(refusal)
+    try:
+        check_metadata(value)
+    except InvalidArgumentError:
+        raise InvalidRecordError(refusal) from None
     return dict(value)
 
 
@@ -251,7 +264,11 @@ class SyncFailure:
 
 @attrs.define
 class SyncReport:
-    """Counts of a sync run, and every failure with its error."""
+    """Counts of a sync run, and its failures with their errors.
+
+    ``failures`` keeps the first `MAX_FAILURES_KEPT` (so memory stays flat however many
+    records fail); ``failures_not_kept`` counts the rest, which ``failed`` includes.
+    """
 
     dry_run: bool = False
     created: int = 0
@@ -263,6 +280,8 @@ class SyncReport:
     elapsed: float = 0.0
     prune_skipped: str | None = None
     """Why ``prune=True`` deleted nothing, when it had to hold back."""
+    failures_not_kept: int = 0
+    """Failures counted in ``failed`` but not kept in ``failures`` (past `MAX_FAILURES_KEPT`)."""
 
     @property
     def ok(self) -> bool:
@@ -270,11 +289,14 @@ class SyncReport:
         return self.failed == 0
 
     def record(self, event: SyncEvent) -> None:
-        """Count one event (and keep its failure)."""
+        """Count one event (and keep its failure, while fewer than `MAX_FAILURES_KEPT` are kept)."""
         setattr(self, event.action, getattr(self, event.action) + 1)
         if event.action == "failed":
             assert event.error is not None
-            self.failures.append(SyncFailure(event.external_id, event.error, event.source))
+            if len(self.failures) < MAX_FAILURES_KEPT:
+                self.failures.append(SyncFailure(event.external_id, event.error, event.source))
+            else:
+                self.failures_not_kept += 1
 
     def to_dict(self) -> dict[str, Any]:
         """The report as a JSON object (the last line of ``workos-orgs sync --json``)."""
@@ -286,6 +308,7 @@ class SyncReport:
                     action: getattr(self, action) for action in ("created", "updated", "unchanged", "deleted", "failed")
                 },
                 "prune_skipped": self.prune_skipped,
+                "failures_not_kept": self.failures_not_kept,
                 "elapsed": round(self.elapsed, 3),
                 "failures": [
                     {"source": f.source, "external_id": f.external_id, "error": _error_dict(f.error)}
@@ -315,6 +338,25 @@ class SyncInputError(WorkOSError):
             f"reading the records failed after {read:,} record(s) ({type(error).__name__}: {error});"
             f" the records read were synced ({report}) and nothing was pruned."
             " Fix the input and run the sync again: it converges."
+        )
+        self.report = report
+
+
+class SyncStoppedError(WorkOSError):
+    """The sync stopped early: on an error no record could get past (a revoked or wrong API
+    key, a key without permission, a closed client), or because listing the organizations
+    for ``prune=True`` failed.  Nothing was pruned after it.
+
+    ``report`` says what was done before it stopped and ``__cause__`` is the error.  Fix the
+    cause (the key, the client, the connection) and run again: it converges.
+    """
+
+    def __init__(self, report: SyncReport, error: WorkOSError) -> None:
+        super().__init__(
+            f"the sync stopped on {type(error).__name__}: {error}."
+            f" What was done before it stopped: {report};"
+            f" {'nothing was pruned' if report.deleted == 0 else 'pruning stopped partway'}."
+            " Fix the cause and run the sync again: it converges."
         )
         self.report = report
 
@@ -350,6 +392,8 @@ def _plan(record: OrganizationRecord, organization: Organization | None) -> tupl
         if current.keys() != wanted.keys() or not all(
             _domain_matches(state, current[name]) for name, state in wanted.items()
         ):
+            # domain_data takes only pending or verified: a legacy_verified domain kept in the
+            # set is sent as verified (it keeps its ID); the change list shows it.
             domain_data = [
                 DomainData(name, DomainState.VERIFIED if current.get(name) in _VERIFIED_STATES else state)
                 for name, state in wanted.items()
@@ -398,6 +442,7 @@ class _Job:
         self.dry_run = dry_run
         self.on_event = on_event
         self.report = SyncReport(dry_run=dry_run)
+        self.stopped: WorkOSError | None = None
 
     def emit(
         self,
@@ -414,36 +459,52 @@ class _Job:
         if self.on_event is not None:
             self.on_event(event)
 
+    def _stop(self, error: WorkOSError) -> bool:
+        """Whether `error` stops the job (the first such error is kept as the reason)."""
+        if not isinstance(error, _STOPPING_ERRORS):
+            return False
+        if self.stopped is None:
+            self.stopped = error
+        return True
+
     async def sync_one(self, record: OrganizationRecord) -> None:
+        if self.stopped is not None:
+            return
         external_id, source = record.external_id, record.source
         try:
-            existing = await self._find(external_id)
-            if existing is None:
-                arguments, changes = _plan(record, None)
-                if self.dry_run:
-                    self.emit("created", external_id, changes=changes, source=source)
-                    return
-                try:
-                    created = await self.store.create(external_id=external_id, **arguments)
-                except BadRequestError as error:
-                    if error.code != EXTERNAL_ID_ALREADY_USED:
-                        raise
-                    # Made meanwhile by another job: update it instead.
-                    existing = await self._find(external_id)
-                    if existing is None:
-                        raise
-                else:
-                    self.emit("created", external_id, created.id, changes=changes, source=source)
-                    return
-            arguments, changes = _plan(record, existing)
-            if not arguments:
-                self.emit("unchanged", external_id, existing.id, source=source)
-                return
-            if not self.dry_run:
-                await self.store.update(existing.id, **arguments)
-            self.emit("updated", external_id, existing.id, changes=changes, source=source)
+            action, organization_id, changes = await self._apply(record)
         except WorkOSError as error:
-            self.emit("failed", external_id, error=error, source=source)
+            if not self._stop(error):
+                self.emit("failed", external_id, error=error, source=source)
+            return
+        # Outside the try: an on_event that raises is the caller's error, not the record's.
+        self.emit(action, external_id, organization_id, changes=changes, source=source)
+
+    async def _apply(self, record: OrganizationRecord) -> tuple[SyncAction, str | None, Sequence[FieldChange]]:
+        """Make WorkOS hold `record`: what was done, to which organization, changing what."""
+        external_id = record.external_id
+        existing = await self._find(external_id)
+        if existing is None:
+            arguments, changes = _plan(record, None)
+            if self.dry_run:
+                return "created", None, changes
+            try:
+                created = await self.store.create(external_id=external_id, **arguments)
+            except BadRequestError as error:
+                if error.code != EXTERNAL_ID_ALREADY_USED:
+                    raise
+                # Made meanwhile by another job: update it instead.
+                existing = await self._find(external_id)
+                if existing is None:
+                    raise
+            else:
+                return "created", created.id, changes
+        arguments, changes = _plan(record, existing)
+        if not arguments:
+            return "unchanged", existing.id, ()
+        if not self.dry_run:
+            await self.store.update(existing.id, **arguments)
+        return "updated", existing.id, changes
 
     async def _find(self, external_id: str) -> Organization | None:
         try:
@@ -452,13 +513,17 @@ class _Job:
             return None
 
     async def delete_one(self, organization: Organization) -> None:
+        if self.stopped is not None:
+            return
         try:
             if not self.dry_run:
                 with contextlib.suppress(NotFoundError):  # gone already: the outcome we wanted
                     await self.store.delete(organization.id)
-            self.emit("deleted", organization.external_id, organization.id)
         except WorkOSError as error:
-            self.emit("failed", organization.external_id, organization.id, error)
+            if not self._stop(error):
+                self.emit("failed", organization.external_id, organization.id, error)
+            return
+        self.emit("deleted", organization.external_id, organization.id)
 
 
 def _external_id_of(item: Any) -> str | None:
@@ -483,7 +548,7 @@ class _Reader:
 
     async def records(self, items: Iterable[SyncItem] | AsyncIterable[SyncItem]) -> AsyncIterator[OrganizationRecord]:
         iterator = aiter(_each(items))
-        while True:
+        while self.job.stopped is None:
             try:
                 item = await anext(iterator)
             except StopAsyncIteration:
@@ -576,6 +641,9 @@ async def sync_organizations(
     job = _Job(store, dry_run=dry_run, on_event=on_event)
     reader = _Reader(job)
     await _pool(reader.records(records), job.sync_one, concurrency)
+    if job.stopped is not None:
+        job.report.elapsed = time.monotonic() - started
+        raise SyncStoppedError(job.report, job.stopped) from job.stopped
     if reader.error is not None:
         job.report.elapsed = time.monotonic() - started
         raise SyncInputError(job.report, reader.read, reader.error) from reader.error
@@ -589,11 +657,19 @@ async def sync_organizations(
     elif prune:
         # Collected first, deleted after: deleting while the walk's cursors still point at
         # them is not something to rely on against the live API.
-        stale = [
-            organization
-            async for organization in store.list(limit=LIST_LIMIT_MAX)
-            if organization.external_id is not None and organization.external_id not in reader.firsts
-        ]
+        try:
+            stale = [
+                organization
+                async for organization in store.list(limit=LIST_LIMIT_MAX)
+                if organization.external_id is not None and organization.external_id not in reader.firsts
+            ]
+        except WorkOSError as error:
+            # The records were synced: the report says so, whatever stopped the walk.
+            job.report.elapsed = time.monotonic() - started
+            raise SyncStoppedError(job.report, error) from error
         await _pool(_each(stale), job.delete_one, concurrency)
+        if job.stopped is not None:
+            job.report.elapsed = time.monotonic() - started
+            raise SyncStoppedError(job.report, job.stopped) from job.stopped
     job.report.elapsed = time.monotonic() - started
     return job.report

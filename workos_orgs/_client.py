@@ -11,21 +11,20 @@ from typing import Final
 import aiohttp
 from yarl import URL
 
-from ._base_client import BaseClient, Connection, check_backoff, check_limiter
-from ._config import check_api_key, check_base_url, check_max_retries, check_timeout
+from ._base_client import BaseClient, Connection
+from ._config import check_api_key, check_backoff, check_base_url, check_limiter, check_max_retries, check_timeout
 from ._contract import DEFAULT_BASE_URL
 from ._errors import ConfigurationError
 from ._models import UNSET, Unset
 from ._organization_domains import OrganizationDomains
 from ._organizations import Organizations
-from ._retry import Backoff, RetryPolicy
+from ._retry import DEFAULT_MAX_RETRIES, Backoff, RetryPolicy
 from ._throttle import RateLimiter
 from ._transport import CallSettings, SessionHolder, Transport
 
 API_KEY_ENV_VAR: Final = "WORKOS_API_KEY"
 BASE_URL_ENV_VAR: Final = "WORKOS_BASE_URL"
 DEFAULT_TIMEOUT: Final = 30.0
-DEFAULT_MAX_RETRIES: Final = 2
 
 
 def _connect(api_key: str, base_url: URL, session: aiohttp.ClientSession | None) -> Connection:

@@ -1,4 +1,4 @@
-"""Checks of the client's options: the API key, the base URL, timeouts and retry counts.
+"""Checks of the client's options: the API key, the base URL, timeouts, retries and pacing.
 
 Pure functions that raise `ConfigurationError` with what was wrong and how to fix it.
 """
@@ -12,6 +12,8 @@ from typing import Final
 from yarl import URL
 
 from ._errors import ConfigurationError
+from ._retry import Backoff
+from ._throttle import RateLimiter
 
 LOOPBACK_HOSTS: Final = frozenset({"localhost"})
 
@@ -68,6 +70,20 @@ def check_max_retries(max_retries: int) -> int:
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise ConfigurationError(f"max_retries must be a whole number, 0 or more; got {max_retries!r}.")
     return max_retries
+
+
+def check_backoff(backoff: Backoff) -> Backoff:
+    """A `Backoff`."""
+    if not isinstance(backoff, Backoff):
+        raise ConfigurationError(f"backoff must be a Backoff(base=..., cap=...); got {backoff!r}.")
+    return backoff
+
+
+def check_limiter(rate_limiter: RateLimiter | None) -> RateLimiter | None:
+    """A `RateLimiter` or None."""
+    if rate_limiter is not None and not isinstance(rate_limiter, RateLimiter):
+        raise ConfigurationError(f"rate_limiter must be a RateLimiter or None; got {type(rate_limiter).__name__}.")
+    return rate_limiter
 
 
 def check_api_key(api_key: str) -> str:

@@ -15,7 +15,7 @@ from ._organizations import ORGANIZATIONS, parse_organization
 from ._request import check_id
 from ._resource import APIResource, RawResponseMethod, RequestOptions, WithRawResponse
 from ._response import Response, json_parser
-from ._retry import outcome_unknown
+from ._retry import ended_without_response, outcome_unknown
 
 ORGANIZATION_DOMAINS: Final = "organization_domains"
 
@@ -30,14 +30,17 @@ parse_organization_domain: Final = json_parser(_organization_domain)
 
 @attrs.frozen
 class _AddedAlready:
-    """A domain create that met ``domain_already_exists`` after an earlier attempt had an
-    unknown outcome: that attempt may have added it, so the organization's domain of that
-    name is the response (fetched by its ID)."""
+    """A domain create that may have added the domain after all: no attempt got a definitive
+    response, or one whose outcome is unknown was followed by ``domain_already_exists``.  The
+    organization's domain of that name, fetched by its ID, is then the response; the lookup
+    accepts only that domain on that organization."""
 
     organization_id: str
     domain: str
 
     def applies(self, error: WorkOSError) -> bool:
+        if ended_without_response(error):
+            return True
         return isinstance(error, ConflictError) and error.code == DOMAIN_ALREADY_EXISTS and outcome_unknown(error)
 
     async def find(self, error: WorkOSError, client: BaseClient, options: RequestOptions) -> Response | None:
@@ -97,7 +100,9 @@ class OrganizationDomains(APIResource):
         -- unless an earlier attempt of this call had an unknown outcome (a dropped connection,
         a timeout, a 5xx): that attempt may have added it, so the organization is looked up
         and its domain of that name returned (with ``with_raw_response``, the response of a
-        ``get`` of that domain).  If the lookup finds nothing, the 409 is raised.
+        ``get`` of that domain).  The same lookup settles a call whose attempts all ended
+        with no definitive response.  If the lookup finds nothing, the error is raised (and
+        retrying the create is then safe).
         """
         if not isinstance(domain, str) or not domain.strip():
             raise InvalidArgumentError("domain must be a domain name such as 'acme.com'.")

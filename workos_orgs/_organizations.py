@@ -11,6 +11,7 @@ import attrs
 from ._base_client import BaseClient
 from ._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport, sync_organizations
 from ._contract import Order
+from ._domain_data import domain_data_list
 from ._errors import BadRequestError, ConflictError, InvalidArgumentError, WorkOSError
 from ._models import (
     UNSET,
@@ -83,25 +84,12 @@ class _CreatedByExternalId:
 
 
 def _domain_data(entries: Sequence[DomainDataInput]) -> list[dict[str, str]]:
-    if isinstance(entries, str | bytes) or not isinstance(entries, Sequence):
-        raise InvalidArgumentError(
-            "domain_data must be a list of DomainData, e.g. [DomainData('acme.com', DomainState.VERIFIED)]."
-        )
-    body = []
-    for index, entry in enumerate(entries):
-        if isinstance(entry, DomainData):
-            domain, state = entry.domain, entry.state
-        elif isinstance(entry, Mapping) and "domain" in entry:
-            domain, state = entry["domain"], entry.get("state", "pending")
-        else:
-            raise InvalidArgumentError(
-                f"domain_data[{index}] must be a DomainData(domain, state) or a mapping with domain and state;"
-                f" got {entry!r}."
-            )
-        if not isinstance(domain, str) or not domain.strip():
-            raise InvalidArgumentError(f"domain_data[{index}].domain must be a domain name such as 'acme.com'.")
-        body.append({"domain": domain, "state": str(state)})
-    return body
+    domains = domain_data_list(
+        entries,
+        names=False,
+        refusal="domain_data must be a list of DomainData, e.g. [DomainData('acme.com', DomainState.VERIFIED)].",
+    )
+    return [{"domain": data.domain, "state": str(data.state)} for data in domains]
 
 
 def _organization_body(
@@ -297,7 +285,10 @@ class Organizations(APIResource):
         (a repeated external id too) is reported with its typed error and where it came from,
         and the job goes on; ``on_event`` hears every outcome, with the fields it changes.
         If ``records`` itself raises, the records read are finished and `SyncInputError`
-        (carrying the partial report) is raised; nothing is pruned.  Requests are paced under WorkOS's limits by ``rate_limiter`` (default: the
+        (carrying the partial report) is raised; nothing is pruned.  An error no record could
+        get past (a wrong or revoked key, a closed client) stops the job with `SyncStoppedError`,
+        carrying the partial report.  ``report.failures`` keeps the first 1,000 failures.
+        Requests are paced under WorkOS's limits by ``rate_limiter`` (default: the
         client's own, else a new `RateLimiter()`; ``None`` turns pacing off).  Re-running
         after a crash converges: nothing is created twice, nothing is lost::
 

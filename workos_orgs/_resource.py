@@ -17,6 +17,7 @@ from typing import (
     Generic,
     ParamSpec,
     Protocol,
+    Self,
     TypedDict,
     TypeVar,
     Unpack,
@@ -89,23 +90,32 @@ _DELETED_ALREADY = _DeletedAlready()
 class APIResource:
     """What every resource has: the client, and the verbs that call it.
 
-    Each verb returns the body parsed by `cast`, or, when the call comes through
-    ``with_raw_response`` (``raw_response=True``), the `APIResponse` that `cast` parses.
+    Each verb returns the body parsed by `cast`, or, on the raw twin of the resource that
+    ``with_raw_response`` calls through (`_raw_twin`), the `APIResponse` that `cast` parses.
     """
+
+    # The raw flag lives on the resource, not in a keyword: a public method's ``**options``
+    # then cannot carry it, and its return type is always the one it declares.
+    _raw = False
 
     def __init__(self, client: BaseClient) -> None:
         self._client = client
+
+    def _raw_twin(self) -> Self:
+        """This resource on the same client, its verbs returning `APIResponse`."""
+        twin = type(self)(self._client)
+        twin._raw = True
+        return twin
 
     async def _get(
         self,
         path: Path,
         *,
         cast: Callable[[Response], R],
-        raw_response: bool = False,
         **options: Unpack[RequestOptions],
     ) -> R:
         # The hot path of a get: one await of the client, nothing to recover.
-        return _result(await self._client._request("GET", path, **options), cast, raw_response)
+        return _result(await self._client._request("GET", path, **options), cast, self._raw)
 
     async def _post(
         self,
@@ -115,18 +125,10 @@ class APIResource:
         body: Any = None,
         idempotency_key: str | None = None,
         recovery: Recovery | None = None,
-        raw_response: bool = False,
         **options: Unpack[RequestOptions],
     ) -> R:
         return await self._write(
-            "POST",
-            path,
-            cast,
-            json=body,
-            idempotency_key=idempotency_key,
-            recovery=recovery,
-            raw_response=raw_response,
-            options=options,
+            "POST", path, cast, json=body, idempotency_key=idempotency_key, recovery=recovery, options=options
         )
 
     async def _put(
@@ -135,16 +137,13 @@ class APIResource:
         *,
         cast: Callable[[Response], R],
         body: Any,
-        raw_response: bool = False,
         **options: Unpack[RequestOptions],
     ) -> R:
-        return await self._write("PUT", path, cast, json=body, raw_response=raw_response, options=options)
+        return await self._write("PUT", path, cast, json=body, options=options)
 
-    async def _delete(self, path: Path, *, raw_response: bool = False, **options: Unpack[RequestOptions]) -> None:
+    async def _delete(self, path: Path, **options: Unpack[RequestOptions]) -> None:
         """Delete; a 404 counts as done when an earlier attempt had an unknown outcome."""
-        return await self._write(
-            "DELETE", path, no_content, recovery=_DELETED_ALREADY, raw_response=raw_response, options=options
-        )
+        return await self._write("DELETE", path, no_content, recovery=_DELETED_ALREADY, options=options)
 
     def _list(
         self,
@@ -153,7 +152,6 @@ class APIResource:
         *,
         page: Callable[[Any], Page[T]],
         filters: Query = (),
-        raw_response: bool = False,
         **options: Unpack[RequestOptions],
     ) -> AsyncPager[T]:
         client = self._client
@@ -161,7 +159,7 @@ class APIResource:
         async def fetch(query: Query) -> Response:
             return await client._request("GET", path, query=query, **options)
 
-        return paginate(fetch, page, listing, filters=filters, raw_response=raw_response)
+        return paginate(fetch, page, listing, filters=filters, raw_response=self._raw)
 
     async def _write(
         self,
@@ -172,7 +170,6 @@ class APIResource:
         json: Any = None,
         idempotency_key: str | None = None,
         recovery: Recovery | None = None,
-        raw_response: bool,
         options: RequestOptions,
     ) -> R:
         try:
@@ -187,14 +184,14 @@ class APIResource:
             if found is None:
                 raise
             response = found
-        return _result(response, cast, raw_response)
+        return _result(response, cast, self._raw)
 
 
-def _result(response: Response, cast: Callable[[Response], R], raw_response: bool) -> R:
+def _result(response: Response, cast: Callable[[Response], R], raw: bool) -> R:
     """What a verb returns: the parsed body, or for ``with_raw_response`` the `APIResponse`."""
-    if raw_response:
-        raw: Any = APIResponse(response, cast)
-        return raw  # type: ignore[no-any-return]
+    if raw:
+        wrapped: Any = APIResponse(response, cast)
+        return wrapped  # type: ignore[no-any-return]
     return cast(response)
 
 
@@ -202,7 +199,7 @@ class WithRawResponse(Generic[ResourceT]):
     """``resource.with_raw_response``: its methods, each returning an `APIResponse`."""
 
     def __init__(self, resource: ResourceT) -> None:
-        self._resource = resource
+        self._resource = resource._raw_twin()
 
 
 def method_signature(method: Callable[..., Any], returns: Any) -> inspect.Signature:
@@ -230,8 +227,8 @@ class RawResponseMethod(Generic[ResourceT, P, R]):
     """A method of a ``with_raw_response`` view: the resource's public method of that name,
     returning the `APIResponse` it would parse (for ``list``, the first page's).
 
-    It is the public method itself, called with ``raw_response=True``, which every verb of
-    `APIResource` honours; its runtime signature is the method's, returning `APIResponse`.
+    It is the public method itself, called on the resource's raw twin (`APIResource._raw_twin`),
+    whose verbs return the response; its runtime signature is the method's, returning `APIResponse`.
     """
 
     def __init__(self, method: Callable[Concatenate[ResourceT, P], Awaitable[R]]) -> None:
@@ -267,7 +264,7 @@ class RawResponseMethod(Generic[ResourceT, P, R]):
         resource = view._resource
 
         async def call(*args: P.args, **kwargs: P.kwargs) -> APIResponse[R]:
-            response: APIResponse[R] = await method(resource, *args, raw_response=True, **kwargs)
+            response: APIResponse[R] = await method(resource, *args, **kwargs)
             return response
 
         dress(call, self._method, f"{owner.__name__}.{self._name}", self._signature)

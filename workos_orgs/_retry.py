@@ -37,11 +37,15 @@ class Backoff:
                 raise ConfigurationError(f"Backoff.{name} must be a number of seconds, 0 or more; got {value!r}.")
 
 
+DEFAULT_MAX_RETRIES: Final = 2
+"""How many times a client retries a retryable failure unless told otherwise."""
+
+
 @attrs.frozen
 class RetryPolicy:
     """How many times to retry, and how long to wait before each retry."""
 
-    max_retries: int = 2
+    max_retries: int = DEFAULT_MAX_RETRIES
     backoff: Backoff = Backoff()
 
 

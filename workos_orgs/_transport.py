@@ -66,8 +66,12 @@ def configure_logging_from_env() -> None:
     Idempotent: the handler is added once, however many clients are made.
     """
     level = os.environ.get(LOG_ENV_VAR, "").strip().upper()
-    if level not in ("DEBUG", "INFO"):
-        return
+    if level in ("DEBUG", "INFO"):
+        log_to_stderr(level)
+
+
+def log_to_stderr(level: str) -> None:
+    """Send the ``workos_orgs`` log at `level` (``"DEBUG"``, ``"INFO"``) to stderr; idempotent."""
     logger.setLevel(level)
     if not any(handler.get_name() == _HANDLER_NAME for handler in logger.handlers):
         handler = logging.StreamHandler()

@@ -367,6 +367,15 @@ async def test_a_wrong_api_key_says_what_to_check(emulator: Emulator) -> None:
     assert "sk_test_wrong" not in result.err
 
 
+async def test_sync_with_a_wrong_api_key_stops_and_says_what_to_check(emulator: Emulator, tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "orgs.jsonl", RECORDS * 1)
+    result = await cli(emulator, "sync", str(path), "--concurrency", "1", "--api-key", "sk_test_wrong")
+    assert result.code == 1
+    assert "sync: created 0, updated 0, unchanged 0, deleted 0, failed 0" in result.err
+    assert result.err.endswith("(check --api-key or WORKOS_API_KEY, and --base-url)\n")
+    assert "sk_test_wrong" not in result.err
+
+
 @pytest.mark.parametrize(
     "args",
     [

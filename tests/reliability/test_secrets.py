@@ -128,6 +128,8 @@ async def raise_one_of_everything(emulator: Emulator) -> list[BaseException]:
             emulator.inject_fault(path="/organizations/*", status=status, body=echo)
             await expect(client.organizations.get(org.id))
         await expect(client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV"))  # a real 404
+        emulator.inject_fault(path="/organizations/external_id/*", status=401, body=echo)
+        await expect(client.organizations.sync([OrganizationRecord("input-2", "Input")]))  # SyncStoppedError
         await expect(client.organization_domains.create(organization_id=org.id, domain="acme.com"))  # real 409
         emulator.inject_fault(path="/organizations/*", status=429, retry_after=600, body=echo)
         await expect(client.organizations.get(org.id))

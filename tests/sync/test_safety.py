@@ -235,3 +235,33 @@ def test_null_domains_or_metadata_are_refused_rather_than_guessed() -> None:
         OrganizationRecord.from_mapping({"external_id": "x", "name": "X", "domains": None})
     with pytest.raises(InvalidRecordError, match=r"metadata.*\{\}"):
         OrganizationRecord.from_mapping({"external_id": "x", "name": "X", "metadata": None})
+
+
+async def test_a_legacy_verified_domain_is_left_alone_unless_the_domain_set_changes(
+    client: AsyncWorkOS, emulator: Emulator
+) -> None:
+    # The deprecated `domains` list makes legacy_verified domains; domain_data cannot ask for
+    # that state, so a change to the set resends them as verified, and the change says so.
+    emulator.seed(
+        [{"name": "Acme", "external_id": "x", "domains": [{"domain": "acme.com", "state": "legacy_verified"}]}]
+    )
+    same = await client.organizations.sync([OrganizationRecord("x", "Acme", domains=["acme.com"])])
+    assert same.unchanged == 1
+    kept = await client.organizations.get_by_external_id("x")
+    assert [(d.domain, d.state) for d in kept.domains] == [("acme.com", "legacy_verified")]
+
+    events: list[SyncEvent] = []
+    await client.organizations.sync(
+        [OrganizationRecord("x", "Acme", domains=["acme.com", "acme.org"])], on_event=events.append
+    )
+    [change] = events[0].changes
+    assert (change.field, change.old, change.new) == (
+        "domains",
+        ["acme.com (legacy_verified)"],
+        ["acme.com (verified)", "acme.org (pending)"],
+    )
+    after = await client.organizations.get_by_external_id("x")
+    assert [(d.domain, d.state, d.id == kept.domains[0].id) for d in after.domains] == [
+        ("acme.com", "verified", True),
+        ("acme.org", "pending", False),
+    ]

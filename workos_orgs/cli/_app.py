@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import IO, Any, Final
 
 from .. import __version__
-from .._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncInputError, SyncReport
+from .._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncInputError, SyncReport, SyncStoppedError
 from .._contract import DOMAIN_ALREADY_VERIFIED, LIST_LIMIT_MAX, DomainState, Order
 from .._errors import AuthenticationError, BadRequestError, ConfigurationError, InvalidArgumentError, WorkOSError
 from .._models import UNSET, DomainData, Organization, OrganizationDomain
@@ -376,7 +376,7 @@ async def _sync(args: argparse.Namespace, tally: list[SyncTally]) -> int:
                     on_event=on_event,
                     rate_limiter=None if args.no_rate_limit else UNSET,
                 )
-        except SyncInputError as error:  # the file broke midway: say what was done, then why
+        except (SyncInputError, SyncStoppedError) as error:  # stopped midway: say what was done, then why
             _sync_report(args, progress, error.report)
             raise
     _sync_report(args, progress, report)
@@ -466,7 +466,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (WorkOSError, OSError) as error:
         if args.debug:
             raise
-        hint = " (check --api-key or WORKOS_API_KEY, and --base-url)" if isinstance(error, AuthenticationError) else ""
+        refused = isinstance(error, AuthenticationError) or isinstance(error.__cause__, AuthenticationError)
+        hint = " (check --api-key or WORKOS_API_KEY, and --base-url)" if refused else ""
         sys.stderr.write(f"error: {_one_line(error)}{hint}\n")
         return EXIT_FAILED
 

@@ -12,9 +12,10 @@ from typing import Any, Final, TypeVar
 
 from yarl import URL
 
-from .._client import AsyncWorkOS
+from .._client import API_KEY_ENV_VAR, BASE_URL_ENV_VAR, AsyncWorkOS
+from .._contract import DEFAULT_BASE_URL
 from .._errors import ConfigurationError
-from .._transport import LOG_ENV_VAR, configure_logging_from_env
+from .._transport import configure_logging_from_env, log_to_stderr
 
 ALLOW_INSECURE_HTTP_ENV_VAR: Final = "WORKOS_ALLOW_INSECURE_HTTP"
 # The client's own defaults, as its signature states them, for the help text.
@@ -60,13 +61,13 @@ def add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> No
         return value if defaults else argparse.SUPPRESS
 
     parser.add_argument(
-        "--api-key", default=default(None), help="WorkOS API key (default: $WORKOS_API_KEY)", metavar="KEY"
+        "--api-key", default=default(None), help=f"WorkOS API key (default: ${API_KEY_ENV_VAR})", metavar="KEY"
     )
     parser.add_argument(
         "--base-url",
         default=default(None),
         metavar="URL",
-        help="API base URL (default: $WORKOS_BASE_URL or https://api.workos.com)",
+        help=f"API base URL (default: ${BASE_URL_ENV_VAR} or {DEFAULT_BASE_URL})",
     )
     parser.add_argument(
         "--timeout",
@@ -95,10 +96,12 @@ def add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> No
 
 def configure_logging(debug: bool) -> None:
     """The SDK's log to stderr with ``--debug`` or ``WORKOS_LOG=debug`` (``info``); the SDK
-    itself never sets up logging."""
+    itself never sets up logging.  The environment is read, never written: a process that
+    runs the command line in-process keeps its own."""
     if debug:
-        os.environ[LOG_ENV_VAR] = "debug"
-    configure_logging_from_env()
+        log_to_stderr("DEBUG")
+    else:
+        configure_logging_from_env()
 
 
 def _insecure_allowed(args: argparse.Namespace) -> bool:
@@ -108,9 +111,9 @@ def _insecure_allowed(args: argparse.Namespace) -> bool:
 @asynccontextmanager
 async def open_client(args: argparse.Namespace) -> AsyncIterator[AsyncWorkOS]:
     """The client the command line's options (or the environment) describe."""
-    api_key = args.api_key or os.environ.get("WORKOS_API_KEY")
+    api_key = args.api_key or os.environ.get(API_KEY_ENV_VAR)
     if not api_key:
-        raise UsageError("no API key: pass --api-key or set WORKOS_API_KEY")
+        raise UsageError(f"no API key: pass --api-key or set {API_KEY_ENV_VAR}")
     options: dict[str, Any] = {}
     if args.timeout is not None:
         options["timeout"] = args.timeout
@@ -120,7 +123,7 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[AsyncWorkOS]:
     try:
         client = AsyncWorkOS(api_key=api_key, base_url=args.base_url, allow_insecure_http=allowed, **options)
     except ConfigurationError:
-        url = URL(args.base_url or os.environ.get("WORKOS_BASE_URL") or "")
+        url = URL(args.base_url or os.environ.get(BASE_URL_ENV_VAR) or "")
         if url.scheme == "http" and url.host and not allowed:
             raise UsageError(
                 f"refusing to send the API key over plain HTTP to {url.host}: use https://, a loopback"

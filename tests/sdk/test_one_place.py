@@ -1,0 +1,59 @@
+"""Each fact the SDK relies on is stated once, and the command line reads the environment without writing it."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+
+import pytest
+
+from workos_orgs import (
+    AsyncWorkOS,
+    DomainData,
+    DomainState,
+    InvalidArgumentError,
+    InvalidRecordError,
+    OrganizationRecord,
+    WorkOS,
+)
+from workos_orgs._retry import DEFAULT_MAX_RETRIES, RetryPolicy
+from workos_orgs._transport import LOG_ENV_VAR, logger
+from workos_orgs.cli._connect import configure_logging
+
+
+def test_debug_logging_from_the_command_line_leaves_the_environment_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(LOG_ENV_VAR, raising=False)
+    before_level, before_handlers = logger.level, list(logger.handlers)
+    try:
+        configure_logging(debug=True)
+        assert LOG_ENV_VAR not in os.environ
+        assert logger.level == logging.DEBUG
+        assert len([handler for handler in logger.handlers if handler not in before_handlers]) == 1
+    finally:
+        logger.handlers[:] = before_handlers
+        logger.setLevel(before_level)
+
+
+def test_the_default_retry_count_is_one_number() -> None:
+    assert RetryPolicy().max_retries == DEFAULT_MAX_RETRIES
+    for client in (AsyncWorkOS, WorkOS):
+        assert inspect.signature(client).parameters["max_retries"].default == DEFAULT_MAX_RETRIES
+
+
+@pytest.mark.parametrize(
+    "entry", [{"domain": " "}, {"domain": 7}, {"state": "verified"}, 7, None, DomainData(" ", DomainState.VERIFIED)]
+)
+async def test_a_record_and_a_create_refuse_the_same_domain_entries(entry: object) -> None:
+    with pytest.raises(InvalidRecordError):
+        OrganizationRecord("x", "X", domains=[entry])  # type: ignore[list-item]
+    # Refused before anything is sent: the client points nowhere.
+    async with AsyncWorkOS(api_key="sk_test_abcdefghijklmnop", base_url="http://127.0.0.1:9", max_retries=0) as client:
+        with pytest.raises(InvalidArgumentError, match=r"domain_data\[0\]"):
+            await client.organizations.create(name="X", domain_data=[entry])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize("metadata", [{"tier": 1}, {1: "gold"}, {"tier": None}, ["tier"]])
+def test_a_record_refuses_metadata_that_is_not_strings(metadata: object) -> None:
+    with pytest.raises(InvalidRecordError, match="metadata must map strings to strings"):
+        OrganizationRecord("x", "X", metadata=metadata)  # type: ignore[arg-type]

@@ -1,0 +1,118 @@
+"""A sync stops on errors that are not the record's fault, and keeps its report bounded.
+
+A revoked key or a closed client would fail every record the same way: the job stops at
+once with `SyncStoppedError`, carrying the partial report, instead of sending a request per
+record and keeping a failure per record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from workos_orgs import (
+    AsyncWorkOS,
+    AuthenticationError,
+    Backoff,
+    ClientClosedError,
+    InvalidRecordError,
+    OrganizationRecord,
+    SyncEvent,
+    SyncReport,
+    SyncStoppedError,
+    UnprocessableEntityError,
+)
+from workos_orgs._bulk import MAX_FAILURES_KEPT
+from workos_orgs.emulator import Emulator
+
+FAST = Backoff(base=0.01, cap=0.05)
+
+
+@pytest.fixture
+async def client(emulator: Emulator) -> AsyncIterator[AsyncWorkOS]:
+    async with AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, backoff=FAST) as client:
+        yield client
+
+
+class Counted:
+    """Records on demand, counting how many the job took."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.taken = 0
+
+    def __iter__(self) -> Iterator[OrganizationRecord]:
+        for number in range(self.count):
+            self.taken += 1
+            yield OrganizationRecord(f"cust-{number}", f"Customer {number}")
+
+
+async def test_a_revoked_key_stops_the_job_with_its_report(emulator: Emulator) -> None:
+    records = Counted(1_000)
+    async with AsyncWorkOS(api_key="sk_test_revoked_key_0000", base_url=emulator.url, backoff=FAST) as client:
+        with pytest.raises(SyncStoppedError) as caught:
+            await client.organizations.sync(records, concurrency=2, prune=True)
+    error = caught.value
+    assert isinstance(error.__cause__, AuthenticationError)
+    assert "AuthenticationError" in str(error)
+    assert "nothing was pruned" in str(error)
+    assert "sk_test_revoked_key_0000" not in str(error)
+    assert isinstance(error.report, SyncReport)
+    assert (error.report.failed, error.report.created, error.report.deleted) == (0, 0, 0)
+    # Two workers, a queue of two, one record in the reader's hand: never the whole input.
+    assert records.taken <= 6
+    assert len(emulator.requests) <= 2
+
+
+async def test_a_key_refused_while_pruning_keeps_the_report(client: AsyncWorkOS, emulator: Emulator) -> None:
+    emulator.seed([{"name": "Stale", "external_id": "stale"}])
+    emulator.inject_fault(method="GET", path="/organizations", status=401, times=1)
+    with pytest.raises(SyncStoppedError) as caught:
+        await client.organizations.sync([OrganizationRecord("new", "New")], prune=True)
+    assert isinstance(caught.value.__cause__, AuthenticationError)
+    assert (caught.value.report.created, caught.value.report.deleted) == (1, 0)
+    assert "nothing was pruned" in str(caught.value)
+    assert (await client.organizations.get_by_external_id("stale")).name == "Stale"
+
+
+async def test_a_closed_client_stops_the_job(client: AsyncWorkOS) -> None:
+    await client.close()
+    with pytest.raises(SyncStoppedError) as caught:
+        await client.organizations.sync(Counted(100), concurrency=2)
+    assert isinstance(caught.value.__cause__, ClientClosedError)
+    assert caught.value.report.failed == 0
+
+
+async def test_a_record_the_api_refuses_still_fails_alone(client: AsyncWorkOS) -> None:
+    report = await client.organizations.sync(
+        [OrganizationRecord("bad", "Bad", domains=["gmail.com"]), OrganizationRecord("good", "Good")]
+    )
+    assert (report.failed, report.created) == (1, 1)
+    assert isinstance(report.failures[0].error, UnprocessableEntityError)
+
+
+def test_the_failures_kept_are_capped_and_the_rest_counted() -> None:
+    report = SyncReport()
+    error = InvalidRecordError("bad")
+    for number in range(MAX_FAILURES_KEPT + 5):
+        report.record(SyncEvent("failed", f"cust-{number}", error=error))
+    assert report.failed == MAX_FAILURES_KEPT + 5
+    assert len(report.failures) == MAX_FAILURES_KEPT
+    assert report.failures[0].external_id == "cust-0"
+    assert report.failures_not_kept == 5
+    assert report.to_dict()["report"]["failures_not_kept"] == 5
+
+
+async def test_an_event_handler_that_raises_is_not_a_failed_record(client: AsyncWorkOS) -> None:
+    seen: list[SyncEvent] = []
+
+    def refuse(event: SyncEvent) -> None:
+        seen.append(event)
+        raise InvalidRecordError("the handler refused")
+
+    with pytest.raises(InvalidRecordError, match="the handler refused"):
+        await client.organizations.sync([OrganizationRecord("one", "One")], on_event=refuse)
+    # The record was created and reported once, as created: never also as failed.
+    assert [event.action for event in seen] == ["created"]
+    assert (await client.organizations.get_by_external_id("one")).name == "One"

@@ -1,0 +1,47 @@
+"""The domains a caller asks to attach, checked once for the resource methods and for bulk sync.
+
+``organizations.create``/``update`` take ``domain_data``; a sync record takes ``domains``,
+which may also hold plain names.  Both are read here, entry by entry, by the same rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ._contract import DomainState
+from ._errors import InvalidArgumentError
+from ._models import DomainData
+
+
+def domain_data_list(value: object, *, names: bool, refusal: str) -> tuple[DomainData, ...]:
+    """Each domain of `value` as `DomainData`; `InvalidArgumentError` naming the one that is wrong.
+
+    An entry is a `DomainData` or a mapping with ``domain`` (and ``state``, ``pending`` when
+    left out); with `names`, a plain name too (``pending``).  `value` is a list or another
+    iterable, never a string or a mapping: those are refused with `refusal`.
+    """
+    if value is None or isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise InvalidArgumentError(refusal)
+    return tuple(_entry(entry, index, names=names) for index, entry in enumerate(value))
+
+
+def _entry(entry: Any, index: int, *, names: bool) -> DomainData:
+    # A record's domains are named as a list ("each domain"); an argument's by its index.
+    where = "each domain" if names else f"domain_data[{index}]"
+    if isinstance(entry, DomainData):
+        domain, state = entry.domain, entry.state
+    elif names and isinstance(entry, str):
+        domain, state = entry, DomainState.PENDING
+    elif isinstance(entry, Mapping) and "domain" in entry:
+        domain, state = entry["domain"], entry.get("state", DomainState.PENDING)
+    else:
+        accepted = (
+            "a name or {'domain': ..., 'state': ...}"
+            if names
+            else "a DomainData(domain, state) or a mapping with domain and state"
+        )
+        raise InvalidArgumentError(f"{where} must be {accepted}; got {entry!r}.")
+    if not isinstance(domain, str) or not domain.strip():
+        raise InvalidArgumentError(f"{where} must name a domain such as 'acme.com'; got {domain!r}.")
+    return entry if isinstance(entry, DomainData) else DomainData(domain, state)

@@ -35,7 +35,7 @@ from ._models import UNSET, Page, T, Unset
 from ._organization_domains import OrganizationDomains
 from ._organizations import Organizations
 from ._pagination import AsyncPager
-from ._resource import dress, method_signature
+from ._resource import dress, method_signature, raw_response_type
 from ._response import APIResponse
 from ._retry import DEFAULT_MAX_RETRIES, Backoff
 from ._throttle import RateLimiter
@@ -317,13 +317,7 @@ def blocking_raw(
 def blocking_raw(method: Callable[Concatenate[Any, P], Any]) -> BlockingMethod[P, Any]:
     """The blocking twin of an async resource method's ``with_raw_response`` variant (for a
     listing, the first page's response)."""
-    generic_response: Any = APIResponse
-    generic_page: Any = Page
-    returns = get_type_hints(method)["return"]
-    item = _item_type(returns)
-    if item is not None:
-        returns = generic_page[item]
-    return BlockingMethod(method, generic_response[returns], _awaited)
+    return BlockingMethod(method, raw_response_type(method), _awaited)
 
 
 class _BlockingResource:

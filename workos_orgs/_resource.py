@@ -209,6 +209,17 @@ def method_signature(method: Callable[..., Any], returns: Any) -> inspect.Signat
     return signature.replace(parameters=list(signature.parameters.values())[1:], return_annotation=returns)
 
 
+def raw_response_type(method: Callable[..., Any]) -> Any:
+    """What `method`'s ``with_raw_response`` twin returns: ``APIResponse`` of what awaiting
+    the method gives (a listing's pager awaited is its first page)."""
+    generic_page: Any = Page
+    generic_response: Any = APIResponse
+    returns = get_type_hints(method)["return"]
+    if get_origin(returns) is AsyncPager:
+        returns = generic_page[get_args(returns)[0]]
+    return generic_response[returns]
+
+
 def dress(call: Callable[..., Any], method: Callable[..., Any], qualname: str, signature: inspect.Signature) -> None:
     """Give `call`, derived from `method`, its name, docstring and `signature`, so that
     ``help()``, `inspect.signature` and `typing.get_type_hints` tell the truth about it."""
@@ -240,12 +251,7 @@ class RawResponseMethod(Generic[ResourceT, P, R]):
 
     @functools.cached_property
     def _signature(self) -> inspect.Signature:
-        generic_page: Any = Page
-        generic_response: Any = APIResponse
-        returns = get_type_hints(self._method)["return"]
-        if get_origin(returns) is AsyncPager:  # a pager awaited is its first page
-            returns = generic_page[get_args(returns)[0]]
-        return method_signature(self._method, generic_response[returns])
+        return method_signature(self._method, raw_response_type(self._method))
 
     @overload
     def __get__(self, view: None, owner: type[Any]) -> RawResponseMethod[ResourceT, P, R]: ...

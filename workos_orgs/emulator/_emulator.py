@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -45,6 +45,10 @@ class Emulator:
     until the simulated DNS holds its TXT record (`publish_dns_record`); pass
     ``auto_verify=True`` for the instant verification a suite that does not care wants.
     `limits` sets the limits the sources disagree on and the emulator's own caps.
+
+    `clock` is a testing switch: a function returning seconds since the epoch, read for
+    timestamps, IDs, idempotency keys' expiry and the rate-limit windows.  A test that sets
+    it can step past a window or a TTL without waiting (the default reads the system clock).
     """
 
     def __init__(
@@ -62,6 +66,7 @@ class Emulator:
         auto_verify: bool = False,
         limits: Limits | None = None,
         stall_timeout: float = DEFAULT_STALL_TIMEOUT,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         if not isinstance(api_key, str) or not api_key.strip():
             raise ValueError("api_key must be a non-empty string (the key clients must send).")
@@ -75,6 +80,7 @@ class Emulator:
             idempotency_ttl=idempotency_ttl,
             auto_verify=auto_verify,
             limits=limits,
+            clock=clock,
         )
         self._api.chaos.set(chaos)
         if seed is not None:

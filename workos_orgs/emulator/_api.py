@@ -33,6 +33,7 @@ from .._contract import (
 from . import _routes as routes
 from . import _rules as rules
 from ._faults import ChaosSource, FaultQueue
+from ._held import HeldRequests
 from ._ids import (
     UlidFactory,
     epoch_timestamp,
@@ -121,6 +122,7 @@ class EmulatedApi:
         self.auto_verify = auto_verify
         self.limits = limits or Limits()
         self.faults = FaultQueue()
+        self.held = HeldRequests()
         self.chaos = ChaosSource()
         self.idempotency = idempotency
         self._idempotency_ttl = idempotency_ttl

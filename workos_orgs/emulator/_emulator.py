@@ -133,9 +133,10 @@ class Emulator:
         self._runner = runner
 
     async def close(self) -> None:
-        """Stop serving and close the database; safe to call twice."""
+        """Stop serving (releasing held requests) and close the database; safe to call twice."""
         runner, self._runner = self._runner, None
         if runner is not None:
+            self._api.held.release()  # or the shutdown would wait for requests held with no deadline
             await runner.cleanup()
         self._api.close()  # also when it never started, or failed to bind
         self._bound_port = None
@@ -187,6 +188,7 @@ class Emulator:
         delay_ms: int = 0,
         drop: Drop | None = None,
         times: int = 1,
+        hold: bool = False,
     ) -> Fault:
         """Queue a fault for the next `times` requests matching `method` and `path`; see `Fault`.
 
@@ -204,12 +206,32 @@ class Emulator:
             "delay_ms": delay_ms,
             "drop": drop,
             "times": times,
+            "hold": hold,
         }
         if fault is None:
             fault = Fault(**fields)
         elif fields != _FAULT_DEFAULTS:
             raise TypeError("Pass either a Fault or its fields as keywords, not both.")
         return self._api.faults.add(fault)
+
+    @property
+    def held_requests(self) -> int:
+        """How many requests a fault keeps waiting right now (``hold=True``, or a `delay_ms`)."""
+        return self._api.held.count
+
+    async def wait_until_held(self, count: int = 1) -> None:
+        """Return once `count` requests are waiting in faults at the same time.
+
+        It has no deadline of its own: wrap it in ``asyncio.timeout`` as a safety net.
+        ``emu.inject_fault(method="GET", path="/organizations", hold=True)``, send the request,
+        ``await emu.wait_until_held()``: the request has surely reached the emulator and is
+        surely not answered until `release_held`.
+        """
+        await self._api.held.reached(count)
+
+    def release_held(self) -> int:
+        """Let every waiting request go on now (a hold ends, a delay is cut short); returns how many."""
+        return self._api.held.release()
 
     def pending_faults(self) -> list[PendingFault]:
         """The faults that have not fired yet, oldest first, each with the requests it has left."""
@@ -298,6 +320,7 @@ _FAULT_DEFAULTS: Final = {
     "delay_ms": 0,
     "drop": None,
     "times": 1,
+    "hold": False,
 }
 
 

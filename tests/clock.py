@@ -1,14 +1,19 @@
-"""An event loop whose clock the test moves forward, so a timeout fires when the test says.
+"""Clocks the tests move by hand, so that nothing depends on how fast the machine is.
 
-A request held at the gate (tests/gate.py) surely times out, but a short timeout to make it
-do so soon is also the timeout of every retry after it, and a machine that stalls for longer
-fails those.  Instead, run the test with `run` and give every request a generous timeout;
-once the held request has arrived, `skip` past that timeout: the timers of whatever is in
-flight at that moment fire, and every request sent later has its whole timeout again.
+Two kinds:
 
-The loop is asyncio's own; only `time` is offset.  asyncio, aiohttp and the SDK read every
-deadline from ``loop.time()``, so they all see the skip; the clock of the operating system
-(``time.monotonic``, which the emulator's rate limiter reads) does not move.
+- `ManualClock`, for `Emulator(clock=...)`: rate-limit windows and idempotency TTLs are spans
+  of time; a test that waits them out with `sleep` fails when a busy machine stalls longer
+  than the span (or passes a window it meant to stay inside).  With this clock no time passes
+  between two requests unless the test says so.
+- `run` and `skip`, for the client's own timeouts: a request held at the gate
+  (tests/gate.py) surely times out, but a short timeout to make it do so soon is also the
+  timeout of every retry after it, and a machine that stalls for longer fails those.
+  Instead, run the test with `run` and give every request a generous timeout; once the held
+  request has arrived, `skip` past that timeout: the timers of whatever is in flight at that
+  moment fire, and every request sent later has its whole timeout again.  The loop is
+  asyncio's own; only `time` is offset.  asyncio, aiohttp and the SDK read every deadline
+  from ``loop.time()``, so they all see the skip; the operating system's clock does not move.
 """
 
 from __future__ import annotations
@@ -18,6 +23,23 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+START = 1_800_000_000.0
+"""Seconds since the epoch when a `ManualClock` starts (2027-01-15), so timestamps look real."""
+
+
+class ManualClock:
+    """``clock = ManualClock(); Emulator(clock=clock); clock.advance(61)``."""
+
+    def __init__(self, now: float = START) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock on by `seconds`."""
+        self.now += seconds
 
 
 class SkippingLoop(asyncio.SelectorEventLoop):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -10,7 +11,9 @@ import pytest
 
 from workos_orgs.emulator import Emulator
 
-FAULT_KEYS = {"method", "path", "status", "body", "content_type", "retry_after", "delay_ms", "drop", "times"}
+from ..gate import SAFETY_NET
+
+FAULT_KEYS = {"method", "path", "status", "body", "content_type", "retry_after", "delay_ms", "drop", "times", "hold"}
 REQUEST_KEYS = {"method", "path", "query", "idempotency_key", "status", "fault", "request_id"}
 CONTROL_ROUTES = [
     ("POST", "/_emulator/faults", {"path": "*", "status": 503}),
@@ -47,6 +50,19 @@ async def organization_names(http: aiohttp.ClientSession) -> list[str]:
 # Faults.
 
 
+async def test_a_held_request_waits_until_released_over_the_control_api(http: aiohttp.ClientSession) -> None:
+    await control(http, "POST", "faults", {"method": "GET", "path": "/organizations", "hold": True}, 201)
+    slow = asyncio.create_task(call(http, "GET", "/organizations"))
+    async with asyncio.timeout(SAFETY_NET):
+        # A client in another process can only poll; a slow machine makes it poll longer, no more.
+        while (await control(http, "GET", "held"))["held"] != 1:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    assert not slow.done()
+    assert await control(http, "POST", "held/release", {}) == {"released": 1}
+    assert (await slow)[0] == 200
+    assert await control(http, "GET", "held") == {"held": 0}
+
+
 async def test_post_fault_then_it_fires(http: aiohttp.ClientSession) -> None:
     spec = {"method": "get", "path": "/organizations", "status": 503, "body": {"message": "later"}, "retry_after": 3}
     created = await control(http, "POST", "faults", spec, expect=201)
@@ -60,6 +76,7 @@ async def test_post_fault_then_it_fires(http: aiohttp.ClientSession) -> None:
         "delay_ms": 0,
         "drop": None,
         "times": 1,
+        "hold": False,
     }
     async with http.get("/organizations") as response:
         assert response.status == 503

@@ -11,7 +11,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from workos_orgs.emulator import Emulator, Fault, PendingFault
+from workos_orgs.emulator import DEFAULT_API_KEY, Emulator, Fault, PendingFault
+
+from ..gate import SAFETY_NET
 
 RATE_LIMITED = {"message": "Too many requests.", "code": "rate_limit_exceeded"}
 
@@ -221,15 +223,49 @@ async def test_delay_then_a_status(emulator: Emulator, http: aiohttp.ClientSessi
 
 
 async def test_a_delayed_request_does_not_hold_up_others(emulator: Emulator, http: aiohttp.ClientSession) -> None:
-    emulator.inject_fault(method="GET", path="/organizations", delay_ms=400)
+    emulator.inject_fault(method="GET", path="/organizations", hold=True)
     slow = asyncio.create_task(call(http, "GET", "/organizations"))
-    await asyncio.sleep(0.05)  # let the slow request reach the emulator first
+    async with asyncio.timeout(SAFETY_NET):
+        await emulator.wait_until_held()  # the slow request has reached the emulator first
     assert (await call(http, "POST", "/organizations", {"name": "Quick"}))[0] == 201
     assert not slow.done()
+    assert emulator.release_held() == 1
     status, page = await slow
     assert status == 200
     assert [organization["name"] for organization in page["data"]] == ["Quick"]
+    assert log(emulator) == [("POST", "/organizations", 201, None), ("GET", "/organizations", 200, "hold")]
+
+
+async def test_a_delay_is_waited_at_the_emulator_and_can_be_cut_short(
+    emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    # The longest delay a fault may have (10 minutes): only release_held ends it before the
+    # test's safety net.
+    emulator.inject_fault(method="GET", path="/organizations", delay_ms=600_000)
+    slow = asyncio.create_task(call(http, "GET", "/organizations"))
+    async with asyncio.timeout(SAFETY_NET):
+        await emulator.wait_until_held()
+    assert emulator.held_requests == 1
+    assert (await call(http, "POST", "/organizations", {"name": "Quick"}))[0] == 201
+    assert not slow.done()
+    assert emulator.release_held() == 1
+    status, page = await slow
+    assert (status, [organization["name"] for organization in page["data"]]) == (200, ["Quick"])
+    assert emulator.held_requests == 0
     assert log(emulator) == [("POST", "/organizations", 201, None), ("GET", "/organizations", 200, "delay")]
+
+
+async def test_closing_the_emulator_releases_held_requests() -> None:
+    headers = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
+    async with Emulator() as emulator, aiohttp.ClientSession(base_url=emulator.url, headers=headers) as http:
+        emulator.inject_fault(method="GET", path="/organizations", hold=True)
+        slow = asyncio.create_task(call(http, "GET", "/organizations"))
+        async with asyncio.timeout(SAFETY_NET):
+            await emulator.wait_until_held()
+        async with asyncio.timeout(SAFETY_NET):
+            await emulator.close()
+            status, _ = await slow
+    assert status == 200
 
 
 # Dropped connections.
@@ -452,6 +488,7 @@ def test_inject_fault_takes_typed_keywords() -> None:
         "delay_ms",
         "drop",
         "times",
+        "hold",
     ]
     assert all(parameters[name].kind is inspect.Parameter.KEYWORD_ONLY for name in list(parameters)[2:])
 

@@ -13,6 +13,8 @@ import pytest
 
 from workos_orgs.emulator import Emulator
 
+from ..clock import ManualClock
+
 
 async def send(
     http: aiohttp.ClientSession, method: str, path: str, *, key: str | None = None, body: Any = None
@@ -212,10 +214,11 @@ async def test_idempotency_can_be_switched_off() -> None:
 
 
 async def test_a_key_is_forgotten_after_its_ttl() -> None:
-    async with Emulator(idempotency_ttl=0.2) as emulator, session_for(emulator) as http:
+    clock = ManualClock()
+    async with Emulator(idempotency_ttl=60.0, clock=clock) as emulator, session_for(emulator) as http:
         first = await create(http, {"name": "Acme"}, key="key-1")
         assert await create(http, {"name": "Acme"}, key="key-1") == first
-        await asyncio.sleep(0.3)
+        clock.advance(60.0)
         second = await create(http, {"name": "Acme"}, key="key-1")
         assert second[0] == 201
         assert second[1]["id"] != first[1]["id"]
@@ -223,9 +226,10 @@ async def test_a_key_is_forgotten_after_its_ttl() -> None:
 
 
 async def test_after_the_ttl_a_key_may_carry_another_body() -> None:
-    async with Emulator(idempotency_ttl=0.2) as emulator, session_for(emulator) as http:
+    clock = ManualClock()
+    async with Emulator(idempotency_ttl=60.0, clock=clock) as emulator, session_for(emulator) as http:
         await create(http, {"name": "Acme"}, key="key-1")
-        await asyncio.sleep(0.3)
+        clock.advance(60.0)
         assert (await create(http, {"name": "Other"}, key="key-1"))[0] == 201
 
 

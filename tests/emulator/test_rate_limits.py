@@ -1,15 +1,15 @@
 """Rate limits: off by default; when on, 429 with `Retry-After` past the limit, per window.
 
-Each test runs its own emulator with tiny limits.  A test that never waits for a window to
-pass uses a 60-second one, so that a slow machine cannot let it pass by accident; only the
-tests of what happens after a window use a sub-second one.
+Each test runs its own emulator with tiny limits and a clock that stands still until the
+test moves it past a window: however slow the machine, no window passes by accident, and the
+tests of what happens after a window do not wait for one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,13 +18,15 @@ import pytest
 
 from workos_orgs.emulator import Emulator, RateLimits
 
+from ..clock import ManualClock
+
 RATE_LIMITED = {"message": "Too many requests.", "code": "rate_limit_exceeded"}
 
 
 @asynccontextmanager
-async def limited(**limits: Any) -> AsyncIterator[aiohttp.ClientSession]:
-    """A fresh emulator with the given `RateLimits`, and a session to it."""
-    async with Emulator(rate_limits=RateLimits(**limits)) as emulator:
+async def limited(clock: Callable[[], float] | None = None, **limits: Any) -> AsyncIterator[aiohttp.ClientSession]:
+    """A fresh emulator with the given `RateLimits` and a clock standing still (or `clock`), and a session to it."""
+    async with Emulator(rate_limits=RateLimits(**limits), clock=clock or ManualClock()) as emulator:
         headers = {"Authorization": f"Bearer {emulator.api_key}"}
         async with aiohttp.ClientSession(base_url=emulator.url, headers=headers) as session:
             yield session
@@ -78,21 +80,24 @@ async def test_the_limit_covers_every_api_route(method: str, path: str) -> None:
 
 
 async def test_refused_requests_do_not_extend_the_wait() -> None:
-    async with limited(requests=2, organization_deletes=2, window_seconds=0.5) as http:
+    clock = ManualClock()
+    async with limited(clock, requests=2, organization_deletes=2, window_seconds=60.0) as http:
         for _ in range(2):
             await status_of(http, "GET", "/organizations")
+        clock.advance(30.0)
         for _ in range(5):
             assert await status_of(http, "GET", "/organizations") == 429
-        await asyncio.sleep(0.6)
+        clock.advance(30.0)  # a window after the allowed requests, half one after the refused
         assert await status_of(http, "GET", "/organizations") == 200
 
 
 async def test_requests_succeed_again_after_the_window() -> None:
-    async with limited(requests=3, organization_deletes=2, window_seconds=0.5) as http:
+    clock = ManualClock()
+    async with limited(clock, requests=3, organization_deletes=2, window_seconds=60.0) as http:
         for _ in range(3):
             await status_of(http, "GET", "/organizations")
         assert await status_of(http, "GET", "/organizations") == 429
-        await asyncio.sleep(0.6)
+        clock.advance(60.0)
         assert [await status_of(http, "GET", "/organizations") for _ in range(3)] == [200] * 3
 
 
@@ -107,11 +112,12 @@ async def test_organization_deletes_have_their_own_smaller_limit() -> None:
 
 
 async def test_organization_deletes_are_allowed_again_after_the_window() -> None:
-    async with limited(requests=100, organization_deletes=1, window_seconds=0.5) as http:
+    clock = ManualClock()
+    async with limited(clock, requests=100, organization_deletes=1, window_seconds=60.0) as http:
         first, second = await create(http, 2)
         assert await status_of(http, "DELETE", f"/organizations/{first}") == 202
         assert await status_of(http, "DELETE", f"/organizations/{second}") == 429
-        await asyncio.sleep(0.6)
+        clock.advance(60.0)
         assert await status_of(http, "DELETE", f"/organizations/{second}") == 202
 
 

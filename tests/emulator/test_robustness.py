@@ -14,6 +14,8 @@ import pytest
 from workos_orgs.emulator import Emulator, Fault
 from workos_orgs.emulator._api import ApiRequest, EmulatedApi
 
+from ..gate import SAFETY_NET
+
 
 class Clock:
     def __init__(self) -> None:
@@ -60,13 +62,15 @@ def test_expired_idempotency_keys_are_purged() -> None:
 
 
 async def test_a_slow_fault_delays_only_its_own_request(emulator: Emulator, http: aiohttp.ClientSession) -> None:
-    emulator.inject_fault(Fault(method="GET", path="/organizations/*", delay_ms=800))
+    emulator.inject_fault(Fault(method="GET", path="/organizations/*", hold=True))
     slow = asyncio.ensure_future(http.get("/organizations/org_01EHWNCE74X7JSDV0X3SZ3KJNY"))
-    await asyncio.sleep(0.1)  # the slow request reaches the emulator and waits there
+    async with asyncio.timeout(SAFETY_NET):
+        await emulator.wait_until_held()  # the slow request reaches the emulator and waits there
     for _ in range(10):
         async with http.post("/organizations", json={"name": "Meanwhile"}) as response:
             assert response.status == 201
     assert not slow.done()
+    assert emulator.release_held() == 1
     async with await slow as response:
         assert response.status == 404
 

@@ -21,6 +21,8 @@ from workos_orgs import (
 )
 from workos_orgs.emulator import Emulator, RateLimits
 
+from ..clock import START
+
 FAST = Backoff(base=0.01, cap=0.05)
 
 
@@ -198,10 +200,12 @@ async def test_a_crash_midway_then_a_rerun_converges(emulator: Emulator, client:
 
 async def test_rate_limiter_keeps_the_job_under_the_servers_limit() -> None:
     # The control: 40 requests (a lookup and a create for each of 20 records) go over a limit
-    # of 25 -- in a 3-second window, which 26 loopback requests at once overrun on any machine
-    # that can run the suite, and short enough for the retries to wait out.
-    control = RateLimits(requests=25, organization_deletes=25, window_seconds=3.0)
-    async with Emulator(rate_limits=control) as emulator:
+    # of 25 per window.  The emulator's clock stands still, so the first 26 requests surely
+    # share a window however slowly they come; it moves on a whole window after each refused
+    # request, so every retry lands in a fresh window and the job still completes.
+    control = RateLimits(requests=25, organization_deletes=25, window_seconds=1.0)
+    emulator = Emulator(rate_limits=control, clock=lambda: START + 1.0 * refused(emulator))
+    async with emulator:
         async with AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, backoff=FAST) as client:
             unpaced = await client.organizations.sync(records(20, prefix="unpaced"), concurrency=8, rate_limiter=None)
             assert unpaced.failed == 0
@@ -218,6 +222,11 @@ async def test_rate_limiter_keeps_the_job_under_the_servers_limit() -> None:
         statuses = [request.status for request in emulator.requests]
         assert len(statuses) == 40  # one lookup and one create each
         assert 429 not in statuses
+
+
+def refused(emulator: Emulator) -> int:
+    """How many requests the emulator has refused with a 429 so far."""
+    return sum(request.status == 429 for request in emulator.requests)
 
 
 @pytest.mark.parametrize(

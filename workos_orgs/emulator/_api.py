@@ -33,6 +33,7 @@ from .._contract import (
 from . import _routes as routes
 from . import _rules as rules
 from ._faults import ChaosSource, FaultQueue
+from ._held import HeldRequests
 from ._ids import (
     UlidFactory,
     epoch_timestamp,
@@ -114,20 +115,24 @@ class EmulatedApi:
         idempotency_keys_kept: int = IDEMPOTENCY_KEYS_KEPT,
         auto_verify: bool = False,
         limits: Limits | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.api_key = api_key
         self._expected_authorization = f"Bearer {api_key}".encode()
         self.auto_verify = auto_verify
         self.limits = limits or Limits()
         self.faults = FaultQueue()
+        self.held = HeldRequests()
         self.chaos = ChaosSource()
         self.idempotency = idempotency
         self._idempotency_ttl = idempotency_ttl
-        self._clock = clock
+        # Without a test clock, the windows read a clock that a change of the system time
+        # cannot move; timestamps and idempotency expiry read the time of day.
+        self._clock = clock or time.time
+        self._window_clock = clock or time.monotonic
         self._lock = threading.RLock()
         self._store = Store(db)
-        self._ids = UlidFactory(clock)
+        self._ids = UlidFactory(self._clock)
         for ident in self._store.newest_ids():
             self._ids.observe(ident.rsplit("_", 1)[1])
         self._rate_limits = rate_limits
@@ -178,8 +183,8 @@ class EmulatedApi:
     def _reset_rate_limits(self) -> None:
         limits = self._rate_limits
         if limits is not None:
-            self._request_window = SlidingWindow(limits.requests, limits.window_seconds)
-            self._delete_window = SlidingWindow(limits.organization_deletes, limits.window_seconds)
+            self._request_window = SlidingWindow(limits.requests, limits.window_seconds, self._window_clock)
+            self._delete_window = SlidingWindow(limits.organization_deletes, limits.window_seconds, self._window_clock)
 
     # Requests.
 

@@ -61,6 +61,14 @@ def _clear_faults(api: EmulatedApi, _: Any) -> ApiResponse:
     return ApiResponse(204, b"", None)
 
 
+def _count_held(api: EmulatedApi, _: Any) -> ApiResponse:
+    return json_response(200, {"held": api.held.count})
+
+
+def _release_held(api: EmulatedApi, _: Any) -> ApiResponse:
+    return json_response(200, {"released": api.held.release()})
+
+
 def _set_chaos(api: EmulatedApi, payload: Any) -> ApiResponse:
     chaos = Chaos(**rules.json_object(payload))
     api.chaos.set(chaos)
@@ -116,6 +124,8 @@ _OPERATIONS: Mapping[str, Callable[[EmulatedApi, Any], ApiResponse]] = {
     "list_faults": _list_faults,
     "add_fault": _add_fault,
     "clear_faults": _clear_faults,
+    "count_held": _count_held,
+    "release_held": _release_held,
     "set_chaos": _set_chaos,
     "stop_chaos": _stop_chaos,
     "fail_verifications": _fail_verifications,
@@ -138,6 +148,7 @@ def fault_json(fault: Fault) -> dict[str, Any]:
         "delay_ms": fault.delay_ms,
         "drop": fault.drop,
         "times": fault.times,
+        "hold": fault.hold,
     }
 
 

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -45,6 +45,10 @@ class Emulator:
     until the simulated DNS holds its TXT record (`publish_dns_record`); pass
     ``auto_verify=True`` for the instant verification a suite that does not care wants.
     `limits` sets the limits the sources disagree on and the emulator's own caps.
+
+    `clock` is a testing switch: a function returning seconds since the epoch, read for
+    timestamps, IDs, idempotency keys' expiry and the rate-limit windows.  A test that sets
+    it can step past a window or a TTL without waiting (the default reads the system clock).
     """
 
     def __init__(
@@ -62,6 +66,7 @@ class Emulator:
         auto_verify: bool = False,
         limits: Limits | None = None,
         stall_timeout: float = DEFAULT_STALL_TIMEOUT,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         if not isinstance(api_key, str) or not api_key.strip():
             raise ValueError("api_key must be a non-empty string (the key clients must send).")
@@ -75,6 +80,7 @@ class Emulator:
             idempotency_ttl=idempotency_ttl,
             auto_verify=auto_verify,
             limits=limits,
+            clock=clock,
         )
         self._api.chaos.set(chaos)
         if seed is not None:
@@ -127,9 +133,10 @@ class Emulator:
         self._runner = runner
 
     async def close(self) -> None:
-        """Stop serving and close the database; safe to call twice."""
+        """Stop serving (releasing held requests) and close the database; safe to call twice."""
         runner, self._runner = self._runner, None
         if runner is not None:
+            self._api.held.release()  # or the shutdown would wait for requests held with no deadline
             await runner.cleanup()
         self._api.close()  # also when it never started, or failed to bind
         self._bound_port = None
@@ -181,6 +188,7 @@ class Emulator:
         delay_ms: int = 0,
         drop: Drop | None = None,
         times: int = 1,
+        hold: bool = False,
     ) -> Fault:
         """Queue a fault for the next `times` requests matching `method` and `path`; see `Fault`.
 
@@ -198,12 +206,32 @@ class Emulator:
             "delay_ms": delay_ms,
             "drop": drop,
             "times": times,
+            "hold": hold,
         }
         if fault is None:
             fault = Fault(**fields)
         elif fields != _FAULT_DEFAULTS:
             raise TypeError("Pass either a Fault or its fields as keywords, not both.")
         return self._api.faults.add(fault)
+
+    @property
+    def held_requests(self) -> int:
+        """How many requests a fault keeps waiting right now (``hold=True``, or a `delay_ms`)."""
+        return self._api.held.count
+
+    async def wait_until_held(self, count: int = 1) -> None:
+        """Return once `count` requests are waiting in faults at the same time.
+
+        It has no deadline of its own: wrap it in ``asyncio.timeout`` as a safety net.
+        ``emu.inject_fault(method="GET", path="/organizations", hold=True)``, send the request,
+        ``await emu.wait_until_held()``: the request has surely reached the emulator and is
+        surely not answered until `release_held`.
+        """
+        await self._api.held.reached(count)
+
+    def release_held(self) -> int:
+        """Let every waiting request go on now (a hold ends, a delay is cut short); returns how many."""
+        return self._api.held.release()
 
     def pending_faults(self) -> list[PendingFault]:
         """The faults that have not fired yet, oldest first, each with the requests it has left."""
@@ -292,6 +320,7 @@ _FAULT_DEFAULTS: Final = {
     "delay_ms": 0,
     "drop": None,
     "times": 1,
+    "hold": False,
 }
 
 

@@ -56,6 +56,11 @@ def _whole(low: int, high: int | None = None) -> Any:
     return check
 
 
+def _flag(instance: Any, attribute: attrs.Attribute[bool], value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"{attribute.name} must be true or false; got {value!r}.")
+
+
 def _content_type(instance: Any, attribute: attrs.Attribute[str | None], value: Any) -> None:
     if value is not None and not (isinstance(value, str) and _CONTENT_TYPE_RE.fullmatch(value)):
         raise ValueError(f"content_type must be a media type such as 'text/html'; got {value!r}.")
@@ -78,7 +83,8 @@ class Fault:
 
     It matches requests by `method` (``"*"`` for any) and `path` (a glob such as
     ``"/organizations/*"``; ``*`` also crosses ``/``), for the next `times` matching requests.
-    What happens, in this order: wait `delay_ms`; then either drop the connection before
+    What happens, in this order: wait `delay_ms` (or, with ``hold=True``, until the test
+    calls `Emulator.release_held`); then either drop the connection before
     doing the work (``drop="before"``), respond `status` with `body` (a JSON value or a
     string) and `retry_after`, do the work and then drop the connection without responding
     (``drop="after"`` -- the "did my create happen?" case), or, with only a delay, respond
@@ -94,12 +100,15 @@ class Fault:
     delay_ms: int = attrs.field(default=0, validator=_whole(0, MAX_DELAY_MS))
     drop: Drop | None = attrs.field(default=None, validator=_drop)
     times: int = attrs.field(default=1, validator=_whole(1))
+    hold: bool = attrs.field(default=False, validator=_flag)
 
     def __attrs_post_init__(self) -> None:
         if self.status is not None and self.drop is not None:
             raise ValueError("A fault either responds with a status or drops the connection, not both.")
-        if self.status is None and self.drop is None and self.delay_ms == 0:
-            raise ValueError("A fault needs a status, a drop ('before' or 'after') or a delay_ms.")
+        if self.hold and self.delay_ms:
+            raise ValueError("A fault either holds the request until released or delays it by delay_ms, not both.")
+        if self.status is None and self.drop is None and self.delay_ms == 0 and not self.hold:
+            raise ValueError("A fault needs a status, a drop ('before' or 'after'), a delay_ms or hold=True.")
 
     def matches(self, method: str, path: str) -> bool:
         return self.method in ("*", method) and fnmatch.fnmatchcase(path, self.path)
@@ -108,7 +117,9 @@ class Fault:
     def kind(self) -> str:
         if self.drop is not None:
             return f"drop_{self.drop}"
-        return "delay" if self.status is None else f"status_{self.status}"
+        if self.status is not None:
+            return f"status_{self.status}"
+        return "hold" if self.hold else "delay"
 
 
 @attrs.frozen

@@ -229,6 +229,14 @@ CONTROL_ROUTES: Final = (
         "POST", "/_emulator/faults", "add_fault", "Queue a fault.", {201: "Fault", 422: "ControlError"}, body="Fault"
     ),
     Route("DELETE", "/_emulator/faults", "clear_faults", "Drop every pending fault.", {204: None}),
+    Route("GET", "/_emulator/held", "count_held", "How many requests faults keep waiting now.", {200: "Held"}),
+    Route(
+        "POST",
+        "/_emulator/held/release",
+        "release_held",
+        "Let every waiting request go on now (a hold ends, a delay is cut short).",
+        {200: "Released"},
+    ),
     Route(
         "POST",
         "/_emulator/chaos",
@@ -441,9 +449,16 @@ SCHEMAS: Final[Mapping[str, Any]] = {
             "delay_ms": {"type": "integer", "minimum": 0, "maximum": MAX_DELAY_MS, "default": 0},
             "drop": {"enum": ["before", "after", None]},
             "times": {"type": "integer", "minimum": 1, "default": 1},
+            "hold": {
+                "type": "boolean",
+                "default": False,
+                "description": "Hold the request until `POST /_emulator/held/release` (instead of a delay).",
+            },
             "remaining": {"type": "integer", "readOnly": True},
         },
     ),
+    "Held": _object(["held"], {"held": {"type": "integer", "minimum": 0}}),
+    "Released": _object(["released"], {"released": {"type": "integer", "minimum": 0}}),
     "FaultList": _object(["data"], {"data": {"type": "array", "items": _ref("Fault")}}),
     "Chaos": _object(
         [],

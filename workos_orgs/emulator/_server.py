@@ -188,8 +188,8 @@ class HttpHandler:
     async def _serve(self, api_request: ApiRequest, fault: Fault | None) -> tuple[ApiResponse, bool]:
         if fault is None:
             return self.api.handle(api_request), False
-        if fault.delay_ms:
-            await asyncio.sleep(fault.delay_ms / 1000)
+        if fault.hold or fault.delay_ms:
+            await self.api.held.wait(None if fault.hold else fault.delay_ms / 1000)
         if fault.drop == "before":
             return ApiResponse(499), True
         if fault.status is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -41,9 +41,8 @@ def read_records(stream: IO[str], fmt: RecordFormat, source: str) -> Iterator[Or
     A CSV header is read at once: `ValueError` when sync cannot use it.
     """
     lines = _lines(stream)
-    if fmt == "jsonl":
-        return _jsonl(lines, source)
-    return _csv(lines, _header(lines, source), source)
+    read = _json_fields if fmt == "jsonl" else _csv_fields(_header(lines, source))
+    return _read_lines(lines, source, read)
 
 
 def _lines(stream: IO[str]) -> Iterator[tuple[int, str]]:
@@ -67,30 +66,27 @@ def _record(data: dict[str, Any], where: str) -> OrganizationRecord | InvalidRec
         return error
 
 
-def _text_lines(lines: Iterator[tuple[int, str]], source: str) -> Iterator[tuple[str, str] | InvalidRecordError]:
-    """Each line that is not blank, with where it stands; a line that is not UTF-8 as a failed record."""
+def _read_lines(
+    lines: Iterator[tuple[int, str]], source: str, read: Callable[[str], dict[str, Any] | str]
+) -> Iterator[OrganizationRecord | InvalidRecordError]:
+    """Each line that is not blank, made a record from the fields `read` finds in it (or a
+    failed record naming the line and what `read` said is wrong with it)."""
     for number, line in lines:
         if not line.strip():
             continue
         where = f"{source} line {number}"
-        yield InvalidRecordError("not valid UTF-8.", source=where) if _not_utf8(line) else (where, line)
+        fields = "not valid UTF-8." if _not_utf8(line) else read(line)
+        yield InvalidRecordError(fields, source=where) if isinstance(fields, str) else _record(fields, where)
 
 
-def _jsonl(lines: Iterator[tuple[int, str]], source: str) -> Iterator[OrganizationRecord | InvalidRecordError]:
-    for item in _text_lines(lines, source):
-        if isinstance(item, InvalidRecordError):
-            yield item
-            continue
-        where, line = item
-        try:
-            data = orjson.loads(line)
-        except orjson.JSONDecodeError as error:
-            yield InvalidRecordError(f"not valid JSON ({error}).", source=where)
-            continue
-        if not isinstance(data, dict):
-            yield InvalidRecordError(f"expected a JSON object, got {type(data).__name__}.", source=where)
-            continue
-        yield _record(data, where)
+def _json_fields(line: str) -> dict[str, Any] | str:
+    try:
+        data = orjson.loads(line)
+    except orjson.JSONDecodeError as error:
+        return f"not valid JSON ({error})."
+    if not isinstance(data, dict):
+        return f"expected a JSON object, got {type(data).__name__}."
+    return data
 
 
 def _header(lines: Iterator[tuple[int, str]], source: str) -> list[str]:
@@ -115,9 +111,7 @@ def _header(lines: Iterator[tuple[int, str]], source: str) -> list[str]:
     return header
 
 
-def _csv(
-    lines: Iterator[tuple[int, str]], header: list[str], source: str
-) -> Iterator[OrganizationRecord | InvalidRecordError]:
+def _csv_fields(header: list[str]) -> Callable[[str], dict[str, Any] | str]:
     """Columns ``external_id``, ``name``, and optionally ``domains`` and ``metadata.<key>``.
 
     ``domains`` holds names separated by spaces or ``;``, each optionally ``:verified`` or
@@ -127,23 +121,15 @@ def _csv(
     is left alone.  Each row is one line: a field cannot span lines.
     """
     metadata_columns = [column for column in header if column.startswith(METADATA_COLUMN_PREFIX)]
-    for item in _text_lines(lines, source):
-        if isinstance(item, InvalidRecordError):
-            yield item
-            continue
-        where, line = item
+
+    def read(line: str) -> dict[str, Any] | str:
         try:
             fields = next(csv.reader([line], strict=True))
         except csv.Error as error:
             hint = "; a quote is not closed on this line" if "end of data" in str(error) else ""
-            yield InvalidRecordError(f"not readable as CSV ({error}{hint}).", source=where)
-            continue
+            return f"not readable as CSV ({error}{hint})."
         if len(fields) != len(header):
-            yield InvalidRecordError(
-                f"has {len(fields)} fields where the header has {len(header)} (a comma in an unquoted value?).",
-                source=where,
-            )
-            continue
+            return f"has {len(fields)} fields where the header has {len(header)} (a comma in an unquoted value?)."
         row = dict(zip(header, fields, strict=True))
         data: dict[str, Any] = {"external_id": row["external_id"], "name": row["name"]}
         if "domains" in row:
@@ -156,7 +142,9 @@ def _csv(
             data["metadata"] = {
                 column.removeprefix(METADATA_COLUMN_PREFIX): row[column] for column in metadata_columns if row[column]
             }
-        yield _record(data, where)
+        return data
+
+    return read
 
 
 def open_records(path: str) -> IO[str]:

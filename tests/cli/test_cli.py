@@ -445,8 +445,10 @@ async def test_ctrl_c_during_sync_stops_cleanly_and_says_how_far_it_got(emulator
         await stuck.arrived(2)
         process.send_signal(signal.SIGINT)
         _, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 130
-    (line,) = err.decode().strip().splitlines()
+    assert process.returncode == 130, err.decode()
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1, lines
+    (line,) = lines
     assert line.startswith("interrupted: created ")
     assert line.endswith("before stopping; run it again to finish (it converges)")
     created = int(line.split("created ")[1].split(",")[0])

@@ -31,7 +31,6 @@ from ._errors import (
     ClientClosedError,
     InvalidArgumentError,
     NotFoundError,
-    PermissionDeniedError,
     WorkOSError,
     WrongEventLoopError,
 )
@@ -46,7 +45,8 @@ MAX_FAILURES_KEPT: Final = 1_000
 """How many failures a `SyncReport` keeps with their errors; later ones are only counted."""
 # Errors that say nothing about the record: every other record would fail the same way
 # (a revoked key, a closed client), so the job stops rather than send a request per record.
-_STOPPING_ERRORS: Final = (AuthenticationError, PermissionDeniedError, ClientClosedError, WrongEventLoopError)
+# A 403 is not one of them: the API refuses an update or delete of one organization with it.
+_STOPPING_ERRORS: Final = (AuthenticationError, ClientClosedError, WrongEventLoopError)
 
 _T = TypeVar("_T")
 
@@ -344,7 +344,7 @@ class SyncInputError(WorkOSError):
 
 class SyncStoppedError(WorkOSError):
     """The sync stopped early: on an error no record could get past (a revoked or wrong API
-    key, a key without permission, a closed client), or because listing the organizations
+    key, a closed client, another event loop), or because listing the organizations
     for ``prune=True`` failed.  Nothing was pruned after it.
 
     ``report`` says what was done before it stopped and ``__cause__`` is the error.  Fix the

@@ -116,3 +116,17 @@ async def test_an_event_handler_that_raises_is_not_a_failed_record(client: Async
     # The record was created and reported once, as created: never also as failed.
     assert [event.action for event in seen] == ["created"]
     assert (await client.organizations.get_by_external_id("one")).name == "One"
+
+
+async def test_one_organization_that_refuses_a_change_fails_alone(client: AsyncWorkOS, emulator: Emulator) -> None:
+    """The API answers 403 to an update or delete of one organization (CONTRACT: update 403):
+    that is about the organization, not the key, so only its record fails and the job goes on."""
+    first = await client.organizations.sync([OrganizationRecord(f"cust-{n}", f"Customer {n}") for n in range(20)])
+    assert first.created == 20
+    refused = (await client.organizations.get_by_external_id("cust-7")).id
+    emulator.inject_fault(method="PUT", path=f"/organizations/{refused}", status=403, times=1)
+    renamed = [OrganizationRecord(f"cust-{n}", f"Renamed {n}") for n in range(20)]
+    report = await client.organizations.sync(renamed, concurrency=2, prune=True)
+    assert (report.updated, report.failed) == (19, 1)
+    assert [failure.external_id for failure in report.failures] == ["cust-7"]
+    assert (await client.organizations.get_by_external_id("cust-8")).name == "Renamed 8"

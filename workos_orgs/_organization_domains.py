@@ -102,7 +102,9 @@ class OrganizationDomains(APIResource):
         and its domain of that name returned (with ``with_raw_response``, the response of a
         ``get`` of that domain).  The same lookup settles a call whose attempts all ended
         with no definitive response.  If the lookup finds nothing, the error is raised (and
-        retrying the create is then safe).
+        retrying the create is then safe).  In those cases a domain the organization already
+        had before the call is returned as if the call had added it: no response can tell the
+        two apart.
         """
         if not isinstance(domain, str) or not domain.strip():
             raise InvalidArgumentError("domain must be a domain name such as 'acme.com'.")

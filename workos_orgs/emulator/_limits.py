@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -12,6 +12,13 @@ from .._contract import (
     METADATA_MAX_KEYS,
     METADATA_MAX_VALUE_LENGTH,
 )
+
+#: The largest header line the HTTP parser accepts (aiohttp's and nginx's default): headers
+#: are read before the key is checked, so a keyless client can make the emulator hold at most
+#: about MAX_HEADER_BYTES * MAX_HEADERS (half a MiB) per connection.  Larger is a JSON 400.
+MAX_HEADER_BYTES: Final = 8190
+#: The most header lines one request may have; more is a JSON 400.
+MAX_HEADERS: Final = 64
 
 
 def _positive(instance: Any, attribute: attrs.Attribute[int], value: Any) -> None:

@@ -40,6 +40,10 @@ class Limits:
     metadata_key_length: int = attrs.field(default=METADATA_MAX_KEY_LENGTH, validator=_positive)
     metadata_value_length: int = attrs.field(default=METADATA_MAX_VALUE_LENGTH, validator=_positive)
     external_id_length: int = attrs.field(default=EXTERNAL_ID_MAX_LENGTH, validator=_positive)
+    #: Characters in an organization's name and its ``stripe_customer_id``, so that no one
+    #: organization can make every listing page megabytes long.
+    name_length: int = attrs.field(default=255, validator=_positive)
+    stripe_customer_id_length: int = attrs.field(default=255, validator=_positive)
     #: Domains one organization may have; a full list page then stays a few MiB.
     domains_per_organization: int = attrs.field(default=100, validator=_positive)
     #: Characters in an ``Idempotency-Key``; every key is stored for a day.

@@ -509,3 +509,10 @@ async def test_pending_faults_are_listed_with_what_they_have_left(
     assert emulator.pending_faults() == [PendingFault(first, 1), PendingFault(second, 1)]
     emulator.clear_faults()
     assert emulator.pending_faults() == []
+
+
+@pytest.mark.parametrize("body", [{1, 2}, {"when": object()}, {1: "integer key"}], ids=["set", "object", "int-key"])
+async def test_a_fault_body_that_is_not_json_is_refused_at_injection(emulator: Emulator, body: Any) -> None:
+    with pytest.raises(ValueError, match=r"^body must be a string or a JSON value"):
+        emulator.inject_fault(path="/organizations", status=500, body=body)
+    assert emulator.pending_faults() == []

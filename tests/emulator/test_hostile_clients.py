@@ -317,3 +317,29 @@ async def test_running_out_of_file_descriptors_is_logged_once_without_tracebacks
             await process.communicate()
     assert "Cannot accept" not in rest.decode()
     assert "Traceback" not in rest.decode()
+
+
+# Headers large enough to make the emulator hold megabytes before it can check the key.
+
+
+async def test_a_header_over_8_kib_is_a_400_in_json(emulator: Emulator) -> None:
+    headers = {"Authorization": bearer(emulator), "X-Big": b"a" * (9 * 1024)}
+    status, response_headers, body = await exchange(emulator, request_bytes("GET", "/organizations", headers))
+    assert (status, orjson.loads(body)) == (400, {"message": "The request is not valid HTTP."})
+    assert response_headers["content-type"].startswith("application/json")
+    assert emulator.internal_errors == 0
+
+
+async def test_more_than_64_headers_is_a_400_in_json(emulator: Emulator) -> None:
+    headers = {"Authorization": bearer(emulator), **{f"X-H{n}": b"a" for n in range(65)}}
+    status, response_headers, body = await exchange(emulator, request_bytes("GET", "/organizations", headers))
+    assert (status, orjson.loads(body)) == (400, {"message": "The request is not valid HTTP."})
+    assert response_headers["content-type"].startswith("application/json")
+    assert emulator.internal_errors == 0
+
+
+async def test_a_header_just_under_8_kib_and_64_headers_are_served(emulator: Emulator) -> None:
+    extra = {f"X-H{n}": b"a" for n in range(61)}  # with Host, Authorization and X-Big: 64
+    headers = {"Authorization": bearer(emulator), "X-Big": b"a" * 8000, **extra}
+    status, _, body = await exchange(emulator, request_bytes("GET", "/organizations", headers))
+    assert (status, orjson.loads(body)["data"]) == (200, [])

@@ -149,3 +149,28 @@ async def test_rate_limits_true_turns_on_the_published_limits() -> None:
             ids = await create(http, 51)
             statuses = [await status_of(http, "DELETE", f"/organizations/{ident}") for ident in ids]
     assert statuses == [202] * 50 + [429]
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"requests": 0}, "requests"),
+        ({"requests": -5}, "requests"),
+        ({"requests": 1.5}, "requests"),
+        ({"organization_deletes": 0}, "organization_deletes"),
+        ({"window_seconds": 0}, "window_seconds"),
+        ({"window_seconds": -1.0}, "window_seconds"),
+        ({"window_seconds": float("nan")}, "window_seconds"),
+        ({"window_seconds": float("inf")}, "window_seconds"),
+    ],
+)
+def test_rate_limits_that_would_refuse_every_request_are_refused_at_construction(
+    options: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{field} must be"):
+        RateLimits(**options)
+
+
+def test_the_smallest_rate_limits_are_accepted() -> None:
+    limits = RateLimits(requests=1, organization_deletes=1, window_seconds=0.001)
+    assert (limits.requests, limits.organization_deletes, limits.window_seconds) == (1, 1, 0.001)

@@ -13,6 +13,8 @@ import aiohttp
 import orjson
 import pytest
 
+from workos_orgs.emulator import Emulator, Limits
+
 MAX_BODY_BYTES = 1024 * 1024
 UNKNOWN_ORGANIZATION_ID = "org_01EHWNCE74X7JSDV0X3SZ3KJNY"
 
@@ -387,9 +389,13 @@ async def test_a_body_over_1_mib_is_a_413(http: aiohttp.ClientSession) -> None:
     assert listing["data"] == []
 
 
-async def test_a_body_of_exactly_1_mib_is_accepted(http: aiohttp.ClientSession) -> None:
-    raw = padded_body(MAX_BODY_BYTES)
-    status, body = await send(http, "POST", "/organizations", data=raw, headers={"Content-Type": "application/json"})
+async def test_a_body_of_exactly_1_mib_is_accepted() -> None:
+    # The name cap is raised so that the padding (in the name) tests the body size alone.
+    async with Emulator(limits=Limits(name_length=MAX_BODY_BYTES)) as emu:
+        async with aiohttp.ClientSession(emu.url, headers={"Authorization": f"Bearer {emu.api_key}"}) as http:
+            raw = padded_body(MAX_BODY_BYTES)
+            headers = {"Content-Type": "application/json"}
+            status, body = await send(http, "POST", "/organizations", data=raw, headers=headers)
     assert (status, len(body["name"])) == (201, MAX_BODY_BYTES - len(b'{"name":""}'))
 
 
@@ -409,3 +415,38 @@ async def test_a_body_of_exactly_1_mib_is_accepted(http: aiohttp.ClientSession) 
 )
 async def test_create_domain_body_is_validated(http: aiohttp.ClientSession, body: Any, fields: set[str]) -> None:
     assert_validation_failed(*await send(http, "POST", "/organization_domains", json=body), *fields)
+
+
+# Length caps, so that no organization makes every listing page huge.
+
+
+@BOTH_VERBS
+async def test_a_name_over_255_characters_is_refused(http: aiohttp.ClientSession, verb: str) -> None:
+    assert_validation_failed(*await post_or_put(http, verb, {"name": "N" * 256}), "name")
+
+
+@BOTH_VERBS
+async def test_a_name_of_255_characters_is_accepted(http: aiohttp.ClientSession, verb: str) -> None:
+    status, body = await post_or_put(http, verb, {"name": "N" * 255})
+    assert (status, body["name"]) == (201 if verb == "POST" else 200, "N" * 255)
+
+
+async def test_a_stripe_customer_id_over_255_characters_is_refused(http: aiohttp.ClientSession) -> None:
+    organization = await create(http, name="Acme")
+    path = f"/organizations/{organization['id']}"
+    assert_validation_failed(
+        *await send(http, "PUT", path, json={"stripe_customer_id": "cus_" + "x" * 252}), "stripe_customer_id"
+    )
+    status, body = await send(http, "PUT", path, json={"stripe_customer_id": "cus_" + "x" * 251})
+    assert (status, body["stripe_customer_id"]) == (200, "cus_" + "x" * 251)
+
+
+async def test_the_length_caps_are_limits_a_suite_can_change() -> None:
+    async with Emulator(limits=Limits(name_length=5, stripe_customer_id_length=6)) as emu:
+        async with aiohttp.ClientSession(emu.url, headers={"Authorization": f"Bearer {emu.api_key}"}) as http:
+            assert_validation_failed(*await send(http, "POST", "/organizations", json={"name": "Acme Corp"}), "name")
+            organization = await create(http, name="Acme")
+            path = f"/organizations/{organization['id']}"
+            reply = await send(http, "PUT", path, json={"stripe_customer_id": "cus_1234"})
+            assert_validation_failed(*reply, "stripe_customer_id")
+            assert (await send(http, "PUT", path, json={"stripe_customer_id": "cus_12"}))[0] == 200

@@ -538,9 +538,11 @@ class EmulatedApi:
         entries = data.get("organizations") if isinstance(data, Mapping) else data
         if not isinstance(entries, list):
             raise SeedError('Seed data must be {"organizations": [...]} or a list of organizations.')
-        with self._lock, self._store.transaction():
-            ids = [self._seed_organization(index, entry) for index, entry in enumerate(entries)]
-        return [self._store.get_organization(ident) or {} for ident in ids]
+        with self._lock:
+            with self._store.transaction():
+                ids = [self._seed_organization(index, entry) for index, entry in enumerate(entries)]
+            # Read back under the same lock: a request in between could change or delete them.
+            return [self._store.get_organization(ident) or {} for ident in ids]
 
     def _seed_organization(self, index: int, entry: Any) -> str:
         where = f"organizations[{index}]"

@@ -10,6 +10,7 @@ import threading
 from typing import Any, Final, Literal
 
 import attrs
+import orjson
 
 Drop = Literal["before", "after"]
 
@@ -61,6 +62,18 @@ def _flag(instance: Any, attribute: attrs.Attribute[bool], value: Any) -> None:
         raise ValueError(f"{attribute.name} must be true or false; got {value!r}.")
 
 
+def _json_body(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    # Checked here, so that a bad body is the caller's error now, not an internal 500 later.
+    if value is None or isinstance(value, str):
+        return
+    try:
+        orjson.dumps(value)
+    except TypeError as error:
+        raise ValueError(
+            f"body must be a string or a JSON value (dicts with string keys, lists, ...): {error}"
+        ) from None
+
+
 def _content_type(instance: Any, attribute: attrs.Attribute[str | None], value: Any) -> None:
     if value is not None and not (isinstance(value, str) and _CONTENT_TYPE_RE.fullmatch(value)):
         raise ValueError(f"content_type must be a media type such as 'text/html'; got {value!r}.")
@@ -94,7 +107,7 @@ class Fault:
     method: str = attrs.field(default="*", converter=_upper)
     path: str = attrs.field(default="*", validator=_path)
     status: int | None = attrs.field(default=None, validator=attrs.validators.optional(_whole(200, 599)))
-    body: Any = None
+    body: Any = attrs.field(default=None, validator=_json_body)
     content_type: str | None = attrs.field(default=None, validator=_content_type)
     retry_after: int | float | str | None = attrs.field(default=None, validator=_retry_after)
     delay_ms: int = attrs.field(default=0, validator=_whole(0, MAX_DELAY_MS))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -13,8 +13,16 @@ from .._contract import (
     METADATA_MAX_VALUE_LENGTH,
 )
 
+#: The largest header line the HTTP parser accepts (aiohttp's and nginx's default): headers
+#: are read before the key is checked, so a keyless client can make the emulator hold at most
+#: about MAX_HEADER_BYTES * MAX_HEADERS (half a MiB) per connection.  Larger is a JSON 400.
+MAX_HEADER_BYTES: Final = 8190
+#: The most header lines one request may have; more is a JSON 400.
+MAX_HEADERS: Final = 64
 
-def _positive(instance: Any, attribute: attrs.Attribute[int], value: Any) -> None:
+
+def positive_count(instance: Any, attribute: attrs.Attribute[int], value: Any) -> None:
+    """An attrs validator: `value` is a whole number of at least 1 (a `ValueError` otherwise)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{attribute.name} must be a whole number of at least 1; got {value!r}.")
 
@@ -29,15 +37,19 @@ class Limits:
     make it grow without bound.
     """
 
-    metadata_keys: int = attrs.field(default=METADATA_MAX_KEYS, validator=_positive)
-    metadata_key_length: int = attrs.field(default=METADATA_MAX_KEY_LENGTH, validator=_positive)
-    metadata_value_length: int = attrs.field(default=METADATA_MAX_VALUE_LENGTH, validator=_positive)
-    external_id_length: int = attrs.field(default=EXTERNAL_ID_MAX_LENGTH, validator=_positive)
+    metadata_keys: int = attrs.field(default=METADATA_MAX_KEYS, validator=positive_count)
+    metadata_key_length: int = attrs.field(default=METADATA_MAX_KEY_LENGTH, validator=positive_count)
+    metadata_value_length: int = attrs.field(default=METADATA_MAX_VALUE_LENGTH, validator=positive_count)
+    external_id_length: int = attrs.field(default=EXTERNAL_ID_MAX_LENGTH, validator=positive_count)
+    #: Characters in an organization's name and its ``stripe_customer_id``, so that no one
+    #: organization can make every listing page megabytes long.
+    name_length: int = attrs.field(default=255, validator=positive_count)
+    stripe_customer_id_length: int = attrs.field(default=255, validator=positive_count)
     #: Domains one organization may have; a full list page then stays a few MiB.
-    domains_per_organization: int = attrs.field(default=100, validator=_positive)
+    domains_per_organization: int = attrs.field(default=100, validator=positive_count)
     #: Characters in an ``Idempotency-Key``; every key is stored for a day.
-    idempotency_key_length: int = attrs.field(default=255, validator=_positive)
+    idempotency_key_length: int = attrs.field(default=255, validator=positive_count)
     #: The request log (`Emulator.requests`) keeps at most this many entries ...
-    request_log_entries: int = attrs.field(default=100_000, validator=_positive)
+    request_log_entries: int = attrs.field(default=100_000, validator=positive_count)
     #: ... and about this many bytes of paths, queries and keys; the oldest go first.
-    request_log_bytes: int = attrs.field(default=16 * 1024 * 1024, validator=_positive)
+    request_log_bytes: int = attrs.field(default=16 * 1024 * 1024, validator=positive_count)

@@ -7,19 +7,30 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 
 from .._contract import RATE_LIMIT_ORGANIZATION_DELETES, RATE_LIMIT_REQUESTS, RATE_LIMIT_WINDOW_SECONDS
+from ._limits import positive_count
+
+
+def _positive_duration(instance: Any, attribute: attrs.Attribute[float], value: Any) -> None:
+    # A window of zero or less counts nothing, and an infinite one never lets an event expire.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise ValueError(f"{attribute.name} must be a finite number of seconds above 0; got {value!r}.")
 
 
 @attrs.frozen(kw_only=True)
 class RateLimits:
-    """How many requests an API key may make per window; the defaults are WorkOS's."""
+    """How many requests an API key may make per window; the defaults are WorkOS's.
 
-    requests: int = RATE_LIMIT_REQUESTS
-    organization_deletes: int = RATE_LIMIT_ORGANIZATION_DELETES
-    window_seconds: float = RATE_LIMIT_WINDOW_SECONDS
+    Each count must be at least 1 and the window above 0 seconds (a `ValueError` otherwise).
+    """
+
+    requests: int = attrs.field(default=RATE_LIMIT_REQUESTS, validator=positive_count)
+    organization_deletes: int = attrs.field(default=RATE_LIMIT_ORGANIZATION_DELETES, validator=positive_count)
+    window_seconds: float = attrs.field(default=RATE_LIMIT_WINDOW_SECONDS, validator=_positive_duration)
 
 
 class SlidingWindow:

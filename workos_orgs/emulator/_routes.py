@@ -593,10 +593,12 @@ def _with_limits(schemas: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
     adjusted = dict(schemas)
     for name in ("CreateOrganization", "UpdateOrganization"):
         schema = adjusted[name]
-        adjusted[name] = {
-            **schema,
-            "properties": {**schema["properties"], "metadata": metadata, "external_id": external_id},
-        }
+        properties = {**schema["properties"], "metadata": metadata, "external_id": external_id}
+        properties["name"] = {**properties["name"], "maxLength": limits.name_length}
+        if "stripe_customer_id" in properties:
+            stripe_customer_id = {**properties["stripe_customer_id"], "maxLength": limits.stripe_customer_id_length}
+            properties["stripe_customer_id"] = stripe_customer_id
+        adjusted[name] = {**schema, "properties": properties}
     return adjusted
 
 

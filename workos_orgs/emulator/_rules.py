@@ -250,6 +250,8 @@ def organization_changes(body: Json, *, creating: bool, limits: Limits) -> Organ
         name = check.string(body, "name", nullable=False)
         if name is not None and not name.strip():
             check.fail("name", "invalid_value", "name must not be empty.")
+        elif name is not None and len(name) > limits.name_length:
+            check.fail("name", "too_long", f"name must be at most {limits.name_length} characters; got {len(name)}.")
         fields["name"] = name
     elif creating:
         check.fail("name", "required", "name is required.")
@@ -319,6 +321,12 @@ def organization_changes(body: Json, *, creating: bool, limits: Limits) -> Organ
         value = check.string(body, "stripe_customer_id", nullable=True)
         if value == "":
             check.fail("stripe_customer_id", "invalid_value", "stripe_customer_id must not be empty.")
+        elif value is not None and len(value) > limits.stripe_customer_id_length:
+            check.fail(
+                "stripe_customer_id",
+                "too_long",
+                f"stripe_customer_id must be at most {limits.stripe_customer_id_length} characters; got {len(value)}.",
+            )
         fields["stripe_customer_id"] = value
 
     if check.errors:

@@ -22,6 +22,7 @@ from . import _control as control
 from . import _rules as rules
 from ._api import JSON, ApiRequest, ApiResponse, EmulatedApi, error_response, json_response
 from ._faults import Fault
+from ._limits import MAX_HEADER_BYTES, MAX_HEADERS
 from ._request_log import RecordedRequest
 from ._routes import CONTROL_PREFIX, HEALTH_ROUTE, MAX_BODY_BYTES, MAX_LINE_BYTES, MAX_URL_BYTES, openapi_document
 
@@ -242,9 +243,11 @@ class HttpServer(web.Server):
     def __init__(self, handler: HttpHandler) -> None:
         self._connection_options: dict[str, Any] = {
             "access_log": None,
-            # Long request targets and headers reach the handler, which refuses them in JSON (414).
+            # Long request targets reach the handler, which refuses them in JSON (414).
             "max_line_size": MAX_LINE_BYTES,
-            "max_field_size": MAX_LINE_BYTES,
+            # Headers are held before the key is checked: too large or too many is a JSON 400.
+            "max_field_size": MAX_HEADER_BYTES,
+            "max_headers": MAX_HEADERS,
             # A connection idle, or with a request half-sent, this long is closed.
             "keepalive_timeout": handler.stall_timeout,
         }

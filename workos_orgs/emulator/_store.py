@@ -179,13 +179,16 @@ class Store:
         try:
             yield
             self._render(self._dirty)
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            # A failed COMMIT (a full disk, say) may leave the transaction open; left so, every
+            # later BEGIN would fail and the database would stay locked.
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
             raise
         finally:
             self._depth = 0
             self._dirty.clear()
-        self._db.execute("COMMIT")
 
     def _render(self, organization_ids: set[str]) -> None:
         ids = sorted(organization_ids)

@@ -429,6 +429,13 @@ async def test_demo_runs_on_the_embedded_emulator() -> None:
     assert any("60 from this demo, 0 duplicated" in line for line in lines)
 
 
+WITH_DEFAULT_SIGINT = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
+    " sys.argv[0] = 'workos-orgs'; runpy.run_module('workos_orgs', run_name='__main__')"
+)
+"""``python -m workos_orgs`` with Python's own Ctrl-C handler, whatever the test run inherited."""
+
+
 async def test_ctrl_c_during_sync_stops_cleanly_and_says_how_far_it_got(emulator: Emulator, tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "many.jsonl", [{"external_id": f"m-{n}", "name": f"M {n}"} for n in range(400)])
     async with Gate(emulator.url) as gate:
@@ -438,8 +445,11 @@ async def test_ctrl_c_during_sync_stops_cleanly_and_says_how_far_it_got(emulator
         stuck = gate.hold("GET", "/organizations/external_id/*", skip=10, times=2)
         environment = {key: value for key, value in os.environ.items() if not key.startswith("WORKOS_")}
         environment |= {"WORKOS_API_KEY": emulator.api_key, "WORKOS_BASE_URL": gate.url}
+        # The child takes Ctrl-C as it does in a terminal. A test run started in the background
+        # by a shell without job control inherits SIGINT *ignored*, and Python then installs no
+        # KeyboardInterrupt handler in the child; this puts the default handler back first.
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "workos_orgs", "sync", str(path), "--concurrency", "2",
+            sys.executable, "-c", WITH_DEFAULT_SIGINT, "sync", str(path), "--concurrency", "2",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=environment,
         )  # fmt: skip
         await stuck.arrived(2)

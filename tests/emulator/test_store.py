@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ def test_a_commit_that_fails_rolls_back_and_the_store_keeps_working(tmp_path: Pa
     try:
         # A foreign key checked only at COMMIT, broken by a trigger on the store's own write:
         # the store's COMMIT itself fails, as it would on a full disk.
-        with sqlite3.connect(path) as other:
+        with closing(sqlite3.connect(path)) as other, other:
             other.executescript(
                 """
                 CREATE TABLE parent (id TEXT PRIMARY KEY);
@@ -32,7 +33,7 @@ def test_a_commit_that_fails_rolls_back_and_the_store_keeps_working(tmp_path: Pa
         assert store.txt_records() == []
 
         # Nothing is left open: another connection can write, and so can the store.
-        with sqlite3.connect(path, timeout=0) as other:
+        with closing(sqlite3.connect(path, timeout=0)) as other, other:
             other.execute("DROP TRIGGER break_commit")
         with store.transaction():
             store.publish_txt_record("_workos-verification.b.com", "token-b")

@@ -31,6 +31,17 @@ from workos_orgs.emulator import Emulator
 from .conftest import FAST
 
 ORG_ID = "org_01ARZ3NDEKTSV4RRFFQ69G5FAV"
+ORGANIZATION = {
+    "object": "organization",
+    "id": ORG_ID,
+    "name": "Acme",
+    "domains": [],
+    "metadata": {},
+    "external_id": None,
+    "created_at": "2026-01-15T12:00:00.000Z",
+    "updated_at": "2026-01-15T12:00:00.000Z",
+}
+"""The smallest organization a response may carry, as the API writes it (copy before changing)."""
 PROXY_502 = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
 # Room for the "cut at" note.
 KEPT_MAX = BODY_MAX_CHARS + 100
@@ -283,16 +294,7 @@ async def _first_page(client: AsyncWorkOS) -> list[Organization]:
 @st.composite
 def near_organizations(draw: st.DrawFn) -> Any:
     """A real organization with some fields dropped or replaced by arbitrary JSON."""
-    body: dict[str, Any] = {
-        "object": "organization",
-        "id": ORG_ID,
-        "name": "Acme",
-        "domains": [],
-        "metadata": {},
-        "external_id": None,
-        "created_at": "2026-01-15T12:00:00.000Z",
-        "updated_at": "2026-01-15T12:00:00.000Z",
-    }
+    body: dict[str, Any] = dict(ORGANIZATION)
     for key in draw(st.lists(st.sampled_from(ORGANIZATION_KEYS), max_size=3, unique=True)):
         if draw(st.booleans()):
             del body[key]

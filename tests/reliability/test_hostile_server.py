@@ -37,9 +37,17 @@ from workos_orgs import (
 from workos_orgs._response import MAX_RESPONSE_BYTES
 
 from .conftest import FAST
-from .test_hostile_input import CALLS, JSON_VALUES, KEPT_MAX, STATUSES, TEXT_BODIES, near_organizations
+from .test_hostile_input import (
+    CALLS,
+    JSON_VALUES,
+    KEPT_MAX,
+    ORG_ID,
+    ORGANIZATION,
+    STATUSES,
+    TEXT_BODIES,
+    near_organizations,
+)
 
-ORG_ID = "org_01ARZ3NDEKTSV4RRFFQ69G5FAV"
 SAFETY_NET = 30.0
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -381,17 +389,7 @@ async def test_clients_sharing_a_session_count_each_send_once() -> None:
 
 @pytest.mark.parametrize("order", ["desc", "normal"])
 async def test_an_empty_cursor_ends_the_listing(order: str) -> None:
-    organization = {
-        "object": "organization",
-        "id": ORG_ID,
-        "name": "Acme",
-        "domains": [],
-        "metadata": {},
-        "external_id": None,
-        "created_at": "2026-01-15T12:00:00.000Z",
-        "updated_at": "2026-01-15T12:00:00.000Z",
-    }
-    body = orjson.dumps({"object": "list", "data": [organization], "list_metadata": {"before": "", "after": ""}})
+    body = orjson.dumps({"object": "list", "data": [ORGANIZATION], "list_metadata": {"before": "", "after": ""}})
 
     async def one_page(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(

@@ -1,4 +1,4 @@
-"""Realistic, reproducible sample organizations for the demo, the benchmarks and tests."""
+"""Realistic, reproducible sample organizations for the demo (the benchmarks generate their own, in `benchmarks/_shapes.py`)."""
 
 from __future__ import annotations
 

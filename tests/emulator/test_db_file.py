@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -162,3 +163,35 @@ async def test_a_file_held_past_the_busy_timeout_is_a_503_to_retry(tmp_path: Pat
         async with aiohttp.ClientSession(emu.url, headers=headers) as http:
             async with http.post("/organizations", json={"name": "Acme"}) as response:
                 assert response.status == 201
+
+
+async def test_a_listing_shows_what_another_process_on_the_file_wrote(tmp_path: Path) -> None:
+    db = str(tmp_path / "orgs.db")
+    async with emulator_process("--db", db) as (_, first), emulator_process("--db", db) as (_, second):
+        async with session(first) as reader, session(second) as writer:
+
+            async def send(http: aiohttp.ClientSession, method: str, path: str, body: object = None) -> Any:
+                async with http.request(method, path, json=body) as response:
+                    assert response.status < 300, await response.text()
+                    return await response.json() if response.content_type == "application/json" else None
+
+            async def listed() -> list[Any]:
+                # Twice: the second time the reader serves the page it built, if it kept one.
+                page = await send(reader, "GET", "/organizations?limit=100")
+                assert await send(reader, "GET", "/organizations?limit=100") == page
+                return list(page["data"])
+
+            assert await listed() == []
+            created = await send(writer, "POST", "/organizations", {"name": "Acme", "domains": ["acme.example"]})
+            assert await listed() == [created]
+            renamed = await send(writer, "PUT", f"/organizations/{created['id']}", {"name": "Renamed"})
+            assert await listed() == [renamed]
+            domain = await send(
+                writer, "POST", "/organization_domains", {"organization_id": created["id"], "domain": "b.example"}
+            )
+            (listed_org,) = await listed()
+            assert [item["domain"] for item in listed_org["domains"]] == ["acme.example", "b.example"]
+            await send(writer, "DELETE", f"/organization_domains/{domain['id']}")
+            assert await listed() == [await send(writer, "GET", f"/organizations/{created['id']}")]
+            await send(writer, "DELETE", f"/organizations/{created['id']}")
+            assert await listed() == []

@@ -43,6 +43,7 @@ from ._ids import (
     verification_token,
 )
 from ._limits import Limits
+from ._page_cache import PageCache
 from ._ratelimit import RateLimits, SlidingWindow
 from ._request_log import RecordedRequest, RequestLog
 from ._store import Json, Store
@@ -132,6 +133,7 @@ class EmulatedApi:
         self._window_clock = clock or time.monotonic
         self._lock = threading.RLock()
         self._store = Store(db)
+        self._pages = PageCache()
         self._ids = UlidFactory(self._clock)
         for ident in self._store.newest_ids():
             self._ids.observe(ident.rsplit("_", 1)[1])
@@ -272,7 +274,16 @@ class EmulatedApi:
             raise rules.not_found("Organization", organization_id)
         return organization
 
-    def _list_organizations(self, query: Sequence[tuple[str, str]]) -> ApiResponse:
+    def _list_organizations(self, query: tuple[tuple[str, str], ...]) -> ApiResponse:
+        # The same query at the same version of the data is the same page: built once.
+        version = self._store.version()
+        body = self._pages.get(query, version)
+        if body is None:
+            body = self._list_body(query)
+            self._pages.put(query, version, body)
+        return ApiResponse(200, body, JSON)
+
+    def _list_body(self, query: Sequence[tuple[str, str]]) -> bytes:
         params = rules.list_query(dict(query), [value for name, value in query if name == "domains"])
         data, before, after = self._store.list_organizations(
             order=params.order,
@@ -284,8 +295,7 @@ class EmulatedApi:
         )
         # The organizations are stored rendered: the page is joined, not built and encoded again.
         metadata = orjson.dumps({"before": before, "after": after})
-        body = b'{"object":"list","data":[' + b",".join(data) + b'],"list_metadata":' + metadata + b"}"
-        return ApiResponse(200, body, JSON)
+        return b'{"object":"list","data":[' + b",".join(data) + b'],"list_metadata":' + metadata + b"}"
 
     def _get_organization(self, organization_id: str) -> ApiResponse:
         if not ORGANIZATION_ID_RE.fullmatch(organization_id):

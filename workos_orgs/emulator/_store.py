@@ -204,6 +204,19 @@ class Store:
                 [(orjson.dumps(_organization_json(row, domains.get(row[0], []))), row[0]) for row in rows],
             )
 
+    def version(self) -> tuple[int, int] | None:
+        """A value that changes whenever the committed data may have changed; None inside a transaction.
+
+        SQLite counts every row this connection writes (`total_changes`), and ``PRAGMA
+        data_version`` changes when any other connection -- another emulator process on the
+        same file -- commits.  Inside a transaction the writes may yet be rolled back, so
+        nothing read there may be kept.
+        """
+        if self._db.in_transaction:
+            return None
+        (others,) = self._db.execute("PRAGMA data_version").fetchone()
+        return self._db.total_changes, others
+
     def clear(self) -> None:
         with self.transaction():
             self._db.execute("DELETE FROM organization_domains")

@@ -43,7 +43,8 @@ class AsyncWorkOS(BaseClient):
 
     ``api_key`` defaults to ``$WORKOS_API_KEY`` and ``base_url`` to ``$WORKOS_BASE_URL`` or
     ``https://api.workos.com``.  ``timeout`` (seconds) bounds each TCP connect and each wait
-    for the response's bytes -- not DNS resolution, nor time queued for a pooled connection;
+    for the response (its head, then each piece of its body) -- not DNS resolution, nor time
+    queued for a pooled connection;
     None means no limit.  ``attempt_timeout`` (seconds; default 3 x ``timeout``) bounds each
     attempt as a whole from when it has a connection, so a server dripping bytes cannot hold
     a call.

@@ -156,11 +156,13 @@ def build_request(
     """Everything about one request except sending it; `InvalidArgumentError` when some text
     in it cannot be sent (see `check_text`) or the body is not what the API takes."""
     for index, segment in enumerate(segments):
-        check_text(f"path segment {index}", segment)
-    query = [(name, check_text(name, value)) for name, value in query]
+        if not segment.isascii():  # ASCII always has a UTF-8 form: no message to build
+            check_text(f"path segment {index}", segment)
+    query = [(name, check_text(name, value)) for name, value in query] if query else ()
+    body = None
     if json is not None:
         check_body(json)
-    body = None if json is None else orjson.dumps(json)
+        body = orjson.dumps(json)
     headers = build_headers(
         api_key, has_body=body is not None, idempotency_key=idempotency_key, extra_headers=extra_headers
     )

@@ -1,20 +1,19 @@
 """The aiohttp layer: one session per client, and the retry loop around the protocol core.
 
-``timeout`` is a socket timeout (``aiohttp.ClientTimeout(total=None, connect=None,
-sock_connect=t, sock_read=t)``): it bounds each TCP connect and each wait for more bytes of the
-response.  A server that sends one byte just inside every such wait could hold a call forever,
-so each send also has a hard bound, ``attempt_timeout`` (by default `ATTEMPT_TIMEOUT_FACTOR`
-times ``timeout``), counted from the moment it has a connection.  Neither bounds the time a
-request waits for a free pooled connection (a slow pool is back-pressure, not a failed
-request), nor DNS resolution (aiohttp bounds that only with ``connect``, which would bound the
-pool wait too), nor the whole call across retries.
+``timeout`` bounds each TCP connect (aiohttp's ``sock_connect``) and each wait for the
+response once the attempt has a connection; ``attempt_timeout`` (by default
+`ATTEMPT_TIMEOUT_FACTOR` times ``timeout``) bounds the whole attempt from then on, so a server
+that sends one byte just inside every wait cannot hold a call.  `_attempts` keeps both.
+Neither bounds the time a request waits for a free pooled connection (a slow pool is
+back-pressure, not a failed request), nor DNS resolution (aiohttp bounds that only with
+``connect``, which would bound the pool wait too), nor the whole call across retries.
 
 Note that aiohttp itself resends an idempotent request (GET, PUT, DELETE) once when a kept-
 alive connection closes under it (RFC 9112, section 9.3.1); that resend happens inside one of
-our attempts.  aiohttp's request tracing (`aiohttp.TraceConfig`) reports each connection a
-request gets, so the sends are counted: a DELETE whose first send was dropped after the server
-did the work is known to have an unknown outcome, not taken for a definitive 404.  POSTs are
-never resent by aiohttp, only by the retry loop here, always with the same ``Idempotency-Key``.
+our attempts, and `_attempts` counts each connection an attempt gets: a DELETE whose first
+send was dropped after the server did the work is known to have an unknown outcome, not taken
+for a definitive 404.  POSTs are never resent by aiohttp, only by the retry loop here, always
+with the same ``Idempotency-Key``.
 
 A response body is read in chunks as aiohttp decodes it (gzip, deflate, whatever the framing)
 and reading stops at `MAX_RESPONSE_BYTES` of decoded bytes: a small compressed body cannot
@@ -36,12 +35,12 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from types import SimpleNamespace
 from typing import Final
 
 import aiohttp
 import attrs
 
+from ._attempts import Attempt, AttemptTracing, CountingConnector, Deadlines, reset_current, set_current
 from ._errors import APIConnectionError, APITimeoutError, ClientClosedError, ConfigurationError, WorkOSError
 from ._event_loops import session_loop
 from ._models import UNSET, Unset
@@ -93,9 +92,8 @@ class CallSettings:
     """`timeout` as aiohttp takes it: made once per settings, not once per request."""
 
     def __attrs_post_init__(self) -> None:
-        client_timeout = aiohttp.ClientTimeout(
-            total=None, connect=None, sock_connect=self.timeout, sock_read=self.timeout
-        )
+        # The waits for the response are kept by `_attempts`, not by aiohttp (``sock_read``).
+        client_timeout = aiohttp.ClientTimeout(total=None, connect=None, sock_connect=self.timeout, sock_read=None)
         object.__setattr__(self, "socket_timeout", client_timeout)
 
     @property
@@ -109,9 +107,10 @@ class CallSettings:
 class SessionHolder:
     """Owns (or borrows) the one `aiohttp.ClientSession` of a client and its views.
 
-    The session is created on first use, inside the running event loop; a session passed in
-    by the caller is never closed here, and gets the SDK's `aiohttp.TraceConfig` added to its
-    ``trace_configs`` (once): it reacts only to the SDK's own requests.
+    The session is created on first use, inside the running event loop, with a
+    `CountingConnector`; a session passed in by the caller is never closed here, and gets the
+    SDK's `AttemptTracing` added to its ``trace_configs`` (once): it reacts only to the SDK's
+    own requests.  `deadlines` keeps the attempts of every call on the session to their bounds.
     """
 
     def __init__(self, session: aiohttp.ClientSession | None) -> None:
@@ -119,6 +118,7 @@ class SessionHolder:
         self._owned = session is None
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.deadlines = Deadlines()
         if session is not None:
             _add_tracing(session)
 
@@ -140,15 +140,19 @@ class SessionHolder:
         return self._session
 
     def get(self) -> aiohttp.ClientSession:
+        session = self._session
+        if session is not None and self._loop is asyncio.get_running_loop() and not session.closed:
+            return session  # in use already: the one question per call
         if (closed := self.closed_error()) is not None:
             raise closed
         self._loop = session_loop(self._loop)
         if self._session is None:
-            self._session = aiohttp.ClientSession(trace_configs=[_AttemptTracing()])
+            self._session = aiohttp.ClientSession(connector=CountingConnector())
         return self._session
 
     async def close(self) -> None:
         self._closed = True
+        self.deadlines.close()
         session, self._session = self._session, None
         if session is not None and self._owned:
             await session.close()
@@ -198,11 +202,13 @@ class Transport:
             response: Response | None = None
             if settings.rate_limiter is not None:
                 await settings.rate_limiter.wait(request.method, request.segments)
-            sends = _Sends(settings.attempt_timeout)
+            sending = Attempt(
+                self._sessions.deadlines, timeout=settings.timeout, attempt_timeout=settings.attempt_timeout
+            )
             try:
-                response = await self._send_once(request, settings.socket_timeout, sends)
+                response = await self._send_once(request, settings.socket_timeout, sending)
             except TimeoutError as error:
-                if sends.expired:
+                if sending.overrun == "attempt timeout":
                     detail = f"No complete response within {settings.attempt_timeout}s of the attempt's connection"
                 else:
                     detail = f"No response within the {settings.timeout}s socket timeout"
@@ -213,7 +219,7 @@ class Transport:
                     error,
                     # Safe only when nothing went out: a connect timeout of aiohttp's resend
                     # follows a send that may have done the work.
-                    reached_server=sends.count > 0,
+                    reached_server=sending.sends > 0,
                 )
             except aiohttp.ClientError as error:
                 failure = self._failure(
@@ -221,13 +227,12 @@ class Transport:
                     f"Connection failed: {type(error).__name__}: {error}",
                     request,
                     error,
-                    reached_server=sends.count > 0,
+                    reached_server=sending.sends > 0,
                 )
             # More than one send means aiohttp resent it after a dropped connection: the
             # first send may have done the work.
-            unknown = unknown or sends.count > 1
+            unknown = unknown or sending.sends > 1
             elapsed = time.monotonic() - started
-            now = time.time()
             if response is not None:
                 logger.debug(
                     "%s %s -> %s request_id=%s attempt=%d sends=%d elapsed=%.3fs",
@@ -236,11 +241,12 @@ class Transport:
                     response.status,
                     response.request_id,
                     attempt + 1,
-                    sends.count,
+                    sending.sends,
                     elapsed,
                 )
                 if is_success(response.status):
                     return response
+                now = time.time()
                 unknown = unknown or attempt_outcome_unknown(status=response.status)
                 delay = retry_delay(
                     attempt,
@@ -270,10 +276,12 @@ class Transport:
                     path,
                     type(failure).__name__,
                     attempt + 1,
-                    sends.count,
+                    sending.sends,
                     elapsed,
                 )
-                delay = retry_delay(attempt, settings.retry, connection_error=True, random=self._random, now=now)
+                delay = retry_delay(
+                    attempt, settings.retry, connection_error=True, random=self._random, now=time.time()
+                )
                 if delay is None:
                     failure.attempts, failure.outcome_unknown = attempt + 1, unknown
                     try:
@@ -315,10 +323,14 @@ class Transport:
         failure.__suppress_context__ = True
         return failure
 
-    async def _send_once(self, request: Request, client_timeout: aiohttp.ClientTimeout, sends: _Sends) -> Response:
+    async def _send_once(self, request: Request, client_timeout: aiohttp.ClientTimeout, attempt: Attempt) -> Response:
+        """One attempt; `TimeoutError` when `attempt` overran a bound (see `_attempts`)."""
         session = self._sessions.get()
-        async with asyncio.timeout(None) as deadline:
-            sends.deadline = deadline
+        task = attempt.task
+        assert task is not None  # a coroutine of asyncio's always runs in a task
+        cancelling = task.cancelling()
+        token = set_current(attempt)
+        try:
             async with session.request(
                 request.method,
                 request.url,
@@ -328,51 +340,32 @@ class Transport:
                 allow_redirects=False,
                 # A session passed in may raise on error statuses; error responses are ours to read.
                 raise_for_status=False,
-                trace_request_ctx=sends,
+                trace_request_ctx=attempt,
             ) as response:
-                body, complete = await _read_capped(response, MAX_RESPONSE_BYTES)
+                attempt.moved()
+                body, complete = await _read_capped(response, MAX_RESPONSE_BYTES, attempt.moved)
+        except BaseException as error:
+            # As asyncio.timeout does: the cancellation the deadline asked for becomes a
+            # TimeoutError, one asked for by anyone else stays a cancellation.
+            if (
+                attempt.overrun is not None
+                and task.uncancel() <= cancelling
+                and isinstance(error, asyncio.CancelledError)
+            ):
+                raise TimeoutError(attempt.overrun) from None
+            raise
+        else:
+            if attempt.overrun is not None:
+                task.uncancel()
+        finally:
+            reset_current(token)
+            self._sessions.deadlines.release(attempt)
         return received(response.status, response.headers, body, complete=complete, secret=self._api_key)
 
 
 def _being_cancelled() -> bool:
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
-
-
-class _Sends:
-    """One attempt as aiohttp's tracing reports it: how many times it went out (got a
-    connection), with the attempt's hard deadline restarted at each."""
-
-    def __init__(self, bound: float | None) -> None:
-        self.count = 0
-        self.deadline: asyncio.Timeout | None = None
-        self._bound = bound
-
-    @property
-    def expired(self) -> bool:
-        """Whether the hard deadline ended the attempt."""
-        return self.deadline is not None and self.deadline.expired()
-
-    def connected(self) -> None:
-        self.count += 1
-        if self._bound is not None and self.deadline is not None:
-            self.deadline.reschedule(asyncio.get_running_loop().time() + self._bound)
-
-
-class _AttemptTracing(aiohttp.TraceConfig):
-    """Tells each of the SDK's requests (its ``trace_request_ctx`` is a `_Sends`) when it has
-    a connection; other requests on a shared session are left alone."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.on_connection_create_end.append(_on_connection)
-        self.on_connection_reuseconn.append(_on_connection)
-
-
-async def _on_connection(session: aiohttp.ClientSession, context: SimpleNamespace, params: object) -> None:
-    sends = context.trace_request_ctx
-    if isinstance(sends, _Sends):
-        sends.connected()
 
 
 def _add_tracing(session: aiohttp.ClientSession) -> None:
@@ -384,20 +377,21 @@ def _add_tracing(session: aiohttp.ClientSession) -> None:
     count of resends.
     """
     configs = session.trace_configs
-    if any(isinstance(config, _AttemptTracing) for config in configs):
+    if any(isinstance(config, AttemptTracing) for config in configs):
         return
-    tracing = _AttemptTracing()
+    tracing = AttemptTracing()
     tracing.freeze()
     configs.append(tracing)
-    if not any(isinstance(config, _AttemptTracing) for config in session.trace_configs):
+    if not any(isinstance(config, AttemptTracing) for config in session.trace_configs):
         raise ConfigurationError(
             "This aiohttp version does not let the SDK trace requests on a session passed in;"
             " let AsyncWorkOS create its own session (omit session=)."
         )
 
 
-async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
+async def _read_capped(response: aiohttp.ClientResponse, limit: int, moved: Callable[[], None]) -> tuple[bytes, bool]:
     """The decoded body, and whether it was read whole; reading stops after `limit` bytes.
+    `moved` is called as each piece arrives.
 
     The body is read in chunks as aiohttp decodes it, never with `read()`: a declared
     ``Content-Length`` counts compressed bytes, which may inflate a thousandfold.  A
@@ -407,11 +401,15 @@ async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> tuple[by
     chunks: list[bytes] = []
     size = 0
     # Each read takes all that is buffered (one byte past the limit tells a body that is too
-    # long); a body already read to its end needs no further await to say so.
-    while not content.at_eof() and (chunk := await content.read(limit - size + 1)):
+    # long), without a wait when some is; a body already read to its end needs no further
+    # await to say so.
+    while not content.at_eof() and (
+        chunk := content.read_nowait(limit - size + 1) or await content.read(limit - size + 1)
+    ):
         if size + len(chunk) > limit:
             chunks.append(chunk[: limit - size])
             return b"".join(chunks), False
         chunks.append(chunk)
         size += len(chunk)
+        moved()
     return b"".join(chunks), True

@@ -36,6 +36,7 @@ from workos_orgs import (
 )
 from workos_orgs._response import MAX_RESPONSE_BYTES
 
+from .. import clock
 from .conftest import FAST
 from .test_hostile_input import (
     CALLS,
@@ -187,6 +188,7 @@ async def test_a_compression_bomb_on_a_retried_500_is_cut_off_on_every_attempt(e
 
 DRIP_GAP = 0.01
 AN_HOUR = 3600.0
+GENEROUS = 60.0
 ATTEMPT_BOUND = 0.2
 
 
@@ -254,6 +256,98 @@ async def test_the_attempt_bound_can_be_set_per_view_and_per_call() -> None:
             with pytest.raises(APITimeoutError, match="attempt's connection") as by_call:
                 await client.organizations.get(ORG_ID, attempt_timeout=ATTEMPT_BOUND)
     assert by_view.value.attempts == by_call.value.attempts == 1
+    assert server.requests == 2
+
+
+def test_each_piece_of_a_response_starts_the_socket_wait_again() -> None:
+    clock.run(each_piece_of_a_response_starts_the_socket_wait_again())
+
+
+async def each_piece_of_a_response_starts_the_socket_wait_again() -> None:
+    # The head, then the body in three pieces, each 0.75 of the socket timeout after the one
+    # before (the clock skips; nothing waits): the whole response takes three times the
+    # socket timeout, but no wait for the next piece lasts longer than it.
+    body = orjson.dumps(ORGANIZATION)
+    pieces = [body[:10], body[10:20], body[20:]]
+    asked = asyncio.Event()
+    send_next = asyncio.Queue[bytes]()
+
+    async def in_pieces(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+        await writer.drain()
+        asked.set()
+        while piece := await send_next.get():
+            writer.write(piece)
+            await writer.drain()
+
+    async with (
+        Hostile(in_pieces) as server,
+        client_for(server, max_retries=0, timeout=GENEROUS, attempt_timeout=None) as client,
+    ):
+        call = asyncio.create_task(client.organizations.get(ORG_ID))
+        async with asyncio.timeout(SAFETY_NET + 3 * GENEROUS):  # the safety net sees the skips too
+            await asked.wait()
+            for piece in pieces:
+                await settle()
+                clock.skip(GENEROUS * 0.75)
+                await settle()
+                await send_next.put(piece)
+            await send_next.put(b"")
+            organization = await call
+    assert organization.id == ORG_ID
+
+
+async def settle() -> None:
+    """Let every callback and task that is ready run (loopback data included)."""
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+def test_a_wait_longer_than_the_socket_timeout_ends_the_attempt() -> None:
+    clock.run(a_wait_longer_than_the_socket_timeout_ends_the_attempt())
+
+
+async def a_wait_longer_than_the_socket_timeout_ends_the_attempt() -> None:
+    body = orjson.dumps(ORGANIZATION)
+    asked = asyncio.Event()
+
+    async def half_then_nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body[:10])
+        await writer.drain()
+        asked.set()
+        await until_client_leaves(reader)
+
+    async with (
+        Hostile(half_then_nothing) as server,
+        client_for(server, max_retries=0, timeout=GENEROUS, attempt_timeout=None) as client,
+    ):
+        call = asyncio.create_task(client.organizations.get(ORG_ID))
+        async with asyncio.timeout(SAFETY_NET + GENEROUS):  # the safety net sees the skip too
+            await asked.wait()
+            await settle()
+            clock.skip(GENEROUS + 1)
+            with pytest.raises(APITimeoutError, match=f"within the {GENEROUS}s socket timeout") as caught:
+                await call
+    assert caught.value.attempts == 1
+    assert caught.value.outcome_unknown
+
+
+async def test_one_calls_attempt_bound_ends_that_call_alone_and_a_cancellation_stays_one(
+    held: tuple[Hostile, dict[int, asyncio.Event]],
+) -> None:
+    # The call with the far deadline goes first: the near one that follows must still be kept to its own.
+    server, reached = held
+    async with client_for(server, max_retries=0, timeout=AN_HOUR) as client:
+        far = asyncio.create_task(client.organizations.get(ORG_ID))
+        async with asyncio.timeout(SAFETY_NET):
+            await reached[1].wait()
+            with pytest.raises(APITimeoutError, match="attempt's connection") as caught:
+                await client.organizations.get(ORG_ID, attempt_timeout=ATTEMPT_BOUND)
+            assert not far.done()
+            far.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await far
+    assert caught.value.attempts == 1
     assert server.requests == 2
 
 

@@ -1,0 +1,175 @@
+"""One attempt of a request on the wire: its connections, its progress, and the deadlines that end it.
+
+An attempt has two bounds, both counted from when it has a connection (never the wait for a
+pooled connection, which is back-pressure, not failure):
+
+- ``timeout``, the socket timeout: no wait for the response -- for its head once the request
+  went out, then for each further piece of its body -- may last longer;
+- ``attempt_timeout``, the hard bound: the whole response within that many seconds, so a
+  server that sends one byte just inside every socket wait cannot hold a call.
+
+Both are kept by one `Deadlines` per client rather than a timer per request: an attempt only
+writes down when it connected and when its response last moved, and a single timer, set for
+the earliest moment any attempt could overrun, looks at them all and cancels the task of one
+that did.  (A timer per request and a reset per chunk of the response cost more CPU per call
+than everything else the SDK does.)  The attempt that overran then raises `TimeoutError`, as
+``asyncio.timeout`` would, and a cancellation from anyone else stays a cancellation.
+
+How an attempt learns that it has a connection depends on the session: one the SDK makes uses
+`CountingConnector`, which tells the attempt of the task asking for the connection (through a
+context variable: aiohttp asks for connections in the task of the request); a session passed in
+gets `AttemptTracing` in its ``trace_configs``, which tells the attempt given as the request's
+``trace_request_ctx``.  Either way every connection counts, aiohttp's own resend of an
+idempotent request after a dropped kept-alive connection included: an attempt that went out
+twice may have done its work twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import math
+from types import SimpleNamespace
+from typing import Any, Final, Literal
+
+import aiohttp
+from aiohttp.connector import Connection
+
+Overrun = Literal["socket timeout", "attempt timeout"]
+
+
+class Attempt:
+    """One send of a request, from its first connection to the end of its response."""
+
+    __slots__ = (
+        "_connected_at",
+        "_deadlines",
+        "_loop",
+        "_moved_at",
+        "attempt_timeout",
+        "overrun",
+        "sends",
+        "task",
+        "timeout",
+    )
+
+    def __init__(self, deadlines: Deadlines, *, timeout: float | None, attempt_timeout: float | None) -> None:
+        self._deadlines = deadlines
+        self.timeout = timeout
+        self.attempt_timeout = attempt_timeout
+        self._loop = loop = asyncio.get_running_loop()
+        self.task = asyncio.current_task(loop)
+        self.sends = 0
+        """How many connections it got: more than one means aiohttp sent it again."""
+        self.overrun: Overrun | None = None
+        """Which bound ended it, if one did."""
+        self._connected_at = self._moved_at = math.inf
+
+    def connected(self) -> None:
+        """It has a connection (again): both bounds start over from now."""
+        self.sends += 1
+        self._connected_at = self._moved_at = self._loop.time()
+        self._deadlines.watch(self, self._loop)
+
+    def moved(self) -> None:
+        """Its response moved on (its head arrived, or a piece of its body): the socket wait starts over."""
+        self._moved_at = self._loop.time()
+
+    def due(self) -> tuple[float, Overrun]:
+        """When it overruns if nothing more arrives, and which bound that is."""
+        socket_due = math.inf if self.timeout is None else self._moved_at + self.timeout
+        hard_due = math.inf if self.attempt_timeout is None else self._connected_at + self.attempt_timeout
+        return (hard_due, "attempt timeout") if hard_due <= socket_due else (socket_due, "socket timeout")
+
+
+class Deadlines:
+    """Ends the attempts (of one client, on one event loop) that overrun, with one timer."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._watched: set[Attempt] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
+
+    def watch(self, attempt: Attempt, loop: asyncio.AbstractEventLoop) -> None:
+        """Keep `attempt`, running in a task on `loop`, to its bounds until `release`."""
+        due, _ = attempt.due()
+        if due == math.inf or attempt.task is None:
+            return
+        if loop is not self._loop:  # a client used on a new loop (after a fork): the old timer is dead
+            self._loop, self._watched, self._timer, self._timer_at = loop, set(), None, math.inf
+        self._watched.add(attempt)
+        if due < self._timer_at:
+            self._set_timer(loop, due)
+
+    def release(self, attempt: Attempt) -> None:
+        """`attempt` is over; its deadlines no longer apply (the timer is left to lapse)."""
+        self._watched.discard(attempt)
+
+    def close(self) -> None:
+        """Stop the timer (the client is closing)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._watched, self._timer, self._timer_at = set(), None, math.inf
+
+    def _set_timer(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer, self._timer_at = loop.call_at(when, self._check), when
+
+    def _check(self) -> None:
+        self._timer, self._timer_at = None, math.inf
+        if self._loop is None:
+            return
+        now = self._loop.time()
+        earliest = math.inf
+        for attempt in list(self._watched):
+            due, bound = attempt.due()
+            if due <= now:
+                self._watched.discard(attempt)
+                attempt.overrun = bound
+                assert attempt.task is not None  # never watched otherwise
+                attempt.task.cancel()
+            else:
+                earliest = min(earliest, due)
+        if earliest < math.inf:
+            self._set_timer(self._loop, earliest)
+
+
+_CURRENT: Final[contextvars.ContextVar[Attempt | None]] = contextvars.ContextVar("workos_orgs_attempt", default=None)
+
+
+def set_current(attempt: Attempt) -> contextvars.Token[Attempt | None]:
+    """Make `attempt` the one `CountingConnector` tells of connections in this task; reset the token after."""
+    return _CURRENT.set(attempt)
+
+
+def reset_current(token: contextvars.Token[Attempt | None]) -> None:
+    """Undo `set_current`."""
+    _CURRENT.reset(token)
+
+
+class CountingConnector(aiohttp.TCPConnector):
+    """aiohttp's connector, telling the current task's `Attempt` of each connection it hands out."""
+
+    async def connect(self, req: aiohttp.ClientRequest, *args: Any, **kwargs: Any) -> Connection:
+        connection = await super().connect(req, *args, **kwargs)
+        if (attempt := _CURRENT.get()) is not None:
+            attempt.connected()
+        return connection
+
+
+class AttemptTracing(aiohttp.TraceConfig):
+    """Tells each of the SDK's requests on a session passed in (its ``trace_request_ctx`` is an
+    `Attempt`) when it has a connection; other requests on the session are left alone."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.on_connection_create_end.append(_on_connection)
+        self.on_connection_reuseconn.append(_on_connection)
+
+
+async def _on_connection(session: aiohttp.ClientSession, context: SimpleNamespace, params: object) -> None:
+    attempt = context.trace_request_ctx
+    if isinstance(attempt, Attempt):
+        attempt.connected()

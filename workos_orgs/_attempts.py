@@ -103,14 +103,11 @@ class Deadlines:
             self._set_timer(loop, due)
 
     def release(self, attempt: Attempt) -> None:
-        """`attempt` is over; its deadlines no longer apply (the timer is left to lapse)."""
-        self._watched.discard(attempt)
+        """`attempt` is over; its deadlines no longer apply (the timer is left to lapse).
 
-    def close(self) -> None:
-        """Stop the timer (the client is closing)."""
-        if self._timer is not None:
-            self._timer.cancel()
-        self._watched, self._timer, self._timer_at = set(), None, math.inf
+        Nothing else ends a watch: closing the client leaves a session passed in open, and
+        the calls in flight on it are still kept to their bounds."""
+        self._watched.discard(attempt)
 
     def _set_timer(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
         if self._timer is not None:

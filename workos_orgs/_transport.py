@@ -152,7 +152,6 @@ class SessionHolder:
 
     async def close(self) -> None:
         self._closed = True
-        self.deadlines.close()
         session, self._session = self._session, None
         if session is not None and self._owned:
             await session.close()

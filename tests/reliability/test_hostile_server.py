@@ -428,6 +428,22 @@ async def test_closing_a_session_passed_in_ends_its_calls_with_client_closed_err
     await client.close()
 
 
+async def test_a_call_on_a_session_passed_in_is_still_bounded_after_the_client_closes(
+    held: tuple[Hostile, dict[int, asyncio.Event]],
+) -> None:
+    # Closing the client leaves a session passed in open, and its calls in flight with it:
+    # their bounds still hold, so a server that never responds cannot keep one forever.
+    server, reached = held
+    async with aiohttp.ClientSession() as session:
+        client = client_for(server, session=session, max_retries=0, timeout=AN_HOUR, attempt_timeout=ATTEMPT_BOUND)
+        call = asyncio.create_task(client.organizations.get(ORG_ID))
+        async with asyncio.timeout(SAFETY_NET):
+            await reached[1].wait()
+            await client.close()
+            with pytest.raises(ClientClosedError, match="closed during GET"):
+                await call
+
+
 # A session passed in keeps its own middlewares, and resends on it are still counted.
 
 

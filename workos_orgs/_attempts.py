@@ -71,6 +71,11 @@ class Attempt:
         self._connected_at = self._moved_at = self._loop.time()
         self._deadlines.watch(self, self._loop)
 
+    def connecting(self) -> None:
+        """It is getting a connection again (aiohttp resends it): until it has one, only the
+        hard bound of the connection before applies, as neither bounds a wait for the pool."""
+        self._moved_at = math.inf
+
     def moved(self) -> None:
         """Its response moved on (its head arrived, or a piece of its body): the socket wait starts over."""
         self._moved_at = self._loop.time()
@@ -108,11 +113,17 @@ class Deadlines:
         Nothing else ends a watch: closing the client leaves a session passed in open, and
         the calls in flight on it are still kept to their bounds."""
         self._watched.discard(attempt)
+        # A context copied while the attempt was current (by a pooled connection's callbacks,
+        # say) may outlive it: what it holds of the attempt must not hold the caller's task.
+        attempt.task = None
 
     def _set_timer(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        self._timer, self._timer_at = loop.call_at(when, self._check), when
+        # In a context of its own: the caller's, with its attempt in it, would be kept as
+        # long as the timer is re-armed.
+        self._timer = loop.call_at(when, self._check, context=contextvars.Context())
+        self._timer_at = when
 
     def _check(self) -> None:
         self._timer, self._timer_at = None, math.inf
@@ -150,9 +161,18 @@ class CountingConnector(aiohttp.TCPConnector):
     """aiohttp's connector, telling the current task's `Attempt` of each connection it hands out."""
 
     async def connect(self, req: aiohttp.ClientRequest, *args: Any, **kwargs: Any) -> Connection:
-        connection = await super().connect(req, *args, **kwargs)
-        if (attempt := _CURRENT.get()) is not None:
-            attempt.connected()
+        attempt = _CURRENT.get()
+        if attempt is None:
+            return await super().connect(req, *args, **kwargs)
+        attempt.connecting()
+        # A new connection's callbacks copy this context and live as long as it stays pooled:
+        # they must not keep the attempt (and through it the caller's task).
+        token = _CURRENT.set(None)
+        try:
+            connection = await super().connect(req, *args, **kwargs)
+        finally:
+            _CURRENT.reset(token)
+        attempt.connected()
         return connection
 
 
@@ -162,8 +182,16 @@ class AttemptTracing(aiohttp.TraceConfig):
 
     def __init__(self) -> None:
         super().__init__()
+        self.on_connection_queued_start.append(_on_connecting)
+        self.on_connection_create_start.append(_on_connecting)
         self.on_connection_create_end.append(_on_connection)
         self.on_connection_reuseconn.append(_on_connection)
+
+
+async def _on_connecting(session: aiohttp.ClientSession, context: SimpleNamespace, params: object) -> None:
+    attempt = context.trace_request_ctx
+    if isinstance(attempt, Attempt):
+        attempt.connecting()
 
 
 async def _on_connection(session: aiohttp.ClientSession, context: SimpleNamespace, params: object) -> None:

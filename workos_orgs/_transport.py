@@ -368,7 +368,8 @@ def _being_cancelled() -> bool:
 
 
 def _add_tracing(session: aiohttp.ClientSession) -> None:
-    """Add the SDK's tracing to a session passed in, unless it has it already.
+    """Add the SDK's tracing to a session passed in, unless it has it already or is another
+    client's (whose connector counts sends itself).
 
     aiohttp has no per-request tracing, and per-request middlewares would replace the
     session's own (which cannot be read back), so the public, live ``trace_configs`` list is
@@ -376,8 +377,10 @@ def _add_tracing(session: aiohttp.ClientSession) -> None:
     count of resends.
     """
     configs = session.trace_configs
-    if any(isinstance(config, AttemptTracing) for config in configs):
-        return
+    if isinstance(session.connector, CountingConnector) or any(
+        isinstance(config, AttemptTracing) for config in configs
+    ):
+        return  # another client's session: its connector counts already
     tracing = AttemptTracing()
     tracing.freeze()
     configs.append(tracing)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
+import weakref
 
 import aiohttp
 import pytest
@@ -15,6 +18,7 @@ from workos_orgs import (
     ClientClosedError,
     ConfigurationError,
     InvalidArgumentError,
+    NotFoundError,
     PaginationError,
     ResponseValidationError,
     WorkOSError,
@@ -246,3 +250,42 @@ async def test_with_options_refuses_an_option_it_does_not_have(emulator: Emulato
             client.with_options(timout=5)  # type: ignore[call-arg]
         view = client.with_options(max_retries=0)
         assert (view.timeout, view.max_retries) == (client.timeout, 0)
+
+
+async def test_a_finished_call_leaves_nothing_of_its_task_behind(emulator: Emulator) -> None:
+    # The pooled connections, their callbacks and the SDK's deadline timer outlive the calls
+    # that made them; none of them may keep those calls' tasks (and all they returned) alive.
+    (acme,) = emulator.seed([{"name": "Acme"}])
+
+    class Returned:
+        """What a caller's task returned."""
+
+    async def call(client: AsyncWorkOS) -> Returned:
+        await client.organizations.get(acme["id"])
+        return Returned()
+
+    async with AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url) as client:
+        tasks = [asyncio.create_task(call(client)) for _ in range(8)]
+        for task in tasks:
+            await task
+        results = [weakref.ref(task.result()) for task in tasks]
+        del tasks, task
+        await asyncio.sleep(0)  # end this step: the wakeup that resumed it holds the task it waited for
+        gc.collect()
+        assert client.session is not None
+        assert not client.session.closed  # its pooled connections are still there
+        assert [result() for result in results] == [None] * 8
+
+
+async def test_a_session_made_by_one_client_and_passed_to_another_counts_each_send_once(emulator: Emulator) -> None:
+    # A send counted twice would make every error's outcome unknown, and a delete of a
+    # missing organization look done.
+    missing = "org_01HZZZZZZZZZZZZZZZZZZZZZZZ"
+    async with AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url) as first:
+        await first.organizations.list(limit=1)
+        second = AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, session=first.session)
+        for client in (first, second):
+            with pytest.raises(NotFoundError) as caught:
+                await client.organizations.delete(missing)
+            assert (caught.value.attempts, caught.value.outcome_unknown) == (1, False)
+        await second.close()

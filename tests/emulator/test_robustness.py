@@ -117,3 +117,17 @@ async def test_close_without_start_releases_the_database() -> None:
         emulator.seed([{"name": "Too late"}])
     del emulator
     gc.collect()  # with the connection left open, Python 3.13 would warn here (an error in this suite)
+
+
+def test_kept_list_pages_are_keyed_by_the_query_the_api_reads_not_by_every_parameter_sent() -> None:
+    # Parameters the API ignores would otherwise make each request a new, large cache key
+    # (thousands of tiny tuples cost far more memory than their bytes say).
+    api = EmulatedApi(api_key="sk_test")
+    create(api, "key-1", "Acme")
+    plain = api.handle(ApiRequest("GET", ("organizations",), query=(("limit", "10"),)))
+    for number in range(50):
+        junk = tuple(("ignored", str(n)) for n in range(number * 100, number * 100 + 100))
+        response = api.handle(ApiRequest("GET", ("organizations",), query=(*junk, ("limit", "10"))))
+        assert response.body == plain.body
+    assert len(api._pages) == 1
+    api.close()

@@ -274,17 +274,18 @@ class EmulatedApi:
             raise rules.not_found("Organization", organization_id)
         return organization
 
-    def _list_organizations(self, query: tuple[tuple[str, str], ...]) -> ApiResponse:
-        # The same query at the same version of the data is the same page: built once.
+    def _list_organizations(self, query: Sequence[tuple[str, str]]) -> ApiResponse:
+        params = rules.list_query(dict(query), [value for name, value in query if name == "domains"])
+        # The same query at the same version of the data is the same page: built once.  The
+        # key is the query as read, so parameters the API ignores do not make new ones.
         version = self._store.version()
-        body = self._pages.get(query, version)
+        body = self._pages.get(params, version)
         if body is None:
-            body = self._list_body(query)
-            self._pages.put(query, version, body)
+            body = self._list_body(params)
+            self._pages.put(params, version, body)
         return ApiResponse(200, body, JSON)
 
-    def _list_body(self, query: Sequence[tuple[str, str]]) -> bytes:
-        params = rules.list_query(dict(query), [value for name, value in query if name == "domains"])
+    def _list_body(self, params: rules.ListQuery) -> bytes:
         data, before, after = self._store.list_organizations(
             order=params.order,
             limit=params.limit,

@@ -2,9 +2,11 @@
 
 Test suites, and clients that crawl again, ask for the same pages again and again between
 writes; building a 100-organization page (a SQLite read of 100 rendered organizations,
-joined: about 100 us) costs more than aiohttp's whole handling of the request.  Each body is kept with the version of the data it was
-built from (`Store.version`), and the first lookup at any other version forgets them all,
-so a page is served from here only while nothing it was built from can have changed.
+joined: about 100 us) costs more than aiohttp's whole handling of the request.  Each body is
+kept with the version of the data it was built from (`Store.version`), and the first lookup
+at any other version forgets them all, so a page is served from here only while nothing it
+was built from can have changed.  Pages are keyed by the query as the API reads it (a
+`ListQuery`), so parameters it ignores neither make new entries nor weigh on the bound.
 """
 
 from __future__ import annotations
@@ -16,11 +18,9 @@ from typing import Final
 # The most bytes of response bodies kept: a crawl of 10,000 organizations of the usual
 # size (about 60 KB a page) fits; beyond it the least recently used pages go first.
 MAX_BYTES: Final = 8 * 1024 * 1024
-# What an entry costs besides its body (the key's strings, the dict's slot): bounds the
-# count of tiny pages (an empty listing) that long, distinct queries could pile up.
+# What an entry costs besides its body and its key's text (the key's objects, the dict's
+# slot): bounds the count of tiny pages (an empty listing) distinct queries could pile up.
 _ENTRY_OVERHEAD: Final = 200
-
-Query = tuple[tuple[str, str], ...]
 
 
 class PageCache:
@@ -30,12 +30,12 @@ class PageCache:
     """
 
     def __init__(self, max_bytes: int = MAX_BYTES) -> None:
-        self._pages: OrderedDict[Query, bytes] = OrderedDict()
+        self._pages: OrderedDict[Hashable, bytes] = OrderedDict()
         self._max_bytes = max_bytes
         self._bytes = 0
         self._version: Hashable = None
 
-    def get(self, query: Query, version: Hashable) -> bytes | None:
+    def get(self, query: Hashable, version: Hashable) -> bytes | None:
         """The body built for `query` at `version`, if one is kept; `version` None never matches."""
         if version is None or not self._at(version):
             return None
@@ -44,7 +44,7 @@ class PageCache:
             self._pages.move_to_end(query)
         return body
 
-    def put(self, query: Query, version: Hashable, body: bytes) -> None:
+    def put(self, query: Hashable, version: Hashable, body: bytes) -> None:
         """Keep `body` for `query` at `version` (None: the data is mid-write, keep nothing)."""
         if version is None:
             return
@@ -75,11 +75,14 @@ class PageCache:
         self._bytes = 0
         self._version = None
 
+    def __len__(self) -> int:
+        return len(self._pages)
+
     @property
     def bytes(self) -> int:
         """About how much memory the kept pages hold."""
         return self._bytes
 
 
-def _size(query: Query, body: bytes) -> int:
-    return _ENTRY_OVERHEAD + len(body) + sum(len(name) + len(value) for name, value in query)
+def _size(query: Hashable, body: bytes) -> int:
+    return _ENTRY_OVERHEAD + len(body) + len(repr(query))

@@ -1,46 +1,23 @@
 """`Pager`: the blocking face of `AsyncPager` -- ``for`` over every item, or one page at a time.
 
 The async pager does the walk on the loop thread (cursors, the next page asked for ahead,
-``max_items``, the loop guard); the caller's thread receives one whole page per trip and
-iterates its items itself, so a long walk costs one thread hop per page, not per item.
+``max_items``, the loop guard), one page ahead of the caller: while the caller's thread iterates
+a page's items, the next page is fetched and built, and it is handed over whole, so a long walk
+costs the caller one wake-up per page, not a round trip per page or per item.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Generator, Iterator
-from typing import Any, Generic, Protocol
+from collections.abc import Generator, Iterator
+from typing import Any, Generic
 
 from ._loop_thread import LoopThread
 from ._models import Page, T
 from ._pagination import AsyncPager, Direction
 
 
-class _Pages(Protocol[T]):
-    """What `AsyncPager.pages` returns: pages, and a way to stop early."""
-
-    def __anext__(self) -> Awaitable[Page[T]]: ...
-
-    async def aclose(self) -> None:
-        """Stop the walk and cancel the page already asked for."""
-
-
 async def _first_page(pager: AsyncPager[T]) -> Page[T]:
     return await pager
-
-
-async def _open(pager: AsyncPager[T]) -> _Pages[T]:
-    return pager.pages()
-
-
-async def _next_page(pages: _Pages[T]) -> Page[T] | None:
-    try:
-        return await anext(pages)
-    except StopAsyncIteration:
-        return None
-
-
-async def _close(pages: _Pages[T]) -> None:
-    await pages.aclose()
 
 
 class Pager(Generic[T]):
@@ -76,15 +53,10 @@ class Pager(Generic[T]):
     def pages(self) -> Generator[Page[T], None, None]:
         """Every page in turn; the last one is cut short at ``max_items``.
 
-        Closing the generator (leaving its ``for`` early) stops the walk.
+        Closing the generator (leaving its ``for`` early) stops the walk: the next page,
+        already asked for or made, is cancelled or dropped.
         """
-        loop_thread = self._loop_thread
-        pages = loop_thread.call(lambda _: _open(self._pager))
-        try:
-            while (page := loop_thread.call(lambda _: _next_page(pages))) is not None:
-                yield page
-        finally:
-            loop_thread.release(lambda _: _close(pages))
+        yield from self._loop_thread.stream(lambda _: self._pager.pages())
 
     def __iter__(self) -> Iterator[T]:
         pages = self.pages()

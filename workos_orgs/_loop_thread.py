@@ -6,6 +6,10 @@ one connection pool.  The thread starts with the first call and ends with `LoopT
 (the client's ``close()``, its ``with`` block, or its finalizer when it is collected or the
 interpreter exits); a call still waiting then gets `ClientClosedError`.
 
+A walk (every page of a listing) is one task on the loop, `LoopThread.stream`: it makes the
+next item while the caller works through this one, and hands items over through a queue, so a
+page costs the caller one wake-up rather than a round trip to the loop and back.
+
 Work that belongs in the caller's thread -- reading the caller's records, telling it about
 progress -- is handed back to it through a `CallerInbox` while it waits.
 
@@ -26,7 +30,7 @@ import selectors
 import threading
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterable, Iterator
 from typing import Any, Final, Generic, Protocol, TypeVar
 
 from ._errors import ClientClosedError
@@ -34,9 +38,18 @@ from ._event_loops import refuse_running_loop
 
 R = TypeVar("R")
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 RECORDS_PER_READ: Final = 32
 """How many of the caller's records one trip to its thread reads (a bounded read-ahead)."""
+
+ITEMS_AHEAD: Final = 1
+"""How many items a stream's loop thread makes beyond the one its caller is working through."""
+
+_CLOSED_MID_CALL: Final = (
+    "The WorkOS client was closed while this call was in flight; the call was cancelled and"
+    " may or may not have reached the API. Close the client only when no thread uses it."
+)
 
 
 class AsyncCloseable(Protocol):
@@ -47,6 +60,15 @@ class AsyncCloseable(Protocol):
 
 
 C = TypeVar("C", bound=AsyncCloseable)
+
+
+class AsyncSource(Protocol[T_co]):
+    """An async iterator that can be stopped early: what `LoopThread.stream` walks."""
+
+    def __anext__(self) -> Awaitable[T_co]: ...
+
+    async def aclose(self) -> None:
+        """Stop, and let go of whatever is in flight."""
 
 
 class _PollingLoop(asyncio.SelectorEventLoop):
@@ -178,10 +200,7 @@ class LoopThread(Generic[C]):
             return outcome.take()
         except concurrent.futures.CancelledError:
             if self._closed:
-                raise ClientClosedError(
-                    "The WorkOS client was closed while this call was in flight; the call was cancelled and"
-                    " may or may not have reached the API. Close the client only when no thread uses it."
-                ) from None
+                raise ClientClosedError(_CLOSED_MID_CALL) from None
             raise
         finally:
             # A caller interrupted while waiting (KeyboardInterrupt) cancels its request.
@@ -189,20 +208,46 @@ class LoopThread(Generic[C]):
             with self._lock:
                 self._calls.discard(future)
 
-    def release(self, function: Callable[[C], Coroutine[Any, Any, None]]) -> None:
-        """Run a clean-up coroutine: waited for, except from inside a running loop (then
-        only scheduled); nothing at all once the client is closed (closing cleaned up)."""
+    def stream(self, function: Callable[[C], AsyncSource[R]], *, ahead: int = ITEMS_AHEAD) -> Generator[R, None, None]:
+        """Every item of ``function(client)``, an async iterator walked by one task on the loop.
+
+        The loop thread makes up to `ahead` items beyond the one the caller is working
+        through.  Closing the generator (leaving its ``for`` early) cancels that task and
+        waits until the iterator's ``aclose()`` has let go of what was in flight; what was
+        made ahead is dropped.  An error of the iterator is raised here, after the items
+        made before it.
+        """
+        refuse_running_loop()
+        with self._lock:
+            if self._closed:
+                raise ClientClosedError("This WorkOS client is closed; create a new one.")
+            loop = self._start()
+            handover: _Handover[R] = _Handover(loop, function(self._client), ahead)
+            loop.call_soon_threadsafe(handover.start)
+        ended = False
         try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            with self._lock:
-                if not self._closed and self._loop is not None:
-                    asyncio.run_coroutine_threadsafe(function(self._client), self._loop)
-            return
-        with contextlib.suppress(ClientClosedError):
-            self.call(function)
+            while True:
+                refuse_running_loop()
+                if self._loop is not loop:  # closed, or a forked child: the task is not this process's
+                    self._refuse_walk()
+                item = handover.take()
+                if isinstance(item, _End):
+                    ended = True
+                    item.end(closed=self._closed)
+                    return
+                yield item
+                handover.finished_one()
+        finally:
+            if not ended:
+                handover.stop()
+
+    def _refuse_walk(self) -> None:
+        if self._closed:
+            raise ClientClosedError("This WorkOS client is closed; create a new one.")
+        raise ClientClosedError(
+            "This walk was started in another process, before os.fork(): its event loop thread and"
+            " connection stayed there. Start the walk again in this process."
+        )
 
     def _start(self) -> _PollingLoop:
         if self._loop is None:
@@ -264,6 +309,121 @@ def _forget_parents() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_parents)
+
+
+class _End:
+    """How a stream ends, handed over last: every item made, the iterator's error, or stopped."""
+
+    __slots__ = ("_error", "_stopped")
+
+    def __init__(self, error: Exception | None = None, *, stopped: bool = False) -> None:
+        self._error = error
+        self._stopped = stopped
+
+    def end(self, *, closed: bool) -> None:
+        """Return at the end of the items, or raise why they stopped (the error is let go of here)."""
+        error, self._error = self._error, None
+        if error is not None:
+            try:
+                raise error
+            finally:
+                del error  # its traceback holds this frame: no reference cycle through it
+        if self._stopped:
+            if closed:
+                raise ClientClosedError(_CLOSED_MID_CALL)
+            raise concurrent.futures.CancelledError
+
+
+def _make_room(room: asyncio.Future[None]) -> None:
+    if not room.done():
+        room.set_result(None)
+
+
+class _Handover(Generic[T]):
+    """An async iterator walked by one task on the loop thread, its items handed to one caller.
+
+    Items go into a queue the caller's thread takes them from; the task waits only when it is
+    `ahead` items beyond the one the caller is working through, so the caller's thread wakes
+    once per item and the loop thread is never left waiting for it.  The task's last act, once
+    the iterator is closed, is to hand over an `_End`.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, source: AsyncSource[T], ahead: int) -> None:
+        self._loop = loop
+        self._source = source
+        self._ahead = ahead
+        self._items: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._made = 0  # counted by the loop thread alone
+        self._finished = 0  # counted by the caller's thread alone
+        self._room: asyncio.Future[None] | None = None  # set while the task waits for the caller
+        self._task: asyncio.Task[None] | None = None
+        self._end: _End = _End()
+
+    def start(self) -> None:
+        """Start the task (on the loop thread)."""
+        self._task = self._loop.create_task(self._make())
+        self._task.add_done_callback(self._ended)
+
+    async def _make(self) -> None:
+        source = self._source
+        try:
+            while True:
+                if self._made - self._finished > self._ahead:
+                    await self._wait_for_room()
+                try:
+                    item = await anext(source)
+                except StopAsyncIteration:
+                    return
+                self._made += 1
+                self._items.put(item)
+        except Exception as error:
+            self._end = _End(error)
+        finally:
+            await source.aclose()
+
+    async def _wait_for_room(self) -> None:
+        room = self._loop.create_future()
+        self._room = room
+        try:
+            if self._made - self._finished > self._ahead:  # checked again: the caller may have just moved on
+                await room
+        finally:
+            self._room = None
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is not None:
+            self._items.put(_End(stopped=True))
+        else:
+            end, self._end = self._end, _End()
+            self._items.put(end)
+
+    def take(self) -> T | _End:
+        """The next item, or the `_End`; waits for it (in the caller's thread)."""
+        return self._items.get()  # type: ignore[no-any-return]
+
+    def finished_one(self) -> None:
+        """The caller is done with an item: the task may make one more (in the caller's thread)."""
+        self._finished += 1
+        room = self._room
+        if room is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nothing waits any more
+                self._loop.call_soon_threadsafe(_make_room, room)
+
+    def stop(self) -> None:
+        """Cancel the task and wait for its `_End`; from inside a running loop, only cancel it."""
+        try:
+            self._loop.call_soon_threadsafe(self._cancel)
+        except RuntimeError:
+            return  # the loop is closed: closing it cancelled the task
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            while not isinstance(self._items.get(), _End):
+                pass
+
+    def _cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
 
 
 class CallerInbox:

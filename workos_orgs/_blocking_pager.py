@@ -1,9 +1,8 @@
 """`Pager`: the blocking face of `AsyncPager` -- ``for`` over every item, or one page at a time.
 
 The async pager does the walk on the loop thread (cursors, the next page asked for ahead,
-``max_items``, the loop guard), one page ahead of the caller: while the caller's thread iterates
-a page's items, the next page is fetched and built, and it is handed over whole, so a long walk
-costs the caller one wake-up per page, not a round trip per page or per item.
+``max_items``, the loop guard), as one task; the caller's thread receives one whole page at a
+time and iterates its items itself, so a long walk costs one hand-over per page, not per item.
 """
 
 from __future__ import annotations
@@ -53,16 +52,21 @@ class Pager(Generic[T]):
     def pages(self) -> Generator[Page[T], None, None]:
         """Every page in turn; the last one is cut short at ``max_items``.
 
-        Closing the generator (leaving its ``for`` early) stops the walk: the next page,
-        already asked for or made, is cancelled or dropped.
+        Closing the generator (leaving its ``for`` early) stops the walk and cancels the
+        page already asked for.
         """
         yield from self._loop_thread.stream(lambda _: self._pager.pages())
 
     def __iter__(self) -> Iterator[T]:
         pages = self.pages()
+        in_walk_order = self._pager.in_walk_order
         try:
             for page in pages:
-                yield from self._pager.in_walk_order(page)
+                items = iter(in_walk_order(page))
+                # Nothing here keeps a page once its items are yielded: the loop thread frees it
+                # before it makes the next one.
+                del page
+                yield from items
         finally:
             pages.close()
 

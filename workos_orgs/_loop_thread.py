@@ -6,9 +6,9 @@ one connection pool.  The thread starts with the first call and ends with `LoopT
 (the client's ``close()``, its ``with`` block, or its finalizer when it is collected or the
 interpreter exits); a call still waiting then gets `ClientClosedError`.
 
-A walk (every page of a listing) is one task on the loop, `LoopThread.stream`: it makes the
-next item while the caller works through this one, and hands items over through a queue, so a
-page costs the caller one wake-up rather than a round trip to the loop and back.
+A walk (every page of a listing) is one task on the loop, `LoopThread.stream`, that hands
+each item to the caller's thread and makes the next when the caller asks for it: a page costs
+one wake-up of each thread, and no task, future or lock of its own.
 
 Work that belongs in the caller's thread -- reading the caller's records, telling it about
 progress -- is handed back to it through a `CallerInbox` while it waits.
@@ -42,9 +42,6 @@ T_co = TypeVar("T_co", covariant=True)
 
 RECORDS_PER_READ: Final = 32
 """How many of the caller's records one trip to its thread reads (a bounded read-ahead)."""
-
-ITEMS_AHEAD: Final = 1
-"""How many items a stream's loop thread makes beyond the one its caller is working through."""
 
 _CLOSED_MID_CALL: Final = (
     "The WorkOS client was closed while this call was in flight; the call was cancelled and"
@@ -208,21 +205,21 @@ class LoopThread(Generic[C]):
             with self._lock:
                 self._calls.discard(future)
 
-    def stream(self, function: Callable[[C], AsyncSource[R]], *, ahead: int = ITEMS_AHEAD) -> Generator[R, None, None]:
+    def stream(self, function: Callable[[C], AsyncSource[R]]) -> Generator[R, None, None]:
         """Every item of ``function(client)``, an async iterator walked by one task on the loop.
 
-        The loop thread makes up to `ahead` items beyond the one the caller is working
-        through.  Closing the generator (leaving its ``for`` early) cancels that task and
-        waits until the iterator's ``aclose()`` has let go of what was in flight; what was
-        made ahead is dropped.  An error of the iterator is raised here, after the items
-        made before it.
+        The task makes the next item when the caller asks for it, as ``async for`` would, and
+        lets go of each item on the loop thread once the caller has moved past it.  Closing
+        the generator (leaving its ``for`` early) cancels the task and waits until the
+        iterator's ``aclose()`` has let go of what was in flight.  An error of the iterator is
+        raised here, after the items made before it.
         """
         refuse_running_loop()
         with self._lock:
             if self._closed:
                 raise ClientClosedError("This WorkOS client is closed; create a new one.")
             loop = self._start()
-            handover: _Handover[R] = _Handover(loop, function(self._client), ahead)
+            handover: _Handover[R] = _Handover(loop, function(self._client))
             loop.call_soon_threadsafe(handover.start)
         ended = False
         try:
@@ -236,7 +233,8 @@ class LoopThread(Generic[C]):
                     item.end(closed=self._closed)
                     return
                 yield item
-                handover.finished_one()
+                del item  # the task lets go of it, on the loop thread, where it was made
+                handover.ask()
         finally:
             if not ended:
                 handover.stop()
@@ -334,28 +332,26 @@ class _End:
             raise concurrent.futures.CancelledError
 
 
-def _make_room(room: asyncio.Future[None]) -> None:
-    if not room.done():
-        room.set_result(None)
+def _set(asked: asyncio.Future[None]) -> None:
+    if not asked.done():
+        asked.set_result(None)
 
 
 class _Handover(Generic[T]):
     """An async iterator walked by one task on the loop thread, its items handed to one caller.
 
-    Items go into a queue the caller's thread takes them from; the task waits only when it is
-    `ahead` items beyond the one the caller is working through, so the caller's thread wakes
-    once per item and the loop thread is never left waiting for it.  The task's last act, once
-    the iterator is closed, is to hand over an `_End`.
+    The task puts an item in a queue the caller's thread takes it from, and waits until the
+    caller asks for the next one; then it drops its reference to the item -- the last one,
+    unless the caller kept it -- so that what the loop thread made, it also frees, in its own
+    memory, and the collector never sees two pages at once.  The task's last act, once the
+    iterator is closed, is to hand over an `_End`.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, source: AsyncSource[T], ahead: int) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, source: AsyncSource[T]) -> None:
         self._loop = loop
         self._source = source
-        self._ahead = ahead
         self._items: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._made = 0  # counted by the loop thread alone
-        self._finished = 0  # counted by the caller's thread alone
-        self._room: asyncio.Future[None] | None = None  # set while the task waits for the caller
+        self._asked: asyncio.Future[None] | None = None  # done when the caller asks for the next item
         self._task: asyncio.Task[None] | None = None
         self._end: _End = _End()
 
@@ -368,27 +364,19 @@ class _Handover(Generic[T]):
         source = self._source
         try:
             while True:
-                if self._made - self._finished > self._ahead:
-                    await self._wait_for_room()
                 try:
                     item = await anext(source)
                 except StopAsyncIteration:
                     return
-                self._made += 1
+                self._asked = asked = self._loop.create_future()
                 self._items.put(item)
+                await asked
+                del item
         except Exception as error:
             self._end = _End(error)
         finally:
+            self._asked = None
             await source.aclose()
-
-    async def _wait_for_room(self) -> None:
-        room = self._loop.create_future()
-        self._room = room
-        try:
-            if self._made - self._finished > self._ahead:  # checked again: the caller may have just moved on
-                await room
-        finally:
-            self._room = None
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or task.exception() is not None:
@@ -401,13 +389,12 @@ class _Handover(Generic[T]):
         """The next item, or the `_End`; waits for it (in the caller's thread)."""
         return self._items.get()  # type: ignore[no-any-return]
 
-    def finished_one(self) -> None:
-        """The caller is done with an item: the task may make one more (in the caller's thread)."""
-        self._finished += 1
-        room = self._room
-        if room is not None:
+    def ask(self) -> None:
+        """Ask for the next item (in the caller's thread, done with the last one)."""
+        asked = self._asked
+        if asked is not None:
             with contextlib.suppress(RuntimeError):  # the loop is closed: nothing waits any more
-                self._loop.call_soon_threadsafe(_make_room, room)
+                self._loop.call_soon_threadsafe(_set, asked)
 
     def stop(self) -> None:
         """Cancel the task and wait for its `_End`; from inside a running loop, only cancel it."""

@@ -8,7 +8,7 @@ interpreter exits); a call still waiting then gets `ClientClosedError`.
 
 A walk (every page of a listing) is one task on the loop, `LoopThread.stream`, that hands
 each item to the caller's thread and makes the next when the caller asks for it: a page costs
-one wake-up of each thread, and no task, future or lock of its own.
+one wake-up of each thread, not a task and a round trip of its own.
 
 Work that belongs in the caller's thread -- reading the caller's records, telling it about
 progress -- is handed back to it through a `CallerInbox` while it waits.
@@ -342,9 +342,12 @@ class _Handover(Generic[T]):
 
     The task puts an item in a queue the caller's thread takes it from, and waits until the
     caller asks for the next one; then it drops its reference to the item -- the last one,
-    unless the caller kept it -- so that what the loop thread made, it also frees, in its own
-    memory, and the collector never sees two pages at once.  The task's last act, once the
-    iterator is closed, is to hand over an `_End`.
+    unless the caller kept it.  So the loop thread frees what it made, in memory its own core
+    has just used, and before it makes the next item: one page is alive at a time, as in an
+    ``async for``, and the cyclic collector is not set off by two.  (Making the next item
+    while the caller works through this one was measured: the caller then waits for the GIL
+    the loop thread holds, and the two pages alive cost a collection per page.)  The task's
+    last act, once the iterator is closed, is to hand over an `_End`.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, source: AsyncSource[T]) -> None:

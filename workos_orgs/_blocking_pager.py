@@ -1,46 +1,22 @@
 """`Pager`: the blocking face of `AsyncPager` -- ``for`` over every item, or one page at a time.
 
 The async pager does the walk on the loop thread (cursors, the next page asked for ahead,
-``max_items``, the loop guard); the caller's thread receives one whole page per trip and
-iterates its items itself, so a long walk costs one thread hop per page, not per item.
+``max_items``, the loop guard), as one task; the caller's thread receives one whole page at a
+time and iterates its items itself, so a long walk costs one hand-over per page, not per item.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Generator, Iterator
-from typing import Any, Generic, Protocol
+from collections.abc import Generator, Iterator
+from typing import Any, Generic
 
 from ._loop_thread import LoopThread
 from ._models import Page, T
 from ._pagination import AsyncPager, Direction
 
 
-class _Pages(Protocol[T]):
-    """What `AsyncPager.pages` returns: pages, and a way to stop early."""
-
-    def __anext__(self) -> Awaitable[Page[T]]: ...
-
-    async def aclose(self) -> None:
-        """Stop the walk and cancel the page already asked for."""
-
-
 async def _first_page(pager: AsyncPager[T]) -> Page[T]:
     return await pager
-
-
-async def _open(pager: AsyncPager[T]) -> _Pages[T]:
-    return pager.pages()
-
-
-async def _next_page(pages: _Pages[T]) -> Page[T] | None:
-    try:
-        return await anext(pages)
-    except StopAsyncIteration:
-        return None
-
-
-async def _close(pages: _Pages[T]) -> None:
-    await pages.aclose()
 
 
 class Pager(Generic[T]):
@@ -76,21 +52,21 @@ class Pager(Generic[T]):
     def pages(self) -> Generator[Page[T], None, None]:
         """Every page in turn; the last one is cut short at ``max_items``.
 
-        Closing the generator (leaving its ``for`` early) stops the walk.
+        Closing the generator (leaving its ``for`` early) stops the walk and cancels the
+        page already asked for.
         """
-        loop_thread = self._loop_thread
-        pages = loop_thread.call(lambda _: _open(self._pager))
-        try:
-            while (page := loop_thread.call(lambda _: _next_page(pages))) is not None:
-                yield page
-        finally:
-            loop_thread.release(lambda _: _close(pages))
+        yield from self._loop_thread.stream(lambda _: self._pager.pages())
 
     def __iter__(self) -> Iterator[T]:
         pages = self.pages()
+        in_walk_order = self._pager.in_walk_order
         try:
             for page in pages:
-                yield from self._pager.in_walk_order(page)
+                items = iter(in_walk_order(page))
+                # Nothing here keeps a page once its items are yielded: the loop thread frees it
+                # before it makes the next one.
+                del page
+                yield from items
         finally:
             pages.close()
 

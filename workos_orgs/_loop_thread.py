@@ -6,6 +6,10 @@ one connection pool.  The thread starts with the first call and ends with `LoopT
 (the client's ``close()``, its ``with`` block, or its finalizer when it is collected or the
 interpreter exits); a call still waiting then gets `ClientClosedError`.
 
+A walk (every page of a listing) is one task on the loop, `LoopThread.stream`, that hands
+each item to the caller's thread and makes the next when the caller asks for it: a page costs
+one wake-up of each thread, not a task and a round trip of its own.
+
 Work that belongs in the caller's thread -- reading the caller's records, telling it about
 progress -- is handed back to it through a `CallerInbox` while it waits.
 
@@ -26,7 +30,7 @@ import selectors
 import threading
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterable, Iterator
 from typing import Any, Final, Generic, Protocol, TypeVar
 
 from ._errors import ClientClosedError
@@ -34,9 +38,15 @@ from ._event_loops import refuse_running_loop
 
 R = TypeVar("R")
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 RECORDS_PER_READ: Final = 32
 """How many of the caller's records one trip to its thread reads (a bounded read-ahead)."""
+
+_CLOSED_MID_CALL: Final = (
+    "The WorkOS client was closed while this call was in flight; the call was cancelled and"
+    " may or may not have reached the API. Close the client only when no thread uses it."
+)
 
 
 class AsyncCloseable(Protocol):
@@ -47,6 +57,15 @@ class AsyncCloseable(Protocol):
 
 
 C = TypeVar("C", bound=AsyncCloseable)
+
+
+class AsyncSource(Protocol[T_co]):
+    """An async iterator that can be stopped early: what `LoopThread.stream` walks."""
+
+    def __anext__(self) -> Awaitable[T_co]: ...
+
+    async def aclose(self) -> None:
+        """Stop, and let go of whatever is in flight."""
 
 
 class _PollingLoop(asyncio.SelectorEventLoop):
@@ -178,10 +197,7 @@ class LoopThread(Generic[C]):
             return outcome.take()
         except concurrent.futures.CancelledError:
             if self._closed:
-                raise ClientClosedError(
-                    "The WorkOS client was closed while this call was in flight; the call was cancelled and"
-                    " may or may not have reached the API. Close the client only when no thread uses it."
-                ) from None
+                raise ClientClosedError(_CLOSED_MID_CALL) from None
             raise
         finally:
             # A caller interrupted while waiting (KeyboardInterrupt) cancels its request.
@@ -189,20 +205,47 @@ class LoopThread(Generic[C]):
             with self._lock:
                 self._calls.discard(future)
 
-    def release(self, function: Callable[[C], Coroutine[Any, Any, None]]) -> None:
-        """Run a clean-up coroutine: waited for, except from inside a running loop (then
-        only scheduled); nothing at all once the client is closed (closing cleaned up)."""
+    def stream(self, function: Callable[[C], AsyncSource[R]]) -> Generator[R, None, None]:
+        """Every item of ``function(client)``, an async iterator walked by one task on the loop.
+
+        The task makes the next item when the caller asks for it, as ``async for`` would, and
+        lets go of each item on the loop thread once the caller has moved past it.  Closing
+        the generator (leaving its ``for`` early) cancels the task and waits until the
+        iterator's ``aclose()`` has let go of what was in flight.  An error of the iterator is
+        raised here, after the items made before it.
+        """
+        refuse_running_loop()
+        with self._lock:
+            if self._closed:
+                raise ClientClosedError("This WorkOS client is closed; create a new one.")
+            loop = self._start()
+            handover: _Handover[R] = _Handover(loop, function(self._client))
+            loop.call_soon_threadsafe(handover.start)
+        ended = False
         try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            with self._lock:
-                if not self._closed and self._loop is not None:
-                    asyncio.run_coroutine_threadsafe(function(self._client), self._loop)
-            return
-        with contextlib.suppress(ClientClosedError):
-            self.call(function)
+            while True:
+                refuse_running_loop()
+                if self._loop is not loop:  # closed, or a forked child: the task is not this process's
+                    self._refuse_walk()
+                item = handover.take()
+                if isinstance(item, _End):
+                    ended = True
+                    item.end(closed=self._closed)
+                    return
+                yield item
+                del item  # the task lets go of it, on the loop thread, where it was made
+                handover.ask()
+        finally:
+            if not ended:
+                handover.stop()
+
+    def _refuse_walk(self) -> None:
+        if self._closed:
+            raise ClientClosedError("This WorkOS client is closed; create a new one.")
+        raise ClientClosedError(
+            "This walk was started in another process, before os.fork(): its event loop thread and"
+            " connection stayed there. Start the walk again in this process."
+        )
 
     def _start(self) -> _PollingLoop:
         if self._loop is None:
@@ -264,6 +307,113 @@ def _forget_parents() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_parents)
+
+
+class _End:
+    """How a stream ends, handed over last: every item made, the iterator's error, or stopped."""
+
+    __slots__ = ("_error", "_stopped")
+
+    def __init__(self, error: Exception | None = None, *, stopped: bool = False) -> None:
+        self._error = error
+        self._stopped = stopped
+
+    def end(self, *, closed: bool) -> None:
+        """Return at the end of the items, or raise why they stopped (the error is let go of here)."""
+        error, self._error = self._error, None
+        if error is not None:
+            try:
+                raise error
+            finally:
+                del error  # its traceback holds this frame: no reference cycle through it
+        if self._stopped:
+            if closed:
+                raise ClientClosedError(_CLOSED_MID_CALL)
+            raise concurrent.futures.CancelledError
+
+
+def _set(asked: asyncio.Future[None]) -> None:
+    if not asked.done():
+        asked.set_result(None)
+
+
+class _Handover(Generic[T]):
+    """An async iterator walked by one task on the loop thread, its items handed to one caller.
+
+    The task puts an item in a queue the caller's thread takes it from, and waits until the
+    caller asks for the next one; then it drops its reference to the item -- the last one,
+    unless the caller kept it.  So the loop thread frees what it made, in memory its own core
+    has just used, and before it makes the next item: one page is alive at a time, as in an
+    ``async for``, and the cyclic collector is not set off by two.  (Making the next item
+    while the caller works through this one was measured: the caller then waits for the GIL
+    the loop thread holds, and the two pages alive cost a collection per page.)  The task's
+    last act, once the iterator is closed, is to hand over an `_End`.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, source: AsyncSource[T]) -> None:
+        self._loop = loop
+        self._source = source
+        self._items: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._asked: asyncio.Future[None] | None = None  # done when the caller asks for the next item
+        self._task: asyncio.Task[None] | None = None
+        self._end: _End = _End()
+
+    def start(self) -> None:
+        """Start the task (on the loop thread)."""
+        self._task = self._loop.create_task(self._make())
+        self._task.add_done_callback(self._ended)
+
+    async def _make(self) -> None:
+        source = self._source
+        try:
+            while True:
+                try:
+                    item = await anext(source)
+                except StopAsyncIteration:
+                    return
+                self._asked = asked = self._loop.create_future()
+                self._items.put(item)
+                await asked
+                del item
+        except Exception as error:
+            self._end = _End(error)
+        finally:
+            self._asked = None
+            await source.aclose()
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is not None:
+            self._items.put(_End(stopped=True))
+        else:
+            end, self._end = self._end, _End()
+            self._items.put(end)
+
+    def take(self) -> T | _End:
+        """The next item, or the `_End`; waits for it (in the caller's thread)."""
+        return self._items.get()  # type: ignore[no-any-return]
+
+    def ask(self) -> None:
+        """Ask for the next item (in the caller's thread, done with the last one)."""
+        asked = self._asked
+        if asked is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nothing waits any more
+                self._loop.call_soon_threadsafe(_set, asked)
+
+    def stop(self) -> None:
+        """Cancel the task and wait for its `_End`; from inside a running loop, only cancel it."""
+        try:
+            self._loop.call_soon_threadsafe(self._cancel)
+        except RuntimeError:
+            return  # the loop is closed: closing it cancelled the task
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            while not isinstance(self._items.get(), _End):
+                pass
+
+    def _cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
 
 
 class CallerInbox:

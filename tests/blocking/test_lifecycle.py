@@ -113,6 +113,32 @@ def test_closing_while_another_thread_waits_gives_that_call_a_typed_error(
         client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV")
 
 
+def test_closing_while_a_walk_waits_for_its_next_page_gives_the_walk_a_typed_error(
+    silent_server: tuple[str, threading.Event],
+) -> None:
+    url, received = silent_server
+    client = WorkOS(api_key="sk_test_1", base_url=url, timeout=None, max_retries=0)
+    outcome: list[BaseException] = []
+
+    def walk() -> None:
+        try:
+            list(client.organizations.list())
+        except BaseException as error:
+            outcome.append(error)
+
+    walker = threading.Thread(target=walk)
+    walker.start()
+    assert received.wait(SAFETY_NET)
+    client.close()
+    walker.join(SAFETY_NET)
+    (error,) = outcome
+    assert isinstance(error, ClientClosedError)
+    assert "closed while this call was in flight" in str(error)
+    assert loop_threads() == []
+    with pytest.raises(ClientClosedError, match="closed; create a new one"):
+        list(client.organizations.list())
+
+
 async def test_a_call_from_inside_a_running_loop_is_refused(client: WorkOS, emulator: Emulator) -> None:
     sent = len(emulator.requests)
     with pytest.raises(BlockingCallInEventLoopError, match="AsyncWorkOS") as caught:
@@ -155,6 +181,25 @@ def test_a_client_nobody_closed_ends_its_thread_when_collected(emulator: Emulato
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         del client  # no reference cycle: dropping the last reference ends the thread at once
+    assert loop_threads() == []
+
+
+def test_walks_left_early_or_stopped_by_an_error_keep_nothing_alive(emulator: Emulator, no_cyclic_gc: None) -> None:
+    emulator.seed([{"name": f"Org {n}"} for n in range(9)])
+    client = WorkOS(api_key=emulator.api_key, base_url=emulator.url, max_retries=0)
+    for organization in client.organizations.list(limit=2):  # the next page is already made and asked for
+        assert organization.name
+        break
+    pages = client.organizations.list(limit=2).pages()
+    assert len(next(pages).data) == 2
+    pages.close()
+    emulator.inject_fault(method="GET", path="/organizations", status=500, times=1)
+    with pytest.raises(InternalServerError):
+        list(client.organizations.list(limit=2))
+    assert len(loop_threads()) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        del client, organization, pages  # no reference cycle from any walk: the thread ends at once
     assert loop_threads() == []
 
 
@@ -315,6 +360,25 @@ def test_a_forked_child_gets_a_working_client_and_the_parent_keeps_its_own(emula
     assert sorted(organization.name for organization in client.organizations.list()) == ["Acme", "Made in the child"]
     client.close()
     assert loop_threads() == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_walk_begun_before_fork_raises_in_the_child_and_goes_on_in_the_parent(emulator: Emulator) -> None:
+    emulator.seed([{"name": f"Org {n}"} for n in range(10)])
+    client = WorkOS(api_key=emulator.api_key, base_url=emulator.url, backoff=FAST)
+    walk = iter(client.organizations.list(limit=2))
+    first = next(walk)
+
+    def in_child() -> bool:
+        # The walk's task and connection stayed in the parent: an error, not a wait for ever.
+        with pytest.raises(ClientClosedError, match=r"before os\.fork\(\)"):
+            list(walk)
+        return len(list(client.organizations.list(limit=2))) == 10  # a walk begun here works
+
+    assert _fork_and_run(in_child) == 0
+    rest = [organization.id for organization in walk]
+    assert len({first.id, *rest}) == 10
+    client.close()
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")

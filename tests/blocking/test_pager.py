@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
-from workos_orgs import AsyncWorkOS, Order, PaginationError, WorkOS
+from workos_orgs import AsyncWorkOS, InternalServerError, Order, PaginationError, WorkOS
 from workos_orgs.emulator import Emulator
 
 SAFETY_NET = 60  # seconds; only ever reached when something hangs
@@ -151,3 +152,157 @@ def test_leaving_a_walk_early_cancels_the_page_already_asked_for(
         # Leaving the walk, not closing the client, dropped that request's connection.
         assert let_go.wait(SAFETY_NET)
         assert not client.timeout
+
+
+def _linked_pages(count: int, size: int) -> list[bytes]:
+    """`count` list bodies of `size` organizations each (copies of the recorded one), each
+    page's ``after`` cursor pointing at its last organization, as the API's does."""
+    organization = orjson.loads(PAGE)["data"][0]
+    bodies = []
+    for number in range(count):
+        data = [{**organization, "id": f"org_01PAGE{number:02}ITEM{position:02}"} for position in range(size)]
+        bodies.append(orjson.dumps({"object": "list", "data": data, "list_metadata": {"after": data[-1]["id"]}}))
+    return bodies
+
+
+class _PagesThenSilence:
+    """A loopback server: the k-th request gets the k-th of `bodies`; any later request is read
+    and never responded to.  It counts the requests, and says when the client let go of a
+    connection with a request it never got a response to."""
+
+    def __init__(self, bodies: list[bytes]) -> None:
+        self._bodies = bodies
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self.let_go = threading.Event()
+        self._arrived = threading.Condition()
+        self.requests = 0
+        self._acceptor = threading.Thread(target=self._accept, daemon=True)
+        self._acceptor.start()
+
+    def wait_for_requests(self, count: int) -> bool:
+        """Whether `count` requests arrived (waits for them; the wait is only a safety net)."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: self.requests >= count, SAFETY_NET)
+
+    def close(self) -> None:
+        self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+        self._acceptor.join(SAFETY_NET)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(connection,), daemon=True).start()
+
+    def _handle(self, connection: socket.socket) -> None:
+        waiting = False
+        with connection:
+            buffer = b""
+            while chunk := connection.recv(65536):
+                buffer += chunk
+                while b"\r\n\r\n" in buffer:
+                    _, buffer = buffer.split(b"\r\n\r\n", 1)
+                    with self._arrived:
+                        self.requests += 1
+                        number = self.requests
+                        self._arrived.notify_all()
+                    if number <= len(self._bodies):
+                        body = self._bodies[number - 1]
+                        head = (
+                            f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                        )
+                        connection.sendall(head.encode() + body)
+                    else:
+                        waiting = True
+        if waiting:
+            self.let_go.set()
+
+
+@pytest.fixture
+def two_pages_then_silence() -> Iterator[_PagesThenSilence]:
+    server = _PagesThenSilence(_linked_pages(2, 3))
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("leave_on", [1, 2])
+def test_the_walk_asks_for_the_next_page_while_the_caller_works_and_for_nothing_further(
+    two_pages_then_silence: _PagesThenSilence, leave_on: int
+) -> None:
+    server = two_pages_then_silence
+    expected = [[organization["id"] for organization in orjson.loads(body)["data"]] for body in _linked_pages(2, 3)]
+    with WorkOS(api_key="sk_test_1", base_url=server.url, timeout=None, max_retries=0) as client:
+        for number, page in enumerate(client.organizations.list(limit=3).pages(), start=1):
+            assert [organization.id for organization in page.data] == expected[number - 1]
+            assert server.wait_for_requests(number + 1)  # the next page is on its way while the caller is here
+            if number == leave_on:
+                break
+        if leave_on == 2:
+            assert server.let_go.wait(SAFETY_NET)  # the request for page 3, never responded to, was cancelled
+        # Leaving waited for the walk to end: no page beyond the one asked for ahead was asked for.
+        assert server.requests == leave_on + 1
+
+
+def test_a_page_is_let_go_of_on_the_loop_thread_once_the_caller_moves_past_it(
+    client: WorkOS, seeded: list[str]
+) -> None:
+    freed_in: list[str] = []
+    pages = client.organizations.list(limit=4).pages()
+    first = next(pages)
+    watch = weakref.ref(first, lambda _: freed_in.append(threading.current_thread().name))
+    del first
+    assert freed_in == []  # the caller has not asked for more: it may still be using page 1
+    assert len(next(pages).data) == 4
+    # Freed at once, with no collection, by the thread that made it.
+    assert (freed_in, watch()) == (["workos-orgs-loop"], None)
+    pages.close()
+
+
+def test_an_error_on_the_next_page_is_raised_after_every_item_of_this_one(client: WorkOS, emulator: Emulator) -> None:
+    emulator.seed([{"name": f"Org {n}"} for n in range(9)])
+    first = orjson.loads(client.organizations.with_raw_response.list(limit=3).body)
+    once = client.with_options(max_retries=0)
+
+    def fail_the_second_page() -> None:
+        emulator.inject_fault(method="GET", path="/organizations", status=200, body=first, times=1)
+        emulator.inject_fault(method="GET", path="/organizations", status=500, times=1)
+
+    fail_the_second_page()
+    seen: list[str] = []
+    walk = once.organizations.list(limit=3)
+    with pytest.raises(InternalServerError) as caught:
+        seen.extend(organization.id for organization in walk)
+    assert seen == [organization["id"] for organization in first["data"]]
+    assert caught.value.status_code == 500
+
+    async def async_walk() -> tuple[list[str], BaseException]:
+        walked: list[str] = []
+        async with AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, max_retries=0) as async_client:
+            try:
+                async for organization in async_client.organizations.list(limit=3):
+                    walked.append(organization.id)
+            except InternalServerError as error:
+                return walked, error
+        raise AssertionError("the async walk raised nothing")
+
+    fail_the_second_page()
+    async_seen, async_error = asyncio.run(async_walk())
+    assert (async_seen, type(async_error)) == (seen, type(caught.value))
+
+
+@pytest.mark.parametrize(("max_items", "requests"), [(4, 1), (5, 2), (8, 2), (9, 3), (17, 5)])
+def test_max_items_asks_for_no_page_it_will_not_use(
+    client: WorkOS, emulator: Emulator, seeded: list[str], max_items: int, requests: int
+) -> None:
+    before = len(emulator.requests)
+    assert len(list(client.organizations.list(limit=4, max_items=max_items))) == max_items
+    assert len(emulator.requests) - before == requests
+    sizes = [len(page.data) for page in client.organizations.list(limit=4, max_items=max_items).pages()]
+    assert sum(sizes) == max_items
+    assert len(emulator.requests) - before == 2 * requests

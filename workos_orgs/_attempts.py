@@ -53,6 +53,17 @@ class Attempt:
         "timeout",
     )
 
+    timeout: float | None
+    """The socket timeout: the longest wait for the response to move on."""
+    attempt_timeout: float | None
+    """The hard bound on the whole attempt, from its connection."""
+    task: asyncio.Task[Any] | None
+    """The task it runs in (None once it is over)."""
+    sends: int
+    """How many connections it got: more than one means aiohttp sent it again."""
+    overrun: Overrun | None
+    """Which bound ended it, if one did."""
+
     def __init__(self, deadlines: Deadlines, *, timeout: float | None, attempt_timeout: float | None) -> None:
         self._deadlines = deadlines
         self.timeout = timeout
@@ -60,9 +71,7 @@ class Attempt:
         self._loop = loop = asyncio.get_running_loop()
         self.task = asyncio.current_task(loop)
         self.sends = 0
-        """How many connections it got: more than one means aiohttp sent it again."""
-        self.overrun: Overrun | None = None
-        """Which bound ended it, if one did."""
+        self.overrun = None
         self._connected_at = self._moved_at = math.inf
 
     def connected(self) -> None:

@@ -118,7 +118,7 @@ class SessionHolder:
         self._owned = session is None
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.deadlines = Deadlines()
+        self.deadlines: Deadlines = Deadlines()
         if session is not None:
             _add_tracing(session)
 

@@ -211,7 +211,8 @@ class LoopThread(Generic[C]):
         The task makes the next item when the caller asks for it, as ``async for`` would, and
         lets go of each item on the loop thread once the caller has moved past it.  Closing
         the generator (leaving its ``for`` early) cancels the task and waits until the
-        iterator's ``aclose()`` has let go of what was in flight.  An error of the iterator is
+        iterator's ``aclose()`` has let go of what was in flight (inside a running event loop
+        it only cancels: waiting there could wait for that very loop).  An error of the iterator is
         raised here, after the items made before it.
         """
         refuse_running_loop()
@@ -304,9 +305,17 @@ _LIVE: weakref.WeakSet[LoopThread[Any]] = weakref.WeakSet()
 def _forget_parents() -> None:
     for loop_thread in list(_LIVE):
         loop_thread._forget_parent()
+    _WALKING.clear()  # the parent's walks: their loops run there, not here
 
 
 os.register_at_fork(after_in_child=_forget_parents)
+
+
+# The tasks of the walks in progress.  The event loop keeps only weak references to its tasks,
+# and a walk's task, its caller's generator and its hand-over refer to one another: left
+# unfinished in cyclic garbage, the task would be destroyed while pending rather than
+# cancelled and closed by the generator's finalizer.
+_WALKING: set[asyncio.Task[None]] = set()
 
 
 class _End:
@@ -357,10 +366,12 @@ class _Handover(Generic[T]):
         self._asked: asyncio.Future[None] | None = None  # done when the caller asks for the next item
         self._task: asyncio.Task[None] | None = None
         self._end: _End = _End()
+        self._ended_event = threading.Event()  # set once the task's `_End` is in the queue
 
     def start(self) -> None:
         """Start the task (on the loop thread)."""
         self._task = self._loop.create_task(self._make())
+        _WALKING.add(self._task)
         self._task.add_done_callback(self._ended)
 
     async def _make(self) -> None:
@@ -382,11 +393,15 @@ class _Handover(Generic[T]):
             await source.aclose()
 
     def _ended(self, task: asyncio.Task[None]) -> None:
-        if task.cancelled() or task.exception() is not None:
+        _WALKING.discard(task)
+        if task.cancelled():
             self._items.put(_End(stopped=True))
+        elif isinstance(error := task.exception(), Exception):
+            self._items.put(_End(error))  # the iterator's aclose() failed: that error, as it is
         else:
             end, self._end = self._end, _End()
             self._items.put(end)
+        self._ended_event.set()
 
     def take(self) -> T | _End:
         """The next item, or the `_End`; waits for it (in the caller's thread)."""
@@ -400,7 +415,9 @@ class _Handover(Generic[T]):
                 self._loop.call_soon_threadsafe(_set, asked)
 
     def stop(self) -> None:
-        """Cancel the task and wait for its `_End`; from inside a running loop, only cancel it."""
+        """Cancel the task and wait until it has ended; from inside a running loop (the loop
+        thread's own, say, collecting a walk left unfinished), or when no thread runs the loop
+        any more, only cancel it."""
         try:
             self._loop.call_soon_threadsafe(self._cancel)
         except RuntimeError:
@@ -408,8 +425,10 @@ class _Handover(Generic[T]):
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            while not isinstance(self._items.get(), _End):
-                pass
+            if self._loop.is_running():
+                # An event, not the queue: the `_End` may already have been taken (by a
+                # ``take()`` that an interrupt cut short before the walk saw it).
+                self._ended_event.wait()
 
     def _cancel(self) -> None:
         if self._task is not None:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import threading
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
-from workos_orgs import AsyncWorkOS, InternalServerError, Order, PaginationError, WorkOS
+from workos_orgs import AsyncWorkOS, InternalServerError, Order, PaginationError, WorkOS, _loop_thread
 from workos_orgs.emulator import Emulator
 
 SAFETY_NET = 60  # seconds; only ever reached when something hangs
@@ -306,3 +308,69 @@ def test_max_items_asks_for_no_page_it_will_not_use(
     sizes = [len(page.data) for page in client.organizations.list(limit=4, max_items=max_items).pages()]
     assert sum(sizes) == max_items
     assert len(emulator.requests) - before == 2 * requests
+
+
+def test_an_interrupt_just_as_the_walk_ends_does_not_leave_the_caller_waiting(
+    client: WorkOS, seeded: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C lands after the walk's last hand-over was taken but before the walk saw it: the
+    # walk must still end at once, not wait for a hand-over that already came.
+    take = _loop_thread._Handover.take
+
+    def interrupted_at_the_end(handover: Any) -> Any:
+        item = take(handover)
+        if isinstance(item, _loop_thread._End):
+            raise KeyboardInterrupt
+        return item
+
+    monkeypatch.setattr(_loop_thread._Handover, "take", interrupted_at_the_end)
+    raised: list[BaseException] = []
+
+    def walk() -> None:
+        try:
+            list(client.organizations.list(limit=5))
+        except BaseException as error:
+            raised.append(error)
+
+    walker = threading.Thread(target=walk, daemon=True)  # a hung walk must not hold up the test run
+    walker.start()
+    walker.join(SAFETY_NET)
+    assert not walker.is_alive()
+    assert [type(error) for error in raised] == [KeyboardInterrupt]
+
+
+def test_a_walk_left_in_cyclic_garbage_is_closed_without_a_pending_task_destroyed(
+    client: WorkOS, seeded: list[str]
+) -> None:
+    # Collected on the loop thread (where a collection may run at any allocation), a walk
+    # left unfinished must have its task cancelled and closed, never destroyed while pending.
+    errors: list[str] = []
+
+    async def record_loop_errors(_: object) -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, context: errors.append(context["message"]))
+
+    async def collect(_: object) -> int:
+        return gc.collect()
+
+    loop_thread = client._runner.loop_thread
+    loop_thread.call(record_loop_errors)
+
+    class Holder:
+        walk: Iterator[Any]
+        itself: Holder
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(5):
+            holder = Holder()
+            holder.itself = holder
+            holder.walk = iter(client.organizations.list(limit=3))
+            next(holder.walk)
+            del holder
+            loop_thread.call(collect)
+    finally:
+        if was_enabled:
+            gc.enable()
+    assert len(list(client.organizations.list(limit=100))) == len(seeded)  # the client still works
+    assert errors == []

@@ -80,93 +80,6 @@ def _page_json(client: WorkOS, after: str) -> object:
     return body
 
 
-@pytest.fixture
-def one_page_then_silence() -> Iterator[tuple[str, threading.Event, threading.Event]]:
-    """A loopback server: the first request gets a page that points to a next one; any later
-    request is read and never responded to.  Says when that request arrived and when the client
-    let go of its connection."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    asked_again, let_go = threading.Event(), threading.Event()
-    lock = threading.Lock()
-    requests = 0
-    headers = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(PAGE)}\r\n\r\n".encode()
-
-    def handle(connection: socket.socket) -> None:
-        nonlocal requests
-        waiting = False
-        with connection:
-            buffer = b""
-            while chunk := connection.recv(65536):
-                buffer += chunk
-                while b"\r\n\r\n" in buffer:
-                    _, buffer = buffer.split(b"\r\n\r\n", 1)
-                    with lock:
-                        requests += 1
-                        first = requests == 1
-                    if first:
-                        connection.sendall(headers + PAGE)
-                    else:
-                        waiting = True
-                        asked_again.set()
-        if waiting:
-            let_go.set()
-
-    def accept() -> None:
-        while True:
-            try:
-                connection, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=handle, args=(connection,), daemon=True).start()
-
-    acceptor = threading.Thread(target=accept, daemon=True)
-    acceptor.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}", asked_again, let_go
-    finally:
-        listener.shutdown(socket.SHUT_RDWR)
-        listener.close()
-        acceptor.join(SAFETY_NET)
-
-
-@pytest.mark.parametrize("how", ["break", "pages-break", "close-generator"])
-def test_leaving_a_walk_early_cancels_the_page_already_asked_for(
-    one_page_then_silence: tuple[str, threading.Event, threading.Event], how: str
-) -> None:
-    url, asked_again, let_go = one_page_then_silence
-    with WorkOS(api_key="sk_test_1", base_url=url, timeout=None, max_retries=0) as client:
-        pager = client.organizations.list(limit=1)
-        if how == "break":
-            for organization in pager:
-                assert organization.name == "Acme Inc."
-                assert asked_again.wait(SAFETY_NET)  # the next page is on its way
-                break
-        elif how == "pages-break":
-            for page in pager.pages():
-                assert len(page.data) == 1
-                assert asked_again.wait(SAFETY_NET)
-                break
-        else:
-            pages = pager.pages()
-            next(pages)
-            assert asked_again.wait(SAFETY_NET)
-            pages.close()
-        # Leaving the walk, not closing the client, dropped that request's connection.
-        assert let_go.wait(SAFETY_NET)
-        assert not client.timeout
-
-
-def _linked_pages(count: int, size: int) -> list[bytes]:
-    """`count` list bodies of `size` organizations each (copies of the recorded one), each
-    page's ``after`` cursor pointing at its last organization, as the API's does."""
-    organization = orjson.loads(PAGE)["data"][0]
-    bodies = []
-    for number in range(count):
-        data = [{**organization, "id": f"org_01PAGE{number:02}ITEM{position:02}"} for position in range(size)]
-        bodies.append(orjson.dumps({"object": "list", "data": data, "list_metadata": {"after": data[-1]["id"]}}))
-    return bodies
-
-
 class _PagesThenSilence:
     """A loopback server: the k-th request gets the k-th of `bodies`; any later request is read
     and never responded to.  It counts the requests, and says when the client let go of a
@@ -231,6 +144,56 @@ def two_pages_then_silence() -> Iterator[_PagesThenSilence]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture
+def one_page_then_silence() -> Iterator[_PagesThenSilence]:
+    """A loopback server: the first request gets a page that points to a next one; any later
+    request is read and never responded to."""
+    server = _PagesThenSilence([PAGE])
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("how", ["break", "pages-break", "close-generator"])
+def test_leaving_a_walk_early_cancels_the_page_already_asked_for(
+    one_page_then_silence: _PagesThenSilence, how: str
+) -> None:
+    server = one_page_then_silence
+    url = server.url
+    with WorkOS(api_key="sk_test_1", base_url=url, timeout=None, max_retries=0) as client:
+        pager = client.organizations.list(limit=1)
+        if how == "break":
+            for organization in pager:
+                assert organization.name == "Acme Inc."
+                assert server.wait_for_requests(2)  # the next page is on its way
+                break
+        elif how == "pages-break":
+            for page in pager.pages():
+                assert len(page.data) == 1
+                assert server.wait_for_requests(2)
+                break
+        else:
+            pages = pager.pages()
+            next(pages)
+            assert server.wait_for_requests(2)
+            pages.close()
+        # Leaving the walk, not closing the client, dropped that request's connection.
+        assert server.let_go.wait(SAFETY_NET)
+        assert not client.timeout
+
+
+def _linked_pages(count: int, size: int) -> list[bytes]:
+    """`count` list bodies of `size` organizations each (copies of the recorded one), each
+    page's ``after`` cursor pointing at its last organization, as the API's does."""
+    organization = orjson.loads(PAGE)["data"][0]
+    bodies = []
+    for number in range(count):
+        data = [{**organization, "id": f"org_01PAGE{number:02}ITEM{position:02}"} for position in range(size)]
+        bodies.append(orjson.dumps({"object": "list", "data": data, "list_metadata": {"after": data[-1]["id"]}}))
+    return bodies
 
 
 @pytest.mark.parametrize("leave_on", [1, 2])

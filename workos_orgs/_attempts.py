@@ -22,6 +22,10 @@ gets `AttemptTracing` in its ``trace_configs``, which tells the attempt given as
 ``trace_request_ctx``.  Either way every connection counts, aiohttp's own resend of an
 idempotent request after a dropped kept-alive connection included: an attempt that went out
 twice may have done its work twice.
+
+An attempt is a context manager around its send: inside, it is the one the connector tells;
+on the way out it is released from its deadlines, and the cancellation a deadline asked for
+becomes its `TimeoutError`.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import math
-from types import SimpleNamespace
+from collections.abc import Callable
+from types import SimpleNamespace, TracebackType
 from typing import Any, Final, Literal
 
 import aiohttp
@@ -42,10 +47,12 @@ class Attempt:
     """One send of a request, from its first connection to the end of its response."""
 
     __slots__ = (
+        "_cancelling",
         "_connected_at",
         "_deadlines",
         "_loop",
         "_moved_at",
+        "_token",
         "attempt_timeout",
         "overrun",
         "sends",
@@ -73,12 +80,40 @@ class Attempt:
         self.sends = 0
         self.overrun = None
         self._connected_at = self._moved_at = math.inf
+        self._cancelling = 0
+        self._token: contextvars.Token[Attempt | None] | None = None
+
+    def __enter__(self) -> Attempt:
+        """Make this the attempt `CountingConnector` tells of connections, in this task."""
+        assert self.task is not None  # a coroutine of asyncio's always runs in a task
+        self._cancelling = self.task.cancelling()
+        self._token = _CURRENT.set(self)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        """Release it from its deadlines; as ``asyncio.timeout`` does, the cancellation a
+        deadline asked for becomes a `TimeoutError`, one asked for by anyone else stays one."""
+        # A context copied while the attempt was current (by a pooled connection's callbacks,
+        # say) may outlive it: what it holds of the attempt must not hold the caller's task.
+        task, self.task, token, self._token = self.task, None, self._token, None
+        assert task is not None
+        assert token is not None
+        _CURRENT.reset(token)
+        self._deadlines.release(self)
+        if (
+            self.overrun is not None
+            and task.uncancel() <= self._cancelling
+            and isinstance(error, asyncio.CancelledError)
+        ):
+            raise TimeoutError(self.overrun) from None
 
     def connected(self) -> None:
         """It has a connection (again): both bounds start over from now."""
         self.sends += 1
         self._connected_at = self._moved_at = self._loop.time()
-        self._deadlines.watch(self, self._loop)
+        self._deadlines.watch(self)
 
     def connecting(self) -> None:
         """It is getting a connection again (aiohttp resends it): until it has one, only the
@@ -100,21 +135,18 @@ class Deadlines:
     """Ends the attempts (of one client, on one event loop) that overrun, with one timer."""
 
     def __init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._watched: set[Attempt] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
 
-    def watch(self, attempt: Attempt, loop: asyncio.AbstractEventLoop) -> None:
-        """Keep `attempt`, running in a task on `loop`, to its bounds until `release`."""
+    def watch(self, attempt: Attempt) -> None:
+        """Keep `attempt` to its bounds until `release` (a client's calls all run on one loop)."""
         due, _ = attempt.due()
         if due == math.inf or attempt.task is None:
             return
-        if loop is not self._loop:  # a client used on a new loop (after a fork): the old timer is dead
-            self._loop, self._watched, self._timer, self._timer_at = loop, set(), None, math.inf
         self._watched.add(attempt)
         if due < self._timer_at:
-            self._set_timer(loop, due)
+            self._set_timer(due)
 
     def release(self, attempt: Attempt) -> None:
         """`attempt` is over; its deadlines no longer apply (the timer is left to lapse).
@@ -122,23 +154,18 @@ class Deadlines:
         Nothing else ends a watch: closing the client leaves a session passed in open, and
         the calls in flight on it are still kept to their bounds."""
         self._watched.discard(attempt)
-        # A context copied while the attempt was current (by a pooled connection's callbacks,
-        # say) may outlive it: what it holds of the attempt must not hold the caller's task.
-        attempt.task = None
 
-    def _set_timer(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+    def _set_timer(self, when: float) -> None:
         if self._timer is not None:
             self._timer.cancel()
         # In a context of its own: the caller's, with its attempt in it, would be kept as
         # long as the timer is re-armed.
-        self._timer = loop.call_at(when, self._check, context=contextvars.Context())
+        self._timer = asyncio.get_running_loop().call_at(when, self._check, context=contextvars.Context())
         self._timer_at = when
 
     def _check(self) -> None:
         self._timer, self._timer_at = None, math.inf
-        if self._loop is None:
-            return
-        now = self._loop.time()
+        now = asyncio.get_running_loop().time()
         earliest = math.inf
         for attempt in list(self._watched):
             due, bound = attempt.due()
@@ -150,20 +177,10 @@ class Deadlines:
             else:
                 earliest = min(earliest, due)
         if earliest < math.inf:
-            self._set_timer(self._loop, earliest)
+            self._set_timer(earliest)
 
 
 _CURRENT: Final[contextvars.ContextVar[Attempt | None]] = contextvars.ContextVar("workos_orgs_attempt", default=None)
-
-
-def set_current(attempt: Attempt) -> contextvars.Token[Attempt | None]:
-    """Make `attempt` the one `CountingConnector` tells of connections in this task; reset the token after."""
-    return _CURRENT.set(attempt)
-
-
-def reset_current(token: contextvars.Token[Attempt | None]) -> None:
-    """Undo `set_current`."""
-    _CURRENT.reset(token)
 
 
 class CountingConnector(aiohttp.TCPConnector):
@@ -191,19 +208,22 @@ class AttemptTracing(aiohttp.TraceConfig):
 
     def __init__(self) -> None:
         super().__init__()
-        self.on_connection_queued_start.append(_on_connecting)
-        self.on_connection_create_start.append(_on_connecting)
-        self.on_connection_create_end.append(_on_connection)
-        self.on_connection_reuseconn.append(_on_connection)
+        connecting, connected = _telling(Attempt.connecting), _telling(Attempt.connected)
+        self.on_connection_queued_start.append(connecting)
+        self.on_connection_create_start.append(connecting)
+        self.on_connection_create_end.append(connected)
+        self.on_connection_reuseconn.append(connected)
 
 
-async def _on_connecting(session: aiohttp.ClientSession, context: SimpleNamespace, params: object) -> None:
-    attempt = context.trace_request_ctx
-    if isinstance(attempt, Attempt):
-        attempt.connecting()
+_Signal = Callable[[aiohttp.ClientSession, SimpleNamespace, Any], Any]
 
 
-async def _on_connection(session: aiohttp.ClientSession, context: SimpleNamespace, params: object) -> None:
-    attempt = context.trace_request_ctx
-    if isinstance(attempt, Attempt):
-        attempt.connected()
+def _telling(tell: Callable[[Attempt], None]) -> _Signal:
+    """A tracing signal handler that tells the request's `Attempt` (none for other requests)."""
+
+    async def handler(session: aiohttp.ClientSession, context: SimpleNamespace, params: object) -> None:
+        attempt = context.trace_request_ctx
+        if isinstance(attempt, Attempt):
+            tell(attempt)
+
+    return handler

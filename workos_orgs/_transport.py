@@ -40,7 +40,7 @@ from typing import Final
 import aiohttp
 import attrs
 
-from ._attempts import Attempt, AttemptTracing, CountingConnector, Deadlines, reset_current, set_current
+from ._attempts import Attempt, AttemptTracing, CountingConnector, Deadlines
 from ._errors import APIConnectionError, APITimeoutError, ClientClosedError, ConfigurationError, WorkOSError
 from ._event_loops import session_loop
 from ._models import UNSET, Unset
@@ -325,11 +325,7 @@ class Transport:
     async def _send_once(self, request: Request, client_timeout: aiohttp.ClientTimeout, attempt: Attempt) -> Response:
         """One attempt; `TimeoutError` when `attempt` overran a bound (see `_attempts`)."""
         session = self._sessions.get()
-        task = attempt.task
-        assert task is not None  # a coroutine of asyncio's always runs in a task
-        cancelling = task.cancelling()
-        token = set_current(attempt)
-        try:
+        with attempt:
             async with session.request(
                 request.method,
                 request.url,
@@ -343,22 +339,6 @@ class Transport:
             ) as response:
                 attempt.moved()
                 body, complete = await _read_capped(response, MAX_RESPONSE_BYTES, attempt.moved)
-        except BaseException as error:
-            # As asyncio.timeout does: the cancellation the deadline asked for becomes a
-            # TimeoutError, one asked for by anyone else stays a cancellation.
-            if (
-                attempt.overrun is not None
-                and task.uncancel() <= cancelling
-                and isinstance(error, asyncio.CancelledError)
-            ):
-                raise TimeoutError(attempt.overrun) from None
-            raise
-        else:
-            if attempt.overrun is not None:
-                task.uncancel()
-        finally:
-            reset_current(token)
-            self._sessions.deadlines.release(attempt)
         return received(response.status, response.headers, body, complete=complete, secret=self._api_key)
 
 

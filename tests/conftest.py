@@ -30,3 +30,12 @@ async def http(emulator: Emulator) -> AsyncIterator[aiohttp.ClientSession]:
     headers = {"Authorization": f"Bearer {emulator.api_key}"}
     async with aiohttp.ClientSession(base_url=emulator.url, headers=headers) as session:
         yield session
+
+
+@pytest.fixture
+def env(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    """The emulator, with ``WORKOS_API_KEY`` and ``WORKOS_BASE_URL`` set to it for the test
+    (the README's examples read them)."""
+    monkeypatch.setenv("WORKOS_API_KEY", emulator.api_key)
+    monkeypatch.setenv("WORKOS_BASE_URL", emulator.url)
+    return emulator

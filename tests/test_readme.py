@@ -33,13 +33,6 @@ async def run(code: str, namespace: dict[str, Any]) -> dict[str, Any]:
     return namespace
 
 
-@pytest.fixture
-def env(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
-    monkeypatch.setenv("WORKOS_API_KEY", emulator.api_key)
-    monkeypatch.setenv("WORKOS_BASE_URL", emulator.url)
-    return emulator
-
-
 def test_there_are_examples_and_every_one_compiles() -> None:
     assert len(BLOCKS) >= 8
     for code in BLOCKS:

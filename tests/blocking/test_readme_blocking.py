@@ -26,13 +26,6 @@ def run(code: str) -> dict[str, Any]:
     return namespace
 
 
-@pytest.fixture
-def env(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
-    monkeypatch.setenv("WORKOS_API_KEY", emulator.api_key)
-    monkeypatch.setenv("WORKOS_BASE_URL", emulator.url)
-    return emulator
-
-
 def test_shared_client_example(env: Emulator) -> None:
     (acme,) = env.seed([{"name": "Acme", "domains": ["acme.example"]}])
     namespace = run(block("def organization_summary"))

@@ -1,8 +1,9 @@
 """`Pager`: the blocking face of `AsyncPager` -- ``for`` over every item, or one page at a time.
 
 The async pager does the walk on the loop thread (cursors, the next page asked for ahead,
-``max_items``, the loop guard), as one task; the caller's thread receives one whole page at a
-time and iterates its items itself, so a long walk costs one hand-over per page, not per item.
+``max_items``, the loop guard), as one task; the caller's thread receives whole pages (a few at
+a time when they come quickly) and iterates their items itself, so a long walk costs at most
+one hand-over per page, not one per item.
 """
 
 from __future__ import annotations

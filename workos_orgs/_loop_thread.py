@@ -7,8 +7,9 @@ one connection pool.  The thread starts with the first call and ends with `LoopT
 interpreter exits); a call still waiting then gets `ClientClosedError`.
 
 A walk (every page of a listing) is one task on the loop, `LoopThread.stream`, that hands
-each item to the caller's thread and makes the next when the caller asks for it: a page costs
-one wake-up of each thread, not a task and a round trip of its own.
+items to the caller's thread and makes the next when the caller asks for them: pages made in
+quick succession go over together, so a page costs less than one wake-up of each thread, not
+a task and a round trip of its own.
 
 Work that belongs in the caller's thread -- reading the caller's records, telling it about
 progress -- is handed back to it through a `CallerInbox` while it waits.
@@ -39,6 +40,12 @@ from ._event_loops import refuse_running_loop
 R = TypeVar("R")
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
+
+_MOST_PER_BATCH: Final = 8
+"""The most items (pages) a walk hands its caller's thread at once."""
+
+_BATCH_DELAY: Final = 0.005
+"""The longest a walk holds an item it made before handing it to its caller's thread, in seconds."""
 
 RECORDS_PER_READ: Final = 32
 """How many of the caller's records one trip to its thread reads (a bounded read-ahead)."""
@@ -208,8 +215,9 @@ class LoopThread(Generic[C]):
     def stream(self, function: Callable[[C], AsyncSource[R]]) -> Generator[R, None, None]:
         """Every item of ``function(client)``, an async iterator walked by one task on the loop.
 
-        The task makes the next item when the caller asks for it, as ``async for`` would, and
-        lets go of each item on the loop thread once the caller has moved past it.  Closing
+        The task makes the next items when the caller asks for them, as ``async for`` would
+        (see `_Handover` for how many at a time), and lets go of them on the loop thread once
+        the caller has moved past them.  Closing
         the generator (leaving its ``for`` early) cancels the task and waits until the
         iterator's ``aclose()`` has let go of what was in flight (inside a running event loop
         it only cancels: waiting there could wait for that very loop).  An error of the iterator is
@@ -228,13 +236,13 @@ class LoopThread(Generic[C]):
                 refuse_running_loop()
                 if self._loop is not loop:  # closed, or a forked child: the task is not this process's
                     self._refuse_walk()
-                item = handover.take()
-                if isinstance(item, _End):
+                batch = handover.take()
+                if isinstance(batch, _End):
                     ended = True
-                    item.end(closed=self._closed)
+                    batch.end(closed=self._closed)
                     return
-                yield item
-                del item  # the task lets go of it, on the loop thread, where it was made
+                yield from batch
+                del batch  # the task lets go of its items, on the loop thread, where they were made
                 handover.ask()
         finally:
             if not ended:
@@ -349,21 +357,29 @@ def _set(asked: asyncio.Future[None]) -> None:
 class _Handover(Generic[T]):
     """An async iterator walked by one task on the loop thread, its items handed to one caller.
 
-    The task puts an item in a queue the caller's thread takes it from, and waits until the
-    caller asks for the next one; then it drops its reference to the item -- the last one,
-    unless the caller kept it.  So the loop thread frees what it made, in memory its own core
-    has just used, and before it makes the next item: one page is alive at a time, as in an
-    ``async for``, and the cyclic collector is not set off by two.  (Making the next item
-    while the caller works through this one was measured: the caller then waits for the GIL
-    the loop thread holds, and the two pages alive cost a collection per page.)  The task's
-    last act, once the iterator is closed, is to hand over an `_End`.
+    The task puts a batch of items in a queue the caller's thread takes it from, and waits
+    until the caller asks for more; then it drops its references to that batch -- the last
+    ones, unless the caller kept an item.  So the loop thread frees what it made, in memory
+    its own core has just used, and nothing is made while the caller works through a batch:
+    as in an ``async for``, the only work ahead of the caller is the next page the async
+    pager has asked for.  (Making the next items meanwhile was measured: the caller then waits
+    for the GIL the loop thread holds, and more pages are alive at once.)
+
+    A hand-over costs a wake-up of each thread, ~35 µs each across two cores of a virtual
+    machine, so items made in quick succession go together: the first alone, then up to 2, 4,
+    ... `_MOST_PER_BATCH` at a time, but never held longer than `_BATCH_DELAY` after the first
+    of them was made -- a slow source (any real network) hands each item over as soon as
+    it is made.  The task's last act, once the iterator is closed, is to hand over an `_End`.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, source: AsyncSource[T]) -> None:
         self._loop = loop
         self._source = source
         self._items: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._asked: asyncio.Future[None] | None = None  # done when the caller asks for the next item
+        self._made: list[T] = []  # made, not handed over yet
+        self._handed: list[T] | None = None  # handed over, the caller not done with them yet
+        self._asked: asyncio.Future[None] | None = None  # done when the caller is done with `_handed`
+        self._timer: asyncio.TimerHandle | None = None  # hands `_made` over `_BATCH_DELAY` after its first item
         self._task: asyncio.Task[None] | None = None
         self._end: _End = _End()
         self._ended_event = threading.Event()  # set once the task's `_End` is in the queue
@@ -376,21 +392,55 @@ class _Handover(Generic[T]):
 
     async def _make(self) -> None:
         source = self._source
+        most = 1
         try:
             while True:
                 try:
                     item = await anext(source)
                 except StopAsyncIteration:
-                    return
-                self._asked = asked = self._loop.create_future()
-                self._items.put(item)
-                await asked
+                    break
+                self._made.append(item)
                 del item
+                # The batch is full, or the timer handed the last one over while this item was
+                # being made (then the caller may be waiting for it already).
+                if len(self._made) >= most or self._asked is not None:
+                    await self._hand_over()
+                    most = min(2 * most, _MOST_PER_BATCH)
+                elif self._timer is None:
+                    self._timer = self._loop.call_later(_BATCH_DELAY, self._hand_over_made)
+            await self._hand_over()
         except Exception as error:
             self._end = _End(error)
+            await self._hand_over()  # the items made before the error come first
         finally:
-            self._asked = None
+            self._made = []
+            self._handed = self._asked = None
+            if self._timer is not None:
+                self._timer.cancel()
             await source.aclose()
+
+    async def _hand_over(self) -> None:
+        """Once the caller is done with the last batch, hand over what was made and wait
+        until it is done with that too."""
+        if self._asked is not None:
+            await self._caller_done()
+        if self._made:
+            self._hand_over_made()
+            await self._caller_done()
+
+    def _hand_over_made(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._asked is None and self._made:
+            self._handed, self._made = self._made, []
+            self._asked = self._loop.create_future()
+            self._items.put(self._handed)
+
+    async def _caller_done(self) -> None:
+        assert self._asked is not None
+        await self._asked
+        self._handed = self._asked = None
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         _WALKING.discard(task)
@@ -403,12 +453,12 @@ class _Handover(Generic[T]):
             self._items.put(end)
         self._ended_event.set()
 
-    def take(self) -> T | _End:
-        """The next item, or the `_End`; waits for it (in the caller's thread)."""
+    def take(self) -> list[T] | _End:
+        """The next batch of items, or the `_End`; waits for it (in the caller's thread)."""
         return self._items.get()  # type: ignore[no-any-return]
 
     def ask(self) -> None:
-        """Ask for the next item (in the caller's thread, done with the last one)."""
+        """Ask for more items (in the caller's thread, done with the last batch)."""
         asked = self._asked
         if asked is not None:
             with contextlib.suppress(RuntimeError):  # the loop is closed: nothing waits any more

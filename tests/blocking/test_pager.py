@@ -1,4 +1,4 @@
-"""The blocking pager: the async pager's walk, one page per trip to the loop thread."""
+"""The blocking pager: the async pager's walk, pages handed over from the loop thread a batch at a time."""
 
 from __future__ import annotations
 
@@ -337,3 +337,74 @@ def test_a_walk_left_in_cyclic_garbage_is_closed_without_a_pending_task_destroye
             gc.enable()
     assert len(list(client.organizations.list(limit=100))) == len(seeded)  # the client still works
     assert errors == []
+
+
+def _record_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of each batch of pages the walk hands the caller's thread, as it takes them."""
+    sizes: list[int] = []
+    take = _loop_thread._Handover.take
+
+    def recorded(handover: Any) -> Any:
+        batch = take(handover)
+        if not isinstance(batch, _loop_thread._End):
+            sizes.append(len(batch))
+        return batch
+
+    monkeypatch.setattr(_loop_thread._Handover, "take", recorded)
+    return sizes
+
+
+def test_pages_made_in_quick_succession_are_handed_over_together(
+    client: WorkOS, emulator: Emulator, seeded: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No batch goes over early for its time bound here, however slow the machine.
+    monkeypatch.setattr(_loop_thread, "_BATCH_DELAY", SAFETY_NET)
+    sizes = _record_batches(monkeypatch)
+    walked = [organization.id for organization in client.organizations.list(limit=1)]
+    assert walked == asyncio.run(_async_walk(emulator, limit=1))
+    assert sorted(walked) == sorted(seeded)
+    # The first page alone, so the caller starts at once; then twice as many each time, up to
+    # eight; the rest when the walk ends.
+    assert sizes == [1, 2, 4, 8, 2]
+
+
+def test_a_batch_is_let_go_of_on_the_loop_thread_once_the_caller_moves_past_it(
+    client: WorkOS, seeded: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_loop_thread, "_BATCH_DELAY", SAFETY_NET)
+    sizes = _record_batches(monkeypatch)
+    freed_in: list[str] = []
+    pages = client.organizations.list(limit=4).pages()  # 17 organizations: pages 1 | 2, 3 | 4, 5
+    assert len(next(pages).data) == 4
+    second, third = next(pages), next(pages)
+    watches = [
+        weakref.ref(page, lambda _: freed_in.append(threading.current_thread().name)) for page in (second, third)
+    ]
+    del second, third
+    assert freed_in == []  # the caller has not asked for more: it may still be using either page
+    assert len(next(pages).data) == 4
+    # Both freed, with no collection, by the thread that made them.
+    assert (freed_in, [watch() for watch in watches]) == (["workos-orgs-loop"] * 2, [None, None])
+    assert sizes == [1, 2, 2]
+    pages.close()
+
+
+def test_an_error_is_raised_after_the_pages_made_before_it_that_were_not_handed_over_yet(
+    client: WorkOS, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator.seed([{"name": f"Org {n}"} for n in range(9)])
+    first = orjson.loads(client.organizations.with_raw_response.list(limit=3).body)
+    after = first["list_metadata"]["after"]
+    second = orjson.loads(client.organizations.with_raw_response.list(limit=3, after=after).body)
+    for body in (first, second):
+        emulator.inject_fault(method="GET", path="/organizations", status=200, body=body, times=1)
+    emulator.inject_fault(method="GET", path="/organizations", status=500, times=1)
+    # Page 2 waits for page 3 to make a batch of two; page 3 fails.
+    monkeypatch.setattr(_loop_thread, "_BATCH_DELAY", SAFETY_NET)
+    sizes = _record_batches(monkeypatch)
+    seen: list[str] = []
+    with pytest.raises(InternalServerError) as caught:
+        seen.extend(organization.id for organization in client.with_options(max_retries=0).organizations.list(limit=3))
+    assert seen == [organization["id"] for organization in first["data"] + second["data"]]
+    assert caught.value.status_code == 500
+    assert sizes == [1, 1]

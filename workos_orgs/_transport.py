@@ -231,18 +231,20 @@ class Transport:
             # More than one send means aiohttp resent it after a dropped connection: the
             # first send may have done the work.
             unknown = unknown or sending.sends > 1
-            elapsed = time.monotonic() - started
+            # Guarded: the arguments alone cost more than the rest of a retry loop's turn.
+            debugging = logger.isEnabledFor(logging.DEBUG)
             if response is not None:
-                logger.debug(
-                    "%s %s -> %s request_id=%s attempt=%d sends=%d elapsed=%.3fs",
-                    request.method,
-                    path,
-                    response.status,
-                    response.request_id,
-                    attempt + 1,
-                    sending.sends,
-                    elapsed,
-                )
+                if debugging:
+                    logger.debug(
+                        "%s %s -> %s request_id=%s attempt=%d sends=%d elapsed=%.3fs",
+                        request.method,
+                        path,
+                        response.status,
+                        response.request_id,
+                        attempt + 1,
+                        sending.sends,
+                        time.monotonic() - started,
+                    )
                 if is_success(response.status):
                     return response
                 now = time.time()
@@ -269,15 +271,16 @@ class Transport:
             else:
                 assert failure is not None
                 unknown = unknown or failure.outcome_unknown
-                logger.debug(
-                    "%s %s -> %s attempt=%d sends=%d elapsed=%.3fs",
-                    request.method,
-                    path,
-                    type(failure).__name__,
-                    attempt + 1,
-                    sending.sends,
-                    elapsed,
-                )
+                if debugging:
+                    logger.debug(
+                        "%s %s -> %s attempt=%d sends=%d elapsed=%.3fs",
+                        request.method,
+                        path,
+                        type(failure).__name__,
+                        attempt + 1,
+                        sending.sends,
+                        time.monotonic() - started,
+                    )
                 delay = retry_delay(
                     attempt, settings.retry, connection_error=True, random=self._random, now=time.time()
                 )
@@ -337,7 +340,6 @@ class Transport:
                 raise_for_status=False,
                 trace_request_ctx=attempt,
             ) as response:
-                attempt.moved()
                 body, complete = await _read_capped(response, MAX_RESPONSE_BYTES, attempt.moved)
         return received(response.status, response.headers, body, complete=complete, secret=self._api_key)
 
@@ -373,7 +375,7 @@ def _add_tracing(session: aiohttp.ClientSession) -> None:
 
 async def _read_capped(response: aiohttp.ClientResponse, limit: int, moved: Callable[[], None]) -> tuple[bytes, bool]:
     """The decoded body, and whether it was read whole; reading stops after `limit` bytes.
-    `moved` is called as each piece arrives.
+    `moved` is called before each wait for more of it.
 
     The body is read in chunks as aiohttp decodes it, never with `read()`: a declared
     ``Content-Length`` counts compressed bytes, which may inflate a thousandfold.  A
@@ -384,14 +386,19 @@ async def _read_capped(response: aiohttp.ClientResponse, limit: int, moved: Call
     size = 0
     # Each read takes all that is buffered (one byte past the limit tells a body that is too
     # long), without a wait when some is; a body already read to its end needs no further
-    # await to say so.
-    while not content.at_eof() and (
-        chunk := content.read_nowait(limit - size + 1) or await content.read(limit - size + 1)
-    ):
+    # await to say so.  The socket wait starts over only where there is a wait: a deadline
+    # can end the attempt only while it waits, so what arrived before then (the head, the
+    # pieces read without waiting) counts as arriving just before it.
+    while not content.at_eof():
+        chunk = content.read_nowait(limit - size + 1)
+        if not chunk:
+            moved()
+            chunk = await content.read(limit - size + 1)
+            if not chunk:
+                break
         if size + len(chunk) > limit:
             chunks.append(chunk[: limit - size])
             return b"".join(chunks), False
         chunks.append(chunk)
         size += len(chunk)
-        moved()
     return b"".join(chunks), True

@@ -186,16 +186,18 @@ _CURRENT: Final[contextvars.ContextVar[Attempt | None]] = contextvars.ContextVar
 class CountingConnector(aiohttp.TCPConnector):
     """aiohttp's connector, telling the current task's `Attempt` of each connection it hands out."""
 
-    async def connect(self, req: aiohttp.ClientRequest, *args: Any, **kwargs: Any) -> Connection:
+    async def connect(
+        self, req: aiohttp.ClientRequest, traces: list[Any], timeout: aiohttp.ClientTimeout
+    ) -> Connection:
         attempt = _CURRENT.get()
         if attempt is None:
-            return await super().connect(req, *args, **kwargs)
+            return await super().connect(req, traces, timeout)
         attempt.connecting()
         # A new connection's callbacks copy this context and live as long as it stays pooled:
         # they must not keep the attempt (and through it the caller's task).
         token = _CURRENT.set(None)
         try:
-            connection = await super().connect(req, *args, **kwargs)
+            connection = await super().connect(req, traces, timeout)
         finally:
             _CURRENT.reset(token)
         attempt.connected()

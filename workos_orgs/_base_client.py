@@ -18,7 +18,7 @@ from yarl import URL
 from ._config import check_backoff, check_limiter, check_max_retries, check_timeout
 from ._errors import InvalidArgumentError
 from ._models import UNSET, Unset
-from ._request import Method, build_request
+from ._request import Method, build_request, plain_headers
 from ._response import Response
 from ._retry import Backoff
 from ._throttle import RateLimiter
@@ -33,6 +33,10 @@ class Connection:
     base_url: URL
     sessions: SessionHolder
     transport: Transport
+    plain_headers: Mapping[str, str] = attrs.field(
+        init=False, repr=False, default=attrs.Factory(lambda self: plain_headers(self.api_key), takes_self=True)
+    )
+    """The headers of a request that needs no others (they hold the key: never shown)."""
 
 
 class ClientOptions(TypedDict, total=False):
@@ -144,5 +148,6 @@ class BaseClient:
             json=json,
             idempotency_key=idempotency_key,
             extra_headers=extra_headers,
+            plain=connection.plain_headers,
         )
         return await connection.transport.request(request, settings)

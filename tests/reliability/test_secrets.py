@@ -24,7 +24,7 @@ from workos_orgs import (
     WorkOSError,
 )
 from workos_orgs._errors import BODY_MAX_CHARS
-from workos_orgs._request import build_request
+from workos_orgs._request import build_request, plain_headers
 from workos_orgs._response import MAX_RESPONSE_BYTES, redact
 from workos_orgs._transport import LOG_ENV_VAR, configure_logging_from_env, logger
 from workos_orgs.emulator import Emulator
@@ -222,6 +222,8 @@ def test_a_request_never_shows_the_key() -> None:
     if request.headers["Authorization"] != f"Bearer {SECRET}":
         pytest.fail("the key is not sent", pytrace=False)
     assert_hidden(repr(request), "repr(Request)")  # ... but never shown
+    plain = build_request("GET", URL(client.base_url), ["organizations"], api_key=SECRET, plain=plain_headers(SECRET))
+    assert_hidden(repr(plain), "repr(Request) with the plain headers")
     assert_hidden(repr(client), "repr(client)")
 
 

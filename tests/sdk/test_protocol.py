@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from typing import Any
 
 import pytest
 from yarl import URL
@@ -28,7 +29,7 @@ from workos_orgs._contract import IDEMPOTENCY_KEY_HEADER, LIST_LIMIT_MAX
 from workos_orgs._errors import APIStatusError
 from workos_orgs._organizations import list_filters
 from workos_orgs._pagination import list_query, pagination_direction
-from workos_orgs._request import USER_AGENT, build_request, build_url, encode_segment
+from workos_orgs._request import USER_AGENT, build_headers, build_request, build_url, encode_segment, plain_headers
 from workos_orgs._response import Response, decode_error, parse_retry_after
 from workos_orgs._retry import RETRYABLE_STATUSES, RetryPolicy, retry_delay
 
@@ -81,6 +82,21 @@ def test_build_request_sets_every_header_and_the_json_body() -> None:
     assert request.headers["Content-Type"] == "application/json"
     assert request.headers[IDEMPOTENCY_KEY_HEADER] == "key-1"
     assert request.headers["X-Trace"] == "t"
+
+
+def test_a_request_that_needs_no_other_headers_takes_the_plain_ones_made_once() -> None:
+    plain = plain_headers("sk_test_abc")
+    assert dict(plain) == build_headers("sk_test_abc")
+    get = build_request("GET", BASE, ["organizations", "org_1"], api_key="sk_test_abc", plain=plain)
+    assert get.headers is plain
+    with pytest.raises(TypeError):
+        plain["X-Trace"] = "t"  # type: ignore[index]  # shared by every such request: read-only
+    others: list[dict[str, Any]] = [{"json": {"name": "A"}}, {"idempotency_key": "k"}, {"extra_headers": {"X-T": "t"}}]
+    for other in others:
+        request = build_request("POST", BASE, ["organizations"], api_key="sk_test_abc", plain=plain, **other)
+        assert request.headers is not plain
+        assert request.headers["Authorization"] == "Bearer sk_test_abc"
+    assert dict(plain) == build_headers("sk_test_abc")
 
 
 def test_a_get_has_no_body_no_content_type_and_no_idempotency_key() -> None:

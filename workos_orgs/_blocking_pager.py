@@ -65,7 +65,7 @@ class Pager(Generic[T]):
             for page in pages:
                 items = iter(in_walk_order(page))
                 # Nothing here keeps a page once its items are yielded: the loop thread frees it
-                # before it makes the next one.
+                # (with the rest of its batch) before it makes the next one.
                 del page
                 yield from items
         finally:

@@ -7,9 +7,9 @@ one connection pool.  The thread starts with the first call and ends with `LoopT
 interpreter exits); a call still waiting then gets `ClientClosedError`.
 
 A walk (every page of a listing) is one task on the loop, `LoopThread.stream`, that hands
-items to the caller's thread and makes the next when the caller asks for them: pages made in
-quick succession go over together, so a page costs less than one wake-up of each thread, not
-a task and a round trip of its own.
+items to the caller's thread and makes the next when the caller asks for them.  Pages that
+come quickly to a caller that is quick with them go over a few at a time, so they share a
+wake-up of each thread rather than costing one each.
 
 Work that belongs in the caller's thread -- reading the caller's records, telling it about
 progress -- is handed back to it through a `CallerInbox` while it waits.
@@ -45,7 +45,12 @@ _MOST_PER_BATCH: Final = 8
 """The most items (pages) a walk hands its caller's thread at once."""
 
 _BATCH_DELAY: Final = 0.005
-"""The longest a walk holds an item it made before handing it to its caller's thread, in seconds."""
+"""The longest a walk holds an item it made before handing it to its caller's thread, in
+seconds; an item that took longer than this to make is handed over at once."""
+
+_SLOW_CALLER: Final = 0.001
+"""Seconds a caller spent on each item of its last batch from which it is the slow side: it
+is then handed each item at once, as holding items would only make it wait."""
 
 RECORDS_PER_READ: Final = 32
 """How many of the caller's records one trip to its thread reads (a bounded read-ahead)."""
@@ -216,12 +221,12 @@ class LoopThread(Generic[C]):
         """Every item of ``function(client)``, an async iterator walked by one task on the loop.
 
         The task makes the next items when the caller asks for them, as ``async for`` would
-        (see `_Handover` for how many at a time), and lets go of them on the loop thread once
-        the caller has moved past them.  Closing
-        the generator (leaving its ``for`` early) cancels the task and waits until the
-        iterator's ``aclose()`` has let go of what was in flight (inside a running event loop
-        it only cancels: waiting there could wait for that very loop).  An error of the iterator is
-        raised here, after the items made before it.
+        (a few at a time: see `_Handover`), and lets go of them on the loop thread once the
+        caller has moved past them all.  Closing the generator (leaving its ``for`` early)
+        cancels the task and waits until the iterator's ``aclose()`` has let go of what was in
+        flight (inside a running event loop it only cancels: waiting there could wait for that
+        very loop).  An error of the iterator is raised here, after the items made before it;
+        once the client is closed, or in a forked child, the next item is `ClientClosedError`.
         """
         refuse_running_loop()
         with self._lock:
@@ -234,19 +239,25 @@ class LoopThread(Generic[C]):
         try:
             while True:
                 refuse_running_loop()
-                if self._loop is not loop:  # closed, or a forked child: the task is not this process's
-                    self._refuse_walk()
+                self._check_walk(loop)
                 batch = handover.take()
                 if isinstance(batch, _End):
                     ended = True
                     batch.end(closed=self._closed)
                     return
-                yield from batch
+                for item in batch:
+                    self._check_walk(loop)
+                    yield item
+                    del item
                 del batch  # the task lets go of its items, on the loop thread, where they were made
                 handover.ask()
         finally:
             if not ended:
                 handover.stop()
+
+    def _check_walk(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._loop is not loop:  # closed, or a forked child: the task is not this process's
+            self._refuse_walk()
 
     def _refuse_walk(self) -> None:
         if self._closed:
@@ -366,10 +377,13 @@ class _Handover(Generic[T]):
     for the GIL the loop thread holds, and more pages are alive at once.)
 
     A hand-over costs a wake-up of each thread, ~35 µs each across two cores of a virtual
-    machine, so items made in quick succession go together: the first alone, then up to 2, 4,
-    ... `_MOST_PER_BATCH` at a time, but never held longer than `_BATCH_DELAY` after the first
-    of them was made -- a slow source (any real network) hands each item over as soon as
-    it is made.  The task's last act, once the iterator is closed, is to hand over an `_End`.
+    machine.  So while the caller is quick with what it is handed and items come quickly,
+    they go together: the first alone, then up to 2, 4, ... `_MOST_PER_BATCH` at a time, none
+    held longer than `_BATCH_DELAY`.  A caller that spends `_SLOW_CALLER` or more on each item,
+    or an item that took `_BATCH_DELAY` or more to make (any real network's page), is handed
+    over at once: the wake-ups then cost little beside the work, and holding the item would
+    only keep the caller waiting.  The task's last act, once the iterator is closed, is to
+    hand over an `_End`.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, source: AsyncSource[T]) -> None:
@@ -380,6 +394,8 @@ class _Handover(Generic[T]):
         self._handed: list[T] | None = None  # handed over, the caller not done with them yet
         self._asked: asyncio.Future[None] | None = None  # done when the caller is done with `_handed`
         self._timer: asyncio.TimerHandle | None = None  # hands `_made` over `_BATCH_DELAY` after its first item
+        self._handed_at = 0.0  # when `_handed` went over (loop time)
+        self._caller_quick = True  # whether the caller was quick with its last batch
         self._task: asyncio.Task[None] | None = None
         self._end: _End = _End()
         self._ended_event = threading.Event()  # set once the task's `_End` is in the queue
@@ -391,19 +407,26 @@ class _Handover(Generic[T]):
         self._task.add_done_callback(self._ended)
 
     async def _make(self) -> None:
-        source = self._source
+        source, loop = self._source, self._loop
         most = 1
         try:
             while True:
+                started = loop.time()
                 try:
                     item = await anext(source)
                 except StopAsyncIteration:
                     break
                 self._made.append(item)
                 del item
-                # The batch is full, or the timer handed the last one over while this item was
-                # being made (then the caller may be waiting for it already).
-                if len(self._made) >= most or self._asked is not None:
+                # The batch is full; or the timer handed the last one over while this item was
+                # being made, and the caller may be waiting for it already; or holding it is
+                # not worth it.
+                if (
+                    len(self._made) >= most
+                    or self._asked is not None
+                    or not self._caller_quick
+                    or loop.time() - started >= _BATCH_DELAY
+                ):
                     await self._hand_over()
                     most = min(2 * most, _MOST_PER_BATCH)
                 elif self._timer is None:
@@ -435,11 +458,15 @@ class _Handover(Generic[T]):
         if self._asked is None and self._made:
             self._handed, self._made = self._made, []
             self._asked = self._loop.create_future()
+            self._handed_at = self._loop.time()
             self._items.put(self._handed)
 
     async def _caller_done(self) -> None:
         assert self._asked is not None
+        assert self._handed is not None
         await self._asked
+        spent = self._loop.time() - self._handed_at
+        self._caller_quick = spent < _SLOW_CALLER * len(self._handed)
         self._handed = self._asked = None
 
     def _ended(self, task: asyncio.Task[None]) -> None:

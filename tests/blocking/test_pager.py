@@ -14,7 +14,15 @@ from typing import Any
 import orjson
 import pytest
 
-from workos_orgs import AsyncWorkOS, InternalServerError, Order, PaginationError, WorkOS, _loop_thread
+from workos_orgs import (
+    AsyncWorkOS,
+    ClientClosedError,
+    InternalServerError,
+    Order,
+    PaginationError,
+    WorkOS,
+    _loop_thread,
+)
 from workos_orgs.emulator import Emulator
 
 SAFETY_NET = 60  # seconds; only ever reached when something hangs
@@ -408,3 +416,34 @@ def test_an_error_is_raised_after_the_pages_made_before_it_that_were_not_handed_
     assert seen == [organization["id"] for organization in first["data"] + second["data"]]
     assert caught.value.status_code == 500
     assert sizes == [1, 1]
+
+
+def test_a_walk_stops_at_once_when_the_client_is_closed_in_the_middle_of_a_batch(
+    client: WorkOS, seeded: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_loop_thread, "_BATCH_DELAY", SAFETY_NET)
+    sizes = _record_batches(monkeypatch)
+    walk = iter(client.organizations.list(limit=1))
+    seen = [next(walk).id, next(walk).id]  # the first batch, then the first of a batch of two
+    client.close()
+    with pytest.raises(ClientClosedError):
+        seen.append(next(walk).id)  # the rest of that batch was made, but the client is closed
+    assert len(seen) == 2
+    assert sizes == [1, 2]
+
+
+@pytest.mark.parametrize("slow", ["caller", "source"])
+def test_pages_are_not_held_back_when_the_caller_or_the_walk_is_the_slow_side(
+    client: WorkOS, emulator: Emulator, seeded: list[str], monkeypatch: pytest.MonkeyPatch, slow: str
+) -> None:
+    # Holding pages saves thread wake-ups only while both sides are quick; a caller that works
+    # on each page (or pages that come slowly) would only wait longer for pages already made.
+    if slow == "caller":
+        monkeypatch.setattr(_loop_thread, "_BATCH_DELAY", SAFETY_NET)
+        monkeypatch.setattr(_loop_thread, "_SLOW_CALLER", 0.0)  # any time spent on a page is slow
+    else:
+        monkeypatch.setattr(_loop_thread, "_BATCH_DELAY", 0.0)  # any time taken to make a page is slow
+    sizes = _record_batches(monkeypatch)
+    walked = [organization.id for organization in client.organizations.list(limit=1)]
+    assert walked == asyncio.run(_async_walk(emulator, limit=1))
+    assert sizes == [1] * len(seeded)

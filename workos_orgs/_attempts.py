@@ -121,7 +121,8 @@ class Attempt:
         self._moved_at = math.inf
 
     def moved(self) -> None:
-        """Its response moved on (its head arrived, or a piece of its body): the socket wait starts over."""
+        """Its response moved on (its head arrived, or more of its body before a wait for the
+        rest): the socket wait starts over."""
         self._moved_at = self._loop.time()
 
     def due(self) -> tuple[float, Overrun]:

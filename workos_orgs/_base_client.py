@@ -34,7 +34,10 @@ class Connection:
     sessions: SessionHolder
     transport: Transport
     plain_headers: Mapping[str, str] = attrs.field(
-        init=False, repr=False, default=attrs.Factory(lambda self: plain_headers(self.api_key), takes_self=True)
+        init=False,
+        repr=False,
+        eq=False,  # follows from the key, and cannot be hashed
+        default=attrs.Factory(lambda self: plain_headers(self.api_key), takes_self=True),
     )
     """The headers of a request that needs no others (they hold the key: never shown)."""
 

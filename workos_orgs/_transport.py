@@ -340,6 +340,7 @@ class Transport:
                 raise_for_status=False,
                 trace_request_ctx=attempt,
             ) as response:
+                attempt.moved()
                 body, complete = await _read_capped(response, MAX_RESPONSE_BYTES, attempt.moved)
         return received(response.status, response.headers, body, complete=complete, secret=self._api_key)
 
@@ -387,8 +388,8 @@ async def _read_capped(response: aiohttp.ClientResponse, limit: int, moved: Call
     # Each read takes all that is buffered (one byte past the limit tells a body that is too
     # long), without a wait when some is; a body already read to its end needs no further
     # await to say so.  The socket wait starts over only where there is a wait: a deadline
-    # can end the attempt only while it waits, so what arrived before then (the head, the
-    # pieces read without waiting) counts as arriving just before it.
+    # can end the attempt only while it waits, so the pieces read without waiting count as
+    # arriving just before it.
     while not content.at_eof():
         chunk = content.read_nowait(limit - size + 1)
         if not chunk:

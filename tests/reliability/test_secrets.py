@@ -8,6 +8,7 @@ back wherever it can.  Failures name where the key was found, never the key itse
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import traceback
 from collections.abc import AsyncIterator, Iterator
@@ -224,6 +225,9 @@ def test_a_request_never_shows_the_key() -> None:
     assert_hidden(repr(request), "repr(Request)")  # ... but never shown
     plain = build_request("GET", URL(client.base_url), ["organizations"], api_key=SECRET, plain=plain_headers(SECRET))
     assert_hidden(repr(plain), "repr(Request) with the plain headers")
+    # What serializes objects it does not know by their text (as error reporters do with local
+    # variables) does not reach the key either: a request is not a tuple of its parts.
+    assert_hidden(json.dumps([request, plain], default=str), "a request serialized by its text")
     assert_hidden(repr(client), "repr(client)")
 
 

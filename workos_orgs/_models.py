@@ -303,12 +303,17 @@ def _organization(value: Any, _: Any) -> Organization:
     organization: Any = _OrganizationSlots()
     organization.id = id_
     organization.name = name
-    # A loop, not a list comprehension: in Python 3.11 a comprehension is a function call
-    # of its own, which costs more than appending the one to three domains most have.
-    built = []
-    for domain in domains:
-        built.append(_domain(domain, id_, created, created_at, updated, updated_at))
-    organization.domains = tuple(built)
+    # Most organizations have one domain: its tuple is made at once, with no list to collect
+    # into (one allocation fewer for the cyclic collector to count, on every organization).
+    # Otherwise a loop, not a list comprehension: in Python 3.11 a comprehension is a function
+    # call of its own, which costs more than appending the two or three domains the rest have.
+    if len(domains) == 1:
+        organization.domains = (_domain(domains[0], id_, created, created_at, updated, updated_at),)
+    else:
+        built = []
+        for domain in domains:
+            built.append(_domain(domain, id_, created, created_at, updated, updated_at))
+        organization.domains = tuple(built)
     organization.metadata = metadata
     organization.external_id = external_id
     organization.created_at = created_at

@@ -360,11 +360,6 @@ class _End:
             raise concurrent.futures.CancelledError
 
 
-def _set(asked: asyncio.Future[None]) -> None:
-    if not asked.done():
-        asked.set_result(None)
-
-
 class _Handover(Generic[T]):
     """An async iterator walked by one task on the loop thread, its items handed to one caller.
 
@@ -416,17 +411,14 @@ class _Handover(Generic[T]):
                     item = await anext(source)
                 except StopAsyncIteration:
                     break
+                took = loop.time() - started
                 self._made.append(item)
                 del item
-                # The batch is full; or the timer handed the last one over while this item was
-                # being made, and the caller may be waiting for it already; or holding it is
-                # not worth it.
-                if (
-                    len(self._made) >= most
-                    or self._asked is not None
-                    or not self._caller_quick
-                    or loop.time() - started >= _BATCH_DELAY
-                ):
+                if self._asked is not None:
+                    # The timer handed the batch over while this item was being made: it is
+                    # the first of the next batch, begun once the caller is done with that one.
+                    await self._caller_done()
+                if len(self._made) >= most or not self._caller_quick or took >= _BATCH_DELAY:
                     await self._hand_over()
                     most = min(2 * most, _MOST_PER_BATCH)
                 elif self._timer is None:
@@ -463,11 +455,16 @@ class _Handover(Generic[T]):
 
     async def _caller_done(self) -> None:
         assert self._asked is not None
-        assert self._handed is not None
         await self._asked
-        spent = self._loop.time() - self._handed_at
-        self._caller_quick = spent < _SLOW_CALLER * len(self._handed)
         self._handed = self._asked = None
+
+    def _caller_asked(self, asked: asyncio.Future[None]) -> None:
+        # On the loop thread, as the caller's request arrives: how long it spent on the batch
+        # is known here, not when the task next looks (it may be making an item by then).
+        if asked is self._asked and self._handed is not None:
+            self._caller_quick = self._loop.time() - self._handed_at < _SLOW_CALLER * len(self._handed)
+        if not asked.done():
+            asked.set_result(None)
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         _WALKING.discard(task)
@@ -489,7 +486,7 @@ class _Handover(Generic[T]):
         asked = self._asked
         if asked is not None:
             with contextlib.suppress(RuntimeError):  # the loop is closed: nothing waits any more
-                self._loop.call_soon_threadsafe(_set, asked)
+                self._loop.call_soon_threadsafe(self._caller_asked, asked)
 
     def stop(self) -> None:
         """Cancel the task and wait until it has ended; from inside a running loop (the loop

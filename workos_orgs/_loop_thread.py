@@ -55,6 +55,8 @@ is then handed each item at once, as holding items would only make it wait."""
 RECORDS_PER_READ: Final = 32
 """How many of the caller's records one trip to its thread reads (a bounded read-ahead)."""
 
+_CLOSED: Final = "This WorkOS client is closed; create a new one."
+
 _CLOSED_MID_CALL: Final = (
     "The WorkOS client was closed while this call was in flight; the call was cancelled and"
     " may or may not have reached the API. Close the client only when no thread uses it."
@@ -194,10 +196,10 @@ class LoopThread(Generic[C]):
         """
         refuse_running_loop()
         if self._closed:  # without the lock: a closed thread's lock is not reset in a forked child
-            raise ClientClosedError("This WorkOS client is closed; create a new one.")
+            raise ClientClosedError(_CLOSED)
         with self._lock:
             if self._closed:
-                raise ClientClosedError("This WorkOS client is closed; create a new one.")
+                raise ClientClosedError(_CLOSED)
             loop = self._start()
             outcome: _Outcome[R] = _Outcome()
             future = asyncio.run_coroutine_threadsafe(outcome.settle(function(self._client)), loop)
@@ -231,7 +233,7 @@ class LoopThread(Generic[C]):
         refuse_running_loop()
         with self._lock:
             if self._closed:
-                raise ClientClosedError("This WorkOS client is closed; create a new one.")
+                raise ClientClosedError(_CLOSED)
             loop = self._start()
             handover: _Handover[R] = _Handover(loop, function(self._client))
             loop.call_soon_threadsafe(handover.start)
@@ -261,7 +263,7 @@ class LoopThread(Generic[C]):
 
     def _refuse_walk(self) -> None:
         if self._closed:
-            raise ClientClosedError("This WorkOS client is closed; create a new one.")
+            raise ClientClosedError(_CLOSED)
         raise ClientClosedError(
             "This walk was started in another process, before os.fork(): its event loop thread and"
             " connection stayed there. Start the walk again in this process."

@@ -11,7 +11,7 @@ import sys
 import threading
 import tracemalloc
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -86,57 +86,40 @@ def silent_server() -> Iterator[tuple[str, threading.Event]]:
         listener.close()
 
 
-def test_closing_while_another_thread_waits_gives_that_call_a_typed_error(
-    silent_server: tuple[str, threading.Event],
+def _get(client: WorkOS) -> object:
+    return client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+
+
+def _walk(client: WorkOS) -> object:
+    return list(client.organizations.list())
+
+
+@pytest.mark.parametrize("use", [_get, _walk], ids=["a call", "a walk waiting for its next page"])
+def test_closing_while_another_thread_waits_gives_that_thread_a_typed_error(
+    silent_server: tuple[str, threading.Event], use: Callable[[WorkOS], object]
 ) -> None:
     url, received = silent_server
     client = WorkOS(api_key="sk_test_1", base_url=url, timeout=None, max_retries=0)
     outcome: list[BaseException] = []
 
-    def call() -> None:
+    def wait() -> None:
         try:
-            client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+            use(client)
         except BaseException as error:
             outcome.append(error)
 
-    caller = threading.Thread(target=call)
-    caller.start()
+    waiter = threading.Thread(target=wait)
+    waiter.start()
     assert received.wait(SAFETY_NET)
     client.close()
-    caller.join(SAFETY_NET)
+    waiter.join(SAFETY_NET)
     (error,) = outcome
     assert isinstance(error, ClientClosedError)
     assert isinstance(error, WorkOSError)
     assert "closed while this call was in flight" in str(error)
     assert loop_threads() == []
     with pytest.raises(ClientClosedError, match="closed; create a new one"):
-        client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV")
-
-
-def test_closing_while_a_walk_waits_for_its_next_page_gives_the_walk_a_typed_error(
-    silent_server: tuple[str, threading.Event],
-) -> None:
-    url, received = silent_server
-    client = WorkOS(api_key="sk_test_1", base_url=url, timeout=None, max_retries=0)
-    outcome: list[BaseException] = []
-
-    def walk() -> None:
-        try:
-            list(client.organizations.list())
-        except BaseException as error:
-            outcome.append(error)
-
-    walker = threading.Thread(target=walk)
-    walker.start()
-    assert received.wait(SAFETY_NET)
-    client.close()
-    walker.join(SAFETY_NET)
-    (error,) = outcome
-    assert isinstance(error, ClientClosedError)
-    assert "closed while this call was in flight" in str(error)
-    assert loop_threads() == []
-    with pytest.raises(ClientClosedError, match="closed; create a new one"):
-        list(client.organizations.list())
+        use(client)
 
 
 async def test_a_call_from_inside_a_running_loop_is_refused(client: WorkOS, emulator: Emulator) -> None:

@@ -284,10 +284,21 @@ def first_ids(bodies: Iterable[bytes]) -> list[str]:
 
 
 def blocking_rounds(contenders: Mapping[str, Callable[[], Any]], rounds: int) -> Times:
-    """Seconds per call of each blocking `contenders` callable, interleaved as `timed_rounds` does."""
+    """Seconds per call of each blocking `contenders` callable, interleaved as `timed_rounds` does,
+    each timed call right after an untimed one of its own.
+
+    The contenders run in different threads (the blocking client's loop thread, the async
+    client's main thread), and a crawl of 10,000 that follows the other client's was measured
+    taking ~11 ms longer than one that follows its own, either way round (about a third of it
+    CPU, the rest waiting for the emulator).  With two contenders rotating, the second of every
+    round follows the other and the first follows itself, so the per-round ratio swung between
+    ~1.0 and ~1.45 on which came second, and the median of an odd number of rounds measured the
+    switch.  After a call of its own, each is timed as a program that uses one of them sees it.
+    """
     times: Times = {name: [] for name in contenders}
     for round_number in range(rounds):
         for name in rotated(list(contenders), round_number):
+            contenders[name]()  # settle: see the docstring
             gc.collect()
             started = time.perf_counter()
             contenders[name]()

@@ -170,3 +170,15 @@ def test_the_busy_loop_ends_with_its_block() -> None:
     with _harness.busy_loop() as process:
         assert process.poll() is None
     assert process.poll() is not None
+
+
+def test_each_blocking_contender_is_timed_right_after_an_untimed_call_of_its_own() -> None:
+    # Two contenders in two threads: one that follows the other's call was measured taking
+    # longer, so each timed call follows one of its own, in every round and either order.
+    calls: list[str] = []
+    contenders = {"first": lambda: calls.append("first"), "second": lambda: calls.append("second")}
+
+    times = _scenarios.blocking_rounds(contenders, 3)
+
+    assert calls == ["first"] * 2 + ["second"] * 4 + ["first"] * 4 + ["second"] * 2
+    assert {name: len(seconds) for name, seconds in times.items()} == {"first": 3, "second": 3}

@@ -220,7 +220,8 @@ def blocking_lines(results: Results) -> list[str]:
         f"**This SDK's blocking client (`WorkOS`) against its async client (`AsyncWorkOS`):** a crawl of"
         f" {results.plan.crawl_count:,}, both in the same rounds, the async client on its own event loop in"
         " the main thread. Each timed crawl follows an untimed crawl by the same client: a crawl right after"
-        " the other client's (another thread) takes ~11 ms longer, whichever client it is.",
+        " the other client's (another thread) takes longer, whichever client it is (measured apart from this"
+        " run: see HISTORY.md).",
         "",
         "| client | seconds: median (min-max) | x the async client's time |",
         "|---|---:|---:|",
@@ -545,7 +546,9 @@ def render(results: Results, command: str, chart_name: str | None) -> str:
         " `aiohttp.ClientSession`, `orjson.loads`, plain dicts, following `list_metadata.after`, no checks and"
         " no retries). All in the same run.",
         f"- Each round runs every contender once, in an order that rotates each round; {plan.rounds} rounds per"
-        " scenario (see the scaling table for the other crawls). Each client opens its connections before"
+        " scenario (see the scaling table for the other crawls). The blocking client against the async client is"
+        " the exception: there each crawls twice in a round, and only the second crawl is timed. Each client"
+        " opens its connections before"
         " timing starts. Ratios are taken within a round; the tables give their median (min-max); a target's"
         " *met?* is decided on that median.",
         "- *Busy* means one extra process spinning `while True: pass` beside the client and the emulator,"

@@ -283,24 +283,25 @@ def first_ids(bodies: Iterable[bytes]) -> list[str]:
     return [item["id"] for body in bodies for item in orjson.loads(body)["data"]]
 
 
-def blocking_rounds(contenders: Mapping[str, Callable[[], Any]], rounds: int) -> Times:
+def blocking_rounds(
+    contenders: Mapping[str, Callable[[], Any]], rounds: int, *, clock: Callable[[], float] = time.perf_counter
+) -> Times:
     """Seconds per call of each blocking `contenders` callable, interleaved as `timed_rounds` does,
-    each timed call right after an untimed one of its own.
+    each timed call right after an untimed one of its own (`clock` reads the time).
 
     The contenders run in different threads (the blocking client's loop thread, the async
-    client's main thread), and a crawl of 10,000 that follows the other client's was measured
-    taking ~11 ms longer than one that follows its own, either way round (about a third of it
-    CPU, the rest waiting for the emulator).  With two contenders rotating, the second of every
-    round follows the other and the first follows itself, so the per-round ratio swung between
-    ~1.0 and ~1.45 on which came second, and the median of an odd number of rounds measured the
-    switch.  After a call of its own, each is timed as a program that uses one of them sees it.
+    client's main thread), and a crawl right after the other contender's takes longer than one
+    right after its own, whichever contender it is (benchmarks/HISTORY.md, "Fourth round").
+    Alternating the order without that settling call, some rounds' ratios charged the switch to
+    one contender and some to the other, and the median rested on the few rounds in between;
+    settled, every round compares the two as a program that keeps using one of them runs it.
     """
     times: Times = {name: [] for name in contenders}
     for round_number in range(rounds):
         for name in rotated(list(contenders), round_number):
             contenders[name]()  # settle: see the docstring
             gc.collect()
-            started = time.perf_counter()
+            started = clock()
             contenders[name]()
-            times[name].append(time.perf_counter() - started)
+            times[name].append(clock() - started)
     return times

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -174,11 +174,22 @@ def test_the_busy_loop_ends_with_its_block() -> None:
 
 def test_each_blocking_contender_is_timed_right_after_an_untimed_call_of_its_own() -> None:
     # Two contenders in two threads: one that follows the other's call was measured taking
-    # longer, so each timed call follows one of its own, in every round and either order.
+    # longer, so each timed call follows one of its own, in every round and either order.  On
+    # a clock of its own, each contender's untimed call takes 100 and its timed call 1.
+    now = [0.0]
     calls: list[str] = []
-    contenders = {"first": lambda: calls.append("first"), "second": lambda: calls.append("second")}
 
-    times = _scenarios.blocking_rounds(contenders, 3)
+    def contender(name: str) -> Callable[[], None]:
+        def call() -> None:
+            timed = calls.count(name) % 2 == 1  # every contender's calls alternate: untimed, timed
+            calls.append(name)
+            now[0] += 1 if timed else 100
+
+        return call
+
+    times = _scenarios.blocking_rounds(
+        {"first": contender("first"), "second": contender("second")}, 3, clock=lambda: now[0]
+    )
 
     assert calls == ["first"] * 2 + ["second"] * 4 + ["first"] * 4 + ["second"] * 2
-    assert {name: len(seconds) for name, seconds in times.items()} == {"first": 3, "second": 3}
+    assert times == {"first": [1, 1, 1], "second": [1, 1, 1]}

@@ -366,10 +366,14 @@ class _Handover(Generic[T]):
     """An async iterator walked by one task on the loop thread, its items handed to one caller.
 
     The task puts a batch of items in a queue the caller's thread takes it from, and waits
-    until the caller asks for more; then it drops its references to that batch -- the last
-    ones, unless the caller kept an item.  So the loop thread frees what it made, in memory
-    its own core has just used, and nothing is made while the caller works through a batch:
-    as in an ``async for``, the only work ahead of the caller is the next page the async
+    until the caller asks for more; then it lets go of that batch -- the last references,
+    unless the caller kept an item -- one item before making each of the next (what is left,
+    before handing the next batch over).  So the loop thread frees what it made, in memory its
+    own core has just used, and the garbage collector's count of new objects stays as low as
+    in an ``async for``: a batch let go of all at once left each next batch to pass the
+    collector's threshold several times, every page examined and moved to an older generation
+    (~4 ms of a 10,000-organization crawl).  Nothing is made while the caller works through a
+    batch: as in an ``async for``, the only work ahead of the caller is the next page the async
     pager has asked for.  (Making the next items meanwhile was measured: the caller then waits
     for the GIL the loop thread holds, and more pages are alive at once.)
 
@@ -389,6 +393,7 @@ class _Handover(Generic[T]):
         self._items: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._made: list[T] = []  # made, not handed over yet
         self._handed: list[T] | None = None  # handed over, the caller not done with them yet
+        self._done_with: list[T] = []  # handed over, the caller done with them: let go of one an item made
         self._asked: asyncio.Future[None] | None = None  # done when the caller is done with `_handed`
         self._timer: asyncio.TimerHandle | None = None  # hands `_made` over `_BATCH_DELAY` after its first item
         self._handed_at = 0.0  # when `_handed` went over (loop time)
@@ -408,6 +413,8 @@ class _Handover(Generic[T]):
         most = 1
         try:
             while True:
+                if self._done_with:
+                    del self._done_with[-1]
                 started = loop.time()
                 try:
                     item = await anext(source)
@@ -430,7 +437,7 @@ class _Handover(Generic[T]):
             self._end = _End(error)
             await self._hand_over()  # the items made before the error come first
         finally:
-            self._made = []
+            self._made, self._done_with = [], []
             self._handed = self._asked = None
             if self._timer is not None:
                 self._timer.cancel()
@@ -451,6 +458,7 @@ class _Handover(Generic[T]):
             self._timer = None
         if self._asked is None and self._made:
             self._handed, self._made = self._made, []
+            self._done_with.clear()  # what is left of the last batch goes before the caller gets this one
             self._asked = self._loop.create_future()
             self._handed_at = self._loop.time()
             self._items.put(self._handed)
@@ -458,7 +466,7 @@ class _Handover(Generic[T]):
     async def _caller_done(self) -> None:
         assert self._asked is not None
         await self._asked
-        self._handed = self._asked = None
+        self._done_with, self._handed, self._asked = self._handed or [], None, None
 
     def _caller_asked(self, asked: asyncio.Future[None]) -> None:
         # On the loop thread, as the caller's request arrives: how long it spent on the batch

@@ -397,6 +397,44 @@ def test_a_batch_is_let_go_of_on_the_loop_thread_once_the_caller_moves_past_it(
     pages.close()
 
 
+def test_a_long_walk_leaves_the_garbage_collector_almost_idle_as_an_async_walk_does(
+    client: WorkOS, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A page's models outlive the rest of its batch, so a batch made after the last one was let
+    # go of all at once (the collector's count of new objects does not go below zero) passes
+    # the collector's threshold every two pages: 25 collections over these 49 pages, each
+    # examining the pages made so far.  Letting go of one old page before making each new one
+    # keeps the count low, as an async walk does: 8 here, in the first batches, each larger
+    # than the one before (and while the walk starts).
+    monkeypatch.setattr(_loop_thread, "_BATCH_DELAY", SAFETY_NET)
+    monkeypatch.setattr(_loop_thread, "_SLOW_CALLER", SAFETY_NET)  # full batches, however slow the machine
+    sizes = _record_batches(monkeypatch)
+    emulator.seed(
+        [
+            {
+                "name": f"Org {number:04}",
+                "domains": [{"domain": f"org{number}.example.com", "state": "verified"}],
+                "metadata": {"tier": "gold", "region": "eu"},
+            }
+            for number in range(4_900)
+        ]
+    )
+    collections: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and threading.current_thread().name == "workos-orgs-loop":
+            collections.append(info["generation"])
+
+    gc.callbacks.append(count)
+    try:
+        walked = sum(1 for _ in client.organizations.list(limit=100))
+    finally:
+        gc.callbacks.remove(count)
+    assert walked == 4_900
+    assert sizes == [1, 2, 4, 8, 8, 8, 8, 8, 2]
+    assert len(collections) <= 12, collections
+
+
 def test_an_error_is_raised_after_the_pages_made_before_it_that_were_not_handed_over_yet(
     client: WorkOS, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -224,7 +224,7 @@ class LoopThread(Generic[C]):
 
         The task makes the next items when the caller asks for them, as ``async for`` would
         (a few at a time: see `_Handover`), and lets go of them on the loop thread once the
-        caller has moved past them all.  Closing the generator (leaving its ``for`` early)
+        caller has moved past them all (one as each next item is made).  Closing the generator (leaving its ``for`` early)
         cancels the task and waits until the iterator's ``aclose()`` has let go of what was in
         flight (inside a running event loop it only cancels: waiting there could wait for that
         very loop).  An error of the iterator is raised here, after the items made before it;
@@ -251,7 +251,9 @@ class LoopThread(Generic[C]):
                     self._check_walk(loop)
                     yield item
                     del item
-                del batch  # the task lets go of its items, on the loop thread, where they were made
+                # Before asking: the task then empties this very list, on the loop thread, where
+                # its items were made.
+                del batch
                 handover.ask()
         finally:
             if not ended:
@@ -369,10 +371,11 @@ class _Handover(Generic[T]):
     until the caller asks for more; then it lets go of that batch -- the last references,
     unless the caller kept an item -- one item before making each of the next (what is left,
     before handing the next batch over).  So the loop thread frees what it made, in memory its
-    own core has just used, and the garbage collector's count of new objects stays as low as
-    in an ``async for``: a batch let go of all at once left each next batch to pass the
-    collector's threshold several times, every page examined and moved to an older generation
-    (~4 ms of a 10,000-organization crawl).  Nothing is made while the caller works through a
+    own core has just used, and the cyclic garbage collector's count of new objects stays low,
+    as in an ``async for``.  A batch let go of all at once left the next one to pass the young
+    generation's threshold (700 objects on Python 3.11 and 3.12) every two pages of 100
+    organizations, each time examining the pages made so far: ~4 ms of a 10,000-organization
+    crawl on 3.11.  Nothing is made while the caller works through a
     batch: as in an ``async for``, the only work ahead of the caller is the next page the async
     pager has asked for.  (Making the next items meanwhile was measured: the caller then waits
     for the GIL the loop thread holds, and more pages are alive at once.)
@@ -393,7 +396,7 @@ class _Handover(Generic[T]):
         self._items: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._made: list[T] = []  # made, not handed over yet
         self._handed: list[T] | None = None  # handed over, the caller not done with them yet
-        self._done_with: list[T] = []  # handed over, the caller done with them: let go of one an item made
+        self._done_with: list[T] = []  # handed over, the caller done with them: let go of one per item made
         self._asked: asyncio.Future[None] | None = None  # done when the caller is done with `_handed`
         self._timer: asyncio.TimerHandle | None = None  # hands `_made` over `_BATCH_DELAY` after its first item
         self._handed_at = 0.0  # when `_handed` went over (loop time)

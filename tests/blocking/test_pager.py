@@ -397,15 +397,16 @@ def test_a_batch_is_let_go_of_on_the_loop_thread_once_the_caller_moves_past_it(
     pages.close()
 
 
-def test_a_long_walk_leaves_the_garbage_collector_almost_idle_as_an_async_walk_does(
+def test_a_long_walk_runs_few_garbage_collections_on_the_loop_thread(
     client: WorkOS, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A page's models outlive the rest of its batch, so a batch made after the last one was let
     # go of all at once (the collector's count of new objects does not go below zero) passes
-    # the collector's threshold every two pages: 25 collections over these 49 pages, each
-    # examining the pages made so far.  Letting go of one old page before making each new one
-    # keeps the count low, as an async walk does: 8 here, in the first batches, each larger
-    # than the one before (and while the walk starts).
+    # the young generation's threshold every two pages: 25 collections over these 49 pages,
+    # each examining the pages made so far.  Letting go of one old page before making each new
+    # one keeps the count low: 6-9 here, in the first batches, each larger than the one before
+    # (an async walk of the same pages runs 2-3).  The threshold is Python 3.11's and 3.12's,
+    # set here because 3.13's default is higher.
     monkeypatch.setattr(_loop_thread, "_BATCH_DELAY", SAFETY_NET)
     monkeypatch.setattr(_loop_thread, "_SLOW_CALLER", SAFETY_NET)  # full batches, however slow the machine
     sizes = _record_batches(monkeypatch)
@@ -425,14 +426,18 @@ def test_a_long_walk_leaves_the_garbage_collector_almost_idle_as_an_async_walk_d
         if phase == "start" and threading.current_thread().name == "workos-orgs-loop":
             collections.append(info["generation"])
 
+    assert gc.isenabled()  # or there is nothing to count
+    thresholds = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
     gc.callbacks.append(count)
     try:
         walked = sum(1 for _ in client.organizations.list(limit=100))
     finally:
         gc.callbacks.remove(count)
+        gc.set_threshold(*thresholds)
     assert walked == 4_900
     assert sizes == [1, 2, 4, 8, 8, 8, 8, 8, 2]
-    assert len(collections) <= 12, collections
+    assert len(collections) <= 15, collections
 
 
 def test_an_error_is_raised_after_the_pages_made_before_it_that_were_not_handed_over_yet(

@@ -347,6 +347,14 @@ def test_a_walk_left_in_cyclic_garbage_is_closed_without_a_pending_task_destroye
     assert errors == []
 
 
+def _full_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches as large as the rules allow, however slow the machine: no page goes over early for
+    its time bound, and the caller is never taken for slow (its time on a batch includes two
+    thread wake-ups, which a busy machine can stretch past the bound for a slow caller)."""
+    monkeypatch.setattr(_loop_thread, "_BATCH_DELAY", SAFETY_NET)
+    monkeypatch.setattr(_loop_thread, "_SLOW_CALLER", SAFETY_NET)
+
+
 def _record_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The size of each batch of pages the walk hands the caller's thread, as it takes them."""
     sizes: list[int] = []
@@ -365,8 +373,7 @@ def _record_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def test_pages_made_in_quick_succession_are_handed_over_together(
     client: WorkOS, emulator: Emulator, seeded: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # No batch goes over early for its time bound here, however slow the machine.
-    monkeypatch.setattr(_loop_thread, "_BATCH_DELAY", SAFETY_NET)
+    _full_batches(monkeypatch)
     sizes = _record_batches(monkeypatch)
     walked = [organization.id for organization in client.organizations.list(limit=1)]
     assert walked == asyncio.run(_async_walk(emulator, limit=1))
@@ -379,7 +386,7 @@ def test_pages_made_in_quick_succession_are_handed_over_together(
 def test_a_batch_is_let_go_of_on_the_loop_thread_once_the_caller_moves_past_it(
     client: WorkOS, seeded: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_loop_thread, "_BATCH_DELAY", SAFETY_NET)
+    _full_batches(monkeypatch)
     sizes = _record_batches(monkeypatch)
     freed_in: list[str] = []
     pages = client.organizations.list(limit=4).pages()  # 17 organizations: pages 1 | 2, 3 | 4, 5
@@ -407,8 +414,7 @@ def test_a_long_walk_runs_few_garbage_collections_on_the_loop_thread(
     # one keeps the count low: 6-9 here, in the first batches, each larger than the one before
     # (an async walk of the same pages runs 2-3).  The threshold is Python 3.11's and 3.12's,
     # set here because 3.13's default is higher.
-    monkeypatch.setattr(_loop_thread, "_BATCH_DELAY", SAFETY_NET)
-    monkeypatch.setattr(_loop_thread, "_SLOW_CALLER", SAFETY_NET)  # full batches, however slow the machine
+    _full_batches(monkeypatch)
     sizes = _record_batches(monkeypatch)
     emulator.seed(
         [
@@ -451,7 +457,7 @@ def test_an_error_is_raised_after_the_pages_made_before_it_that_were_not_handed_
         emulator.inject_fault(method="GET", path="/organizations", status=200, body=body, times=1)
     emulator.inject_fault(method="GET", path="/organizations", status=500, times=1)
     # Page 2 waits for page 3 to make a batch of two; page 3 fails.
-    monkeypatch.setattr(_loop_thread, "_BATCH_DELAY", SAFETY_NET)
+    _full_batches(monkeypatch)
     sizes = _record_batches(monkeypatch)
     seen: list[str] = []
     with pytest.raises(InternalServerError) as caught:
@@ -464,7 +470,7 @@ def test_an_error_is_raised_after_the_pages_made_before_it_that_were_not_handed_
 def test_a_walk_stops_at_once_when_the_client_is_closed_in_the_middle_of_a_batch(
     client: WorkOS, seeded: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_loop_thread, "_BATCH_DELAY", SAFETY_NET)
+    _full_batches(monkeypatch)
     sizes = _record_batches(monkeypatch)
     walk = iter(client.organizations.list(limit=1))
     seen = [next(walk).id, next(walk).id]  # the first batch, then the first of a batch of two

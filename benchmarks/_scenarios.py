@@ -291,7 +291,8 @@ def blocking_rounds(
 
     The contenders run in different threads (the blocking client's loop thread, the async
     client's main thread), and a crawl right after the other contender's takes longer than one
-    right after its own, whichever contender it is (benchmarks/HISTORY.md, "Fourth round").
+    right after its own, whichever contender it is (benchmarks/HISTORY.md, "Fourth round";
+    ``python benchmarks/switch_cost.py`` measures it).
     Alternating the order without that settling call, some rounds' ratios charged the switch to
     one contender and some to the other, and the median rested on the few rounds in between;
     settled, every round compares the two as a program that keeps using one of them runs it.

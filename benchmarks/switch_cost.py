@@ -1,0 +1,79 @@
+"""What a crawl costs right after the other client's crawl: the blocking client against the async one.
+
+    python benchmarks/switch_cost.py 15      # 15 rounds, the order alternating, nothing settled
+
+The suite times each client right after an untimed crawl of its own (`blocking_rounds`); this
+shows why.  Each round crawls 10,000 lean organizations with both clients, the order
+alternating as the suite once did, and every crawl is filed by what ran just before it: the
+same client, or the other one (the first round follows a warm-up that ends with the blocking
+crawl).  Wall and CPU (``time.process_time()`` of this process: both clients' threads, not the
+emulator's) are medians per cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final
+
+from _clients import BLOCKING, FACTORIES, THIS_SDK, blocking
+from _harness import emulator_process, write_seed
+from _scenarios import rotated
+from _shapes import LEAN
+
+CRAWL_COUNT: Final = 10_000
+
+
+def measure(url: str, api_key: str, rounds: int) -> None:
+    with asyncio.Runner() as runner, blocking(url, api_key) as blocking_crawl:
+        stack = contextlib.AsyncExitStack()
+        ours = runner.run(stack.enter_async_context(FACTORIES[THIS_SDK](url, api_key)))
+        try:
+            clients: dict[str, Callable[[], int]] = {
+                THIS_SDK: lambda: runner.run(ours.crawl()),
+                BLOCKING: blocking_crawl,
+            }
+            for crawl in clients.values():
+                crawl()  # warm up: connections, caches; the blocking client's crawl is last
+            before = BLOCKING
+            cells: dict[tuple[str, bool], list[tuple[float, float]]] = {}
+            for round_number in range(rounds):
+                for name in rotated(list(clients), round_number):
+                    gc.collect()
+                    started, started_cpu = time.perf_counter(), time.process_time()
+                    count = clients[name]()
+                    seconds = (time.perf_counter() - started, time.process_time() - started_cpu)
+                    if count != CRAWL_COUNT:
+                        raise RuntimeError(f"{name} crawled {count} organizations, expected {CRAWL_COUNT}")
+                    cells.setdefault((name, before == name), []).append(seconds)
+                    before = name
+        finally:
+            runner.run(stack.aclose())
+    for name in clients:
+        for own, label in ((True, "after its own crawl"), (False, "after the other's")):
+            times = cells.get((name, own), [])
+            if times:
+                wall = statistics.median(wall for wall, _ in times) * 1e3
+                cpu = statistics.median(cpu for _, cpu in times) * 1e3
+                print(f"{name:30} {label:20} wall ms {wall:6.1f}  CPU ms {cpu:6.1f}  ({len(times)} crawls)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("rounds", type=int, nargs="?", default=15)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as directory:
+        seed = write_seed(Path(directory) / "seed.json", CRAWL_COUNT, LEAN)
+        with emulator_process("--seed", str(seed)) as emulator:
+            measure(emulator.url, emulator.api_key, args.rounds)
+
+
+if __name__ == "__main__":
+    main()

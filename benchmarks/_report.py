@@ -548,8 +548,7 @@ def render(results: Results, command: str, chart_name: str | None) -> str:
         f"- Each round runs every contender once, in an order that rotates each round; {plan.rounds} rounds per"
         " scenario (see the scaling table for the other crawls). The blocking client against the async client is"
         " the exception: there each crawls twice in a round, and only the second crawl is timed. Each client"
-        " opens its connections before"
-        " timing starts. Ratios are taken within a round; the tables give their median (min-max); a target's"
+        " opens its connections before timing starts. Ratios are taken within a round; the tables give their median (min-max); a target's"
         " *met?* is decided on that median.",
         "- *Busy* means one extra process spinning `while True: pass` beside the client and the emulator,"
         " started before the scenario and killed after it by this suite: on 2 cores, the client and the"

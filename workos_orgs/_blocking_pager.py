@@ -65,7 +65,7 @@ class Pager(Generic[T]):
             for page in pages:
                 items = iter(in_walk_order(page))
                 # Nothing here keeps a page once its items are yielded: the loop thread frees it
-                # (with the rest of its batch) before it makes the next one.
+                # once the caller has moved past its batch, before the next batch comes.
                 del page
                 yield from items
         finally:

@@ -224,10 +224,10 @@ class LoopThread(Generic[C]):
 
         The task makes the next items when the caller asks for them, as ``async for`` would
         (a few at a time: see `_Handover`), and lets go of them on the loop thread once the
-        caller has moved past them all (one as each next item is made).  Closing the generator (leaving its ``for`` early)
-        cancels the task and waits until the iterator's ``aclose()`` has let go of what was in
-        flight (inside a running event loop it only cancels: waiting there could wait for that
-        very loop).  An error of the iterator is raised here, after the items made before it;
+        caller has moved past them all (one as each next item is made).  Closing the generator
+        (leaving its ``for`` early) cancels the task and waits until the iterator's ``aclose()``
+        has let go of what was in flight (inside a running event loop it only cancels: waiting
+        there could wait for that very loop).  An error of the iterator is raised here, after the items made before it;
         once the client is closed, or in a forked child, the next item is `ClientClosedError`.
         """
         refuse_running_loop()
@@ -375,10 +375,10 @@ class _Handover(Generic[T]):
     as in an ``async for``.  A batch let go of all at once left the next one to pass the young
     generation's threshold (700 objects on Python 3.11 and 3.12) every two pages of 100
     organizations, each time examining the pages made so far: ~4 ms of a 10,000-organization
-    crawl on 3.11.  Nothing is made while the caller works through a
-    batch: as in an ``async for``, the only work ahead of the caller is the next page the async
-    pager has asked for.  (Making the next items meanwhile was measured: the caller then waits
-    for the GIL the loop thread holds, and more pages are alive at once.)
+    crawl on 3.11.  Nothing is made while the caller works through a batch: as in an ``async
+    for``, the only work ahead of the caller is the next page the async pager has asked for.
+    (Making the next items meanwhile was measured: the caller then waits for the GIL the loop
+    thread holds, and more pages are alive at once.)
 
     A hand-over costs a wake-up of each thread, ~35 µs each across two cores of a virtual
     machine.  So while the caller is quick with what it is handed and items come quickly,

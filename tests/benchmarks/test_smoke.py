@@ -25,6 +25,7 @@ import _report  # noqa: E402
 import _results  # noqa: E402
 import _scenarios  # noqa: E402
 import _shapes  # noqa: E402
+import get_layers  # noqa: E402
 import run  # noqa: E402
 
 SEEDED = 150
@@ -193,3 +194,15 @@ def test_each_blocking_contender_is_timed_right_after_an_untimed_call_of_its_own
 
     assert calls == ["first"] * 2 + ["second"] * 4 + ["first"] * 4 + ["second"] * 2
     assert times == {"first": [1, 1, 1], "second": [1, 1, 1]}
+
+
+async def test_each_layer_of_the_get_breakdown_gets_the_organization_asked_for(
+    emulator: _harness.EmulatorProcess,
+) -> None:
+    async with get_layers.every_layer(emulator.url, emulator.api_key) as (calls, ids):
+        assert list(calls) == list(get_layers.LAYERS)
+        for name, call in calls.items():
+            got = await call(ids[7])
+            assert (got.id if name == get_layers.SDK else got["id"]) == ids[7], name
+    cpu = await get_layers.measure(emulator.url, emulator.api_key, rounds=2, gets=4)
+    assert {name: len(figures) for name, figures in cpu.items()} == dict.fromkeys(get_layers.LAYERS, 2)

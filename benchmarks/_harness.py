@@ -7,6 +7,7 @@ import os
 import select
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,6 +61,16 @@ def _server(command: list[str]) -> Iterator[EmulatorProcess]:
 def emulator_process(*args: str) -> contextlib.AbstractContextManager[EmulatorProcess]:
     """``python -m workos_orgs.emulator --port 0 ARGS`` until the block ends."""
     return _server([sys.executable, "-m", "workos_orgs.emulator", "--port", "0", *args])
+
+
+@contextlib.contextmanager
+def seeded_emulator(count: int, shape: str) -> Iterator[EmulatorProcess]:
+    """The emulator in its own process, seeded with `count` sample organizations of `shape`,
+    until the block ends (the seed file lives in a temporary directory as long)."""
+    with tempfile.TemporaryDirectory(prefix="workos-seed-") as directory:
+        seed = write_seed(Path(directory) / "seed.json", count, shape)
+        with emulator_process("--seed", str(seed)) as emulator:
+            yield emulator
 
 
 def bare_server_process(page: Path, single: Path) -> contextlib.AbstractContextManager[EmulatorProcess]:

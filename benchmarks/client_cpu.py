@@ -16,14 +16,12 @@ import argparse
 import asyncio
 import gc
 import statistics
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Final
 
 from _clients import PAGE_SIZE, BenchClient, floor, this_sdk
-from _harness import emulator_process, write_seed
+from _harness import seeded_emulator
 from _scenarios import bounded
 from _shapes import LEAN
 
@@ -72,10 +70,8 @@ def main() -> None:
     parser.add_argument("scenario", choices=["gets", "crawl"])
     parser.add_argument("rounds", type=int, nargs="?", default=5)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as directory:
-        seed = write_seed(Path(directory) / "seed.json", CRAWL_COUNT, LEAN)
-        with emulator_process("--seed", str(seed)) as emulator:
-            asyncio.run(measure(emulator.url, emulator.api_key, args.scenario, args.rounds))
+    with seeded_emulator(CRAWL_COUNT, LEAN) as emulator:
+        asyncio.run(measure(emulator.url, emulator.api_key, args.scenario, args.rounds))
 
 
 if __name__ == "__main__":

@@ -27,17 +27,15 @@ import contextlib
 import gc
 import itertools
 import statistics
-import tempfile
 import time
 import timeit
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any, Final
 
 import aiohttp
 import orjson
 from _clients import PAGE_SIZE, floor
-from _harness import emulator_process, load_average, write_seed
+from _harness import load_average, seeded_emulator
 from _scenarios import bounded, rotated
 from _shapes import LEAN
 
@@ -203,10 +201,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("rounds", type=int, nargs="?", default=9)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as directory:
-        seed = write_seed(Path(directory) / "seed.json", SEEDED, LEAN)
-        with emulator_process("--seed", str(seed)) as emulator:
-            cpu = asyncio.run(measure(emulator.url, emulator.api_key, args.rounds))
+    with seeded_emulator(SEEDED, LEAN) as emulator:
+        cpu = asyncio.run(measure(emulator.url, emulator.api_key, args.rounds))
     report(cpu, alone())
 
 

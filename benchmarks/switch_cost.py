@@ -17,14 +17,12 @@ import asyncio
 import contextlib
 import gc
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Final
 
 from _clients import BLOCKING, FACTORIES, THIS_SDK, blocking
-from _harness import emulator_process, write_seed
+from _harness import seeded_emulator
 from _scenarios import rotated
 from _shapes import LEAN
 
@@ -69,10 +67,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("rounds", type=int, nargs="?", default=15)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as directory:
-        seed = write_seed(Path(directory) / "seed.json", CRAWL_COUNT, LEAN)
-        with emulator_process("--seed", str(seed)) as emulator:
-            measure(emulator.url, emulator.api_key, args.rounds)
+    with seeded_emulator(CRAWL_COUNT, LEAN) as emulator:
+        measure(emulator.url, emulator.api_key, args.rounds)
 
 
 if __name__ == "__main__":

@@ -64,9 +64,9 @@ def emulator_process(*args: str) -> contextlib.AbstractContextManager[EmulatorPr
 
 
 @contextlib.contextmanager
-def seeded_emulator(count: int, shape: str) -> Iterator[EmulatorProcess]:
+def emulator_with_samples(count: int, shape: str) -> Iterator[EmulatorProcess]:
     """The emulator in its own process, seeded with `count` sample organizations of `shape`,
-    until the block ends (the seed file lives in a temporary directory as long)."""
+    until the block ends (the seed file lives in a temporary directory for as long)."""
     with tempfile.TemporaryDirectory(prefix="workos-seed-") as directory:
         seed = write_seed(Path(directory) / "seed.json", count, shape)
         with emulator_process("--seed", str(seed)) as emulator:

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import Final
 
 from _clients import PAGE_SIZE, BenchClient, floor, this_sdk
-from _harness import seeded_emulator
+from _harness import emulator_with_samples
 from _scenarios import bounded
 from _shapes import LEAN
 
@@ -70,7 +70,7 @@ def main() -> None:
     parser.add_argument("scenario", choices=["gets", "crawl"])
     parser.add_argument("rounds", type=int, nargs="?", default=5)
     args = parser.parse_args()
-    with seeded_emulator(CRAWL_COUNT, LEAN) as emulator:
+    with emulator_with_samples(CRAWL_COUNT, LEAN) as emulator:
         asyncio.run(measure(emulator.url, emulator.api_key, args.scenario, args.rounds))
 
 

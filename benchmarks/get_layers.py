@@ -7,13 +7,15 @@ called exactly as the SDK calls it up to ``client.organizations.get``; every row
 decodes the body with ``orjson.loads`` (the SDK builds the model).  Two floors stand above
 them: the suite's, with aiohttp's default timeout (which sets a timer per request), and the
 same without a total timeout, as the SDK runs aiohttp (its own deadlines need no timer per
-request).  The gets cycle through one page of ids, as the suite's do.  The emulator runs in its
-own process, so ``time.process_time()`` of this one is the client's CPU; rounds rotate the order.
+request).  The gets cycle through one page of ids, as the suite's do; the suite's own get
+wraps ``organizations.get`` in one more coroutine, so its figure is a little higher.  The
+emulator runs in its own process, so ``time.process_time()`` of this one is the client's CPU.
+Rounds rotate the order; each step is the median of its two rows' difference in each round.
 
-The last row is a yardstick: a few additions in a loop before each of the third row's gets,
-against the same loop timed alone.  Code run once per get costs several times what the same
-code costs in a loop of its own, so only a row here, not a micro-benchmark, says what a change
-to the SDK's call would save.
+The last row is a yardstick: the retry loop's row with one more request built (as the client
+builds it) and thrown away before each get, against building that request timed alone.  Code
+run once per get can cost several times what it costs in a loop of its own, and then only a
+comparison in place like these rows, not a micro-benchmark, says what a change would save.
 
 The middle rows reach into the SDK's internals (its connection, settings and transport) to stop
 at each layer, so they change with them: this is a measuring tool, not an example.
@@ -33,15 +35,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Final
 
 import aiohttp
+import attrs
 import orjson
 from _clients import PAGE_SIZE, floor
-from _harness import load_average, seeded_emulator
+from _harness import emulator_with_samples, load_average
 from _scenarios import bounded, rotated
 from _shapes import LEAN
 
 from workos_orgs import AsyncWorkOS
 from workos_orgs._attempts import Attempt
-from workos_orgs._request import build_request
+from workos_orgs._request import Request, build_request
 
 GETS: Final = 2_000
 IN_FLIGHT: Final = 32
@@ -50,33 +53,34 @@ SEEDED: Final = 300
 FLOOR: Final = "floor (the suite's)"
 FLOOR_UNTIMED: Final = "floor, no total timeout"
 AIOHTTP: Final = "aiohttp as the SDK calls it"
-ATTEMPT: Final = "+ one attempt (deadlines, send count, capped read, key redaction)"
+ATTEMPT: Final = "+ one attempt (deadlines, send count, capped read, key redaction, Response)"
 RETRIES: Final = "+ the retry loop"
-BUILD: Final = "+ building the request"
-SDK: Final = "+ the resource method and the model (organizations.get)"
-PLAIN_PYTHON: Final = "aiohttp as the SDK calls it + a little plain Python"
-LAYERS: Final = (FLOOR, FLOOR_UNTIMED, AIOHTTP, ATTEMPT, RETRIES, BUILD, SDK, PLAIN_PYTHON)
+CLIENT: Final = "+ the client (its settings; building the request)"
+SDK: Final = "+ organizations.get (the resource method, parsing, the model)"
+BUILT_ASIDE: Final = "the retry loop's row + a request built and thrown away"
+LAYERS: Final = (FLOOR, FLOOR_UNTIMED, AIOHTTP, ATTEMPT, RETRIES, CLIENT, SDK, BUILT_ASIDE)
 COMPARED_WITH: Final = {
     **{name: before for before, name in itertools.pairwise(LAYERS)},
-    PLAIN_PYTHON: AIOHTTP,
+    BUILT_ASIDE: RETRIES,
 }
 """The row each row's step is measured from."""
 
 Get = Callable[[str], Awaitable[Any]]
 
 
-def plain_python() -> int:
-    """Sixty additions in a loop: pure Python, no allocation, no call out of the interpreter."""
-    total = 0
-    for number in range(60):
-        total += number
-    return total
+def build(client: AsyncWorkOS, org_id: str) -> Request:
+    """The request the client builds for ``organizations.get(org_id)``."""
+    connection = client._connection
+    segments = ("organizations", org_id)
+    return build_request(
+        "GET", connection.base_url, segments, api_key=connection.api_key, plain=connection.plain_headers
+    )
 
 
-def alone() -> float:
-    """What `plain_python` takes timed on its own, in a loop (the best of five): the way a
+def alone(client: AsyncWorkOS, org_id: str, number: int = 20_000) -> float:
+    """Seconds `build` takes timed on its own, in a loop (the median of five): the way a
     micro-benchmark would measure a piece of the SDK."""
-    return min(timeit.repeat(plain_python, number=20_000, repeat=5)) / 20_000
+    return statistics.median(timeit.repeat(lambda: build(client, org_id), number=number, repeat=5)) / number
 
 
 @contextlib.asynccontextmanager
@@ -97,16 +101,7 @@ def sdk_layers(client: AsyncWorkOS, ids: list[str]) -> dict[str, Get]:
     """The SDK's call stopped after each layer, on `client`'s own session and settings."""
     connection, settings = client._connection, client._settings
     sessions, transport = connection.sessions, connection.transport
-    prebuilt = {
-        org_id: build_request(
-            "GET",
-            connection.base_url,
-            ("organizations", org_id),
-            api_key=connection.api_key,
-            plain=connection.plain_headers,
-        )
-        for org_id in ids
-    }
+    prebuilt = {org_id: build(client, org_id) for org_id in ids}
 
     async def plain_aiohttp(org_id: str) -> Any:
         request = prebuilt[org_id]
@@ -129,37 +124,47 @@ def sdk_layers(client: AsyncWorkOS, ids: list[str]) -> dict[str, Get]:
     async def retried(org_id: str) -> Any:
         return orjson.loads((await transport.request(prebuilt[org_id], settings)).body)
 
-    async def built(org_id: str) -> Any:
+    async def through_the_client(org_id: str) -> Any:
         return orjson.loads((await client._request("GET", ("organizations", org_id))).body)
 
-    async def with_plain_python(org_id: str) -> Any:
-        plain_python()
-        return await plain_aiohttp(org_id)
+    async def built_aside(org_id: str) -> Any:
+        build(client, org_id)
+        return orjson.loads((await transport.request(prebuilt[org_id], settings)).body)
 
     return {
         AIOHTTP: plain_aiohttp,
         ATTEMPT: one_attempt,
         RETRIES: retried,
-        BUILD: built,
+        CLIENT: through_the_client,
         SDK: client.organizations.get,
-        PLAIN_PYTHON: with_plain_python,
+        BUILT_ASIDE: built_aside,
     }
 
 
 @contextlib.asynccontextmanager
-async def every_layer(url: str, api_key: str) -> AsyncIterator[tuple[dict[str, Get], list[str]]]:
-    """A get for each of `LAYERS`, and the ids to get: one page of them, as the suite cycles through."""
+async def every_layer(url: str, api_key: str) -> AsyncIterator[tuple[dict[str, Get], list[str], float]]:
+    """A get for each of `LAYERS`, the ids to get (one page of them, as the suite cycles
+    through), and the seconds building one request takes alone (`alone`)."""
     async with AsyncWorkOS(api_key=api_key, base_url=url) as client:
         ids = [
             organization.id async for organization in client.organizations.list(limit=PAGE_SIZE, max_items=PAGE_SIZE)
         ]
         async with floor(url, api_key) as raw, floor_untimed(url, api_key) as untimed:
-            yield {FLOOR: raw.get, FLOOR_UNTIMED: untimed, **sdk_layers(client, ids)}, ids
+            yield {FLOOR: raw.get, FLOOR_UNTIMED: untimed, **sdk_layers(client, ids)}, ids, alone(client, ids[0])
 
 
-async def measure(url: str, api_key: str, rounds: int, gets: int = GETS) -> dict[str, list[float]]:
-    """Client CPU seconds per get for each of `LAYERS`, a list of `rounds` figures each."""
-    async with every_layer(url, api_key) as (calls, ids):
+@attrs.frozen
+class Measured:
+    """Client CPU seconds per get for each of `LAYERS`, one figure a round, and what building
+    one request takes alone."""
+
+    cpu: dict[str, list[float]]
+    build_alone: float
+
+
+async def measure(url: str, api_key: str, rounds: int, gets: int = GETS) -> Measured:
+    """`rounds` rounds of `gets` gets for each of `LAYERS`, the order rotating."""
+    async with every_layer(url, api_key) as (calls, ids, build_alone):
 
         def run(name: str) -> Awaitable[None]:
             call = calls[name]
@@ -174,25 +179,31 @@ async def measure(url: str, api_key: str, rounds: int, gets: int = GETS) -> dict
                 started = time.process_time()
                 await run(name)
                 cpu[name].append((time.process_time() - started) / gets)
-    return cpu
+    return Measured(cpu, build_alone)
 
 
-def report(cpu: dict[str, list[float]], plain_python_alone: float) -> None:
-    """Each layer's median (min-max), against the suite's floor and as a step from the row it adds to."""
-    medians = {name: statistics.median(figures) for name, figures in cpu.items()}
+def report(measured: Measured) -> None:
+    """Each row's median (min-max) and its ratio to the suite's floor; then the step from the
+    row it adds to, as the median (min-max) of the two rows' difference in each round."""
+    cpu = measured.cpu
+    floor_median = statistics.median(cpu[FLOOR])
+    steps: dict[str, list[float]] = {}
     for name in LAYERS:
+        median = statistics.median(cpu[name])
         step = ""
         if name in COMPARED_WITH:
-            step = f"  {(medians[name] - medians[COMPARED_WITH[name]]) * 1e6:+5.1f} µs"
+            steps[name] = [mine - theirs for mine, theirs in zip(cpu[name], cpu[COMPARED_WITH[name]], strict=True)]
+            figures = [difference * 1e6 for difference in steps[name]]
+            step = f"  {statistics.median(figures):+5.1f} µs ({min(figures):+.1f} to {max(figures):+.1f})"
         print(
-            f"{name:66} {medians[name] * 1e6:6.1f} µs ({min(cpu[name]) * 1e6:5.1f}-{max(cpu[name]) * 1e6:5.1f})"
-            f"  x{medians[name] / medians[FLOOR]:.2f} the floor{step}"
+            f"{name:76} {median * 1e6:6.1f} µs ({min(cpu[name]) * 1e6:5.1f}-{max(cpu[name]) * 1e6:5.1f})"
+            f"  x{median / floor_median:.2f} the floor{step}"
         )
-    between_gets = medians[PLAIN_PYTHON] - medians[AIOHTTP]
+    in_a_get = statistics.median(steps[BUILT_ASIDE])
     print(
-        f"The plain Python takes {plain_python_alone * 1e6:.2f} µs timed alone and {between_gets * 1e6:.2f} µs between"
-        f" gets (x{between_gets / plain_python_alone:.1f}): a micro-benchmark of a piece of the SDK understates what"
-        " it costs in a get by about that much."
+        f"Building one request: {measured.build_alone * 1e6:.2f} µs timed alone, {in_a_get * 1e6:.2f} µs"
+        f" ({min(steps[BUILT_ASIDE]) * 1e6:.2f} to {max(steps[BUILT_ASIDE]) * 1e6:.2f}) between gets,"
+        f" x{in_a_get / measured.build_alone:.1f}."
     )
     print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*load_average()))
 
@@ -201,9 +212,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("rounds", type=int, nargs="?", default=9)
     args = parser.parse_args()
-    with seeded_emulator(SEEDED, LEAN) as emulator:
-        cpu = asyncio.run(measure(emulator.url, emulator.api_key, args.rounds))
-    report(cpu, alone())
+    with emulator_with_samples(SEEDED, LEAN) as emulator:
+        measured = asyncio.run(measure(emulator.url, emulator.api_key, args.rounds))
+    report(measured)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Final
 
 from _clients import BLOCKING, FACTORIES, THIS_SDK, blocking
-from _harness import seeded_emulator
+from _harness import emulator_with_samples
 from _scenarios import rotated
 from _shapes import LEAN
 
@@ -67,7 +67,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("rounds", type=int, nargs="?", default=15)
     args = parser.parse_args()
-    with seeded_emulator(CRAWL_COUNT, LEAN) as emulator:
+    with emulator_with_samples(CRAWL_COUNT, LEAN) as emulator:
         measure(emulator.url, emulator.api_key, args.rounds)
 
 

@@ -8,9 +8,11 @@ is skipped here when it is missing, while this SDK and the floor always run.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import orjson
@@ -32,10 +34,9 @@ SEEDED = 150
 
 
 @pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[_harness.EmulatorProcess]:
+def emulator() -> Iterator[_harness.EmulatorProcess]:
     """The emulator in its own process, as the suite runs it, with a fresh seeded store."""
-    seed = _harness.write_seed(tmp_path / "seed.json", SEEDED, _shapes.LEAN)
-    with _harness.emulator_process("--seed", str(seed)) as process:
+    with _harness.emulator_with_samples(SEEDED, _shapes.LEAN) as process:
         yield process
 
 
@@ -196,13 +197,69 @@ def test_each_blocking_contender_is_timed_right_after_an_untimed_call_of_its_own
     assert times == {"first": [1, 1, 1], "second": [1, 1, 1]}
 
 
-async def test_each_layer_of_the_get_breakdown_gets_the_organization_asked_for(
-    emulator: _harness.EmulatorProcess,
+# Which of the SDK's pieces each row of the get breakdown runs: each row adds one layer.
+_TRANSPORT_SEND = ("workos_orgs._transport", "Transport", "_send_once")
+_TRANSPORT_RETRIES = ("workos_orgs._transport", "Transport", "_request")
+_CLIENT_BUILD = ("workos_orgs._base_client", None, "build_request")
+_PARSE = ("workos_orgs._organizations", None, "parse_organization")
+_BUILT_ASIDE = ("get_layers", None, "build")
+_LAYER_PIECES: dict[str, set[tuple[str, str | None, str]]] = {
+    get_layers.FLOOR: set(),
+    get_layers.FLOOR_UNTIMED: set(),
+    get_layers.AIOHTTP: set(),
+    get_layers.ATTEMPT: {_TRANSPORT_SEND},
+    get_layers.RETRIES: {_TRANSPORT_SEND, _TRANSPORT_RETRIES},
+    get_layers.CLIENT: {_TRANSPORT_SEND, _TRANSPORT_RETRIES, _CLIENT_BUILD},
+    get_layers.SDK: {_TRANSPORT_SEND, _TRANSPORT_RETRIES, _CLIENT_BUILD, _PARSE},
+    get_layers.BUILT_ASIDE: {_TRANSPORT_SEND, _TRANSPORT_RETRIES, _BUILT_ASIDE},
+}
+
+
+async def test_each_row_of_the_get_breakdown_runs_its_layers_and_gets_the_organization_asked_for(
+    emulator: _harness.EmulatorProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with get_layers.every_layer(emulator.url, emulator.api_key) as (calls, ids):
+    ran: list[tuple[str, str | None, str]] = []
+
+    def counted(piece: tuple[str, str | None, str]) -> None:
+        module, owner_name, name = piece
+        owner = getattr(sys.modules[module], owner_name) if owner_name else sys.modules[module]
+        original = getattr(owner, name)
+        if inspect.iscoroutinefunction(original):
+
+            async def wrapper(*args: Any, **kwargs: Any) -> Any:
+                ran.append(piece)
+                return await original(*args, **kwargs)
+
+        else:
+
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                ran.append(piece)
+                return original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, wrapper)
+
+    for piece in (_TRANSPORT_SEND, _TRANSPORT_RETRIES, _CLIENT_BUILD, _PARSE, _BUILT_ASIDE):
+        counted(piece)
+    async with get_layers.every_layer(emulator.url, emulator.api_key) as (calls, ids, build_alone):
         assert list(calls) == list(get_layers.LAYERS)
+        assert build_alone > 0
         for name, call in calls.items():
+            ran.clear()
             got = await call(ids[7])
             assert (got.id if name == get_layers.SDK else got["id"]) == ids[7], name
-    cpu = await get_layers.measure(emulator.url, emulator.api_key, rounds=2, gets=4)
-    assert {name: len(figures) for name, figures in cpu.items()} == dict.fromkeys(get_layers.LAYERS, 2)
+            assert set(ran) == _LAYER_PIECES[name], name
+
+
+def test_the_get_breakdown_reports_every_row_and_its_step(capsys: pytest.CaptureFixture[str]) -> None:
+    # Two rounds whose figures rise by 1 µs a row: every step is +1.0 µs; the yardstick, the
+    # last row, is measured from the retry loop's row, three rows before it.
+    cpu = {name: [(10 + row) * 1e-6, (10 + row) * 1e-6] for row, name in enumerate(get_layers.LAYERS)}
+    get_layers.report(get_layers.Measured(cpu, build_alone=1e-6))
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("  ")[0].rstrip() for line in lines[: len(get_layers.LAYERS)]] == list(get_layers.LAYERS)
+    assert lines[0].endswith("x1.00 the floor")
+    assert all(line.endswith("+1.0 µs (+1.0 to +1.0)") for line in lines[1 : len(get_layers.LAYERS) - 1])
+    assert lines[len(get_layers.LAYERS) - 1].endswith("x1.70 the floor   +3.0 µs (+3.0 to +3.0)")
+    assert lines[len(get_layers.LAYERS)] == (
+        "Building one request: 1.00 µs timed alone, 3.00 µs (3.00 to 3.00) between gets, x3.0."
+    )

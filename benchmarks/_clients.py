@@ -109,13 +109,15 @@ async def official(url: str, api_key: str) -> AsyncIterator[BenchClient]:
 
 
 @contextlib.asynccontextmanager
-async def floor(url: str, api_key: str) -> AsyncIterator[BenchClient]:
+async def floor(url: str, api_key: str, *, timeout: aiohttp.ClientTimeout | None = None) -> AsyncIterator[BenchClient]:
     """The least a client can do: one aiohttp session, orjson, plain dicts, no checks, no retries.
 
     It sends an ``Idempotency-Key`` on creates as both SDKs do, so the server does the same work.
+    `timeout` is the session's (aiohttp's default, which sets a timer per request, when None).
     """
     headers = {"Authorization": f"Bearer {api_key}"}
-    async with aiohttp.ClientSession(url, headers=headers) as session:
+    options = {} if timeout is None else {"timeout": timeout}
+    async with aiohttp.ClientSession(url, headers=headers, **options) as session:
 
         async def crawl() -> int:
             count = 0

@@ -8,18 +8,19 @@ machine hits every contender alike; a ratio is taken within a round, never acros
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import importlib.util
 import json
 import time
 import tracemalloc
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 import aiohttp
 import attrs
 import orjson
-from _clients import OFFICIAL, THIS_SDK, BenchClient
+from _clients import BLOCKING, OFFICIAL, THIS_SDK, BenchClient, blocking, this_sdk
 from _harness import process_cpu_seconds
 from _results import Times
 from _shapes import create_inputs
@@ -79,14 +80,18 @@ async def timed_rounds(
     return times
 
 
+def checked(name: str, count: int, expected: int) -> None:
+    """Raise when a crawl did not walk every organization."""
+    if count != expected:
+        raise RuntimeError(f"{name} crawled {count} organizations, expected {expected}")
+
+
 def crawl_job(expected: int) -> Job[BenchClient]:
     """Walk every organization; the count must come out right."""
 
     def job(client: BenchClient, _round: int, _position: int) -> Callable[[], Awaitable[None]]:
         async def work() -> None:
-            count = await client.crawl()
-            if count != expected:
-                raise RuntimeError(f"{client.name} crawled {count} organizations, expected {expected}")
+            checked(client.name, await client.crawl(), expected)
 
         return work
 
@@ -281,6 +286,22 @@ def bytes_per_organization(
 def first_ids(bodies: Iterable[bytes]) -> list[str]:
     """The organization ids in some list bodies."""
     return [item["id"] for body in bodies for item in orjson.loads(body)["data"]]
+
+
+@contextlib.contextmanager
+def blocking_against_async(url: str, api_key: str, expected: int) -> Iterator[dict[str, Callable[[], None]]]:
+    """The blocking scenario's contenders: this SDK's async client, on an event loop of its own
+    in this thread, and its blocking client, each a crawl that must walk `expected` organizations."""
+    with asyncio.Runner() as runner, blocking(url, api_key) as blocking_crawl:
+        stack = contextlib.AsyncExitStack()
+        ours = runner.run(stack.enter_async_context(this_sdk(url, api_key)))
+        try:
+            yield {
+                THIS_SDK: lambda: checked(THIS_SDK, runner.run(ours.crawl()), expected),
+                BLOCKING: lambda: checked(BLOCKING, blocking_crawl(), expected),
+            }
+        finally:
+            runner.run(stack.aclose())
 
 
 def blocking_rounds(

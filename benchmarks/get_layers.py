@@ -83,20 +83,6 @@ def alone(client: AsyncWorkOS, org_id: str, number: int = 20_000) -> float:
     return statistics.median(timeit.repeat(lambda: build(client, org_id), number=number, repeat=5)) / number
 
 
-@contextlib.asynccontextmanager
-async def floor_untimed(url: str, api_key: str) -> AsyncIterator[Get]:
-    """The suite's floor with ``ClientTimeout(total=None)``: no timer per request."""
-    headers = {"Authorization": f"Bearer {api_key}"}
-    async with aiohttp.ClientSession(url, headers=headers, timeout=aiohttp.ClientTimeout(total=None)) as session:
-
-        async def get(org_id: str) -> Any:
-            async with session.get(f"/organizations/{org_id}") as response:
-                response.raise_for_status()
-                return orjson.loads(await response.read())
-
-        yield get
-
-
 def sdk_layers(client: AsyncWorkOS, ids: list[str]) -> dict[str, Get]:
     """The SDK's call stopped after each layer, on `client`'s own session and settings."""
     connection, settings = client._connection, client._settings
@@ -149,8 +135,11 @@ async def every_layer(url: str, api_key: str) -> AsyncIterator[tuple[dict[str, G
         ids = [
             organization.id async for organization in client.organizations.list(limit=PAGE_SIZE, max_items=PAGE_SIZE)
         ]
-        async with floor(url, api_key) as raw, floor_untimed(url, api_key) as untimed:
-            yield {FLOOR: raw.get, FLOOR_UNTIMED: untimed, **sdk_layers(client, ids)}, ids, alone(client, ids[0])
+        async with (
+            floor(url, api_key) as raw,
+            floor(url, api_key, timeout=aiohttp.ClientTimeout(total=None)) as untimed,
+        ):
+            yield {FLOOR: raw.get, FLOOR_UNTIMED: untimed.get, **sdk_layers(client, ids)}, ids, alone(client, ids[0])
 
 
 @attrs.frozen

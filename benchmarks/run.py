@@ -28,22 +28,21 @@ from typing import Final
 import aiohttp
 from _clients import (
     ALL_CLIENTS,
-    BLOCKING,
     FACTORIES,
     OFFICIAL,
     PAGE_SIZE,
     THIS_SDK,
     BenchClient,
-    blocking,
     blocking_client_available,
     official_sdk_available,
 )
-from _harness import EmulatorProcess, bare_server_process, busy_loop, emulator_process, load_average, write_seed
+from _harness import EmulatorProcess, bare_server_process, busy_loop, emulator_with_samples, load_average
 from _profile import Profile, profile_async, profile_calls
 from _report import CHART_FILE, chart, readme_table, render
 from _results import BARE, EMULATOR, PAGE, SINGLE, Load, Plan, Results, Times
 from _scenarios import (
     LoadTarget,
+    blocking_against_async,
     blocking_rounds,
     bounded,
     bytes_per_organization,
@@ -118,13 +117,10 @@ async def warm_up(clients: Mapping[str, BenchClient], ids: Sequence[str], concur
 
 
 @contextlib.contextmanager
-def seeded_emulator(
-    directory: Path, count: int, shape: str, seed_seconds: dict[str, float]
-) -> Iterator[EmulatorProcess]:
+def seeded_emulator(count: int, shape: str, seed_seconds: dict[str, float]) -> Iterator[EmulatorProcess]:
     """An emulator in its own process, seeded with `count` organizations of `shape`; the seconds it took go into `seed_seconds`."""
     started = time.perf_counter()
-    seed = write_seed(directory / f"seed-{shape}-{count}.json", count, shape)
-    with emulator_process("--seed", str(seed)) as emulator:
+    with emulator_with_samples(count, shape) as emulator:
         seed_seconds[f"{count:,} {shape}"] = time.perf_counter() - started
         yield emulator
 
@@ -186,23 +182,10 @@ class Run:
         plan = self.plan
         log(f"crawl of {plan.crawl_count:,}, blocking client against async client: {plan.rounds} rounds")
         try:
-            with asyncio.Runner() as runner, blocking(emulator.url, emulator.api_key) as blocking_crawl:
-                stack = contextlib.AsyncExitStack()
-                ours = runner.run(stack.enter_async_context(FACTORIES[THIS_SDK](emulator.url, emulator.api_key)))
-                try:
-
-                    def async_crawl() -> None:
-                        checked(THIS_SDK, runner.run(ours.crawl()), plan.crawl_count)
-
-                    def blocking_call() -> None:
-                        checked(BLOCKING, blocking_crawl(), plan.crawl_count)
-
-                    contenders = {THIS_SDK: async_crawl, BLOCKING: blocking_call}
-                    blocking_rounds(contenders, 1)  # warm up: connections, caches
-                    with noting_load(self.loads, f"crawl {plan.crawl_count:,}, blocking against async"):
-                        self.blocking = blocking_rounds(contenders, plan.rounds)
-                finally:
-                    runner.run(stack.aclose())
+            with blocking_against_async(emulator.url, emulator.api_key, plan.crawl_count) as contenders:
+                blocking_rounds(contenders, 1)  # warm up: connections, caches
+                with noting_load(self.loads, f"crawl {plan.crawl_count:,}, blocking against async"):
+                    self.blocking = blocking_rounds(contenders, plan.rounds)
         except Exception as error:  # the rest of the run still reports; the row says why
             self.blocking = f"failed: {type(error).__name__}: {error}"
             log(f"blocking client: {self.blocking}")
@@ -250,7 +233,7 @@ class Run:
     def network(self) -> None:
         plan = self.plan
         log(f"seeding {plan.crawl_count:,} lean organizations")
-        with seeded_emulator(self.directory, plan.crawl_count, LEAN, self.seed_seconds) as emulator:
+        with seeded_emulator(plan.crawl_count, LEAN, self.seed_seconds) as emulator:
             self.bodies[LEAN] = asyncio.run(fetch(emulator.url, emulator.api_key, page_path()))
             asyncio.run(self.clients_scenarios(emulator))
             self.blocking_scenario(emulator)
@@ -265,9 +248,9 @@ class Run:
         self.scaling[plan.crawl_count] = self.times["crawl"]
         for count, rounds in plan.scaling:
             log(f"seeding {count:,} lean organizations; crawl: {rounds} rounds")
-            with seeded_emulator(self.directory, count, LEAN, self.seed_seconds) as emulator:
+            with seeded_emulator(count, LEAN, self.seed_seconds) as emulator:
                 self.scaling[count] = asyncio.run(self.scaling_point(emulator, count, rounds))
-        with seeded_emulator(self.directory, PAGE_SIZE, RICH, self.seed_seconds) as emulator:
+        with seeded_emulator(PAGE_SIZE, RICH, self.seed_seconds) as emulator:
             self.bodies[RICH] = asyncio.run(fetch(emulator.url, emulator.api_key, page_path()))
 
     def in_process(self) -> tuple[dict[str, Times], dict[str, float]]:
@@ -286,12 +269,6 @@ class Run:
         with noting_load(self.loads, "memory, lean"):
             memory = bytes_per_organization(lean, decoders, plan.memory_count)
         return decode, memory
-
-
-def checked(name: str, count: int, expected: int) -> None:
-    """Raise when a crawl did not walk every organization."""
-    if count != expected:
-        raise RuntimeError(f"{name} crawled {count} organizations, expected {expected}")
 
 
 def run(plan: Plan, names: Sequence[str]) -> Results:

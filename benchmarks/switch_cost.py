@@ -13,47 +13,34 @@ emulator's) are medians per cell.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import gc
 import statistics
 import time
-from collections.abc import Callable
 from typing import Final
 
-from _clients import BLOCKING, FACTORIES, THIS_SDK, blocking
+from _clients import BLOCKING
 from _harness import emulator_with_samples
-from _scenarios import rotated
+from _scenarios import blocking_against_async, rotated
 from _shapes import LEAN
 
 CRAWL_COUNT: Final = 10_000
 
 
 def measure(url: str, api_key: str, rounds: int) -> None:
-    with asyncio.Runner() as runner, blocking(url, api_key) as blocking_crawl:
-        stack = contextlib.AsyncExitStack()
-        ours = runner.run(stack.enter_async_context(FACTORIES[THIS_SDK](url, api_key)))
-        try:
-            clients: dict[str, Callable[[], int]] = {
-                THIS_SDK: lambda: runner.run(ours.crawl()),
-                BLOCKING: blocking_crawl,
-            }
-            for crawl in clients.values():
-                crawl()  # warm up: connections, caches; the blocking client's crawl is last
-            before = BLOCKING
-            cells: dict[tuple[str, bool], list[tuple[float, float]]] = {}
-            for round_number in range(rounds):
-                for name in rotated(list(clients), round_number):
-                    gc.collect()
-                    started, started_cpu = time.perf_counter(), time.process_time()
-                    count = clients[name]()
-                    seconds = (time.perf_counter() - started, time.process_time() - started_cpu)
-                    if count != CRAWL_COUNT:
-                        raise RuntimeError(f"{name} crawled {count} organizations, expected {CRAWL_COUNT}")
-                    cells.setdefault((name, before == name), []).append(seconds)
-                    before = name
-        finally:
-            runner.run(stack.aclose())
+    with blocking_against_async(url, api_key, CRAWL_COUNT) as clients:
+        for crawl in clients.values():
+            crawl()  # warm up: connections, caches; the blocking client's crawl is last
+        before = BLOCKING
+        cells: dict[tuple[str, bool], list[tuple[float, float]]] = {}
+        for round_number in range(rounds):
+            for name in rotated(list(clients), round_number):
+                gc.collect()
+                started, started_cpu = time.perf_counter(), time.process_time()
+                clients[name]()
+                cells.setdefault((name, before == name), []).append(
+                    (time.perf_counter() - started, time.process_time() - started_cpu)
+                )
+                before = name
     for name in clients:
         for own, label in ((True, "after its own crawl"), (False, "after the other's")):
             times = cells.get((name, own), [])

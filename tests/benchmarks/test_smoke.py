@@ -23,6 +23,7 @@ sys.path.insert(0, str(BENCHMARKS))
 
 import _clients  # noqa: E402
 import _harness  # noqa: E402
+import _profile  # noqa: E402
 import _report  # noqa: E402
 import _results  # noqa: E402
 import _scenarios  # noqa: E402
@@ -88,6 +89,7 @@ def test_a_quick_run_writes_every_section_and_every_target(tmp_path: Path, capsy
     assert "| crawl 250, quiet | no |" in text
     assert _clients.THIS_SDK in text
     assert _clients.FLOOR in text
+    assert str(BENCHMARKS.parent) not in text  # files named from the repository, not this checkout
     readme = capsys.readouterr().out.split("For the README's Performance section:", 1)[1]
     for label in (
         "crawl 250 organizations",
@@ -104,6 +106,20 @@ def test_a_quick_run_writes_every_section_and_every_target(tmp_path: Path, capsy
         assert "failed:" not in section
     else:
         assert "| not available: `workos_orgs.WorkOS` does not exist in this version | - |" in text
+
+
+def test_profiled_functions_are_named_by_their_path_in_the_repository_or_their_package() -> None:
+    checkout = BENCHMARKS.parent
+    assert _profile._location((str(BENCHMARKS / "_clients.py"), 61, "crawl")) == "benchmarks/_clients.py:61(crawl)"
+    assert (
+        _profile._location((str(checkout / "workos_orgs" / "_models.py"), 277, "_organization"))
+        == "workos_orgs/_models.py:277(_organization)"
+    )
+    assert (
+        _profile._location(("/venv/lib/python3.11/site-packages/aiohttp/client.py", 9, "_request"))
+        == "aiohttp/client.py:9(_request)"
+    )
+    assert _profile._location(("~", 0, "<method 'get' of 'dict' objects>")) == "<method 'get' of 'dict' objects>"
 
 
 def _one_round_of_everything(plan: _results.Plan) -> _results.Results:

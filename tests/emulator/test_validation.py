@@ -182,6 +182,28 @@ async def test_update_may_stay_at_the_key_limit_by_removing_keys(http: aiohttp.C
     assert len(body["metadata"]) == 50
 
 
+async def test_update_body_may_not_name_more_metadata_keys_than_the_limit_even_to_remove_them(
+    http: aiohttp.ClientSession,
+) -> None:
+    # The body's metadata object is held to the schema's limits (maxProperties 50), whatever
+    # the merge would leave: 50 removals of absent keys and one key set still name 51 keys.
+    organization = await create(http, metadata={"keep": "v"})
+    metadata: dict[str, str | None] = {f"gone{number}": None for number in range(50)}
+    metadata["new"] = "v"
+    status, body = await send(http, "PUT", f"/organizations/{organization['id']}", json={"metadata": metadata})
+    assert_bad_request(status, body, "invalid_metadata")
+    assert (await send(http, "GET", f"/organizations/{organization['id']}"))[1]["metadata"] == {"keep": "v"}
+
+
+async def test_update_body_may_not_name_a_metadata_key_longer_than_the_limit_even_to_remove_it(
+    http: aiohttp.ClientSession,
+) -> None:
+    organization = await create(http, metadata={"keep": "v"})
+    status, body = await send(http, "PUT", f"/organizations/{organization['id']}", json={"metadata": {"k" * 41: None}})
+    assert_bad_request(status, body, "invalid_metadata")
+    assert "41 characters" in body["message"]
+
+
 @BOTH_VERBS
 @pytest.mark.parametrize(
     "value", [1, 1.5, True, ["a"], {"nested": "x"}], ids=["int", "float", "bool", "array", "object"]

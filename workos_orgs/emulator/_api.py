@@ -360,6 +360,7 @@ class EmulatedApi:
             # removing every key too is assumed.
             metadata: dict[str, str] = {}
             if changes.metadata:
+                rules.check_metadata_limits(changes.metadata, self.limits, given=True)
                 metadata = dict(current["metadata"])
                 for key, value in changes.metadata.items():
                     if value is None:

@@ -361,20 +361,20 @@ def check_domain_count(field: str, count: int, limits: Limits) -> None:
         )
 
 
-def check_metadata_limits(metadata: Mapping[str, str], limits: Limits) -> None:
-    """The limits apply to the metadata an organization ends up with."""
+def check_metadata_limits(metadata: Mapping[str, str | None], limits: Limits, *, given: bool = False) -> None:
+    """The limits apply to the metadata an organization ends up with and, on an update, to the
+    metadata object the request `given` (the body's schema): a key it names only to remove it
+    (null) still counts."""
     if len(metadata) > limits.metadata_keys:
-        raise bad_request(
-            "invalid_metadata",
-            f"Metadata can have at most {limits.metadata_keys} keys; it would have {len(metadata)}.",
-        )
+        has = f"the request gives {len(metadata)}" if given else f"it would have {len(metadata)}"
+        raise bad_request("invalid_metadata", f"Metadata can have at most {limits.metadata_keys} keys; {has}.")
     for key, value in metadata.items():
         if len(key) > limits.metadata_key_length:
             raise bad_request(
                 "invalid_metadata",
                 f"Metadata key {key[:60]!r} is {len(key)} characters; keys can have at most {limits.metadata_key_length}.",
             )
-        if len(value) > limits.metadata_value_length:
+        if value is not None and len(value) > limits.metadata_value_length:
             raise bad_request(
                 "invalid_metadata",
                 f"Metadata value for {key!r} is {len(value)} characters; values can have at most"

@@ -28,7 +28,7 @@ import aiohttp
 
 from ._base_client import ClientOptions
 from ._blocking_pager import Pager
-from ._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport
+from ._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport, check_sync_options
 from ._client import DEFAULT_TIMEOUT, AsyncWorkOS
 from ._loop_thread import CallerInbox, LoopThread
 from ._models import UNSET, Page, T, Unset
@@ -385,6 +385,8 @@ class BlockingOrganizations(_BlockingResource):
         an ORM query works as it does anywhere else in your code).  An error raised by
         ``on_event`` stops the job and is raised here.
         """
+        # Here too: on_event is wrapped below, and a wrapper is callable whatever it wraps.
+        check_sync_options(concurrency=concurrency, prune=prune, dry_run=dry_run, on_event=on_event)
         inbox = CallerInbox()
         events = None if on_event is None else inbox.forward(on_event)
         return self._runner.call(

@@ -616,10 +616,26 @@ async def _pool(items: AsyncIterable[_T], work: Callable[[_T], Awaitable[None]],
             for _ in range(concurrency):
                 await queue.put(done)
     except BaseExceptionGroup as group:
-        # One failure (a bug in a callback, say) is raised as itself, not wrapped in a group.
-        if len(group.exceptions) == 1:
-            raise group.exceptions[0] from None
-        raise
+        # A failure (a bug in a callback, say) is raised as itself, not wrapped in a group: the
+        # first one, even when other workers hit the same failure before they were stopped.
+        raise group.exceptions[0] from None
+
+
+def check_sync_options(*, concurrency: object, prune: object, dry_run: object, on_event: object) -> None:
+    """Refuse the options a sync cannot run with, before a record is read or a request sent."""
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise InvalidArgumentError(f"concurrency must be a whole number, 1 or more; got {concurrency!r}.")
+    for name, value in (("prune", prune), ("dry_run", dry_run)):
+        if not isinstance(value, bool):
+            # "false" from a config file is truthy: taken as True, prune would delete.
+            raise InvalidArgumentError(
+                f"{name} must be True or False; got {value!r}. Convert a setting read as text or a number"
+                " to a bool first."
+            )
+    if on_event is not None and not callable(on_event):
+        raise InvalidArgumentError(
+            f"on_event must be a function that takes a SyncEvent, or None; got {type(on_event).__name__}."
+        )
 
 
 async def sync_organizations(
@@ -635,8 +651,7 @@ async def sync_organizations(
 
     See `Organizations.sync`, the public entry point.
     """
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise InvalidArgumentError(f"concurrency must be a whole number, 1 or more; got {concurrency!r}.")
+    check_sync_options(concurrency=concurrency, prune=prune, dry_run=dry_run, on_event=on_event)
     started = time.monotonic()
     job = _Job(store, dry_run=dry_run, on_event=on_event)
     reader = _Reader(job)

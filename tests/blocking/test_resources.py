@@ -302,3 +302,18 @@ def test_the_blocking_constructor_takes_the_async_ones_options_but_a_session() -
     async_options = [option for option in described(AsyncWorkOS) if option[0] != "session"]
     assert described(WorkOS) == async_options
     assert "session" in [option[0] for option in described(AsyncWorkOS)]
+
+
+def test_sync_checks_its_options_before_anything_is_read_or_written(client: WorkOS) -> None:
+    read: list[int] = []
+
+    def records() -> typing.Iterator[dict[str, str]]:
+        read.append(1)
+        yield {"external_id": "a", "name": "A"}
+
+    with pytest.raises(InvalidArgumentError, match="prune must be True or False; got 'false'"):
+        client.organizations.sync(records(), prune="false")  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="on_event must be a function that takes a SyncEvent, or None"):
+        client.organizations.sync(records(), on_event="print")  # type: ignore[arg-type]
+    assert read == []
+    assert list(client.organizations.list()) == []

@@ -14,6 +14,7 @@ from workos_orgs import (
     UNSET,
     AsyncWorkOS,
     Backoff,
+    InvalidArgumentError,
     InvalidRecordError,
     OrganizationRecord,
     SyncEvent,
@@ -265,3 +266,40 @@ async def test_a_legacy_verified_domain_is_left_alone_unless_the_domain_set_chan
         ("acme.com", "verified", True),
         ("acme.org", "pending", False),
     ]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("prune", "false"), ("prune", 0), ("dry_run", "false"), ("dry_run", None)]
+)
+async def test_prune_and_dry_run_take_only_true_or_false(
+    client: AsyncWorkOS, emulator: Emulator, option: str, value: Any
+) -> None:
+    # "false" read from a config file is truthy: taken as True it would delete every
+    # organization not in the input (prune), or write what was meant as a rehearsal (dry_run).
+    emulator.seed([{"name": f"Customer {n}", "external_id": str(n)} for n in range(5)])
+    with pytest.raises(InvalidArgumentError, match=f"{option} must be True or False; got {value!r}"):
+        await client.organizations.sync([{"external_id": "0", "name": "Renamed"}], **{option: value})
+    assert await external_ids(client) == [str(n) for n in range(5)]
+    assert (await client.organizations.get_by_external_id("0")).name == "Customer 0"
+
+
+async def test_on_event_must_be_callable(client: AsyncWorkOS) -> None:
+    with pytest.raises(InvalidArgumentError, match="on_event must be a function that takes a SyncEvent, or None"):
+        await client.organizations.sync([{"external_id": "a", "name": "A"}], on_event="print")  # type: ignore[arg-type]
+    assert await external_ids(client) == []
+
+
+async def test_an_error_in_on_event_is_raised_as_itself_however_many_workers_hit_it(client: AsyncWorkOS) -> None:
+    raised: list[OSError] = []
+
+    def on_event(event: SyncEvent) -> None:
+        error = OSError(28, "No space left on device")
+        raised.append(error)
+        raise error
+
+    records = [{"external_id": f"c{n}", "name": f"C {n}"} for n in range(32)]
+    for _ in range(3):
+        with pytest.raises(OSError, match="No space left on device") as caught:
+            await client.organizations.sync(records, concurrency=8, on_event=on_event)
+        assert caught.value is raised[0]  # the first, not a group of every worker's
+        raised.clear()

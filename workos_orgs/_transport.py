@@ -319,9 +319,11 @@ class Transport:
             path=request.url.raw_path,
             outcome_unknown=attempt_outcome_unknown(reached_server=reached_server),
         )
-        # aiohttp's response errors hold the request's headers (the key among them) in
-        # `request_info`; they are summed up in the message instead of chained.
-        failure.__cause__ = None if isinstance(error, aiohttp.ClientResponseError) else error
+        # aiohttp's other errors may hold the request's headers (the key among them, in a
+        # response error's `request_info`) or what the server sent (a disconnect's unfinished
+        # head, with any echo of the key): they are summed up, redacted, in the message.  Only
+        # an OSError -- the system's word on the socket, a timeout included -- is chained.
+        failure.__cause__ = error if isinstance(error, OSError) else None
         failure.__suppress_context__ = True
         return failure
 

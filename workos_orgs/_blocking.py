@@ -185,6 +185,11 @@ class WorkOS:
         return self._async().timeout
 
     @property
+    def attempt_timeout(self) -> float | None:
+        """The default hard bound in seconds on each attempt, from its connection (None: no limit)."""
+        return self._async().attempt_timeout
+
+    @property
     def max_retries(self) -> int:
         """The default number of retries."""
         return self._async().max_retries

@@ -23,6 +23,7 @@ from workos_orgs import (
     OrganizationRecord,
     Page,
     Pager,
+    RateLimiter,
     SyncEvent,
     SyncInputError,
     SyncReport,
@@ -317,3 +318,21 @@ def test_sync_checks_its_options_before_anything_is_read_or_written(client: Work
         client.organizations.sync(records(), on_event="print")  # type: ignore[arg-type]
     assert read == []
     assert list(client.organizations.list()) == []
+
+
+def test_the_blocking_client_and_its_views_show_every_setting_the_async_client_shows(emulator: Emulator) -> None:
+    def settings(cls: type) -> set[str]:
+        return {name for name, member in inspect.getmembers(cls) if isinstance(member, property)}
+
+    # The aiohttp session is the async client's alone: it belongs to the loop thread.
+    assert settings(AsyncWorkOS) - {"session"} == settings(WorkOS)
+    options = {"timeout": 7, "max_retries": 4, "attempt_timeout": 9, "rate_limiter": RateLimiter()}
+    # Reading settings opens no session: the async client needs no loop, nor closing, here.
+    async_client = AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, **options)
+    with WorkOS(api_key=emulator.api_key, base_url=emulator.url, **options) as blocking:
+        for name in settings(WorkOS):
+            assert getattr(blocking, name) == getattr(async_client, name), name
+        view, async_view = blocking.with_options(attempt_timeout=None), async_client.with_options(attempt_timeout=None)
+        assert view.attempt_timeout is None
+        for name in settings(WorkOS):
+            assert getattr(view, name) == getattr(async_view, name), name

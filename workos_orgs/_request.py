@@ -176,6 +176,11 @@ def build_request(
         if not segment.isascii():  # ASCII always has a UTF-8 form: no message to build
             check_text(f"path segment {index}", segment)
     query = [(name, check_text(name, value)) for name, value in query] if query else ()
+    if extra_headers is not None and not isinstance(extra_headers, Mapping):
+        raise InvalidArgumentError(
+            "extra_headers must be a mapping of header names to values, e.g. {'X-Trace-Id': 'abc'};"
+            f" got {type(extra_headers).__name__}."
+        )
     body = None
     if json is not None:
         check_body(json)

@@ -9,6 +9,7 @@ window of T seconds, so the defaults keep C + 60 r at 90% of each published per-
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Final
@@ -63,17 +64,39 @@ class TokenBucket:
 
 
 def bucket_for(
-    limit: float, window_seconds: float, *, headroom: float = HEADROOM, burst: float | None = None
+    limit: float,
+    window_seconds: float,
+    *,
+    headroom: float = HEADROOM,
+    burst: float | None = None,
+    limit_name: str = "limit",
+    burst_name: str | None = "burst",
 ) -> TokenBucket:
     """A bucket that never lets more than ``headroom * limit`` through in any window.
 
     `burst` is how many may go at once after a quiet spell (default: a tenth of the limit).
+    An error names the setting at fault as `limit_name` or `burst_name` (None: a burst the
+    caller did not choose).
     """
     allowed = limit * headroom
     capacity = max(1.0, allowed / 10 if burst is None else burst)
     if capacity >= allowed:
-        raise ConfigurationError(f"burst must be below the limit it bursts within; got {burst} for {allowed:g}.")
+        if burst is not None and burst_name is not None:
+            raise ConfigurationError(
+                f"{burst_name} must be below the {allowed:g} requests a window it bursts within; got {burst!r}."
+            )
+        raise ConfigurationError(
+            f"{limit_name} must leave room for more than one request a window after headroom ({headroom:g});"
+            f" got {limit!r}."
+        )
     return TokenBucket(rate=(allowed - capacity) / window_seconds, capacity=capacity)
+
+
+def _number(name: str, value: object, meaning: str, *, at_most: float = math.inf) -> float:
+    """`value` if it is a number above 0 (and at most `at_most`); otherwise a `ConfigurationError` naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= at_most or value == math.inf:
+        raise ConfigurationError(f"{name} is {meaning}; got {value!r}.")
+    return float(value)
 
 
 class RateLimiter:
@@ -96,12 +119,24 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
-        if not 0 < headroom <= 1:
-            raise ConfigurationError(
-                f"headroom is the share of each limit to use, above 0 and at most 1; got {headroom}."
+        requests = _number("requests_per_minute", requests_per_minute, "a number of requests a minute, above 0")
+        deletes = _number(
+            "organization_deletes_per_minute", organization_deletes_per_minute, "a number of deletes a minute, above 0"
+        )
+        share = _number("headroom", headroom, "the share of each limit to use, above 0 and at most 1", at_most=1)
+        if burst is not None:
+            burst = _number(
+                "burst",
+                burst,
+                "how many requests may go at once after a quiet spell, above 0 (None: a tenth of the limit)",
             )
-        self._requests = bucket_for(requests_per_minute, 60.0, headroom=headroom, burst=burst)
-        self._deletes = bucket_for(organization_deletes_per_minute, 60.0, headroom=headroom, burst=1)
+        self._requests = bucket_for(
+            requests, 60.0, headroom=share, burst=burst, limit_name="requests_per_minute", burst_name="burst"
+        )
+        # One delete at a time: the limit is small, and deletes are never worth bursting.
+        self._deletes = bucket_for(
+            deletes, 60.0, headroom=share, burst=1, limit_name="organization_deletes_per_minute", burst_name=None
+        )
         self._clock = clock
         self._sleep = sleep
 

@@ -40,6 +40,8 @@ BAD_CALLS: dict[str, Call] = {
     "a colon in an extra header's name": lambda c, org: c.organizations.get(org, extra_headers={"X-A: b": "a"}),
     "a non-string extra header value": lambda c, org: c.organizations.get(org, extra_headers={"X-Count": 5}),
     "a non-string extra header name": lambda c, org: c.organizations.get(org, extra_headers={5: "a"}),
+    "extra headers as a string, not a mapping": lambda c, org: c.organizations.get(org, extra_headers="X-A: b"),
+    "extra headers as pairs, not a mapping": lambda c, org: c.organizations.get(org, extra_headers=[("X-A", "b")]),
     "a lone surrogate in an extra header": lambda c, org: c.organizations.get(org, extra_headers={"X-A": "\udcff"}),
     "CR/LF in the idempotency key": lambda c, org: c.organizations.create(name="A", idempotency_key="k\r\nX-B: 1"),
     "a NUL in the idempotency key": lambda c, org: c.organizations.create(name="A", idempotency_key="k\0"),

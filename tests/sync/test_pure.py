@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import math
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -128,6 +130,29 @@ def test_progress_draws_on_a_terminal_only() -> None:
 def test_rate_limiter_settings_that_cannot_work_are_configuration_errors(settings: dict[str, float]) -> None:
     with pytest.raises(ConfigurationError):
         RateLimiter(**settings)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"requests_per_minute": "6000"}, "requests_per_minute"),
+        ({"requests_per_minute": True}, "requests_per_minute"),
+        ({"requests_per_minute": -5}, "requests_per_minute"),
+        ({"requests_per_minute": math.nan}, "requests_per_minute"),
+        ({"requests_per_minute": math.inf}, "requests_per_minute"),
+        ({"organization_deletes_per_minute": 1}, "organization_deletes_per_minute"),
+        ({"organization_deletes_per_minute": "50"}, "organization_deletes_per_minute"),
+        ({"burst": math.nan}, "burst"),
+        ({"burst": "10"}, "burst"),
+        ({"headroom": math.nan}, "headroom"),
+        ({"headroom": "0.9"}, "headroom"),
+    ],
+)
+def test_each_rate_limiter_setting_is_checked_and_named_in_the_error(settings: dict[str, Any], named: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        RateLimiter(**settings)
+    assert str(caught.value).startswith(f"{named} ")
+    assert repr(next(iter(settings.values()))) in str(caught.value)
 
 
 def test_a_record_without_domains_or_metadata_plans_no_change_to_them() -> None:

@@ -498,7 +498,12 @@ class _Job:
                 if existing is None:
                     raise
             else:
-                return "created", created.id, changes
+                if not _plan(record, created)[0]:
+                    return "created", created.id, changes
+                # The create's recovery found an organization another job made meanwhile (the
+                # same name and external id, after an attempt whose outcome was unknown), not
+                # what the record asks for: update it, and say so.
+                existing = created
         arguments, changes = _plan(record, existing)
         if not arguments:
             return "unchanged", existing.id, ()

@@ -303,3 +303,33 @@ async def test_an_error_in_on_event_is_raised_as_itself_however_many_workers_hit
             await client.organizations.sync(records, concurrency=8, on_event=on_event)
         assert caught.value is raised[0]  # the first, not a group of every worker's
         raised.clear()
+
+
+async def test_a_create_that_finds_another_jobs_organization_applies_the_record_and_says_so(
+    client: AsyncWorkOS, emulator: Emulator
+) -> None:
+    # Another job made cust-1 after this job looked it up (the lookup's 404 stands for that
+    # moment); this job's create then meets a 503 and, its outcome unknown, a 400
+    # external_id_already_used: the create's recovery finds the other job's organization,
+    # with the same name but not the record's metadata or domains.
+    await client.organizations.create(name="Acme", external_id="cust-1", metadata={"tier": "free"})
+    emulator.inject_fault(
+        method="GET",
+        path="/organizations/external_id/cust-1",
+        status=404,
+        body={"code": "entity_not_found", "message": "Not found"},
+    )
+    emulator.inject_fault(method="POST", path="/organizations", status=503)
+    events: list[SyncEvent] = []
+    record = OrganizationRecord("cust-1", "Acme", metadata={"tier": "gold"}, domains=["acme.com"])
+    report = await client.organizations.sync([record], on_event=events.append, rate_limiter=None)
+    assert (report.created, report.updated, report.failed) == (0, 1, 0)
+    assert [event.action for event in events] == ["updated"]
+    assert {change.field: (change.old, change.new) for change in events[0].changes} == {
+        "metadata.tier": ("free", "gold"),
+        "domains": ([], ["acme.com (pending)"]),
+    }
+    stored = await client.organizations.get_by_external_id("cust-1")
+    assert dict(stored.metadata) == {"tier": "gold"}
+    assert [domain.domain for domain in stored.domains] == ["acme.com"]
+    assert await external_ids(client) == ["cust-1"]

@@ -45,7 +45,7 @@ from ._errors import APIConnectionError, APITimeoutError, ClientClosedError, Con
 from ._event_loops import session_loop
 from ._models import UNSET, Unset
 from ._request import Request
-from ._response import MAX_RESPONSE_BYTES, Response, decode_error, is_success, received, redact_text
+from ._response import MAX_RESPONSE_BYTES, Response, Secret, decode_error, is_success, received, redact_text
 from ._retry import RetryPolicy, attempt_outcome_unknown, retry_delay
 from ._throttle import RateLimiter
 
@@ -168,7 +168,7 @@ class Transport:
         random: Callable[[], float],
     ) -> None:
         self._sessions = sessions
-        self._api_key = api_key
+        self._secret = Secret(api_key)
         self._random = random
 
     async def request(self, request: Request, settings: CallSettings) -> Response:
@@ -258,7 +258,7 @@ class Transport:
                     now=now,
                 )
                 if delay is None:
-                    status_error = decode_error(response, secret=self._api_key, now=now)
+                    status_error = decode_error(response, secret=self._secret, now=now)
                     status_error.attempts, status_error.outcome_unknown = attempt + 1, unknown
                     try:
                         raise status_error
@@ -312,7 +312,7 @@ class Transport:
         *,
         reached_server: bool,
     ) -> APIConnectionError:
-        message = redact_text(message, self._api_key)
+        message = redact_text(message, self._secret)
         failure = kind(
             message,
             method=request.method,
@@ -344,7 +344,7 @@ class Transport:
             ) as response:
                 attempt.moved()
                 body, complete = await _read_capped(response, MAX_RESPONSE_BYTES, attempt.moved)
-        return received(response.status, response.headers, body, complete=complete, secret=self._api_key)
+        return received(response.status, response.headers, body, complete=complete, secret=self._secret)
 
 
 def _being_cancelled() -> bool:

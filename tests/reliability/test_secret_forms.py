@@ -4,12 +4,14 @@ response header, cut in two.  A key too short to be real is not "redacted" out o
 from __future__ import annotations
 
 import asyncio
+import base64
 import socket
 
 import orjson
 import pytest
 
 from workos_orgs import APIConnectionError, AsyncWorkOS, BadRequestError, InternalServerError, Organization
+from workos_orgs._response import Secret, redact
 
 from .conftest import FAST
 from .test_hostile_server import Hostile
@@ -112,3 +114,98 @@ async def test_a_short_key_leaves_error_bodies_intact() -> None:
             with pytest.raises(BadRequestError) as caught:
                 await client.organizations.get(ORG_ID)
     assert caught.value.message == "Invalid API key: e.g. see the dashboard"
+
+
+def percent_encoded(text: str, *, every: int, upper: bool) -> str:
+    """`text` with every `every`-th character percent-encoded."""
+    hex_format = "%{:02X}" if upper else "%{:02x}"
+    return "".join(hex_format.format(ord(char)) if index % every == 0 else char for index, char in enumerate(text))
+
+
+ENCODED_FORMS = {
+    "base64": base64.b64encode(SECRET.encode()).decode(),
+    "base64 after one byte": base64.b64encode(b"=" + SECRET.encode()).decode(),
+    "base64 of the Authorization value": base64.b64encode(f"Bearer {SECRET}".encode()).decode(),
+    "URL-safe base64 after two bytes": base64.urlsafe_b64encode(b"k=" + SECRET.encode() + b"?").decode(),
+    "percent-encoded": percent_encoded(SECRET, every=1, upper=True),
+    "every third character percent-encoded, lower-case hex": percent_encoded(SECRET, every=3, upper=False),
+    "hex": SECRET.encode().hex(),
+    "upper-case hex": SECRET.encode().hex().upper(),
+}
+
+
+def encoded_echo(form: str) -> bytes:
+    return f'{{"message": "bad credential {form}", "code": "{form}"}}'.encode()
+
+
+@pytest.mark.parametrize("form", ENCODED_FORMS.values(), ids=ENCODED_FORMS.keys())
+@pytest.mark.parametrize("status", [400, 500])
+async def test_a_key_echoed_encoded_in_an_error_never_shows(form: str, status: int) -> None:
+    body = encoded_echo(form)
+    async with encoded_echoing(status, body, form) as server:
+        async with AsyncWorkOS(api_key=SECRET, base_url=server.url, backoff=FAST, max_retries=0) as client:
+            with pytest.raises(BadRequestError if status == 400 else InternalServerError) as caught:
+                await client.organizations.get(ORG_ID)
+    error = caught.value
+    check_error(error)
+    for text, where in (
+        (str(error), "str"),
+        (repr(error.json), "json"),
+        (repr(error.headers), "headers"),
+        (error.body or "", "body"),
+    ):
+        assert form not in text, f"the key, encoded, leaked into {where}"
+    assert "[redacted]" in error.message
+    assert "[redacted]" in error.headers["X-Echo"]
+
+
+PERCENT_FORMS = {name: form for name, form in ENCODED_FORMS.items() if "percent" in name}
+
+
+# A success's body is not searched for the hex and base64 forms (see `received`): they come
+# from proxies echoing the request into an error, and the search would cost a crawl ~7%.
+@pytest.mark.parametrize("form", PERCENT_FORMS.values(), ids=PERCENT_FORMS.keys())
+async def test_a_key_echoed_percent_encoded_in_a_success_never_reaches_the_model(form: str) -> None:
+    organization = {
+        "object": "organization",
+        "id": ORG_ID,
+        "name": f"named {form}",
+        "domains": [],
+        "metadata": {"k": form},
+        "external_id": None,
+        "created_at": "2026-01-15T12:00:00.000Z",
+        "updated_at": "2026-01-15T12:00:00.000Z",
+    }
+    async with encoded_echoing(200, orjson.dumps(organization), form) as server:
+        async with AsyncWorkOS(api_key=SECRET, base_url=server.url, backoff=FAST, max_retries=0) as client:
+            raw = await client.organizations.with_raw_response.get(ORG_ID)
+    parsed = raw.parse()
+    for text, where in (
+        (repr(parsed), "the model"),
+        (repr(dict(raw.headers)), "raw headers"),
+        (repr(raw.body), "raw body"),
+    ):
+        assert form not in text, f"the key, encoded, leaked into {where}"
+    assert "[redacted]" in parsed.name
+    assert "[redacted]" in parsed.metadata["k"]
+
+
+def encoded_echoing(status: int, body: bytes, form: str) -> Hostile:
+    """A server whose response carries `form` (an encoded key) in its body and a header."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (
+            f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            f"X-Echo: seen {form}\r\n\r\n"
+        )
+        writer.write(head.encode() + body)
+        await writer.drain()
+
+    return Hostile(handler)
+
+
+def test_short_text_that_happens_to_look_like_part_of_an_encoded_key_is_left_alone() -> None:
+    # Only the key's whole encoded form is cut: a fragment of it is not the key.
+    fragment = base64.b64encode(SECRET.encode()).decode()[:8]
+    body = f'{{"message": "{fragment} and {SECRET.encode().hex()[:10]}"}}'.encode()
+    assert redact(body, Secret(SECRET)) == body

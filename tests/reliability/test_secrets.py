@@ -26,7 +26,7 @@ from workos_orgs import (
 )
 from workos_orgs._errors import BODY_MAX_CHARS
 from workos_orgs._request import build_request, plain_headers
-from workos_orgs._response import MAX_RESPONSE_BYTES, redact
+from workos_orgs._response import MAX_RESPONSE_BYTES, Secret, redact
 from workos_orgs._transport import LOG_ENV_VAR, configure_logging_from_env, logger
 from workos_orgs.emulator import Emulator
 
@@ -243,4 +243,4 @@ def test_a_request_never_shows_the_key() -> None:
     ],
 )
 def test_redact(body: bytes, cut_off: bool, kept: bytes) -> None:
-    assert redact(body, SECRET.encode(), cut_off=cut_off) == kept
+    assert redact(body, Secret(SECRET), cut_off=cut_off) == kept

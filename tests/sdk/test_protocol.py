@@ -30,7 +30,7 @@ from workos_orgs._errors import APIStatusError
 from workos_orgs._organizations import list_filters
 from workos_orgs._pagination import list_query, pagination_direction
 from workos_orgs._request import USER_AGENT, build_headers, build_request, build_url, encode_segment, plain_headers
-from workos_orgs._response import Response, decode_error, parse_retry_after
+from workos_orgs._response import Response, Secret, decode_error, parse_retry_after
 from workos_orgs._retry import RETRYABLE_STATUSES, RetryPolicy, retry_delay
 
 BASE = URL("https://api.workos.com")
@@ -215,7 +215,7 @@ def test_decode_error_survives_html_and_empty_bodies() -> None:
 
 
 def test_decode_error_cuts_the_key_out_of_the_body() -> None:
-    error = decode_error(_response(400, b'{"message": "bad key sk_test_SECRET"}'), secret="sk_test_SECRET")
+    error = decode_error(_response(400, b'{"message": "bad key sk_test_SECRET"}'), secret=Secret("sk_test_SECRET"))
     assert "sk_test_SECRET" not in error.body
     assert "sk_test_SECRET" not in str(error)
     assert "sk_test_SECRET" not in repr(error)

@@ -222,10 +222,37 @@ def _invalid(response: Response, detail: str) -> ResponseValidationError:
     )
 
 
+DENSITY_CHECKED_FROM: Final = 1024 * 1024
+"""A body this large or larger is checked for how many arrays and objects it holds before it is decoded."""
+
+MOST_CONTAINERS_PER_BYTE: Final = 1 / 64
+"""The most arrays and objects a large body may hold per byte.  The API's densest answer, a
+page of organizations with many domains, holds one per ~300 bytes; ``[],`` repeated holds
+one per 3, and each becomes a Python object of ~60 bytes: decoded, 16 MiB of it would be
+~5.6 million objects, ~470 MiB and seconds of the event loop."""
+
+
+def _too_many_containers(body: bytes) -> int | None:
+    """How many arrays and objects a large `body` holds, if more than `MOST_CONTAINERS_PER_BYTE`
+    allows (counted, not decoded); None for a body that may be decoded."""
+    if len(body) < DENSITY_CHECKED_FROM:
+        return None
+    containers = body.count(b"[") + body.count(b"{")
+    return containers if containers > len(body) * MOST_CONTAINERS_PER_BYTE else None
+
+
 def decode_json(response: Response) -> Any:
-    """A success response's JSON, or `ResponseValidationError` when it is not JSON (or was cut off)."""
+    """A success response's JSON, or `ResponseValidationError` when it is not JSON (or was cut
+    off, or is a large body of far more arrays and objects than the API ever sends)."""
     if not response.complete:
         raise _invalid(response, f"the response is larger than {MAX_RESPONSE_BYTES} bytes and was not read to the end")
+    body = response.body
+    if (containers := _too_many_containers(body)) is not None:
+        raise _invalid(
+            response,
+            f"the response holds {containers:,} arrays and objects in {len(body):,} bytes, far more than"
+            " any answer of this API; it was not decoded",
+        )
     try:
         return orjson.loads(response.body)
     except orjson.JSONDecodeError as error:
@@ -259,7 +286,8 @@ def decode_error(response: Response, *, secret: Secret | None = None, now: float
     body = response.body if secret is None else redact(response.body, secret)
     text = body_text(body)
     payload: Any = None
-    if response.complete:
+    # A body of far more arrays and objects than the API sends is summed up from its text.
+    if response.complete and _too_many_containers(body) is None:
         with contextlib.suppress(orjson.JSONDecodeError):
             payload = orjson.loads(body)
     message: str | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import itertools
+import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -181,6 +182,51 @@ async def test_a_compression_bomb_on_a_retried_500_is_cut_off_on_every_attempt(e
                 await client.organizations.get(ORG_ID)
     assert (caught.value.status_code, caught.value.attempts) == (500, 2)
     assert server.requests == 2
+
+
+# A body under the limit made of tiny arrays: decoded, its 16 MiB of "[]," would be ~5.6 million
+# objects (~470 MiB, seconds of the event loop); it is refused, or summed up, undecoded.
+
+
+def tiny_arrays(size: int) -> bytes:
+    prefix, suffix = b'{"object":"list","data":[', b'],"list_metadata":{"before":null,"after":null}}'
+    count = (size - len(prefix) - len(suffix)) // 3
+    return prefix + b"[]," * (count - 1) + b"[]" + suffix
+
+
+def gzipped(status: int, data: bytes) -> Handler:
+    compressed_body = gzip.compress(data, 9)
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (
+            f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+            f"Content-Length: {len(compressed_body)}\r\n\r\n"
+        )
+        writer.write(head.encode() + compressed_body)
+        await writer.drain()
+
+    return handler
+
+
+@pytest.mark.parametrize("status", [200, 500])
+async def test_a_body_of_tiny_arrays_is_not_decoded(status: int) -> None:
+    data = tiny_arrays(MAX_RESPONSE_BYTES - 1024)
+    tracemalloc.start()
+    try:
+        async with Hostile(gzipped(status, data)) as server, client_for(server, max_retries=0) as client:
+            with pytest.raises(ResponseValidationError if status == 200 else InternalServerError) as caught:
+                async with asyncio.timeout(SAFETY_NET):
+                    await client.organizations.list(limit=100)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # The body itself, held as its chunks and then joined, and little else.
+    assert peak < 4 * len(data), f"peak {peak:,} bytes for a {len(data):,}-byte body"
+    assert caught.value.status_code == status
+    if status == 200:
+        assert "arrays and objects" in str(caught.value)
+    else:
+        assert caught.value.json is None
 
 
 # Bytes dripped so that no socket wait times out: the socket timeout here is an hour, so only

@@ -612,6 +612,7 @@ async def _pool(items: AsyncIterable[_T], work: Callable[[_T], Awaitable[None]],
         while (item := await queue.get()) is not done:
             await work(item)
 
+    failed: BaseExceptionGroup[BaseException] | None = None
     try:
         async with asyncio.TaskGroup() as group:
             for _ in range(concurrency):
@@ -620,10 +621,20 @@ async def _pool(items: AsyncIterable[_T], work: Callable[[_T], Awaitable[None]],
                 await queue.put(item)
             for _ in range(concurrency):
                 await queue.put(done)
-    except BaseExceptionGroup as group:
+    except BaseExceptionGroup as failures:
+        failed = failures
+    if failed is not None:
         # A failure (a bug in a callback, say) is raised as itself, not wrapped in a group: the
         # first one, even when other workers hit the same failure before they were stopped.
-        raise group.exceptions[0] from None
+        # Raised out here, it keeps its own cause.  Failures of more than one kind stay a group:
+        # none of them is hidden.
+        first = failed.exceptions[0]
+        error = first if all(type(each) is type(first) for each in failed.exceptions) else failed
+        del failed, first
+        try:
+            raise error
+        finally:
+            del error  # its traceback holds this frame: no reference cycle through it
 
 
 def check_sync_options(*, concurrency: object, prune: object, dry_run: object, on_event: object) -> None:

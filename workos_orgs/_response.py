@@ -72,7 +72,7 @@ class Secret:
     pattern.  Its repr shows none of it.
     """
 
-    __slots__ = ("_pattern", "encoded", "forms", "raw", "text")
+    __slots__ = ("_pattern", "encoded", "raw", "text")
 
     def __init__(self, key: str) -> None:
         self.text = key
@@ -86,8 +86,6 @@ class Secret:
                 encoded.update((core, core.translate(_URL_SAFE)))
         self.encoded = tuple(encoded)
         """Hex and base64 forms."""
-        self.forms = (key, *(form.decode() for form in encoded)) if encoded else ()
-        """The key and its hex and base64 forms, as text."""
 
     def __repr__(self) -> str:
         return f"Secret({REDACTED})"
@@ -126,19 +124,20 @@ _PERCENT_SIGNS_DECODED: Final = 4096
 (slower) pattern is run; a body with more is searched with the pattern at once."""
 
 
-def _may_hide_escaped(body: bytes, raw: bytes) -> bool:
-    """Whether `body` may hold the key escaped piecemeal: most bodies have no backslash and no
-    ``%``, and one byte is found with memchr, at a tenth of what the key's own search costs."""
+def _may_hide_escaped(body: bytes, raw: bytes, *, percent: bool = True) -> bool:
+    """Whether `body` may hold the key escaped piecemeal, JSON's way or (with `percent`) a
+    URL's: most bodies have no backslash and no ``%``, and one byte is found with memchr, at a
+    tenth of what the key's own search costs."""
     if b"\\" in body and (rb"\u" in body or (b"/" in raw and rb"\/" in body)):
         return True
-    if b"%" not in body:
+    if not percent or b"%" not in body:
         return False
     return body.count(b"%") > _PERCENT_SIGNS_DECODED or raw in unquote_to_bytes(body)
 
 
 def redact(body: bytes, secret: Secret, *, cut_off: bool = False, encoded: bool = True) -> bytes:
-    """`body` with every copy of `secret` (the API key) replaced: as it is, escaped piecemeal,
-    and (unless `encoded` is False) in the hex and base64 forms `Secret` knows.
+    """`body` with every copy of `secret` (the API key) replaced: as it is, JSON-escaped, and
+    (unless `encoded` is False) percent-encoded and in the hex and base64 forms `Secret` knows.
 
     A body that was `cut_off` mid-way also loses a trailing partial copy of the key.  A key
     shorter than `MIN_SECRET_LENGTH` is not looked for.
@@ -150,10 +149,11 @@ def redact(body: bytes, secret: Secret, *, cut_off: bool = False, encoded: bool 
     # (8 µs rather than 21 on a 60 KB page with a 15-character key).
     if body.rfind(raw) >= 0:
         body = body.replace(raw, _REDACTED_BYTES)
-    for form in secret.encoded if encoded else ():
-        if body.rfind(form) >= 0:
-            body = body.replace(form, _REDACTED_BYTES)
-    if _may_hide_escaped(body, raw):
+    if encoded:
+        for form in secret.encoded:
+            if body.rfind(form) >= 0:
+                body = body.replace(form, _REDACTED_BYTES)
+    if _may_hide_escaped(body, raw, percent=encoded):
         body = re.sub(secret.pattern(), _REDACTED_BYTES, body)
     if cut_off:
         for length in range(min(len(raw) - 1, len(body)), 0, -1):
@@ -176,9 +176,9 @@ def redact_headers(headers: Mapping[str, str], secret: Secret) -> Mapping[str, s
     """`headers` with `secret` replaced in every name and value (an echoed ``Authorization``)."""
     if len(secret) < MIN_SECRET_LENGTH:
         return headers
-    # One look at them all: most responses hold none of the key's forms, nor a % or a backslash.
+    # One look at them all: most responses hold none of the key's forms.
     joined = "\n".join([text for item in headers.items() for text in item])
-    if not ("%" in joined or "\\" in joined or any(form in joined for form in secret.forms)):
+    if redact_text(joined, secret) == joined:
         return headers
     return CIMultiDictProxy(
         CIMultiDict((redact_text(name, secret), redact_text(value, secret)) for name, value in headers.items())
@@ -189,11 +189,11 @@ def received(status: int, headers: Mapping[str, str], body: bytes, *, complete: 
     """The `Response` for what was read, with every trace of the key `secret` cut out of it:
     a response that echoes the key must not carry it into errors, logs or models.
 
-    A success's body is searched for the key as it is and escaped piecemeal (JSON's way or a
-    URL's), not for its hex and base64 forms: those come from proxies and gateways that echo
-    the request into an error, and looking for them costs more than the rest of the search
-    (~30-45 µs on each 60 KB page of a crawl, measured).  Headers and every other body are
-    searched for all of them.
+    A success's body is searched for the key as it is and JSON-escaped, not percent-encoded
+    nor in its hex and base64 forms: those come from proxies and gateways that echo the request
+    into an error, and looking for them costs more than the rest of the search (~30-45 µs on
+    each 60 KB page of a crawl, and ~70-400 µs on a page with ``%`` in its data, measured).
+    Headers and every other body are searched for all of them.
     """
     body = redact(body, secret, cut_off=not complete, encoded=not is_success(status))
     return Response(status, redact_headers(headers, secret), body, complete)
@@ -223,35 +223,61 @@ def _invalid(response: Response, detail: str) -> ResponseValidationError:
 
 
 DENSITY_CHECKED_FROM: Final = 1024 * 1024
-"""A body this large or larger is checked for how many arrays and objects it holds before it is decoded."""
+"""A body this large or larger is checked for how many values it holds before it is decoded."""
 
-MOST_CONTAINERS_PER_BYTE: Final = 1 / 64
-"""The most arrays and objects a large body may hold per byte.  The API's densest answer, a
-page of organizations with many domains, holds one per ~300 bytes; ``[],`` repeated holds
-one per 3, and each becomes a Python object of ~60 bytes: decoded, 16 MiB of it would be
-~5.6 million objects, ~470 MiB and seconds of the event loop."""
+MOST_VALUES_PER_BYTE: Final = 1 / 10
+"""The most strings, arrays and objects a large body may hold per byte.  The API's densest
+answer, a page of organizations with a hundred domains each, holds one per ~17 bytes (keys
+count as strings); ``[],`` repeated holds one per 3, and each becomes a Python object of
+~60 bytes: decoded, 16 MiB of it would be ~5.6 million objects, ~470 MiB and seconds of the
+event loop.  At this bound a body decodes to at most ~7 times its size."""
+
+_JSON_STRING: Final = re.compile(rb'"(?:[^"\\]++|\\.)*+"')
 
 
-def _too_many_containers(body: bytes) -> int | None:
-    """How many arrays and objects a large `body` holds, if more than `MOST_CONTAINERS_PER_BYTE`
-    allows (counted, not decoded); None for a body that may be decoded."""
+def _too_many_values(body: bytes) -> int | None:
+    """How many strings, arrays and objects a large `body` holds (at least), if more than
+    `MOST_VALUES_PER_BYTE` allows (counted, not decoded); None for a body that may be decoded.
+
+    Counting quotes and brackets gives an upper bound at memchr speed (those inside strings
+    count too: a metadata value may be JSON text); only a body over it has its strings counted
+    one by one, and the brackets inside them taken off.  At worst (a hostile 16 MiB body) that
+    takes about a second; decoding such a body took seconds and hundreds of MiB.
+    """
     if len(body) < DENSITY_CHECKED_FROM:
         return None
-    containers = body.count(b"[") + body.count(b"{")
-    return containers if containers > len(body) * MOST_CONTAINERS_PER_BYTE else None
+    most = len(body) * MOST_VALUES_PER_BYTE
+    brackets = body.count(b"[") + body.count(b"{")
+    quotes = body.count(b'"')
+    if quotes // 2 + brackets <= most:
+        return None
+    # Each string has two quotes of its own, and any other quote is escaped: a lower bound on
+    # the strings (an escaped backslash that ends a string looks like an escaped quote too).
+    if (strings := (quotes - body.count(b'\\"')) // 2) > most:
+        return strings
+    # One string at a time (no copy of the body, nor a list of its pieces), stopping as soon
+    # as there are too many.
+    strings = 0
+    for match in _JSON_STRING.finditer(body):
+        strings += 1
+        if strings > most:
+            return strings
+        start, end = match.span()
+        brackets -= body.count(b"[", start, end) + body.count(b"{", start, end)
+    return strings + brackets if strings + brackets > most else None
 
 
 def decode_json(response: Response) -> Any:
     """A success response's JSON, or `ResponseValidationError` when it is not JSON (or was cut
-    off, or is a large body of far more arrays and objects than the API ever sends)."""
+    off, or is a large body of far more values than the API ever sends)."""
     if not response.complete:
         raise _invalid(response, f"the response is larger than {MAX_RESPONSE_BYTES} bytes and was not read to the end")
     body = response.body
-    if (containers := _too_many_containers(body)) is not None:
+    if (values := _too_many_values(body)) is not None:
         raise _invalid(
             response,
-            f"the response holds {containers:,} arrays and objects in {len(body):,} bytes, far more than"
-            " any answer of this API; it was not decoded",
+            f"the response holds {values:,} or more strings, arrays and objects in {len(body):,} bytes, far more"
+            " than any answer of this API; it was not decoded. Check base_url, or the proxy in front of the API",
         )
     try:
         return orjson.loads(response.body)
@@ -286,8 +312,8 @@ def decode_error(response: Response, *, secret: Secret | None = None, now: float
     body = response.body if secret is None else redact(response.body, secret)
     text = body_text(body)
     payload: Any = None
-    # A body of far more arrays and objects than the API sends is summed up from its text.
-    if response.complete and _too_many_containers(body) is None:
+    # A body of far more values than the API sends is summed up from its text.
+    if response.complete and _too_many_values(body) is None:
         with contextlib.suppress(orjson.JSONDecodeError):
             payload = orjson.loads(body)
     message: str | None = None

@@ -92,11 +92,17 @@ def bucket_for(
     return TokenBucket(rate=(allowed - capacity) / window_seconds, capacity=capacity)
 
 
-def _number(name: str, value: object, meaning: str, *, at_most: float = math.inf) -> float:
-    """`value` if it is a number above 0 (and at most `at_most`); otherwise a `ConfigurationError` naming `name`."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= at_most or value == math.inf:
+def _number(name: str, value: object, meaning: str, *, at_least: float = 0.0, at_most: float = math.inf) -> float:
+    """`value` if it is a finite number above 0, at least `at_least` and at most `at_most`;
+    otherwise a `ConfigurationError` naming `name`."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not at_least <= value <= at_most
+        or value in (0, math.inf)
+    ):
         raise ConfigurationError(f"{name} is {meaning}; got {value!r}.")
-    return float(value)
+    return value
 
 
 class RateLimiter:
@@ -128,7 +134,8 @@ class RateLimiter:
             burst = _number(
                 "burst",
                 burst,
-                "how many requests may go at once after a quiet spell, above 0 (None: a tenth of the limit)",
+                "how many requests may go at once after a quiet spell, 1 or more (None: a tenth of the limit)",
+                at_least=1,
             )
         self._requests = bucket_for(
             requests, 60.0, headroom=share, burst=burst, limit_name="requests_per_minute", burst_name="burst"

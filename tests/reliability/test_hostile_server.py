@@ -36,6 +36,7 @@ from workos_orgs import (
     WorkOSError,
 )
 from workos_orgs._response import MAX_RESPONSE_BYTES
+from workos_orgs.emulator import Emulator
 
 from .. import clock
 from .conftest import FAST
@@ -208,9 +209,15 @@ def gzipped(status: int, data: bytes) -> Handler:
     return handler
 
 
+def tiny_strings(size: int) -> bytes:
+    count = (size - 2) // 4
+    return b"[" + b'"a",' * (count - 1) + b'"a"]'
+
+
 @pytest.mark.parametrize("status", [200, 500])
-async def test_a_body_of_tiny_arrays_is_not_decoded(status: int) -> None:
-    data = tiny_arrays(MAX_RESPONSE_BYTES - 1024)
+@pytest.mark.parametrize("bomb", [tiny_arrays, tiny_strings], ids=["arrays", "strings"])
+async def test_a_body_of_tiny_values_is_not_decoded(status: int, bomb: Callable[[int], bytes]) -> None:
+    data = bomb(MAX_RESPONSE_BYTES - 1024)
     tracemalloc.start()
     try:
         async with Hostile(gzipped(status, data)) as server, client_for(server, max_retries=0) as client:
@@ -224,9 +231,26 @@ async def test_a_body_of_tiny_arrays_is_not_decoded(status: int) -> None:
     assert peak < 4 * len(data), f"peak {peak:,} bytes for a {len(data):,}-byte body"
     assert caught.value.status_code == status
     if status == 200:
-        assert "arrays and objects" in str(caught.value)
+        assert "strings, arrays and objects" in str(caught.value)
     else:
         assert caught.value.json is None
+
+
+async def test_a_large_page_whose_metadata_is_json_text_is_decoded(emulator: Emulator) -> None:
+    # Brackets and quotes inside strings are not values: a page of settings stored as JSON
+    # text is far over the bound by its bytes, and well under it by what it holds.
+    flags = {"features": ["sso", "scim", "audit_logs"], "limits": {"seats": 50}, "flags": {"beta": True, "ui": [1, 2]}}
+    setting = orjson.dumps([flags, flags]).decode()
+    metadata = {f"setting_{number:02d}": setting for number in range(50)}
+    emulator.seed([{"name": f"Customer {n}", "external_id": str(n), "metadata": metadata} for n in range(100)])
+    async with AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, max_retries=0) as client:
+        raw = await client.organizations.with_raw_response.list(limit=100)
+        assert len(raw.body) >= 1024 * 1024
+        by_bytes = raw.body.count(b'"') // 2 + raw.body.count(b"[") + raw.body.count(b"{")
+        assert by_bytes * 10 > len(raw.body)
+        page = raw.parse()
+        assert len(page.data) == 100
+        assert all(organization.metadata == metadata for organization in page.data)
 
 
 # Bytes dripped so that no socket wait times out: the socket timeout here is an hour, so only

@@ -22,6 +22,7 @@ from workos_orgs import (
     Order,
     PermissionDeniedError,
     RateLimitError,
+    ResponseValidationError,
     UnprocessableEntityError,
 )
 from workos_orgs._config import check_base_url
@@ -30,7 +31,7 @@ from workos_orgs._errors import APIStatusError
 from workos_orgs._organizations import list_filters
 from workos_orgs._pagination import list_query, pagination_direction
 from workos_orgs._request import USER_AGENT, build_headers, build_request, build_url, encode_segment, plain_headers
-from workos_orgs._response import Response, Secret, decode_error, parse_retry_after
+from workos_orgs._response import Response, Secret, decode_error, decode_json, parse_retry_after
 from workos_orgs._retry import RETRYABLE_STATUSES, RetryPolicy, retry_delay
 
 BASE = URL("https://api.workos.com")
@@ -283,3 +284,28 @@ def test_retry_delay_honours_retry_after_up_to_the_cap() -> None:
 def test_backoff_refuses_negative_values() -> None:
     with pytest.raises(ConfigurationError, match=r"Backoff\.base"):
         Backoff(base=-1)
+
+
+MIB = 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    "item",
+    [b"[],", b'"a",', b'"\\\\",', b'{"a":1},'],
+    ids=["empty arrays", "one-letter strings", "strings ending in an escaped backslash", "small objects"],
+)
+def test_a_large_body_of_more_values_than_one_per_ten_bytes_is_not_decoded(item: bytes) -> None:
+    body = b"[" + item * (MIB // len(item) + 1) + b"0]"
+    with pytest.raises(ResponseValidationError, match="strings, arrays and objects") as caught:
+        decode_json(_response(200, body))
+    assert "it was not decoded" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "item",
+    [b'"abcdefghijk",', b'"[{[{[{[{[{",', b'"\\"\\"\\"\\"",', b"1,"],
+    ids=["eleven-letter strings", "brackets inside strings", "escaped quotes inside strings", "numbers"],
+)
+def test_a_large_body_of_fewer_values_is_decoded(item: bytes) -> None:
+    body = b"[" + item * (MIB // len(item) + 1) + b"0]"
+    assert len(decode_json(_response(200, body))) == MIB // len(item) + 2

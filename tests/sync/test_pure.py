@@ -143,6 +143,7 @@ def test_rate_limiter_settings_that_cannot_work_are_configuration_errors(setting
         ({"organization_deletes_per_minute": 1}, "organization_deletes_per_minute"),
         ({"organization_deletes_per_minute": "50"}, "organization_deletes_per_minute"),
         ({"burst": math.nan}, "burst"),
+        ({"requests_per_minute": 1, "burst": 0.5}, "burst"),
         ({"burst": "10"}, "burst"),
         ({"headroom": math.nan}, "headroom"),
         ({"headroom": "0.9"}, "headroom"),
@@ -152,7 +153,7 @@ def test_each_rate_limiter_setting_is_checked_and_named_in_the_error(settings: d
     with pytest.raises(ConfigurationError) as caught:
         RateLimiter(**settings)
     assert str(caught.value).startswith(f"{named} ")
-    assert repr(next(iter(settings.values()))) in str(caught.value)
+    assert repr(settings[named]) in str(caught.value)
 
 
 def test_a_record_without_domains_or_metadata_plans_no_change_to_them() -> None:

@@ -333,3 +333,18 @@ async def test_a_create_that_finds_another_jobs_organization_applies_the_record_
     assert dict(stored.metadata) == {"tier": "gold"}
     assert [domain.domain for domain in stored.domains] == ["acme.com"]
     assert await external_ids(client) == ["cust-1"]
+
+
+async def test_an_error_in_on_event_keeps_its_own_cause(client: AsyncWorkOS) -> None:
+    class StoreError(Exception):
+        pass
+
+    def on_event(event: SyncEvent) -> None:
+        try:
+            {}[event.external_id]
+        except KeyError as missing:
+            raise StoreError(f"no row for {event.external_id}") from missing
+
+    with pytest.raises(StoreError) as caught:
+        await client.organizations.sync([{"external_id": "a", "name": "A"}], on_event=on_event)
+    assert isinstance(caught.value.__cause__, KeyError)

@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
+from itertools import chain
 from typing import Any, Final, Generic, TypeVar
 from urllib.parse import unquote_to_bytes
 
@@ -72,7 +73,7 @@ class Secret:
     pattern.  Its repr shows none of it.
     """
 
-    __slots__ = ("_pattern", "encoded", "raw", "text")
+    __slots__ = ("_pattern", "encoded", "raw", "text", "texts")
 
     def __init__(self, key: str) -> None:
         self.text = key
@@ -86,12 +87,11 @@ class Secret:
                 encoded.update((core, core.translate(_URL_SAFE)))
         self.encoded = tuple(encoded)
         """Hex and base64 forms."""
+        self.texts = (key, *(form.decode() for form in encoded)) if encoded else ()
+        """The key and its hex and base64 forms, as text (none for a key too short to look for)."""
 
     def __repr__(self) -> str:
         return f"Secret({REDACTED})"
-
-    def __len__(self) -> int:
-        return len(self.text)
 
     def pattern(self) -> bytes:
         """The key as it may appear escaped piecemeal (see `_secret_pattern`)."""
@@ -124,14 +124,8 @@ _PERCENT_SIGNS_DECODED: Final = 4096
 (slower) pattern is run; a body with more is searched with the pattern at once."""
 
 
-def _may_hide_escaped(body: bytes, raw: bytes, *, percent: bool = True) -> bool:
-    """Whether `body` may hold the key escaped piecemeal, JSON's way or (with `percent`) a
-    URL's: most bodies have no backslash and no ``%``, and one byte is found with memchr, at a
-    tenth of what the key's own search costs."""
-    if b"\\" in body and (rb"\u" in body or (b"/" in raw and rb"\/" in body)):
-        return True
-    if not percent or b"%" not in body:
-        return False
+def _may_hide_percent_encoded(body: bytes, raw: bytes) -> bool:
+    """Whether `body`, which has a ``%`` in it, may hold the key percent-encoded."""
     return body.count(b"%") > _PERCENT_SIGNS_DECODED or raw in unquote_to_bytes(body)
 
 
@@ -142,7 +136,7 @@ def redact(body: bytes, secret: Secret, *, cut_off: bool = False, encoded: bool 
     A body that was `cut_off` mid-way also loses a trailing partial copy of the key.  A key
     shorter than `MIN_SECRET_LENGTH` is not looked for.
     """
-    if len(secret) < MIN_SECRET_LENGTH:
+    if not secret.texts:  # too short to look for
         return body
     raw = secret.raw
     # rfind, not ``in``: CPython's backward search skips further on JSON text, 2-3x faster
@@ -153,7 +147,11 @@ def redact(body: bytes, secret: Secret, *, cut_off: bool = False, encoded: bool 
         for form in secret.encoded:
             if body.rfind(form) >= 0:
                 body = body.replace(form, _REDACTED_BYTES)
-    if _may_hide_escaped(body, raw, percent=encoded):
+    # Escaped piecemeal, the key has a backslash or a % in it, and most bodies have neither:
+    # one byte is found with memchr, at a tenth of what the key's own search costs.
+    if (b"\\" in body and (rb"\u" in body or (b"/" in raw and rb"\/" in body))) or (
+        encoded and b"%" in body and _may_hide_percent_encoded(body, raw)
+    ):
         body = re.sub(secret.pattern(), _REDACTED_BYTES, body)
     if cut_off:
         for length in range(min(len(raw) - 1, len(body)), 0, -1):
@@ -165,7 +163,7 @@ def redact(body: bytes, secret: Secret, *, cut_off: bool = False, encoded: bool 
 def redact_text(text: str, secret: Secret) -> str:
     """`text` with every copy of `secret` replaced, as `redact` does (a key shorter than
     `MIN_SECRET_LENGTH` is left)."""
-    if len(secret) < MIN_SECRET_LENGTH:
+    if not secret.texts:  # too short to look for
         return text
     encoded = text.encode(errors="surrogatepass")
     redacted = redact(encoded, secret)
@@ -174,12 +172,17 @@ def redact_text(text: str, secret: Secret) -> str:
 
 def redact_headers(headers: Mapping[str, str], secret: Secret) -> Mapping[str, str]:
     """`headers` with `secret` replaced in every name and value (an echoed ``Authorization``)."""
-    if len(secret) < MIN_SECRET_LENGTH:
+    if not secret.texts:  # too short to look for
         return headers
-    # One look at them all: most responses hold none of the key's forms.
-    joined = "\n".join([text for item in headers.items() for text in item])
-    if redact_text(joined, secret) == joined:
-        return headers
+    # One look at them all: most responses hold none of the key's forms, and no ``%`` or
+    # backslash that could hide it escaped (then `redact_text` looks closer).
+    joined = "\n".join(chain.from_iterable(headers.items()))
+    for form in secret.texts:
+        if form in joined:
+            break
+    else:
+        if ("%" not in joined and "\\" not in joined) or redact_text(joined, secret) == joined:
+            return headers
     return CIMultiDictProxy(
         CIMultiDict((redact_text(name, secret), redact_text(value, secret)) for name, value in headers.items())
     )
@@ -273,7 +276,7 @@ def decode_json(response: Response) -> Any:
     if not response.complete:
         raise _invalid(response, f"the response is larger than {MAX_RESPONSE_BYTES} bytes and was not read to the end")
     body = response.body
-    if (values := _too_many_values(body)) is not None:
+    if len(body) >= DENSITY_CHECKED_FROM and (values := _too_many_values(body)) is not None:
         raise _invalid(
             response,
             f"the response holds {values:,} or more strings, arrays and objects in {len(body):,} bytes, far more"

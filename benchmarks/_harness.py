@@ -21,6 +21,27 @@ from workos_orgs.emulator import DEFAULT_API_KEY
 STARTUP_SECONDS = 180
 BUSY_LOOP_START_SECONDS = 0.5
 BARE_SERVER = Path(__file__).resolve().parent / "_bare_server.py"
+CHECKOUT_PACKAGE = Path(__file__).resolve().parent.parent / "workos_orgs"
+
+
+def package_differs(imported: Path, checkout: Path = CHECKOUT_PACKAGE) -> str | None:
+    """The first source file in which the package Python imports (at `imported`) differs from
+    this checkout's, or None when they are the same.
+
+    The suite measures whatever ``import workos_orgs`` finds: an install made before the
+    checkout changed (``nox -R`` reuses one without installing again) would be measured in its
+    place, and its figures written down as this checkout's.
+    """
+    if imported.resolve() == checkout.resolve():
+        return None
+    theirs = {path.relative_to(imported) for path in imported.rglob("*.py")}
+    ours = {path.relative_to(checkout) for path in checkout.rglob("*.py")}
+    for name in sorted(theirs ^ ours):
+        return f"{name.as_posix()} (in one of them only)"
+    for name in sorted(ours):
+        if (imported / name).read_bytes() != (checkout / name).read_bytes():
+            return name.as_posix()
+    return None
 
 
 @attrs.frozen

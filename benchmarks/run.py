@@ -36,7 +36,14 @@ from _clients import (
     blocking_client_available,
     official_sdk_available,
 )
-from _harness import EmulatorProcess, bare_server_process, busy_loop, emulator_with_samples, load_average
+from _harness import (
+    EmulatorProcess,
+    bare_server_process,
+    busy_loop,
+    emulator_with_samples,
+    load_average,
+    package_differs,
+)
 from _profile import Profile, profile_async, profile_calls
 from _report import CHART_FILE, chart, readme_table, render
 from _results import BARE, EMULATOR, PAGE, SINGLE, Load, Plan, Results, Times
@@ -56,6 +63,8 @@ from _scenarios import (
     timed_rounds,
 )
 from _shapes import LEAN, RICH
+
+import workos_orgs
 
 HERE: Final = Path(__file__).resolve().parent
 RESULTS_FILE: Final = "RESULTS.md"
@@ -317,6 +326,12 @@ def main(argv: Sequence[str] | None = None) -> Path:
     )
     parser.add_argument("--no-chart", action="store_true", help="skip the chart (when matplotlib is not installed)")
     args = parser.parse_args(argv)
+    imported = Path(workos_orgs.__file__).parent
+    if (differs := package_differs(imported)) is not None:
+        parser.error(
+            f"the workos_orgs Python imports ({imported}) is not this checkout's: {differs} differs."
+            " Install the checkout first: `nox -s bench` (not `nox -R`, which skips installing), or `pip install -e .`"
+        )
     names = [name for name in ALL_CLIENTS if not (name == OFFICIAL and args.without_official)]
     if OFFICIAL in names and not official_sdk_available():
         parser.error("the official SDK is not installed: run `nox -s bench`, or pass --without-official")

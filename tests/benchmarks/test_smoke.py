@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -279,3 +280,27 @@ def test_the_get_breakdown_reports_every_row_and_its_step(capsys: pytest.Capture
     assert lines[len(get_layers.LAYERS)] == (
         "Building one request: 1.00 µs timed alone, 3.00 µs (3.00 to 3.00) between gets, x3.0."
     )
+
+
+def test_an_installed_package_that_is_not_the_checkouts_is_told_apart(tmp_path: Path) -> None:
+    copy = tmp_path / "workos_orgs"
+    shutil.copytree(_harness.CHECKOUT_PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert _harness.package_differs(copy) is None
+    assert _harness.package_differs(_harness.CHECKOUT_PACKAGE) is None
+    (copy / "_response.py").write_text("# an older release\n")
+    assert _harness.package_differs(copy) == "_response.py"
+    (copy / "_response.py").unlink()
+    assert _harness.package_differs(copy) == "_response.py (in one of them only)"
+
+
+def test_the_suite_refuses_to_measure_a_package_that_is_not_the_checkouts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stale = tmp_path / "workos_orgs"
+    shutil.copytree(_harness.CHECKOUT_PACKAGE, stale, ignore=shutil.ignore_patterns("__pycache__"))
+    (stale / "_version.py").write_text('VERSION = "0.0.1"\n')
+    monkeypatch.setattr(run.workos_orgs, "__file__", str(stale / "__init__.py"))
+    with pytest.raises(SystemExit):
+        run.main(["--quick", "--output", str(tmp_path / "out")])
+    assert "_version.py differs" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

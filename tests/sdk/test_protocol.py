@@ -289,15 +289,19 @@ def test_backoff_refuses_negative_values() -> None:
 MIB = 1024 * 1024
 
 
+def a_mebibyte_of(item: bytes) -> bytes:
+    """A JSON array of `item` repeated past 1 MiB (the size from which bodies are counted)."""
+    return b"[" + item * (MIB // len(item) + 1) + b"0]"
+
+
 @pytest.mark.parametrize(
     "item",
     [b"[],", b'"a",', b'"\\\\",', b'{"a":1},'],
     ids=["empty arrays", "one-letter strings", "strings ending in an escaped backslash", "small objects"],
 )
 def test_a_large_body_of_more_values_than_one_per_ten_bytes_is_not_decoded(item: bytes) -> None:
-    body = b"[" + item * (MIB // len(item) + 1) + b"0]"
     with pytest.raises(ResponseValidationError, match="strings, arrays and objects") as caught:
-        decode_json(_response(200, body))
+        decode_json(_response(200, a_mebibyte_of(item)))
     assert "it was not decoded" in str(caught.value)
 
 
@@ -307,5 +311,4 @@ def test_a_large_body_of_more_values_than_one_per_ten_bytes_is_not_decoded(item:
     ids=["eleven-letter strings", "brackets inside strings", "escaped quotes inside strings", "numbers"],
 )
 def test_a_large_body_of_fewer_values_is_decoded(item: bytes) -> None:
-    body = b"[" + item * (MIB // len(item) + 1) + b"0]"
-    assert len(decode_json(_response(200, body))) == MIB // len(item) + 2
+    assert len(decode_json(_response(200, a_mebibyte_of(item)))) == MIB // len(item) + 2

@@ -226,61 +226,73 @@ def _invalid(response: Response, detail: str) -> ResponseValidationError:
 
 
 DENSITY_CHECKED_FROM: Final = 1024 * 1024
-"""A body this large or larger is checked for how many values it holds before it is decoded."""
+"""A body this large or larger is checked for how many elements it holds before it is decoded."""
 
-MOST_VALUES_PER_BYTE: Final = 1 / 10
-"""The most strings, arrays and objects a large body may hold per byte.  The API's densest
-answer, a page of organizations with a hundred domains each, holds one per ~17 bytes (keys
-count as strings); ``[],`` repeated holds one per 3, and each becomes a Python object of
-~60 bytes: decoded, 16 MiB of it would be ~5.6 million objects, ~470 MiB and seconds of the
-event loop.  At this bound a body decodes to at most ~7 times its size."""
+MOST_ELEMENTS_PER_BYTE: Final = 1 / 10
+"""The most elements a large body may hold per byte: arrays and objects, and the items and
+members in them (counted by the commas between them).  The API's densest answer, a page of
+organizations with a hundred domains each, holds one per ~33 bytes; ``[],`` repeated holds
+two per 3 bytes, ``1.5,`` one per 4, and each becomes a Python object of ~25-60 bytes:
+decoded, 16 MiB of ``[],`` would be ~5.6 million objects, ~470 MiB and seconds of the event
+loop.  At this bound a body decodes to at most ~7 times its size."""
 
-_JSON_STRING: Final = re.compile(rb'"(?:[^"\\]++|\\.)*+"')
+_JSON_STRING: Final = re.compile(rb'"(?:[^"\\]++|\\.?)*+(?:"|\Z)', re.DOTALL)
+"""A JSON string; one left open runs to the end of the body, so no search for one starts over
+inside another (which would make counting them quadratic)."""
 
 
-def _too_many_values(body: bytes) -> int | None:
-    """How many strings, arrays and objects a large `body` holds (at least), if more than
-    `MOST_VALUES_PER_BYTE` allows (counted, not decoded); None for a body that may be decoded.
+def _too_many_elements(body: bytes) -> int | None:
+    """How many elements (see `MOST_ELEMENTS_PER_BYTE`) a large `body` holds, at least, if more
+    than that bound allows (counted, not decoded); None for a body that may be decoded.
 
-    Counting quotes and brackets gives an upper bound at memchr speed (those inside strings
-    count too: a metadata value may be JSON text); only a body over it has its strings counted
-    one by one, and the brackets inside them taken off.  At worst (a hostile 16 MiB body) that
-    takes about a second; decoding such a body took seconds and hundreds of MiB.
+    Counting commas and brackets gives an upper bound at memchr speed (those inside strings
+    count too: a metadata value may be JSON text).  A comma right after a string's closing
+    quote gives a lower bound.  Only a body between the two has its strings found one by one
+    and the commas and brackets inside them taken off: at worst, for a 16 MiB body made to
+    need it, a few seconds, linear in its size; decoding such a body took as long and
+    hundreds of MiB.
     """
     if len(body) < DENSITY_CHECKED_FROM:
         return None
-    most = len(body) * MOST_VALUES_PER_BYTE
-    brackets = body.count(b"[") + body.count(b"{")
-    quotes = body.count(b'"')
-    if quotes // 2 + brackets <= most:
+    most = len(body) * MOST_ELEMENTS_PER_BYTE
+    marks = body.count(b",") + body.count(b"[") + body.count(b"{")
+    if marks <= most:
         return None
-    # Each string has two quotes of its own, and any other quote is escaped: a lower bound on
-    # the strings (an escaped backslash that ends a string looks like an escaped quote too).
-    if (strings := (quotes - body.count(b'\\"')) // 2) > most:
-        return strings
-    # One string at a time (no copy of the body, nor a list of its pieces), stopping as soon
-    # as there are too many.
-    strings = 0
+    # Inside a string a quote is escaped: ``",`` there is ``\\",`` (an escaped backslash that
+    # ends a string looks the same, so this is a lower bound).
+    if (after_strings := body.count(b'",') - body.count(b'\\",')) > most:
+        return after_strings
     for match in _JSON_STRING.finditer(body):
-        strings += 1
-        if strings > most:
-            return strings
         start, end = match.span()
-        brackets -= body.count(b"[", start, end) + body.count(b"{", start, end)
-    return strings + brackets if strings + brackets > most else None
+        marks -= body.count(b",", start, end) + body.count(b"[", start, end) + body.count(b"{", start, end)
+    return marks if marks > most else None
+
+
+DECODED_CODINGS: Final = frozenset({"", "identity", "gzip", "deflate", "br", "zstd"})
+"""The ``Content-Encoding`` values whose bodies reach the SDK decoded: aiohttp decodes these
+codings (one of them, not a list) and hands any other over as the bytes that came."""
 
 
 def decode_json(response: Response) -> Any:
     """A success response's JSON, or `ResponseValidationError` when it is not JSON (or was cut
-    off, or is a large body of far more values than the API ever sends)."""
+    off, or is in a coding that cannot be decoded, or is a large body of far more elements
+    than the API ever sends)."""
     if not response.complete:
         raise _invalid(response, f"the response is larger than {MAX_RESPONSE_BYTES} bytes and was not read to the end")
-    body = response.body
-    if len(body) >= DENSITY_CHECKED_FROM and (values := _too_many_values(body)) is not None:
+    coding = response.headers.get("Content-Encoding")
+    if coding is not None and coding.strip().lower() not in DECODED_CODINGS:
         raise _invalid(
             response,
-            f"the response holds {values:,} or more strings, arrays and objects in {len(body):,} bytes, far more"
-            " than any answer of this API; it was not decoded. Check base_url, or the proxy in front of the API",
+            f"the response's Content-Encoding is {coding[:100]!r}, which cannot be decoded; it was not parsed."
+            " Check base_url, or the proxy in front of the API",
+        )
+    body = response.body
+    if len(body) >= DENSITY_CHECKED_FROM and (elements := _too_many_elements(body)) is not None:
+        raise _invalid(
+            response,
+            f"the response holds {elements:,} or more elements (arrays, objects and their items) in"
+            f" {len(body):,} bytes, far more than any answer of this API; it was not decoded. Check"
+            " base_url, or the proxy in front of the API",
         )
     try:
         return orjson.loads(response.body)
@@ -315,8 +327,8 @@ def decode_error(response: Response, *, secret: Secret | None = None, now: float
     body = response.body if secret is None else redact(response.body, secret)
     text = body_text(body)
     payload: Any = None
-    # A body of far more values than the API sends is summed up from its text.
-    if response.complete and _too_many_values(body) is None:
+    # A body of far more elements than the API sends is summed up from its text.
+    if response.complete and _too_many_elements(body) is None:
         with contextlib.suppress(orjson.JSONDecodeError):
             payload = orjson.loads(body)
     message: str | None = None

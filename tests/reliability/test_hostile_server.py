@@ -231,7 +231,7 @@ async def test_a_body_of_tiny_values_is_not_decoded(status: int, bomb: Callable[
     assert peak < 4 * len(data), f"peak {peak:,} bytes for a {len(data):,}-byte body"
     assert caught.value.status_code == status
     if status == 200:
-        assert "strings, arrays and objects" in str(caught.value)
+        assert "elements (arrays, objects and their items)" in str(caught.value)
     else:
         assert caught.value.json is None
 
@@ -251,6 +251,23 @@ async def test_a_large_page_whose_metadata_is_json_text_is_decoded(emulator: Emu
         page = raw.parse()
         assert len(page.data) == 100
         assert all(organization.metadata == metadata for organization in page.data)
+
+
+@pytest.mark.parametrize("coding", ["x-bogus", "gzip, gzip", "x-gzip", "compress"])
+async def test_a_body_in_a_content_encoding_that_cannot_be_decoded_is_not_parsed(coding: str) -> None:
+    # aiohttp decodes gzip, deflate, br and zstd, and hands any other coding over as it came:
+    # such bytes are not the JSON they may happen to look like.
+    body = orjson.dumps(ORGANIZATION)
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: {coding}\r\n"
+        writer.write(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        await writer.drain()
+
+    async with Hostile(handler) as server, client_for(server, max_retries=0) as client:
+        with pytest.raises(ResponseValidationError, match="Content-Encoding") as caught:
+            await client.organizations.get(ORG_ID)
+    assert repr(coding) in str(caught.value)
 
 
 # Bytes dripped so that no socket wait times out: the socket timeout here is an hour, so only

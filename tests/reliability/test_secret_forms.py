@@ -165,9 +165,10 @@ async def test_a_key_echoed_encoded_in_an_error_never_shows(form: str, status: i
 
 
 async def test_a_success_with_percent_signs_in_its_data_is_left_as_it_came() -> None:
-    # A success's body is searched for the key as it is and JSON-escaped only (see
-    # `received`): percent-encoded, hex and base64 copies come from proxies echoing the
-    # request into an error, and looking for them in every page of a crawl costs too much.
+    # Percent escapes in a success's data are the data: nothing is cut from them.  (A
+    # success's body is searched for the key as it is and JSON-escaped only, see `received`:
+    # percent-encoded, hex and base64 copies come from proxies echoing the request into an
+    # error, and looking for them in every page of a crawl costs too much.)
     organization = organization_named("50% off", "https%3A%2F%2Fexample.com%2F%3Fq%3D1")
     async with echoing(200, orjson.dumps(organization), "X-Echo: nothing") as server:
         async with AsyncWorkOS(api_key=SECRET, base_url=server.url, backoff=FAST, max_retries=0) as client:

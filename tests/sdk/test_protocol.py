@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
@@ -296,19 +298,43 @@ def a_mebibyte_of(item: bytes) -> bytes:
 
 @pytest.mark.parametrize(
     "item",
-    [b"[],", b'"a",', b'"\\\\",', b'{"a":1},'],
-    ids=["empty arrays", "one-letter strings", "strings ending in an escaped backslash", "small objects"],
+    [b"[],", b'"a",', b'"\\\\",', b'{"a":1},', b"1.5,", b"1,"],
+    ids=[
+        "empty arrays",
+        "one-letter strings",
+        "strings ending in an escaped backslash",
+        "small objects",
+        "floats",
+        "small numbers",
+    ],
 )
-def test_a_large_body_of_more_values_than_one_per_ten_bytes_is_not_decoded(item: bytes) -> None:
-    with pytest.raises(ResponseValidationError, match="strings, arrays and objects") as caught:
+def test_a_large_body_of_more_elements_than_one_per_ten_bytes_is_not_decoded(item: bytes) -> None:
+    with pytest.raises(ResponseValidationError, match=r"elements \(arrays, objects and their items\)") as caught:
         decode_json(_response(200, a_mebibyte_of(item)))
     assert "it was not decoded" in str(caught.value)
 
 
 @pytest.mark.parametrize(
     "item",
-    [b'"abcdefghijk",', b'"[{[{[{[{[{",', b'"\\"\\"\\"\\"",', b"1,"],
-    ids=["eleven-letter strings", "brackets inside strings", "escaped quotes inside strings", "numbers"],
+    [b'"abcdefghijk",', b'"[{[{[{[{[{",', b'"a,b,c,d,e,f,g,h",', b'"\\"\\"\\"\\"",'],
+    ids=["eleven-letter strings", "brackets inside strings", "commas inside strings", "escaped quotes inside strings"],
 )
-def test_a_large_body_of_fewer_values_is_decoded(item: bytes) -> None:
+def test_a_large_body_of_fewer_elements_is_decoded(item: bytes) -> None:
     assert len(decode_json(_response(200, a_mebibyte_of(item)))) == MIB // len(item) + 2
+
+
+def test_a_large_body_with_a_string_left_open_is_counted_in_linear_time() -> None:
+    # An opening quote, then escaped quotes and commas to the end (too many commas to pass
+    # uncounted, none of them after a string): a search that started a string over
+    # at each quote inside it took about an hour on 1 MiB.  Run apart, so that a regression
+    # ends in a timeout (a thousand times what it takes) rather than a suite that never ends.
+    script = (
+        "from workos_orgs._response import Response, decode_json\n"
+        "body = b'[\"' + b'\\\\\",' * (2**20 // 3 + 1)\n"
+        "try:\n"
+        "    decode_json(Response(200, {}, body))\n"
+        "except Exception as error:\n"
+        "    print(type(error).__name__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "ResponseValidationError"

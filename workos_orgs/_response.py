@@ -17,7 +17,7 @@ from urllib.parse import unquote_to_bytes
 
 import attrs
 import orjson
-from multidict import CIMultiDict, CIMultiDictProxy
+from multidict import CIMultiDict, CIMultiDictProxy, MultiMapping
 
 from ._contract import REQUEST_ID_HEADER
 from ._errors import (
@@ -229,40 +229,55 @@ DENSITY_CHECKED_FROM: Final = 1024 * 1024
 """A body this large or larger is checked for how many elements it holds before it is decoded."""
 
 MOST_ELEMENTS_PER_BYTE: Final = 1 / 10
-"""The most elements a large body may hold per byte: arrays and objects, and the items and
-members in them (counted by the commas between them).  The API's densest answer, a page of
-organizations with a hundred domains each, holds one per ~33 bytes; ``[],`` repeated holds
-two per 3 bytes, ``1.5,`` one per 4, and each becomes a Python object of ~25-60 bytes:
-decoded, 16 MiB of ``[],`` would be ~5.6 million objects, ~470 MiB and seconds of the event
-loop.  At this bound a body decodes to at most ~7 times its size."""
+"""The most elements a large body may hold per byte, counting its strings on their own and its
+arrays, objects and the items and members in them (by the commas between them) on their own.
+The API's densest answer, a page of organizations with dozens of short domains each, holds a
+string per ~17 bytes and an item per ~28; ``[],`` repeated holds two elements per 3 bytes,
+``1.5,`` one per 4, and each becomes a Python object of ~25-60 bytes: decoded, 16 MiB of
+``[],`` would be ~5.6 million objects, ~470 MiB and seconds of the event loop.  At this
+bound a body decodes to at most ~7 times its size."""
 
 _JSON_STRING: Final = re.compile(rb'"(?:[^"\\]++|\\.?)*+(?:"|\Z)', re.DOTALL)
 """A JSON string; one left open runs to the end of the body, so no search for one starts over
 inside another (which would make counting them quadratic)."""
 
+_BEFORE_AN_OPENING_QUOTE: Final = (b"[", b"{", b",", b":", b" ", b"\t", b"\n", b"\r")
+"""What may come before a string's opening quote in JSON."""
+
 
 def _too_many_elements(body: bytes) -> int | None:
-    """How many elements (see `MOST_ELEMENTS_PER_BYTE`) a large `body` holds, at least, if more
-    than that bound allows (counted, not decoded); None for a body that may be decoded.
+    """How many strings, or arrays, objects and their items, a large `body` holds (at least),
+    if more than `MOST_ELEMENTS_PER_BYTE` allows (counted, not decoded); None for a body that
+    may be decoded.
 
-    Counting commas and brackets gives an upper bound at memchr speed (those inside strings
-    count too: a metadata value may be JSON text).  A comma right after a string's closing
-    quote gives a lower bound.  Only a body between the two has its strings found one by one
-    and the commas and brackets inside them taken off: at worst, for a 16 MiB body made to
-    need it, a few seconds, linear in its size; decoding such a body took as long and
-    hundreds of MiB.
+    Counting bytes at memchr speed gives upper bounds (commas and brackets inside strings count
+    too: a metadata value may be JSON text) and lower bounds (a quote that is not escaped ends
+    or opens a string; a comma right after a closing quote is an item's).  Only a body between
+    them has its strings found one by one -- at most one per 10 bytes, 1-2 seconds for a
+    16 MiB body made to need it -- and the commas and brackets inside them taken off.
     """
     if len(body) < DENSITY_CHECKED_FROM:
         return None
     most = len(body) * MOST_ELEMENTS_PER_BYTE
     marks = body.count(b",") + body.count(b"[") + body.count(b"{")
+    quotes = body.count(b'"')
+    if marks <= most and quotes // 2 <= most:
+        return None
+    # Lower bounds: each string has two quotes that are not escaped (an escaped backslash
+    # ending a string looks like an escaped quote, so this may count too few, never too many).
+    if (strings := (quotes - body.count(b'\\"')) // 2) > most:
+        return strings
+    # ``",`` is a closing quote and an item's comma, unless the quote is escaped or opens a
+    # string that starts with a comma.
+    after_strings = body.count(b'",') - body.count(b'\\",')
+    after_strings -= sum(body.count(before + b'",') for before in _BEFORE_AN_OPENING_QUOTE)
+    if after_strings > most:
+        return after_strings
     if marks <= most:
         return None
-    # Inside a string a quote is escaped: ``",`` there is ``\\",`` (an escaped backslash that
-    # ends a string looks the same, so this is a lower bound).
-    if (after_strings := body.count(b'",') - body.count(b'\\",')) > most:
-        return after_strings
-    for match in _JSON_STRING.finditer(body):
+    for strings, match in enumerate(_JSON_STRING.finditer(body), start=1):
+        if strings > most:
+            return strings
         start, end = match.span()
         marks -= body.count(b",", start, end) + body.count(b"[", start, end) + body.count(b"{", start, end)
     return marks if marks > most else None
@@ -273,14 +288,31 @@ DECODED_CODINGS: Final = frozenset({"", "identity", "gzip", "deflate", "br", "zs
 codings (one of them, not a list) and hands any other over as the bytes that came."""
 
 
+def _undecoded_coding(headers: Mapping[str, str]) -> str | None:
+    """The ``Content-Encoding`` of a body that reached the SDK still encoded, or None.
+
+    aiohttp's parsers read one of the header's lines (which one depends on the parser) and
+    decode it only when it is exactly one of `DECODED_CODINGS`, ignoring case and the spaces
+    and tabs around it: lines that disagree leave it unknown which, if any, was decoded.
+    """
+    values = headers.getall("Content-Encoding", []) if isinstance(headers, MultiMapping) else []
+    if not values and (single := headers.get("Content-Encoding")) is not None:
+        values = [single]
+    if not values:
+        return None
+    coding = values[0].strip(" \t")
+    if len(set(values)) == 1 and coding.isascii() and coding.lower() in DECODED_CODINGS:
+        return None
+    return ", ".join(values)
+
+
 def decode_json(response: Response) -> Any:
     """A success response's JSON, or `ResponseValidationError` when it is not JSON (or was cut
     off, or is in a coding that cannot be decoded, or is a large body of far more elements
     than the API ever sends)."""
     if not response.complete:
         raise _invalid(response, f"the response is larger than {MAX_RESPONSE_BYTES} bytes and was not read to the end")
-    coding = response.headers.get("Content-Encoding")
-    if coding is not None and coding.strip().lower() not in DECODED_CODINGS:
+    if (coding := _undecoded_coding(response.headers)) is not None:
         raise _invalid(
             response,
             f"the response's Content-Encoding is {coding[:100]!r}, which cannot be decoded; it was not parsed."
@@ -290,7 +322,7 @@ def decode_json(response: Response) -> Any:
     if len(body) >= DENSITY_CHECKED_FROM and (elements := _too_many_elements(body)) is not None:
         raise _invalid(
             response,
-            f"the response holds {elements:,} or more elements (arrays, objects and their items) in"
+            f"the response holds {elements:,} or more elements (strings, or arrays, objects and their items) in"
             f" {len(body):,} bytes, far more than any answer of this API; it was not decoded. Check"
             " base_url, or the proxy in front of the API",
         )

@@ -309,15 +309,23 @@ def a_mebibyte_of(item: bytes) -> bytes:
     ],
 )
 def test_a_large_body_of_more_elements_than_one_per_ten_bytes_is_not_decoded(item: bytes) -> None:
-    with pytest.raises(ResponseValidationError, match=r"elements \(arrays, objects and their items\)") as caught:
+    with pytest.raises(
+        ResponseValidationError, match=r"elements \(strings, or arrays, objects and their items\)"
+    ) as caught:
         decode_json(_response(200, a_mebibyte_of(item)))
     assert "it was not decoded" in str(caught.value)
 
 
 @pytest.mark.parametrize(
     "item",
-    [b'"abcdefghijk",', b'"[{[{[{[{[{",', b'"a,b,c,d,e,f,g,h",', b'"\\"\\"\\"\\"",'],
-    ids=["eleven-letter strings", "brackets inside strings", "commas inside strings", "escaped quotes inside strings"],
+    [b'"abcdefghijk",', b'"[{[{[{[{[{",', b'"a,b,c,d,e,f,g,h",', b'"\\"\\"\\"\\"",', b'",tag-one,",'],
+    ids=[
+        "eleven-letter strings",
+        "brackets inside strings",
+        "commas inside strings",
+        "escaped quotes inside strings",
+        "strings that start and end with a comma",
+    ],
 )
 def test_a_large_body_of_fewer_elements_is_decoded(item: bytes) -> None:
     assert len(decode_json(_response(200, a_mebibyte_of(item)))) == MIB // len(item) + 2

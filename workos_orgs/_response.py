@@ -327,7 +327,7 @@ def decode_json(response: Response) -> Any:
             " base_url, or the proxy in front of the API",
         )
     try:
-        return orjson.loads(response.body)
+        return orjson.loads(body)
     except orjson.JSONDecodeError as error:
         raise _invalid(response, f"not JSON ({error})") from None
 

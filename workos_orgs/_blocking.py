@@ -7,6 +7,7 @@ arguments, models, errors, retries and exactly-once creates, one implementation 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import weakref
 from collections.abc import Callable, Coroutine, Iterable
 from types import TracebackType
@@ -30,6 +31,7 @@ from ._base_client import ClientOptions
 from ._blocking_pager import Pager
 from ._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport, check_sync_options
 from ._client import DEFAULT_TIMEOUT, AsyncWorkOS
+from ._errors import InvalidArgumentError
 from ._loop_thread import CallerInbox, LoopThread
 from ._models import UNSET, Page, T, Unset
 from ._organization_domains import OrganizationDomains
@@ -348,6 +350,26 @@ class BlockingOrganizationsWithRawResponse(_BlockingResource):
     list: Final = blocking_raw(Organizations.list)
 
 
+_ASYNC_ON_EVENT: Final = (
+    "on_event is called in your thread, where nothing would await what it returns: pass a plain"
+    " function (def, not async def), or use AsyncWorkOS to have a coroutine function awaited."
+)
+
+
+def _called_in_this_thread(on_event: Callable[[SyncEvent], object]) -> Callable[[SyncEvent], None]:
+    """`on_event`, refusing an awaitable it returns (nothing in the caller's thread runs it)."""
+
+    def told(event: SyncEvent) -> None:
+        returned: object = on_event(event)
+        if inspect.isawaitable(returned):
+            close = getattr(returned, "close", None)
+            if callable(close):
+                close()  # no "never awaited" warning on top of the error
+            raise InvalidArgumentError(f"on_event returned an awaitable; {_ASYNC_ON_EVENT}")
+
+    return told
+
+
 class BlockingOrganizations(_BlockingResource):
     """Organizations: ``client.organizations`` of the blocking client.
 
@@ -392,8 +414,10 @@ class BlockingOrganizations(_BlockingResource):
         """
         # Here too: on_event is wrapped below, and a wrapper is callable whatever it wraps.
         check_sync_options(concurrency=concurrency, prune=prune, dry_run=dry_run, on_event=on_event)
+        if inspect.iscoroutinefunction(on_event):
+            raise InvalidArgumentError(_ASYNC_ON_EVENT)
         inbox = CallerInbox()
-        events = None if on_event is None else inbox.forward(on_event)
+        events = None if on_event is None else inbox.forward(_called_in_this_thread(on_event))
         return self._runner.call(
             lambda api: api.organizations.sync(
                 inbox.iterate(records),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, Literal, Protocol, TypeVar
@@ -49,6 +50,9 @@ MAX_FAILURES_KEPT: Final = 1_000
 _STOPPING_ERRORS: Final = (AuthenticationError, ClientClosedError, WrongEventLoopError)
 
 _T = TypeVar("_T")
+
+_Stale = tuple[str, str | None]
+"""An organization prune deletes: its id and external id."""
 
 
 class InvalidRecordError(InvalidArgumentError):
@@ -107,6 +111,13 @@ def _external_id(instance: Any, attribute: Any, value: Any) -> None:
         raise InvalidRecordError(
             f"external_id is required and must be a non-empty string (your own ID for the organization, e.g. str(row.id));"
             f" got {value!r}."
+        )
+    if value != value.strip():
+        # WorkOS would hold "cust-1 " as another id than "cust-1": a stray space from an
+        # export would make a second organization, and prune would delete the first.
+        raise InvalidRecordError(
+            f"external_id {value!r} has whitespace at its start or end; strip it (WorkOS would take it as"
+            " another id than the one without)."
         )
 
 
@@ -248,6 +259,10 @@ class SyncEvent:
         }
 
 
+EventCallback = Callable[[SyncEvent], Awaitable[None] | None]
+"""What ``on_event`` is: a function of each `SyncEvent`; a coroutine function is awaited."""
+
+
 @attrs.frozen
 class SyncFailure:
     """A record that could not be synced, where it came from, and the typed error that says why."""
@@ -377,9 +392,13 @@ def _plan(record: OrganizationRecord, organization: Organization | None) -> tupl
         current_metadata = {} if organization is None else dict(organization.metadata)
         wanted_metadata = dict(record.metadata)
         if current_metadata != wanted_metadata:
-            # Keys given are set, keys mapped to None are removed, others kept: spell out removals.
+            # Keys given are set, keys mapped to None are removed, others kept: spell out the
+            # removals, and send only the keys that change (the API holds an update's metadata
+            # object to its key limit too).
             metadata: dict[str, str | None] = {key: None for key in current_metadata if key not in wanted_metadata}
-            metadata.update(wanted_metadata)
+            metadata.update(
+                (key, value) for key, value in wanted_metadata.items() if current_metadata.get(key) != value
+            )
             arguments["metadata"] = wanted_metadata if organization is None else metadata
             changes.extend(
                 FieldChange(f"metadata.{key}", current_metadata.get(key), wanted_metadata.get(key))
@@ -387,7 +406,7 @@ def _plan(record: OrganizationRecord, organization: Organization | None) -> tupl
                 if current_metadata.get(key) != wanted_metadata.get(key)
             )
     if record.domains is not UNSET:
-        current = {} if organization is None else {domain.domain: domain.state for domain in organization.domains}
+        current = {} if organization is None else {normalize_domain(d.domain): d.state for d in organization.domains}
         wanted = {normalize_domain(data.domain): data.state for data in record.domains}
         if current.keys() != wanted.keys() or not all(
             _domain_matches(state, current[name]) for name, state in wanted.items()
@@ -436,7 +455,7 @@ class _Job:
         store: OrganizationStore,
         *,
         dry_run: bool,
-        on_event: Callable[[SyncEvent], None] | None,
+        on_event: EventCallback | None,
     ) -> None:
         self.store = store
         self.dry_run = dry_run
@@ -444,7 +463,7 @@ class _Job:
         self.report = SyncReport(dry_run=dry_run)
         self.stopped: WorkOSError | None = None
 
-    def emit(
+    async def emit(
         self,
         action: SyncAction,
         external_id: str | None,
@@ -454,10 +473,14 @@ class _Job:
         changes: Sequence[FieldChange] = (),
         source: str | None = None,
     ) -> None:
+        """Count the event and tell `on_event`; the worker goes on only once it has been told
+        (an awaitable it returns is awaited), so an error it raises stops the job there."""
         event = SyncEvent(action, external_id, organization_id, error, self.dry_run, tuple(changes), source)
         self.report.record(event)
         if self.on_event is not None:
-            self.on_event(event)
+            told = self.on_event(event)
+            if inspect.isawaitable(told):
+                await told
 
     def _stop(self, error: WorkOSError) -> bool:
         """Whether `error` stops the job (the first such error is kept as the reason)."""
@@ -475,10 +498,10 @@ class _Job:
             action, organization_id, changes = await self._apply(record)
         except WorkOSError as error:
             if not self._stop(error):
-                self.emit("failed", external_id, error=error, source=source)
+                await self.emit("failed", external_id, error=error, source=source)
             return
         # Outside the try: an on_event that raises is the caller's error, not the record's.
-        self.emit(action, external_id, organization_id, changes=changes, source=source)
+        await self.emit(action, external_id, organization_id, changes=changes, source=source)
 
     async def _apply(self, record: OrganizationRecord) -> tuple[SyncAction, str | None, Sequence[FieldChange]]:
         """Make WorkOS hold `record`: what was done, to which organization, changing what."""
@@ -517,23 +540,26 @@ class _Job:
         except NotFoundError:
             return None
 
-    async def delete_one(self, organization: Organization) -> None:
+    async def delete_one(self, stale: _Stale) -> None:
         if self.stopped is not None:
             return
+        organization_id, external_id = stale
         try:
             if not self.dry_run:
                 with contextlib.suppress(NotFoundError):  # gone already: the outcome we wanted
-                    await self.store.delete(organization.id)
+                    await self.store.delete(organization_id)
         except WorkOSError as error:
             if not self._stop(error):
-                self.emit("failed", organization.external_id, organization.id, error)
+                await self.emit("failed", external_id, organization_id, error)
             return
-        self.emit("deleted", organization.external_id, organization.id)
+        await self.emit("deleted", external_id, organization_id)
 
 
 def _external_id_of(item: Any) -> str | None:
+    """The external id a mapping names, when it is one a record takes; None otherwise (the
+    record is then unidentified: it may stand for any organization, so prune holds back)."""
     value = item.get("external_id") if isinstance(item, Mapping) else None
-    return value if isinstance(value, str) and value.strip() else None
+    return value if isinstance(value, str) and value.strip() and value == value.strip() else None
 
 
 SyncItem = OrganizationRecord | Mapping[str, Any] | InvalidRecordError
@@ -562,13 +588,13 @@ class _Reader:
                 self.error = error
                 return
             index, self.read = self.read, self.read + 1
-            record = self._record(item, f"records[{index}]")
+            record = await self._record(item, f"records[{index}]")
             if record is not None:
                 yield record
 
-    def _record(self, item: Any, index: str) -> OrganizationRecord | None:
+    async def _record(self, item: Any, index: str) -> OrganizationRecord | None:
         if isinstance(item, InvalidRecordError):
-            self._fail(item, item.source or index)
+            await self._fail(item, item.source or index)
             return None
         if isinstance(item, OrganizationRecord):
             record = item if item.source is not None else attrs.evolve(item, source=index)
@@ -576,7 +602,7 @@ class _Reader:
             try:
                 record = OrganizationRecord.from_mapping(item)
             except InvalidRecordError as error:
-                self._fail(error, index)
+                await self._fail(error, index)
                 return None
             record = attrs.evolve(record, source=index)
         assert record.source is not None
@@ -587,14 +613,14 @@ class _Reader:
                 " external id is synced (remove or merge the repeat).",
                 source=record.source,
             )
-            self.job.emit("failed", record.external_id, error=repeat, source=record.source)
+            await self.job.emit("failed", record.external_id, error=repeat, source=record.source)
             return None
         self._remember(record.external_id, record.source)
         return record
 
-    def _fail(self, error: InvalidRecordError, source: str) -> None:
+    async def _fail(self, error: InvalidRecordError, source: str) -> None:
         self._remember(error.external_id, source)
-        self.job.emit("failed", error.external_id, error=error, source=source)
+        await self.job.emit("failed", error.external_id, error=error, source=source)
 
     def _remember(self, external_id: str | None, source: str) -> None:
         if external_id is None:
@@ -661,7 +687,7 @@ async def sync_organizations(
     concurrency: int = DEFAULT_CONCURRENCY,
     prune: bool = False,
     dry_run: bool = False,
-    on_event: Callable[[SyncEvent], None] | None = None,
+    on_event: EventCallback | None = None,
 ) -> SyncReport:
     """Create, update or leave alone each record; with `prune`, delete the rest.
 
@@ -678,7 +704,14 @@ async def sync_organizations(
     if reader.error is not None:
         job.report.elapsed = time.monotonic() - started
         raise SyncInputError(job.report, reader.read, reader.error) from reader.error
-    if prune and reader.unidentified:
+    if prune and reader.read == 0:
+        # An export that died before its first line reads as no records at all: taken at its
+        # word, prune would delete every organization.
+        job.report.prune_skipped = (
+            "no records were read, and pruning on an empty input would delete every organization with an"
+            " external id; check the input (delete organizations one by one if that is what you want)"
+        )
+    elif prune and reader.unidentified:
         # A record that could not be read may be an organization that is still wanted: with
         # its external id unknown it cannot be told apart from a stale one, so delete nothing.
         job.report.prune_skipped = (
@@ -688,9 +721,10 @@ async def sync_organizations(
     elif prune:
         # Collected first, deleted after: deleting while the walk's cursors still point at
         # them is not something to rely on against the live API.
+        # Only the id and the external id of each are kept, not the organization.
         try:
             stale = [
-                organization
+                (organization.id, organization.external_id)
                 async for organization in store.list(limit=LIST_LIMIT_MAX)
                 if organization.external_id is not None and organization.external_id not in reader.firsts
             ]

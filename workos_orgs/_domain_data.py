@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ._contract import DomainState
+from ._contract import DOMAIN_DATA_STATES, DomainState
 from ._errors import InvalidArgumentError
 from ._models import DomainData
 
@@ -44,4 +44,9 @@ def _entry(entry: Any, index: int, *, names: bool) -> DomainData:
         raise InvalidArgumentError(f"{where} must be {accepted}; got {entry!r}.")
     if not isinstance(domain, str) or not domain.strip():
         raise InvalidArgumentError(f"{where} must name a domain such as 'acme.com'; got {domain!r}.")
+    # A record's state is compared with the domain's before anything is sent: one the API
+    # does not take ("Verified") would otherwise pass as "nothing to change" on an existing
+    # organization and fail only on a new one.
+    if names and not (isinstance(state, str) and state in DOMAIN_DATA_STATES):
+        raise InvalidArgumentError(f"{where}: state must be 'pending' or 'verified'; got {state!r} for {domain!r}.")
     return entry if isinstance(entry, DomainData) else DomainData(domain, state)

@@ -546,12 +546,20 @@ class CallerInbox:
         if self._failure is not None:
             raise self._failure
 
-    def ask(self, function: Callable[[], R]) -> concurrent.futures.Future[R]:
-        """Have the caller's thread run `function`; its result or error completes the future."""
+    def ask(
+        self, function: Callable[[], R], *, unless: Callable[[], bool] | None = None
+    ) -> concurrent.futures.Future[R]:
+        """Have the caller's thread run `function`; its result or error completes the future.
+
+        When `unless` says so at the moment it would run, it is not run and the future is
+        cancelled instead.
+        """
         result: concurrent.futures.Future[R] = concurrent.futures.Future()
 
         def job() -> None:
-            if result.set_running_or_notify_cancel():
+            if unless is not None and unless():
+                result.cancel()
+            elif result.set_running_or_notify_cancel():
                 try:
                     result.set_result(function())
                 except BaseException as error:
@@ -562,11 +570,27 @@ class CallerInbox:
         self._jobs.put(job)
         return result
 
-    def forward(self, callback: Callable[[T], None]) -> Callable[[T], None]:
-        """A callback for the loop thread that runs `callback` in the caller's thread, in order."""
+    def forward(self, callback: Callable[[T], None]) -> Callable[[T], Awaitable[None]]:
+        """A callback for the loop thread that runs `callback` in the caller's thread, in order,
+        and gives what to await until it has run (its error raised there).
 
-        def forwarded(value: T) -> None:
-            self._jobs.put(lambda: callback(value))
+        Awaiting it is what stops the loop's work where the callback failed: a job that went on
+        while the caller's thread was still in the callback would do what the caller was about
+        to stop (a prune's deletes, say).  Once it has raised, it is run no more: the values
+        already on their way are cancelled.
+        """
+        failed = False
+
+        def tell(value: T) -> None:
+            nonlocal failed
+            try:
+                callback(value)
+            except BaseException:
+                failed = True
+                raise
+
+        def forwarded(value: T) -> Awaitable[None]:
+            return asyncio.wrap_future(self.ask(lambda: tell(value), unless=lambda: failed))
 
         return forwarded
 

@@ -9,7 +9,7 @@ from typing import Any, Final, Unpack
 import attrs
 
 from ._base_client import BaseClient
-from ._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport, sync_organizations
+from ._bulk import DEFAULT_CONCURRENCY, EventCallback, SyncItem, SyncReport, sync_organizations
 from ._contract import Order
 from ._domain_data import domain_data_list
 from ._errors import BadRequestError, ConflictError, InvalidArgumentError, WorkOSError
@@ -267,7 +267,7 @@ class Organizations(APIResource):
         concurrency: int = DEFAULT_CONCURRENCY,
         prune: bool = False,
         dry_run: bool = False,
-        on_event: Callable[[SyncEvent], None] | None = None,
+        on_event: EventCallback | None = None,
         rate_limiter: RateLimiter | Unset | None = UNSET,
     ) -> SyncReport:
         """Make WorkOS hold these organizations, keyed by their ``external_id``.
@@ -277,13 +277,18 @@ class Organizations(APIResource):
         updated only where it differs, and otherwise left alone.  A record without
         ``domains`` or ``metadata`` leaves them as they are; ``[]`` or ``{}`` clears them.
         ``prune=True`` then deletes organizations whose external id is not in the input
-        (those without one are never touched; if any record could not be identified, none
-        are); ``dry_run=True`` reports what would change and writes nothing.
+        (those without one are never touched; if any record could not be identified, or
+        there were no records at all, none are); ``dry_run=True`` reports what would change
+        and writes nothing.  An external id with whitespace at its start or end fails its
+        record (WorkOS would take it as another id), as does a domain state other than
+        ``pending`` or ``verified``.
 
         ``records`` may be any iterable or async iterable: it is read as the work goes, with
         at most ``concurrency`` records in flight, so memory stays flat.  A record that fails
         (a repeated external id too) is reported with its typed error and where it came from,
-        and the job goes on; ``on_event`` hears every outcome, with the fields it changes.
+        and the job goes on; ``on_event`` hears every outcome, with the fields it changes
+        (a coroutine function is awaited), and the worker waits for it: an error it raises
+        stops the job there.
         If ``records`` itself raises, the records read are finished and `SyncInputError`
         (carrying the partial report) is raised; nothing is pruned.  An error no record could
         get past (a wrong or revoked key, a closed client) stops the job with `SyncStoppedError`,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+import time
 import typing
 
 import pytest
@@ -190,6 +191,64 @@ def test_an_error_in_on_event_stops_sync_and_is_raised(client: WorkOS) -> None:
     with pytest.raises(LookupError, match="cannot record"):
         client.organizations.sync([{"external_id": "a", "name": "A"}], on_event=on_event)
     assert client.organizations.get_by_external_id("a").name == "A"  # the client still works
+
+
+class AuditDown(Exception):
+    """The caller's audit log refusing an event."""
+
+
+def test_an_error_in_on_event_stops_the_prune_at_once(client: WorkOS, emulator: Emulator) -> None:
+    # on_event runs in the caller's thread; the loop thread must wait for it, not delete on.
+    emulator.seed([{"name": "Keep", "external_id": "keep"}])
+    emulator.seed([{"name": f"Stale {n}", "external_id": f"stale-{n}"} for n in range(40)])
+    deleted: list[str | None] = []
+
+    def on_event(event: SyncEvent) -> None:
+        if event.action == "deleted":
+            deleted.append(event.external_id)
+            time.sleep(0.2)  # writing to the audit log, say: the loop thread must wait for it
+            raise AuditDown("the audit log is down")
+
+    with pytest.raises(AuditDown):
+        client.organizations.sync(
+            [{"external_id": "keep", "name": "Keep"}], prune=True, concurrency=2, on_event=on_event, rate_limiter=None
+        )
+    assert len(deleted) == 1  # told of one delete, then of nothing more
+    left = len(list(client.organizations.list(limit=100)))
+    # The delete it was told of, and at most one more already sent by the other worker.
+    assert left >= 41 - 2, f"{41 - left} organizations were deleted though on_event raised at the first"
+
+
+def test_an_error_in_on_event_before_the_prune_prunes_nothing(client: WorkOS, emulator: Emulator) -> None:
+    emulator.seed([{"name": f"Stale {n}", "external_id": f"stale-{n}"} for n in range(10)])
+
+    def on_event(event: SyncEvent) -> None:
+        if event.action == "failed":
+            time.sleep(0.2)  # as above: the loop thread must not go on to the prune meanwhile
+            raise AuditDown(f"a record failed: {event.error}")
+
+    records = [{"external_id": "a", "name": "A"}, {"external_id": "a", "name": "A again"}]
+    with pytest.raises(AuditDown, match="a record failed"):
+        client.organizations.sync(records, prune=True, on_event=on_event, rate_limiter=None)
+    # "a" may or may not have been made (its create was cut short): the stale ten are all kept.
+    left = {organization.external_id for organization in client.organizations.list(limit=100)}
+    assert left - {"a"} == {f"stale-{n}" for n in range(10)}
+
+
+def test_sync_refuses_an_async_on_event(client: WorkOS) -> None:
+    async def on_event(event: SyncEvent) -> None:
+        pass
+
+    with pytest.raises(InvalidArgumentError, match="on_event is called in your thread"):
+        client.organizations.sync([{"external_id": "a", "name": "A"}], on_event=on_event)  # type: ignore[arg-type]
+    with pytest.raises(NotFoundError):
+        client.organizations.get_by_external_id("a")  # refused before anything was sent
+
+    def returns_a_coroutine(event: SyncEvent) -> typing.Any:
+        return on_event(event)
+
+    with pytest.raises(InvalidArgumentError, match="on_event returned an awaitable"):
+        client.organizations.sync([{"external_id": "b", "name": "B"}], on_event=returns_a_coroutine)
 
 
 def test_the_repr_shows_settings_and_never_the_key(emulator: Emulator) -> None:

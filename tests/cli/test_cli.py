@@ -332,6 +332,29 @@ async def test_sync_prune_holds_back_when_a_line_cannot_be_read(emulator: Emulat
     assert sorted(await _external_ids(emulator)) == ["c-1", "c-2", "c-3"]
 
 
+async def test_sync_prune_of_an_empty_input_deletes_nothing_and_fails(emulator: Emulator) -> None:
+    # `dump | workos-orgs sync - --prune` where the dump died before its first line.
+    seed(emulator, "Acme Corp", "Globex")
+    result = await cli(emulator, "sync", "-", "--prune", stdin=b"")
+    assert result.code == 1
+    assert "deleted 0, failed 0 (prune skipped: no records were read" in result.err
+    assert sorted(await _external_ids(emulator)) == ["ext-0", "ext-1"]
+
+
+async def test_sync_prints_each_failure_on_one_line(emulator: Emulator, tmp_path: Path) -> None:
+    # A proxy's HTML error page runs to many lines; each failure is still one line.
+    page = "<!DOCTYPE html>\n<html>\n<body>\n<h1>Bad request</h1>\n</body>\n</html>\n"
+    emulator.inject_fault(
+        method="GET", path="/organizations/external_id/c-1", status=400, body=page, content_type="text/html"
+    )
+    path = write_jsonl(tmp_path / "orgs.jsonl", RECORDS[:1])
+    result = await cli(emulator, "sync", str(path))
+    assert result.code == 1
+    [failure] = [line for line in result.err.splitlines() if line.startswith("failed c-1: ")]
+    assert "<html> <body> <h1>Bad request</h1>" in failure
+    assert not [line for line in result.err.splitlines() if line.startswith(("<body>", "<h1>", "</html>"))]
+
+
 # export, emulator, configuration
 
 

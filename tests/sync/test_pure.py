@@ -164,3 +164,16 @@ def test_a_record_without_domains_or_metadata_plans_no_change_to_them() -> None:
         "metadata": {"tier": None},
         "domain_data": [],
     }
+
+
+def test_a_verified_domain_the_api_sent_in_capitals_stays_verified() -> None:
+    # Compared by the name as the API stores it: "Acme.com" from the API is the record's
+    # "acme.com", not a new pending domain in place of a verified one.
+    plan = plan_update(OrganizationRecord("acme", "Acme", ["acme.com"]), organization(Acme_com="verified"))
+    assert plan == {}
+
+
+def test_metadata_changes_send_only_the_keys_that_change() -> None:
+    record = OrganizationRecord("acme", "Acme", metadata={"tier": "gold", "region": "eu", "new": "1"})
+    plan = plan_update(record, organization(metadata={"tier": "gold", "region": "us", "old": "x"}))
+    assert plan == {"metadata": {"old": None, "region": "eu", "new": "1"}}

@@ -5,6 +5,8 @@ Each test reproduces a report from issue 9 and drives the public API against the
 
 from __future__ import annotations
 
+import asyncio
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -348,3 +350,75 @@ async def test_an_error_in_on_event_keeps_its_own_cause(client: AsyncWorkOS) -> 
     with pytest.raises(StoreError) as caught:
         await client.organizations.sync([{"external_id": "a", "name": "A"}], on_event=on_event)
     assert isinstance(caught.value.__cause__, KeyError)
+
+
+@pytest.mark.parametrize("external_id", ["cust-1 ", " cust-1", "cust-1\t", "cust-1\n"])
+def test_a_record_refuses_an_external_id_with_whitespace_around_it(external_id: str) -> None:
+    with pytest.raises(InvalidRecordError, match="has whitespace at its start or end"):
+        OrganizationRecord(external_id, "Acme")
+
+
+async def test_an_external_id_with_whitespace_around_it_neither_creates_nor_lets_prune_delete(
+    client: AsyncWorkOS, emulator: Emulator
+) -> None:
+    # A stray space from a CSV export: taken as it is, the record made a second organization
+    # ("cust-1 ") and prune deleted the real one, with its metadata, as stale.
+    emulator.seed([{"name": "Acme", "external_id": "cust-1", "metadata": {"tier": "gold"}}])
+    report = await client.organizations.sync([{"external_id": "cust-1 ", "name": "Acme"}], prune=True)
+    assert (report.created, report.deleted, report.failed) == (0, 0, 1)
+    assert "'cust-1 ' has whitespace at its start or end" in str(report.failures[0])
+    assert report.prune_skipped is not None
+    assert await external_ids(client) == ["cust-1"]
+    assert (await client.organizations.get_by_external_id("cust-1")).metadata == {"tier": "gold"}
+
+
+async def test_prune_with_no_records_at_all_deletes_nothing(client: AsyncWorkOS, emulator: Emulator) -> None:
+    # An export that died before writing a line reads as no records: pruning on it would
+    # delete every organization.
+    emulator.seed([{"name": f"Customer {n}", "external_id": str(n)} for n in range(5)])
+    report = await client.organizations.sync([], prune=True)
+    assert (report.deleted, report.failed) == (0, 0)
+    assert report.prune_skipped is not None
+    assert "no records were read" in report.prune_skipped
+    assert "prune skipped: no records were read" in str(report)
+    assert await external_ids(client) == [str(n) for n in range(5)]
+
+
+async def test_an_async_on_event_is_awaited_for_every_event(client: AsyncWorkOS, emulator: Emulator) -> None:
+    emulator.seed([{"name": "Old", "external_id": "b"}, {"name": "Stale", "external_id": "s"}])
+    heard: list[tuple[str, str | None]] = []
+
+    async def on_event(event: SyncEvent) -> None:
+        await asyncio.sleep(0)
+        heard.append((event.action, event.external_id))
+
+    records = [
+        {"external_id": "a", "name": "A"},
+        {"external_id": "b", "name": "New"},
+        {"external_id": "a", "name": "B"},
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "coroutine ... was never awaited" fails the test
+        report = await client.organizations.sync(records, prune=True, on_event=on_event)
+    assert (report.created, report.updated, report.failed, report.deleted) == (1, 1, 1, 1)
+    assert sorted(heard) == [("created", "a"), ("deleted", "s"), ("failed", "a"), ("updated", "b")]
+
+
+async def test_an_async_on_event_that_raises_stops_the_job_before_the_prune(
+    client: AsyncWorkOS, emulator: Emulator
+) -> None:
+    emulator.seed([{"name": "Stale", "external_id": "s"}])
+
+    async def on_event(event: SyncEvent) -> None:
+        await asyncio.sleep(0)
+        raise LookupError(f"cannot record {event.external_id}")
+
+    with pytest.raises(LookupError, match="cannot record a"):
+        await client.organizations.sync([{"external_id": "a", "name": "A"}], prune=True, on_event=on_event)
+    assert await external_ids(client) == ["a", "s"]
+
+
+@pytest.mark.parametrize("state", ["Verified", "VERIFIED", "verifed", None, ["verified"]])
+def test_a_record_refuses_a_domain_state_the_api_does_not_take(state: Any) -> None:
+    with pytest.raises(InvalidRecordError, match="state must be 'pending' or 'verified'"):
+        OrganizationRecord("x", "X", domains=[{"domain": "acme.com", "state": state}])

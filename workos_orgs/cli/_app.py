@@ -380,7 +380,8 @@ async def _sync(args: argparse.Namespace, tally: list[SyncTally]) -> int:
             _sync_report(args, progress, error.report)
             raise
     _sync_report(args, progress, report)
-    return EXIT_OK if report.ok else EXIT_FAILED
+    # A prune asked for and held back is a job not done, though no record failed.
+    return EXIT_OK if report.ok and report.prune_skipped is None else EXIT_FAILED
 
 
 def _sync_report(args: argparse.Namespace, progress: Progress, report: SyncReport) -> None:
@@ -388,7 +389,7 @@ def _sync_report(args: argparse.Namespace, progress: Progress, report: SyncRepor
     if args.json:
         _write(sys.stdout.buffer, report.to_dict())
     for failure in report.failures:
-        sys.stderr.write(f"failed {failure.external_id or '(no external_id)'}: {failure}\n")
+        sys.stderr.write(f"failed {failure.external_id or '(no external_id)'}: {_one_line(failure)}\n")
     sys.stderr.write(f"sync: {report} in {report.elapsed:,.1f}s\n")
 
 
@@ -433,7 +434,7 @@ def _run(args: argparse.Namespace, tally: list[SyncTally]) -> int:
             return asyncio.run(run_demo(args))
 
 
-def _one_line(error: BaseException) -> str:
+def _one_line(error: object) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 

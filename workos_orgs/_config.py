@@ -32,6 +32,12 @@ def check_base_url(base_url: str | URL, *, allow_insecure_http: bool) -> URL:
             f"base_url is not a valid URL ({error}); it must be an absolute http(s) URL such as"
             f" 'https://api.workos.com'; got {str(base_url)!r}."
         ) from None
+    if url.user is not None or url.password is not None:
+        # Shown without them: the password is a secret too.
+        raise ConfigurationError(
+            "base_url must not hold a user name or password (the API key is the only credential sent);"
+            f" got {str(url.with_user(None))!r}."
+        )
     if not valid or url.host is None:
         raise ConfigurationError(
             f"base_url must be an absolute http(s) URL such as 'https://api.workos.com'; got {str(base_url)!r}."

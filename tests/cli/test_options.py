@@ -196,3 +196,55 @@ async def test_debug_sends_the_sdk_log_to_stderr(emulator: Emulator) -> None:
     assert "GET /organizations -> 200" not in quiet.err
     assert "GET /organizations -> 200" in loud.err
     assert emulator.api_key not in loud.err
+
+
+KEY = "sk_live_ThisKeyMustNeverBeShown42"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["domains", "--api-key", KEY, "get"],  # the action missing: argparse named the key as the action
+        ["list", "--apikey", KEY],  # a misspelt option: argparse listed it, with the key, as unrecognized
+        ["list", f"--api_key={KEY}"],
+        ["get", "--api-key", KEY, "too", "many"],
+    ],
+)
+async def test_a_usage_error_never_shows_the_api_key(args: list[str]) -> None:
+    result = await cli(None, *args)
+    assert result.code == 2
+    assert "error:" in result.err
+    for shown in (result.out, result.err):
+        assert KEY not in shown
+        assert "ThisKeyMustNeverBeShown" not in shown
+
+
+async def test_a_usage_error_never_shows_the_key_from_the_environment() -> None:
+    result = await cli(None, "domains", KEY, WORKOS_API_KEY=KEY)
+    assert result.code == 2
+    assert KEY not in result.err
+
+
+async def test_the_domains_commands_take_the_global_options_too(emulator: Emulator) -> None:
+    organization = seed(emulator, "Acme Corp")[0]
+    domain_id = organization["domains"][0]["id"]
+    result = await cli(None, "domains", "--api-key", emulator.api_key, "--base-url", emulator.url, "get", domain_id)
+    assert result.code == 0, result.err
+    assert domain_id in result.out
+
+
+@pytest.mark.parametrize(
+    ("base_url", "said"),
+    [
+        ("http://127.0.0.1:99999", "base_url is not a valid URL"),
+        ("http://[::1", "base_url is not a valid URL"),
+        ("http://127.0.0.1:4100/v1?x=1", "base_url must not have a query or fragment"),
+        ("http://admin:hunter2secret@127.0.0.1:4100", "base_url must not hold a user name or password"),
+    ],
+)
+async def test_a_bad_base_url_is_a_usage_error_that_says_what_is_wrong(base_url: str, said: str) -> None:
+    result = await cli(None, "list", "--base-url", base_url, WORKOS_API_KEY=KEY)
+    assert result.code == 2
+    assert result.err.startswith(f"error: {said}"), result.err
+    assert "Traceback" not in result.err
+    assert "hunter2secret" not in result.err

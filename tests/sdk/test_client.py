@@ -71,6 +71,19 @@ def test_bad_options_fail_at_construction(kwargs: dict[str, object], message: st
         AsyncWorkOS("sk_test_x", **kwargs)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "base_url",
+    ["http://admin:hunter2secret@127.0.0.1:4100", "https://admin@api.example.com", "https://:hunter2secret@x.io"],
+)
+def test_a_base_url_with_a_user_or_password_is_refused_without_showing_it(base_url: str) -> None:
+    # aiohttp would refuse to send it beside the Authorization header, with a bare ValueError at
+    # the first call; and the client's repr showed the password.
+    with pytest.raises(ConfigurationError, match="base_url must not hold a user name or password") as caught:
+        AsyncWorkOS("sk_test_x", base_url=base_url)
+    assert "hunter2secret" not in str(caught.value)
+    assert "admin" not in str(caught.value)
+
+
 def test_configuration_errors_are_value_errors() -> None:
     assert issubclass(ConfigurationError, ValueError)
     assert issubclass(ConfigurationError, WorkOSError)

@@ -10,9 +10,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Final, TypeVar
 
-from yarl import URL
-
 from .._client import API_KEY_ENV_VAR, BASE_URL_ENV_VAR, AsyncWorkOS
+from .._config import check_base_url, is_loopback
 from .._contract import DEFAULT_BASE_URL
 from .._errors import ConfigurationError
 from .._transport import configure_logging_from_env, log_to_stderr
@@ -108,6 +107,16 @@ def _insecure_allowed(args: argparse.Namespace) -> bool:
     return bool(args.allow_insecure_http) or os.environ.get(ALLOW_INSECURE_HTTP_ENV_VAR, "") not in ("", "0")
 
 
+def _only_insecure(base_url: str) -> str | None:
+    """The host of a base URL whose one fault is plain HTTP to a host that is not loopback,
+    so that the flag that allows it is the fix to name; None for a URL wrong in another way."""
+    try:
+        url = check_base_url(base_url, allow_insecure_http=True)
+    except ConfigurationError:
+        return None
+    return url.host if url.scheme == "http" and url.host and not is_loopback(url.host) else None
+
+
 @asynccontextmanager
 async def open_client(args: argparse.Namespace) -> AsyncIterator[AsyncWorkOS]:
     """The client the command line's options (or the environment) describe."""
@@ -123,10 +132,10 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[AsyncWorkOS]:
     try:
         client = AsyncWorkOS(api_key=api_key, base_url=args.base_url, allow_insecure_http=allowed, **options)
     except ConfigurationError:
-        url = URL(args.base_url or os.environ.get(BASE_URL_ENV_VAR) or "")
-        if url.scheme == "http" and url.host and not allowed:
+        base_url = args.base_url or os.environ.get(BASE_URL_ENV_VAR) or DEFAULT_BASE_URL
+        if not allowed and (host := _only_insecure(base_url)) is not None:
             raise UsageError(
-                f"refusing to send the API key over plain HTTP to {url.host}: use https://, a loopback"
+                f"refusing to send the API key over plain HTTP to {host}: use https://, a loopback"
                 f" address, or pass --allow-insecure-http (or set {ALLOW_INSECURE_HTTP_ENV_VAR}=1) for a host"
                 " you trust, such as an emulator in docker-compose"
             ) from None

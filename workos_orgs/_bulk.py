@@ -297,11 +297,14 @@ class SyncReport:
     """Why ``prune=True`` deleted nothing, when it had to hold back."""
     failures_not_kept: int = 0
     """Failures counted in ``failed`` but not kept in ``failures`` (past `MAX_FAILURES_KEPT`)."""
+    stopped: str | None = None
+    """Why the job stopped before its end (the error, in one line), when it did: the report of
+    `SyncInputError` and `SyncStoppedError`."""
 
     @property
     def ok(self) -> bool:
-        """True when no record failed."""
-        return self.failed == 0
+        """True when the job ran to its end and no record failed."""
+        return self.failed == 0 and self.stopped is None
 
     def record(self, event: SyncEvent) -> None:
         """Count one event (and keep its failure, while fewer than `MAX_FAILURES_KEPT` are kept)."""
@@ -323,6 +326,7 @@ class SyncReport:
                     action: getattr(self, action) for action in ("created", "updated", "unchanged", "deleted", "failed")
                 },
                 "prune_skipped": self.prune_skipped,
+                "stopped": self.stopped,
                 "failures_not_kept": self.failures_not_kept,
                 "elapsed": round(self.elapsed, 3),
                 "failures": [
@@ -349,6 +353,7 @@ class SyncInputError(WorkOSError):
     """
 
     def __init__(self, report: SyncReport, read: int, error: Exception) -> None:
+        report.stopped = _one_line(error)
         super().__init__(
             f"reading the records failed after {read:,} record(s) ({type(error).__name__}: {error});"
             f" the records read were synced ({report}) and nothing was pruned."
@@ -367,6 +372,7 @@ class SyncStoppedError(WorkOSError):
     """
 
     def __init__(self, report: SyncReport, error: WorkOSError) -> None:
+        report.stopped = _one_line(error)
         super().__init__(
             f"the sync stopped on {type(error).__name__}: {error}."
             f" What was done before it stopped: {report};"
@@ -374,6 +380,10 @@ class SyncStoppedError(WorkOSError):
             " Fix the cause and run the sync again: it converges."
         )
         self.report = report
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(f"{type(error).__name__}: {error}".split())
 
 
 def _domain_text(domain: str, state: DomainState | str | None) -> str:

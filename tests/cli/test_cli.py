@@ -355,6 +355,38 @@ async def test_sync_prints_each_failure_on_one_line(emulator: Emulator, tmp_path
     assert not [line for line in result.err.splitlines() if line.startswith(("<body>", "<h1>", "</html>"))]
 
 
+async def test_sync_json_report_says_a_stopped_job_is_not_ok(emulator: Emulator, tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "orgs.jsonl", RECORDS)
+    result = await cli(emulator, "sync", str(path), "--json", WORKOS_API_KEY="sk_test_revoked_0000")
+    assert result.code == 1
+    report = result.json_lines()[-1]["report"]
+    assert report["ok"] is False
+    assert report["stopped"].startswith("AuthenticationError: ")
+
+
+async def test_sync_whose_output_is_closed_says_it_stopped_and_fails(emulator: Emulator, tmp_path: Path) -> None:
+    # `workos-orgs sync ... --json | head -1`: the job stops with its output, and must say so.
+    path = write_jsonl(tmp_path / "orgs.jsonl", [{"external_id": f"c-{n}", "name": f"C {n}"} for n in range(300)])
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("WORKOS_")}
+    environment |= {"WORKOS_API_KEY": emulator.api_key, "WORKOS_BASE_URL": emulator.url}
+    reading, writing = os.pipe()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "workos_orgs", "sync", str(path), "--json", "--no-rate-limit", "--concurrency", "1",
+        stdout=writing, stderr=asyncio.subprocess.PIPE, env=environment,
+    )  # fmt: skip
+    os.close(writing)
+    with os.fdopen(reading, "rb") as reader:  # closed after one line: the reader goes away
+        first = await asyncio.wait_for(asyncio.to_thread(reader.readline), 60)
+    assert json.loads(first)["event"] == "created"
+    assert process.stderr is not None
+    err = (await asyncio.wait_for(process.stderr.read(), 60)).decode()
+    code = await asyncio.wait_for(process.wait(), 60)
+    assert code == 1
+    assert "standard output was closed" in err
+    assert "run it again to finish" in err
+    assert len(await _external_ids(emulator)) < 300
+
+
 # export, emulator, configuration
 
 

@@ -179,6 +179,7 @@ async def test_an_input_that_raises_midway_finishes_what_it_read_and_never_prune
     report = caught.value.report
     assert report.created == 10
     assert report.deleted == 0
+    assert (report.ok, report.stopped) == (False, "OSError: the database connection went away")
     assert len(events) == 10
     assert isinstance(caught.value.__cause__, OSError)
     assert "created 10" in str(caught.value)

@@ -60,6 +60,12 @@ async def test_a_revoked_key_stops_the_job_with_its_report(emulator: Emulator) -
     assert "sk_test_revoked_key_0000" not in str(error)
     assert isinstance(error.report, SyncReport)
     assert (error.report.failed, error.report.created, error.report.deleted) == (0, 0, 0)
+    # No record failed, but the job did not run to its end: the report must not say all is well.
+    assert error.report.ok is False
+    assert error.report.stopped is not None
+    assert error.report.stopped.startswith("AuthenticationError: ")
+    assert error.report.to_dict()["report"]["ok"] is False
+    assert error.report.to_dict()["report"]["stopped"] == error.report.stopped
     # Two workers, a queue of two, one record in the reader's hand: never the whole input.
     assert records.taken <= 6
     assert len(emulator.requests) <= 2

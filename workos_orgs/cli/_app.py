@@ -490,9 +490,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`workos-orgs export | head`): it has what it wanted, so stop
-        # quietly and successfully, as other tools do.
+        # quietly and successfully, as other tools do -- unless a sync was writing: it stopped
+        # with its output, partway, and must say so.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+        if not tally:
+            return EXIT_OK
+        sys.stderr.write(
+            f"error: standard output was closed, and the sync stopped with it: {tally[0].report} before"
+            " stopping; run it again to finish (it converges)\n"
+        )
+        return EXIT_FAILED
     except (UsageError, ConfigurationError, InvalidArgumentError) as error:
         if args.debug:
             raise

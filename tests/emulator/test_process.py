@@ -144,6 +144,29 @@ async def test_port_in_use_is_a_clear_error() -> None:
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("port", ["99999", "-5"])
+async def test_a_port_out_of_range_is_a_usage_error(port: str) -> None:
+    code, err = await _failed_start(["--port", port])
+    assert code == 2
+    assert f"--port: {port!r}: a port from 0 to 65535" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("where", ["missing directory", "not a database", "a device"])
+async def test_a_db_file_that_cannot_be_used_is_one_clear_line_and_exit_2(tmp_path: Path, where: str) -> None:
+    if where == "missing directory":
+        path = str(tmp_path / "nowhere" / "data.db")
+    elif where == "not a database":
+        (tmp_path / "notes.txt").write_text("shopping list\n" * 100)
+        path = str(tmp_path / "notes.txt")
+    else:
+        path = "/dev/null"
+    code, err = await _failed_start(["--port", "0", "--db", path])
+    assert code == 2
+    assert err.startswith(f"error: cannot use --db {path}: "), err
+    assert "Traceback" not in err
+
+
 async def test_custom_api_key_is_required_and_not_printed() -> None:
     key = "sk_test_custom_do_not_print"
     async with emulator_process("--api-key", key) as running:

@@ -6,12 +6,23 @@ import argparse
 import asyncio
 import ipaddress
 import signal
+import sqlite3
 import sys
 from collections.abc import Sequence
 
 from ._api import SeedError
 from ._emulator import DEFAULT_API_KEY, DEFAULT_HOST, DEFAULT_PORT, AcceptFailureLog, Emulator
 from ._faults import Chaos
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r}: a port from 0 to 65535 (0 picks a free one)")
+    return port
 
 
 def parser(prog: str = "python -m workos_orgs.emulator") -> argparse.ArgumentParser:
@@ -21,7 +32,7 @@ def parser(prog: str = "python -m workos_orgs.emulator") -> argparse.ArgumentPar
     )
     cli.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default %(default)s)")
     cli.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help="port to bind; 0 picks a free one (default %(default)s)"
+        "--port", type=_port, default=DEFAULT_PORT, help="port to bind; 0 picks a free one (default %(default)s)"
     )
     cli.add_argument("--db", metavar="PATH", help="keep data in this SQLite file across restarts (default: in memory)")
     cli.add_argument("--api-key", default=DEFAULT_API_KEY, help="the key clients must send (default %(default)s)")
@@ -106,6 +117,9 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m workos_org
         asyncio.run(serve(args))
     except SeedError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as error:  # a directory that is not there, a file that is not a database
+        print(f"error: cannot use --db {args.db}: {error}", file=sys.stderr)
         return 2
     except OSError as error:
         print(f"error: cannot listen on {args.host}:{args.port}: {error.strerror or error}", file=sys.stderr)

@@ -475,6 +475,14 @@ async def test_plain_http_to_a_remote_host_is_refused() -> None:
     assert "sk_test_secret_value" not in result.err
 
 
+@pytest.mark.parametrize("count", [1, 2, 3])
+async def test_demo_comes_out_right_with_very_few_organizations(count: int) -> None:
+    # Five faults on creates were more than the three attempts one or two records get.
+    result = await cli(None, "demo", "--count", str(count))
+    assert result.code == 0, result.out
+    assert f"{count} from this demo, 0 duplicated" in result.out
+
+
 async def test_demo_runs_on_the_embedded_emulator() -> None:
     result = await cli(None, "demo", "--count", "60")
     assert result.code == 0, result.out + result.err

@@ -51,10 +51,20 @@ def add_demo_command(commands: Any, *, parents: Sequence[argparse.ArgumentParser
     )
 
 
-def _inject_faults(emulator: Emulator) -> None:
+FAULTED_CREATES_FROM: Final = 20
+"""From this many organizations the demo faults five creates; below, two.  The first creates
+of many records go out side by side, so five faults meet five records; with only a few
+records, retries meet the faults that are left, and one record could meet three (every
+attempt it gets).  Two faults can never fail a record."""
+
+
+def _inject_faults(emulator: Emulator, count: int) -> None:
     emulator.inject_fault(method="GET", path="/organizations/external_id/*", status=429, retry_after=1, times=2)
-    emulator.inject_fault(method="POST", path="/organizations", status=503, times=3)
-    emulator.inject_fault(method="POST", path="/organizations", status=500, times=1)
+    if count >= FAULTED_CREATES_FROM:
+        emulator.inject_fault(method="POST", path="/organizations", status=503, times=3)
+        emulator.inject_fault(method="POST", path="/organizations", status=500, times=1)
+    else:
+        emulator.inject_fault(method="POST", path="/organizations", status=503, times=1)
     emulator.inject_fault(method="POST", path="/organizations", drop="after", times=1)
 
 
@@ -133,7 +143,7 @@ async def run_demo(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         where = "the embedded emulator (no rate limit, so no pacing)" if emulator is not None else client.base_url
         _line(out, f"workos-orgs demo: {len(records):,} sample organizations against {where}\n")
         if emulator is not None:
-            _inject_faults(emulator)
+            _inject_faults(emulator, len(records))
         first = await _sync(
             client, records, out, "1. sync (with injected faults)" if emulator else "1. sync", paced=paced
         )

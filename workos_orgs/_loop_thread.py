@@ -137,7 +137,14 @@ class _Outcome(Generic[R]):
 def _run_forever(loop: asyncio.AbstractEventLoop) -> None:
     asyncio.set_event_loop(loop)
     try:
-        loop.run_forever()
+        while True:
+            try:
+                loop.run_forever()
+            except (KeyboardInterrupt, SystemExit):
+                # Out of a task it ended (signals reach only the main thread, so it came from
+                # a caller's code): the loop goes on, as other threads' calls wait on it.
+                continue
+            break  # stopped by `LoopThread.close`
     finally:
         try:
             loop.run_until_complete(loop.shutdown_asyncgens())
@@ -562,10 +569,11 @@ class CallerInbox:
             elif result.set_running_or_notify_cancel():
                 try:
                     result.set_result(function())
-                except BaseException as error:
+                except Exception as error:
                     result.set_exception(error)
-                    if not isinstance(error, Exception):
-                        raise
+                # A KeyboardInterrupt or SystemExit is the caller's alone: raised in its thread
+                # (`serve_until` then cancels the call), never handed to the loop thread, where
+                # it would end the loop and leave every other thread's call waiting.
 
         self._jobs.put(job)
         return result

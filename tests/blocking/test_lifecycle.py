@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import tracemalloc
 import warnings
 from collections.abc import Callable, Iterator
@@ -120,6 +121,40 @@ def test_closing_while_another_thread_waits_gives_that_thread_a_typed_error(
     assert loop_threads() == []
     with pytest.raises(ClientClosedError, match="closed; create a new one"):
         use(client)
+
+
+@pytest.mark.parametrize("raised", [KeyboardInterrupt, SystemExit])
+@pytest.mark.parametrize("where", ["on_event", "records"])
+def test_ctrl_c_or_exit_in_a_sync_callback_leaves_the_client_and_other_threads_working(
+    client: WorkOS, emulator: Emulator, raised: type[BaseException], where: str
+) -> None:
+    # Raised in the caller's thread, the error also reached the loop thread, through the
+    # future the loop was waiting on, and ended it: every other thread's call then waited forever.
+    warm = client.organizations.create(name="Warm")  # the loop thread is up
+    emulator.inject_fault(method="GET", path="/organizations/*", hold=True)
+    other: list[object] = []
+    waiter = threading.Thread(target=lambda: other.append(client.organizations.get(warm.id).name))
+    waiter.start()
+    while emulator.held_requests < 1:
+        time.sleep(0.001)
+
+    def records() -> Iterator[dict[str, str]]:
+        yield {"external_id": "a", "name": "A"}
+        if where == "records":
+            raise raised()
+
+    def on_event(event: object) -> None:
+        if where == "on_event":
+            raise raised()
+
+    with pytest.raises(raised):
+        client.organizations.sync(records(), on_event=on_event, rate_limiter=None)
+    emulator.release_held()
+    waiter.join(SAFETY_NET)
+    assert other == ["Warm"]  # the other thread's call was answered
+    assert client.organizations.get(warm.id).name == "Warm"  # and the client still works
+    client.close()
+    assert loop_threads() == []
 
 
 async def test_a_call_from_inside_a_running_loop_is_refused(client: WorkOS, emulator: Emulator) -> None:

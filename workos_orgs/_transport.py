@@ -322,10 +322,20 @@ class Transport:
         # aiohttp's other errors may hold the request's headers (the key among them, in a
         # response error's `request_info`) or what the server sent (a disconnect's unfinished
         # head, with any echo of the key): they are summed up, redacted, in the message.  Only
-        # an OSError -- the system's word on the socket, a timeout included -- is chained.
-        failure.__cause__ = error if isinstance(error, OSError) else None
+        # an OSError -- the system's word on the socket, a timeout included -- is chained, and
+        # only as a copy: the error itself carries, in its traceback and its context, aiohttp's
+        # frames, whose local variables (which error trackers record) hold the headers.
+        failure.__cause__ = self._bare(error) if isinstance(error, OSError) else None
         failure.__suppress_context__ = True
         return failure
+
+    def _bare(self, error: OSError) -> OSError:
+        """`error` as the system gave it: its nearest built-in class, its errno and text, and no
+        traceback or context."""
+        kind: type[OSError] = next(cls for cls in type(error).__mro__ if cls.__module__ == "builtins")
+        if error.errno is not None:
+            return kind(error.errno, redact_text(str(error.strerror), self._secret))
+        return kind(redact_text(str(error), self._secret))
 
     async def _send_once(self, request: Request, client_timeout: aiohttp.ClientTimeout, attempt: Attempt) -> Response:
         """One attempt; `TimeoutError` when `attempt` overran a bound (see `_attempts`)."""

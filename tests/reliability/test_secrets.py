@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 import traceback
 from collections.abc import AsyncIterator, Iterator
 
@@ -66,6 +67,12 @@ def check_error(error: BaseException) -> None:
             (repr(link.args), "args"),
         ):
             assert_hidden(text, f"the {where} of {type(link).__name__} (raised as {name})")
+        if link is not error:
+            # An error tracker records the local variables of every frame of a chained error's
+            # traceback too: aiohttp's hold the request's headers.
+            for frame, _ in traceback.walk_tb(link.__traceback__):
+                where = f"the locals of {frame.f_code.co_qualname} in the traceback of {type(link).__name__}"
+                assert_hidden(repr(frame.f_locals), f"{where} (raised as {name})")
         link = link.__cause__ or link.__context__
 
 
@@ -163,6 +170,12 @@ async def raise_one_of_everything(emulator: Emulator) -> list[BaseException]:
             server, url = await garbage_server(reply)
             async with server, AsyncWorkOS(api_key=SECRET, base_url=url, backoff=FAST, max_retries=1) as broken:
                 await expect(broken.organizations.get(org.id))
+        # Nothing listening: aiohttp's connection error is an OSError, chained as the cause.
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            closed_port = probe.getsockname()[1]
+        async with AsyncWorkOS(api_key=SECRET, base_url=f"http://127.0.0.1:{closed_port}", max_retries=0) as refused:
+            await expect(refused.organizations.get(org.id))
         # This client from another event loop; the blocking client from inside this one.
         errors.append(await asyncio.to_thread(from_another_loop, client, org.id))
         with WorkOS(api_key=SECRET, base_url=emulator.url) as blocking:

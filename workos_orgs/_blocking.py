@@ -118,8 +118,9 @@ class _Runner:
 
 
 class WorkOS:
-    """A blocking client for the WorkOS Organizations API, for Django, Flask, Celery, scripts
-    and notebooks.  Make one per process, share it between threads, close it at the end::
+    """A blocking client for the WorkOS Organizations API, for Django, Flask, Celery and
+    scripts (not inside a running event loop, such as a notebook's: use `AsyncWorkOS` there).
+    Make one per process, share it between threads, close it at the end::
 
         with WorkOS() as client:  # reads WORKOS_API_KEY
             organization = client.organizations.get("org_01H...")

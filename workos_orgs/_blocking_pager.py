@@ -8,7 +8,7 @@ one hand-over per page, not one per item.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any, Generic
 
 from ._loop_thread import LoopThread
@@ -36,10 +36,28 @@ class Pager(Generic[T]):
     error) cancels the page already asked for and lets go of everything the walk held.
     """
 
-    def __init__(self, loop_thread: LoopThread[Any], pager: AsyncPager[T], *, owner: object) -> None:
+    def __init__(
+        self,
+        loop_thread: LoopThread[Any],
+        pager: AsyncPager[T],
+        *,
+        owner: object,
+        made_on: object,
+        current: Callable[[], object],
+        remake: Callable[[Any], AsyncPager[T]],
+    ) -> None:
         self._loop_thread = loop_thread
         self._pager = pager
         self._owner = owner  # what keeps the loop thread running: kept alive while the pager is in use
+        self._made_on = made_on  # the async client (or view) `pager` calls
+        self._current = current  # the async client (or view) calls go to now, in this process
+        self._remake = remake  # the same listing on another of them
+
+    def _walk(self) -> AsyncPager[T]:
+        """The listing on the async client calls go to now: in a process forked since this
+        pager was made, that is the child's own, and the listing is made anew on it."""
+        client = self._current()
+        return self._pager if client is self._made_on else self._remake(client)
 
     @property
     def direction(self) -> Direction:
@@ -48,7 +66,8 @@ class Pager(Generic[T]):
 
     def first_page(self) -> Page[T]:
         """The first page (cut at ``max_items``), as one request."""
-        return self._loop_thread.call(lambda _: _first_page(self._pager))
+        pager = self._walk()
+        return self._loop_thread.call(lambda _: _first_page(pager))
 
     def pages(self) -> Generator[Page[T], None, None]:
         """Every page in turn; the last one is cut short at ``max_items``.
@@ -56,7 +75,8 @@ class Pager(Generic[T]):
         Closing the generator (leaving its ``for`` early) stops the walk and cancels the
         page already asked for.
         """
-        yield from self._loop_thread.stream(lambda _: self._pager.pages())
+        pager = self._walk()
+        yield from self._loop_thread.stream(lambda _: pager.pages())
 
     def __iter__(self) -> Iterator[T]:
         pages = self.pages()

@@ -360,6 +360,26 @@ def _fork_and_run(child_work: object) -> int:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_pager_made_before_fork_and_used_in_the_child_walks_there(emulator: Emulator) -> None:
+    # Nothing is sent until a pager is used: one made at import time, before the prefork
+    # workers start, is used first in a worker.  It said the child's session "passed to this
+    # client" was closed, though nobody passed one.
+    emulator.seed([{"name": f"Org {n}"} for n in range(5)])
+    client = WorkOS(api_key=emulator.api_key, base_url=emulator.url, backoff=FAST)
+    client.organizations.get(emulator.seed([{"name": "Warm"}])[0]["id"])  # the parent's loop thread is up
+    pager = client.organizations.list(limit=2)
+
+    def in_child() -> bool:
+        assert len(list(pager)) == 6
+        assert len(pager.first_page().data) == 2
+        return True
+
+    assert _fork_and_run(in_child) == 0
+    assert len(list(pager)) == 6  # and it goes on working in the parent
+    client.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_child_gets_a_working_client_and_the_parent_keeps_its_own(emulator: Emulator) -> None:
     client = WorkOS(api_key=emulator.api_key, base_url=emulator.url, backoff=FAST)
     acme = client.organizations.create(name="Acme")  # the parent's thread and connections exist before the fork

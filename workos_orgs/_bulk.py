@@ -472,6 +472,9 @@ class _Job:
         self.on_event = on_event
         self.report = SyncReport(dry_run=dry_run)
         self.stopped: WorkOSError | None = None
+        # Set once on_event has raised: the job is over.  Workers resumed in the same turn of
+        # the loop, before the pool cancels them, neither tell it more nor start more work.
+        self.told_failed = False
 
     async def emit(
         self,
@@ -487,10 +490,19 @@ class _Job:
         (an awaitable it returns is awaited), so an error it raises stops the job there."""
         event = SyncEvent(action, external_id, organization_id, error, self.dry_run, tuple(changes), source)
         self.report.record(event)
-        if self.on_event is not None:
-            told = self.on_event(event)
-            if inspect.isawaitable(told):
-                await told
+        if self.on_event is not None and not self.told_failed:
+            try:
+                told = self.on_event(event)
+                if inspect.isawaitable(told):
+                    await told
+            except BaseException:
+                self.told_failed = True
+                raise
+
+    @property
+    def over(self) -> bool:
+        """Whether the job stopped: on an error no record gets past, or on_event's."""
+        return self.stopped is not None or self.told_failed
 
     def _stop(self, error: WorkOSError) -> bool:
         """Whether `error` stops the job (the first such error is kept as the reason)."""
@@ -501,7 +513,7 @@ class _Job:
         return True
 
     async def sync_one(self, record: OrganizationRecord) -> None:
-        if self.stopped is not None:
+        if self.over:
             return
         external_id, source = record.external_id, record.source
         try:
@@ -551,7 +563,7 @@ class _Job:
             return None
 
     async def delete_one(self, stale: _Stale) -> None:
-        if self.stopped is not None:
+        if self.over:
             return
         organization_id, external_id = stale
         try:
@@ -589,7 +601,7 @@ class _Reader:
 
     async def records(self, items: Iterable[SyncItem] | AsyncIterable[SyncItem]) -> AsyncIterator[OrganizationRecord]:
         iterator = aiter(_each(items))
-        while self.job.stopped is None:
+        while not self.job.over:
             try:
                 item = await anext(iterator)
             except StopAsyncIteration:

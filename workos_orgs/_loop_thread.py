@@ -529,6 +529,12 @@ class _Handover(Generic[T]):
             self._task.cancel()
 
 
+def _stop_iteration_raised(error: StopIteration) -> RuntimeError:
+    replaced = RuntimeError("the caller's code raised StopIteration")
+    replaced.__cause__ = error
+    return replaced
+
+
 class CallerInbox:
     """Work a running call hands back to the thread waiting for it.
 
@@ -569,6 +575,10 @@ class CallerInbox:
             elif result.set_running_or_notify_cancel():
                 try:
                     result.set_result(function())
+                except StopIteration as error:
+                    # An asyncio future refuses it (the loop thread would drop it and wait on):
+                    # it becomes what a coroutine makes of it (PEP 479).
+                    result.set_exception(_stop_iteration_raised(error))
                 except Exception as error:
                     result.set_exception(error)
                 # A KeyboardInterrupt or SystemExit is the caller's alone: raised in its thread

@@ -235,6 +235,30 @@ def test_an_error_in_on_event_before_the_prune_prunes_nothing(client: WorkOS, em
     assert left - {"a"} == {f"stale-{n}" for n in range(10)}
 
 
+def test_a_stop_iteration_in_on_event_is_raised_as_the_async_client_raises_it(client: WorkOS) -> None:
+    # StopIteration cannot go into an asyncio future: handed to the loop thread as it was, it
+    # was dropped there, and the call waited forever.
+    def on_event(event: SyncEvent) -> None:
+        next(iter([]))  # a bug in the caller's callback
+
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            client.organizations.sync([{"external_id": "a", "name": "A"}], on_event=on_event, rate_limiter=None)
+        except BaseException as error:
+            outcome.append(error)
+
+    caller = threading.Thread(target=run)
+    caller.start()
+    caller.join(60)  # a safety net only: a correct client answers at once
+    assert not caller.is_alive(), "sync never returned"
+    (error,) = outcome
+    # What a coroutine makes of it (PEP 479), as AsyncWorkOS raises it.
+    assert isinstance(error, RuntimeError)
+    assert isinstance(error.__cause__, StopIteration)
+
+
 def test_sync_refuses_an_async_on_event(client: WorkOS) -> None:
     async def on_event(event: SyncEvent) -> None:
         pass

@@ -208,6 +208,13 @@ KEY = "sk_live_ThisKeyMustNeverBeShown42"
         ["list", "--apikey", KEY],  # a misspelt option: argparse listed it, with the key, as unrecognized
         ["list", f"--api_key={KEY}"],
         ["get", "--api-key", KEY, "too", "many"],
+        ["--api-kye", KEY, "list"],  # misspelt beyond "key": the key stood where a command was due
+        ["--token", KEY, "list"],
+        [KEY, "list"],
+        ["list", "--max-items", KEY],  # given to an option that wanted a number
+        ["domains", "--api-kye", KEY, "get", "x"],
+        ["emulator", "--api-kye", KEY],  # the emulator's own command line
+        ["emulator", "--port", KEY],
     ],
 )
 async def test_a_usage_error_never_shows_the_api_key(args: list[str]) -> None:
@@ -217,6 +224,14 @@ async def test_a_usage_error_never_shows_the_api_key(args: list[str]) -> None:
     for shown in (result.out, result.err):
         assert KEY not in shown
         assert "ThisKeyMustNeverBeShown" not in shown
+
+
+async def test_a_short_option_value_is_not_taken_for_a_key() -> None:
+    # Hiding every value after --api-key garbled the message: 'list' is no key.
+    result = await cli(None, "--api-key", "list", "lst")
+    assert result.code == 2
+    assert "invalid choice: 'lst'" in result.err
+    assert "'list'" in result.err
 
 
 async def test_a_usage_error_never_shows_the_key_from_the_environment() -> None:

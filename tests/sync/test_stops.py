@@ -7,7 +7,10 @@ record and keeping a failure per record.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -17,13 +20,14 @@ from workos_orgs import (
     Backoff,
     ClientClosedError,
     InvalidRecordError,
+    Organization,
     OrganizationRecord,
     SyncEvent,
     SyncReport,
     SyncStoppedError,
     UnprocessableEntityError,
 )
-from workos_orgs._bulk import MAX_FAILURES_KEPT
+from workos_orgs._bulk import MAX_FAILURES_KEPT, sync_organizations
 from workos_orgs.emulator import Emulator
 
 FAST = Backoff(base=0.01, cap=0.05)
@@ -136,3 +140,55 @@ async def test_one_organization_that_refuses_a_change_fails_alone(client: AsyncW
     assert (report.updated, report.failed) == (19, 1)
     assert [failure.external_id for failure in report.failures] == ["cust-7"]
     assert (await client.organizations.get_by_external_id("cust-8")).name == "Renamed 8"
+
+
+class OneTurnStore:
+    """An organization store in memory whose every call takes one turn of the event loop, so
+    that workers resume side by side, as they do when responses arrive together."""
+
+    def __init__(self, stale: int) -> None:
+        self.organizations = {"keep": _organization("org_keep", "keep")}
+        self.organizations |= {f"s{n}": _organization(f"org_s{n}", f"s{n}") for n in range(stale)}
+        self.deleted: list[str] = []
+
+    async def get_by_external_id(self, external_id: str) -> Organization:
+        await asyncio.sleep(0)
+        return self.organizations[external_id]
+
+    async def create(self, **fields: Any) -> Organization:
+        raise AssertionError("nothing to create")
+
+    async def update(self, id: str, **fields: Any) -> Organization:
+        raise AssertionError("nothing to update")
+
+    async def delete(self, id: str) -> None:
+        await asyncio.sleep(0)
+        self.deleted.append(id)
+
+    async def list(self, *, limit: int) -> AsyncIterator[Organization]:
+        for organization in list(self.organizations.values()):
+            yield organization
+
+
+def _organization(id: str, external_id: str) -> Organization:
+    now = datetime(2026, 1, 15, tzinfo=UTC)
+    return Organization(id, external_id.upper(), (), {}, external_id, now, now)
+
+
+async def test_once_on_event_raised_no_worker_tells_it_more_or_deletes_more() -> None:
+    # The first deletes end in the same turn of the loop: the worker whose event raised stops,
+    # and the others, resumed in that turn, must neither call on_event again nor delete more.
+    store = OneTurnStore(stale=40)
+    told: list[str | None] = []
+
+    def on_event(event: SyncEvent) -> None:
+        told.append(event.external_id)
+        if event.action == "deleted" and len(told) == 2:  # the "keep" event, then the first delete
+            raise LookupError("the audit log is down")
+
+    with pytest.raises(LookupError, match="the audit log is down"):
+        await sync_organizations(
+            store, [OrganizationRecord("keep", "KEEP")], prune=True, concurrency=4, on_event=on_event
+        )
+    assert len(told) == 2
+    assert len(store.deleted) == 4  # the four already under way when it raised, and no more

@@ -11,15 +11,14 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
-from typing import IO, Any, Final, NoReturn
+from typing import IO, Any, Final
 
 from .. import __version__
+from .._arguments import given_keys, hiding
 from .._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncInputError, SyncReport, SyncStoppedError
-from .._client import API_KEY_ENV_VAR
 from .._contract import DOMAIN_ALREADY_VERIFIED, LIST_LIMIT_MAX, DomainState, Order
 from .._errors import AuthenticationError, BadRequestError, ConfigurationError, InvalidArgumentError, WorkOSError
 from .._models import UNSET, DomainData, Organization, OrganizationDomain
-from .._request import REDACTED
 from ._connect import UsageError, add_global_options, configure_logging, open_client, positive_int
 from ._demo import add_demo_command, run_demo
 from ._progress import Progress
@@ -48,35 +47,6 @@ def _metadata_arg(text: str) -> tuple[str, str | None]:
     return key, value or None
 
 
-def _hiding(secrets: Sequence[str]) -> type[argparse.ArgumentParser]:
-    """argparse's parser, its usage errors never showing `secrets` (argparse quotes what it
-    could not place: a key given after a misspelt ``--apikey``, or where a command was due)."""
-
-    class Parser(argparse.ArgumentParser):
-        def error(self, message: str) -> NoReturn:
-            for secret in secrets:
-                message = message.replace(secret, REDACTED)
-            super().error(message)
-
-    return Parser
-
-
-def given_keys(argv: Sequence[str]) -> list[str]:
-    """The API keys a command line may hold: the environment's, and the value of any option
-    whose name says key (``--api-key``, and misspellings such as ``--apikey`` or ``--api_key=``)."""
-    keys = [os.environ.get(API_KEY_ENV_VAR, "")]
-    for index, token in enumerate(argv):
-        name, equals, value = token.partition("=")
-        if name.startswith("-") and "key" in name.lower():
-            keys.append(value if equals else argv[index + 1] if index + 1 < len(argv) else "")
-    # Longest first, so that no key is left half shown by a shorter one inside it.
-    return sorted({key for key in keys if len(key.strip()) >= _SHORTEST_HIDDEN}, key=len, reverse=True)
-
-
-_SHORTEST_HIDDEN: Final = 4
-"""Shorter values are no key, and hiding them would garble the message."""
-
-
 def build_parser(*, hidden: Sequence[str] = ()) -> argparse.ArgumentParser:
     """The whole command line; global options go before or after the command's name.
 
@@ -87,7 +57,7 @@ def build_parser(*, hidden: Sequence[str] = ()) -> argparse.ArgumentParser:
     as_json = argparse.ArgumentParser(add_help=False)
     as_json.add_argument("--json", action="store_true", help="print JSON (one object per line)")
 
-    cli = _hiding(hidden)(prog=PROG, description="WorkOS Organizations from the shell.")
+    cli = hiding(hidden)(prog=PROG, description="WorkOS Organizations from the shell.")
     cli.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     add_global_options(cli, defaults=True)
     commands = cli.add_subparsers(dest="command", required=True, metavar="COMMAND")

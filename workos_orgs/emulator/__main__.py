@@ -10,6 +10,7 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 
+from .._arguments import given_keys, hiding
 from ._api import SeedError
 from ._emulator import DEFAULT_API_KEY, DEFAULT_HOST, DEFAULT_PORT, AcceptFailureLog, Emulator
 from ._faults import Chaos
@@ -25,8 +26,9 @@ def _port(text: str) -> int:
     return port
 
 
-def parser(prog: str = "python -m workos_orgs.emulator") -> argparse.ArgumentParser:
-    cli = argparse.ArgumentParser(
+def parser(prog: str = "python -m workos_orgs.emulator", *, hidden: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The emulator's command line; its usage errors never show the texts in `hidden`."""
+    cli = hiding(hidden)(
         prog=prog,
         description="Serve a local WorkOS Organizations API (no network, no WorkOS account).",
     )
@@ -97,7 +99,8 @@ async def serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str = "python -m workos_orgs.emulator") -> int:
-    cli = parser(prog)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    cli = parser(prog, hidden=given_keys(argv))
     args = cli.parse_args(argv)
     if not args.api_key.strip():
         cli.error("--api-key must not be empty: it is the key clients must send")

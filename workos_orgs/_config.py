@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from typing import Final
 
 from yarl import URL
@@ -17,6 +18,9 @@ from ._throttle import RateLimiter
 
 LOOPBACK_HOSTS: Final = frozenset({"localhost"})
 
+_USERINFO: Final = re.compile(r"//[^/?#@]*@")
+"""The user name and password part of a URL's authority, with the ``//`` before it."""
+
 
 def check_base_url(base_url: str | URL, *, allow_insecure_http: bool) -> URL:
     """The base URL, checked: HTTPS, or plain HTTP only to a loopback host (or when allowed).
@@ -24,26 +28,26 @@ def check_base_url(base_url: str | URL, *, allow_insecure_http: bool) -> URL:
     The API key travels in every request, so sending it in clear text over a network is
     refused unless the caller says ``allow_insecure_http=True``.
     """
+    # Shown in messages without a user name or password it may hold: a secret too.
+    shown = repr(_USERINFO.sub("//", str(base_url)))
     try:
         url = URL(base_url) if isinstance(base_url, str) else base_url
         valid = url.is_absolute() and url.scheme in ("http", "https") and bool(url.host)
     except (TypeError, ValueError) as error:  # yarl: "Invalid IPv6 URL", a bad port, ...
         raise ConfigurationError(
             f"base_url is not a valid URL ({error}); it must be an absolute http(s) URL such as"
-            f" 'https://api.workos.com'; got {str(base_url)!r}."
+            f" 'https://api.workos.com'; got {shown}."
         ) from None
     if url.user is not None or url.password is not None:
-        # Shown without them: the password is a secret too.
         raise ConfigurationError(
-            "base_url must not hold a user name or password (the API key is the only credential sent);"
-            f" got {str(url.with_user(None))!r}."
+            f"base_url must not hold a user name or password (the API key is the only credential sent); got {shown}."
         )
     if not valid or url.host is None:
         raise ConfigurationError(
-            f"base_url must be an absolute http(s) URL such as 'https://api.workos.com'; got {str(base_url)!r}."
+            f"base_url must be an absolute http(s) URL such as 'https://api.workos.com'; got {shown}."
         )
     if url.query_string or url.fragment:
-        raise ConfigurationError(f"base_url must not have a query or fragment; got {str(base_url)!r}.")
+        raise ConfigurationError(f"base_url must not have a query or fragment; got {shown}.")
     if url.scheme == "http" and not allow_insecure_http and not is_loopback(url.host):
         raise ConfigurationError(
             f"Refusing to send the API key over plain HTTP to {url.host}: use https://, a loopback"

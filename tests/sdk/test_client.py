@@ -84,6 +84,22 @@ def test_a_base_url_with_a_user_or_password_is_refused_without_showing_it(base_u
     assert "admin" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "http://admin:hunter2secret@127.0.0.1:99999",
+        "http://admin:hunter2secret@[::1",
+        "https://admin:hunter2secret@/x",
+        "ftp://admin:hunter2secret@x.io",
+        "http://admin:hunter2secret@127.0.0.1/?q=1",
+    ],
+)
+def test_a_base_url_wrong_in_another_way_too_never_shows_its_password(base_url: str) -> None:
+    with pytest.raises(ConfigurationError, match="base_url") as caught:
+        AsyncWorkOS("sk_test_x", base_url=base_url)
+    assert "hunter2secret" not in str(caught.value)
+
+
 def test_configuration_errors_are_value_errors() -> None:
     assert issubclass(ConfigurationError, ValueError)
     assert issubclass(ConfigurationError, WorkOSError)

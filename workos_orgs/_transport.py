@@ -330,11 +330,12 @@ class Transport:
         return failure
 
     def _bare(self, error: OSError) -> OSError:
-        """`error` as the system gave it: its nearest built-in class, its errno and text, and no
-        traceback or context."""
-        kind: type[OSError] = next(cls for cls in type(error).__mro__ if cls.__module__ == "builtins")
-        if error.errno is not None:
-            return kind(error.errno, redact_text(str(error.strerror), self._secret))
+        """`error` as the system gave it: its nearest class of Python's own (an `ssl.SSLError`
+        stays one), its errno and text, and no traceback or context."""
+        kind: type[OSError] = next(cls for cls in type(error).__mro__ if cls.__module__ in _SYSTEM_MODULES)
+        if error.errno is not None and error.strerror is not None:
+            # OSError itself turns an errno into its subclass (111: ConnectionRefusedError).
+            return kind(error.errno, redact_text(error.strerror, self._secret))
         return kind(redact_text(str(error), self._secret))
 
     async def _send_once(self, request: Request, client_timeout: aiohttp.ClientTimeout, attempt: Attempt) -> Response:
@@ -355,6 +356,10 @@ class Transport:
                 attempt.moved()
                 body, complete = await _read_capped(response, MAX_RESPONSE_BYTES, attempt.moved)
         return received(response.status, response.headers, body, complete=complete, secret=self._secret)
+
+
+_SYSTEM_MODULES: Final = frozenset({"builtins", "ssl"})
+"""Where the error classes a connection error's cause is copied as come from."""
 
 
 def _being_cancelled() -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import itertools
+import ssl
 import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -678,6 +679,20 @@ class BeforeEachRequest(RateLimiter):
     async def wait(self, method: str, path_segments: tuple[str, ...]) -> None:
         self.count += 1
         await self.before(self.count)
+
+
+async def test_a_tls_failure_keeps_its_kind_in_the_cause(emulator: Emulator) -> None:
+    # https:// to a plain-HTTP port: the handshake fails.  The cause, copied without aiohttp's
+    # frames, must still be an SSL error -- not the PermissionError its errno 1 maps to.
+    https = emulator.url.replace("http://", "https://")
+    async with AsyncWorkOS(api_key=emulator.api_key, base_url=https, max_retries=0) as client:
+        with pytest.raises(APIConnectionError, match="SSL") as caught:
+            await client.organizations.get(ORG_ID)
+    cause = caught.value.__cause__
+    assert isinstance(cause, ssl.SSLError)
+    assert not isinstance(cause, PermissionError)
+    assert cause.__traceback__ is None
+    assert "WRONG_VERSION_NUMBER" in str(cause) or "wrong version number" in str(cause)
 
 
 async def test_a_resent_delete_that_cannot_connect_has_an_unknown_outcome() -> None:

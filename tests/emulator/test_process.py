@@ -152,7 +152,7 @@ async def test_a_port_out_of_range_is_a_usage_error(port: str) -> None:
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("where", ["missing directory", "not a database", "a device"])
+@pytest.mark.parametrize("where", ["missing directory", "not a database", "a directory"])
 async def test_a_db_file_that_cannot_be_used_is_one_clear_line_and_exit_2(tmp_path: Path, where: str) -> None:
     if where == "missing directory":
         path = str(tmp_path / "nowhere" / "data.db")
@@ -160,7 +160,7 @@ async def test_a_db_file_that_cannot_be_used_is_one_clear_line_and_exit_2(tmp_pa
         (tmp_path / "notes.txt").write_text("shopping list\n" * 100)
         path = str(tmp_path / "notes.txt")
     else:
-        path = "/dev/null"
+        path = str(tmp_path)  # (a device such as /dev/null made SQLite write a journal beside it)
     code, err = await _failed_start(["--port", "0", "--db", path])
     assert code == 2
     assert err.startswith(f"error: cannot use --db {path}: "), err

@@ -106,19 +106,26 @@ class OrganizationStore(Protocol):
         ...
 
 
-def _external_id(instance: Any, attribute: Any, value: Any) -> None:
+def _external_id_refusal(value: object) -> str | None:
+    """Why `value` cannot be a record's external id, or None when it can."""
     if not isinstance(value, str) or not value.strip():
-        raise InvalidRecordError(
+        return (
             f"external_id is required and must be a non-empty string (your own ID for the organization, e.g. str(row.id));"
             f" got {value!r}."
         )
     if value != value.strip():
         # WorkOS would hold "cust-1 " as another id than "cust-1": a stray space from an
         # export would make a second organization, and prune would delete the first.
-        raise InvalidRecordError(
+        return (
             f"external_id {value!r} has whitespace at its start or end; strip it (WorkOS would take it as"
             " another id than the one without)."
         )
+    return None
+
+
+def _external_id(instance: Any, attribute: Any, value: Any) -> None:
+    if (refusal := _external_id_refusal(value)) is not None:
+        raise InvalidRecordError(refusal)
 
 
 def _name(instance: Any, attribute: Any, value: Any) -> None:
@@ -581,7 +588,7 @@ def _external_id_of(item: Any) -> str | None:
     """The external id a mapping names, when it is one a record takes; None otherwise (the
     record is then unidentified: it may stand for any organization, so prune holds back)."""
     value = item.get("external_id") if isinstance(item, Mapping) else None
-    return value if isinstance(value, str) and value.strip() and value == value.strip() else None
+    return value if _external_id_refusal(value) is None else None
 
 
 SyncItem = OrganizationRecord | Mapping[str, Any] | InvalidRecordError

@@ -134,7 +134,7 @@ class _Outcome(Generic[R]):
             del error  # its traceback holds this frame: no reference cycle through it
 
 
-def _run_forever(loop: asyncio.AbstractEventLoop) -> None:
+def _run_forever(loop: asyncio.AbstractEventLoop, stopping: threading.Event) -> None:
     asyncio.set_event_loop(loop)
     try:
         while True:
@@ -142,8 +142,10 @@ def _run_forever(loop: asyncio.AbstractEventLoop) -> None:
                 loop.run_forever()
             except (KeyboardInterrupt, SystemExit):
                 # Out of a task it ended (signals reach only the main thread, so it came from
-                # a caller's code): the loop goes on, as other threads' calls wait on it.
-                continue
+                # a caller's code): the loop goes on, as other threads' calls wait on it --
+                # unless it was being stopped, a request that ending lost.
+                if not stopping.is_set():
+                    continue
             break  # stopped by `LoopThread.close`
     finally:
         try:
@@ -181,6 +183,7 @@ class LoopThread(Generic[C]):
         self._thread: threading.Thread | None = None
         self._calls: set[concurrent.futures.Future[Any]] = set()
         self._closed = False
+        self._stopping = threading.Event()  # set when `close` stops the loop
         # What a forked child inherited from its parent's loop thread: let go of, never used again,
         # and kept referenced so that nothing of it is collected at some random later moment.
         self._inherited: list[tuple[asyncio.AbstractEventLoop, C]] = []
@@ -281,7 +284,8 @@ class LoopThread(Generic[C]):
     def _start(self) -> _PollingLoop:
         if self._loop is None:
             loop = _PollingLoop()
-            thread = threading.Thread(target=_run_forever, args=(loop,), name=self._name, daemon=True)
+            self._stopping = threading.Event()
+            thread = threading.Thread(target=_run_forever, args=(loop, self._stopping), name=self._name, daemon=True)
             thread.start()
             self._loop, self._thread = loop, thread
         return self._loop
@@ -292,10 +296,11 @@ class LoopThread(Generic[C]):
             if self._closed:
                 return
             self._closed = True
-            loop, thread = self._loop, self._thread
+            loop, thread, stopping = self._loop, self._thread, self._stopping
             self._loop = self._thread = None
             calls = list(self._calls)
         _LIVE.discard(self)
+        stopping.set()
         for call in calls:
             call.cancel()
         if loop is None or thread is None:
@@ -313,6 +318,7 @@ class LoopThread(Generic[C]):
 
     def _forget_parent(self) -> None:
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self._calls = set()
         loop, self._loop, self._thread = self._loop, None, None
         if loop is None or self._closed:

@@ -387,6 +387,23 @@ async def test_sync_whose_output_is_closed_says_it_stopped_and_fails(emulator: E
     assert len(await _external_ids(emulator)) < 300
 
 
+async def test_sync_whose_output_is_closed_only_for_the_report_says_it_finished(emulator: Emulator) -> None:
+    # Nothing to sync: the report is the one thing written, and the pipe is closed already.
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("WORKOS_")}
+    environment |= {"WORKOS_API_KEY": emulator.api_key, "WORKOS_BASE_URL": emulator.url}
+    reading, writing = os.pipe()
+    os.close(reading)  # the reader is gone before the sync starts
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "workos_orgs", "sync", "-", "--json",
+        stdin=asyncio.subprocess.PIPE, stdout=writing, stderr=asyncio.subprocess.PIPE, env=environment,
+    )  # fmt: skip
+    os.close(writing)
+    _, err = await asyncio.wait_for(process.communicate(b""), 60)
+    assert process.returncode == 1
+    assert "the sync finished" in err.decode()
+    assert "run it again" not in err.decode()
+
+
 # export, emulator, configuration
 
 

@@ -323,6 +323,7 @@ class SyncTally:
         self.progress = progress
         self.as_json = as_json
         self.report = SyncReport()
+        self.finished: SyncReport | None = None  # the report of the job, once it has run to its end
 
     def __call__(self, event: SyncEvent) -> None:
         self.report.dry_run = event.dry_run
@@ -383,6 +384,7 @@ async def _sync(args: argparse.Namespace, tally: list[SyncTally]) -> int:
         except (SyncInputError, SyncStoppedError) as error:  # stopped midway: say what was done, then why
             _sync_report(args, progress, error.report)
             raise
+    on_event.finished = report
     _sync_report(args, progress, report)
     # A prune asked for and held back is a job not done, though no record failed.
     return EXIT_OK if report.ok and report.prune_skipped is None else EXIT_FAILED
@@ -465,10 +467,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         if not tally:
             return EXIT_OK
-        sys.stderr.write(
-            f"error: standard output was closed, and the sync stopped with it: {tally[0].report} before"
-            " stopping; run it again to finish (it converges)\n"
-        )
+        if (finished := tally[0].finished) is not None:
+            sys.stderr.write(
+                f"error: standard output was closed before the report was written; the sync finished: {finished}\n"
+            )
+        else:
+            sys.stderr.write(
+                f"error: standard output was closed, and the sync stopped with it: {tally[0].report} before"
+                " stopping; run it again to finish (it converges)\n"
+            )
         return EXIT_FAILED
     except (UsageError, ConfigurationError, InvalidArgumentError) as error:
         if args.debug:

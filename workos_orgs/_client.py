@@ -70,6 +70,8 @@ class AsyncWorkOS(BaseClient):
     ) -> None:
         if api_key is None:
             api_key = os.environ.get(API_KEY_ENV_VAR)
+        elif not isinstance(api_key, str):  # named by its type only: its value may be the key
+            raise ConfigurationError(f"api_key must be a string such as 'sk_...'; got {type(api_key).__name__}.")
         if not isinstance(api_key, str) or not api_key.strip():
             raise ConfigurationError(
                 f"No WorkOS API key: pass AsyncWorkOS(api_key='sk_...') or set the {API_KEY_ENV_VAR}"

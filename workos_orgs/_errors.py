@@ -63,6 +63,11 @@ class InvalidArgumentError(WorkOSError, ValueError):
     """
 
 
+class UnexpectedOptionError(InvalidArgumentError, TypeError):
+    """A keyword no call takes (``time_out=3``): a `TypeError`, as Python raises for an
+    unexpected keyword, and an `InvalidArgumentError` that names the options there are."""
+
+
 class APIConnectionError(WorkOSError):
     """The request got no HTTP response: the connection failed, was refused or was dropped.
 

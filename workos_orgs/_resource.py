@@ -30,7 +30,7 @@ from typing import (
 import attrs
 
 from ._base_client import BaseClient
-from ._errors import APIStatusError, NotFoundError, WorkOSError
+from ._errors import APIStatusError, NotFoundError, UnexpectedOptionError, WorkOSError
 from ._models import Page, T
 from ._pagination import AsyncPager, Listing, Query, paginate
 from ._request import Method
@@ -56,6 +56,16 @@ class RequestOptions(TypedDict, total=False):
     """How many times to retry a retryable failure."""
     extra_headers: Mapping[str, str] | None
     """Headers to add (they cannot replace ``Authorization``)."""
+
+
+def check_options(options: Mapping[str, object]) -> None:
+    """Refuse an option no call takes (a misspelt ``time_out``, say), naming those there are:
+    Python's own error would name the SDK's internal method that received it."""
+    if unknown := options.keys() - RequestOptions.__annotations__.keys():
+        raise UnexpectedOptionError(
+            f"unexpected option {sorted(unknown)[0]!r}: besides its own arguments, each call takes"
+            f" {', '.join(RequestOptions.__annotations__)}."
+        )
 
 
 class Recovery(Protocol):
@@ -115,6 +125,8 @@ class APIResource:
         **options: Unpack[RequestOptions],
     ) -> R:
         # The hot path of a get: one await of the client, nothing to recover.
+        if options:
+            check_options(options)
         return _result(await self._client._request("GET", path, **options), cast, self._raw)
 
     async def _post(
@@ -155,6 +167,8 @@ class APIResource:
         **options: Unpack[RequestOptions],
     ) -> AsyncPager[T]:
         client = self._client
+        if options:
+            check_options(options)  # now, not at the first page
 
         async def fetch(query: Query) -> Response:
             return await client._request("GET", path, query=query, **options)
@@ -172,6 +186,8 @@ class APIResource:
         recovery: Recovery | None = None,
         options: RequestOptions,
     ) -> R:
+        if options:
+            check_options(options)
         try:
             response = await self._client._request(method, path, json=json, idempotency_key=idempotency_key, **options)
         except WorkOSError as error:

@@ -60,6 +60,11 @@ BAD_CALLS: dict[str, Call] = {
     "an int metadata value": lambda c, org: c.organizations.create(name="A", metadata={"tier": 5}),
     "a list metadata value": lambda c, org: c.organizations.update(org, metadata={"tier": ["gold"]}),
     "a non-string metadata key": lambda c, org: c.organizations.update(org, metadata={5: "gold"}),
+    # An option no call takes: Python's TypeError named BaseClient._request, not the method.
+    "an unknown option to get": lambda c, org: c.organizations.get(org, bogus=1),
+    "an unknown option to update": lambda c, org: c.organizations.update(org, name="B", time_out=3),
+    "an unknown option to delete": lambda c, org: c.organization_domains.delete("org_domain_x", retries=1),
+    "an unknown option to list": lambda c, org: walk(c, timeuot=3),
 }
 
 
@@ -127,3 +132,12 @@ async def test_a_redirect_carrying_an_organization_is_not_taken_for_it(
     with pytest.raises(APIStatusError):
         await once.organizations.with_raw_response.delete(row["id"])
     assert (await once.organizations.get(row["id"])).id == row["id"]
+
+
+async def test_an_unknown_option_names_itself_and_the_options_there_are(once: AsyncWorkOS) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        await once.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV", time_out=3)  # type: ignore[call-arg]
+    message = str(caught.value)
+    assert "time_out" in message
+    assert "timeout, attempt_timeout, max_retries, extra_headers" in message
+    assert "_request" not in message

@@ -119,6 +119,7 @@ async def raise_one_of_everything(emulator: Emulator) -> list[BaseException]:
         assert_hidden(repr(client), "repr(client)")
         assert_hidden(repr(client.with_options(timeout=3)), "repr(client view)")
         await expect(client.organizations.get(""))  # InvalidArgumentError
+        await expect(client.organizations.get("org_x", time_out=3))  # type: ignore[call-arg]  # UnexpectedOptionError
 
         def dying_input() -> Iterator[OrganizationRecord]:
             yield OrganizationRecord("input-1", "Input")

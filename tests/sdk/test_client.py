@@ -100,6 +100,15 @@ def test_a_base_url_wrong_in_another_way_too_never_shows_its_password(base_url: 
     assert "hunter2secret" not in str(caught.value)
 
 
+@pytest.mark.parametrize("key", [123, b"sk_test_bytes_key_0000", ["sk_test_x"]])
+def test_a_key_that_is_not_a_string_is_named_for_what_it_is(key: object) -> None:
+    # It said there was no key at all.
+    with pytest.raises(
+        ConfigurationError, match=f"api_key must be a string such as 'sk_...'; got {type(key).__name__}"
+    ):
+        AsyncWorkOS(key)  # type: ignore[arg-type]
+
+
 def test_configuration_errors_are_value_errors() -> None:
     assert issubclass(ConfigurationError, ValueError)
     assert issubclass(ConfigurationError, WorkOSError)

@@ -231,5 +231,6 @@ def check_id(name: str, value: str) -> str:
     if not isinstance(value, str):
         raise InvalidArgumentError(f"{name} must be a string such as 'org_01H...'; got {type(value).__name__}.")
     if not value.strip():
-        raise InvalidArgumentError(f"{name} must not be empty or blank; pass the ID returned by the API.")
+        which = "the external ID you gave the organization" if name == "external_id" else "the ID returned by the API"
+        raise InvalidArgumentError(f"{name} must not be empty or blank; pass {which}.")
     return check_text(name, value)

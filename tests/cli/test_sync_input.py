@@ -131,3 +131,40 @@ async def test_duplicate_external_ids_in_a_file_fail_naming_the_first_line(emula
     assert f"failed c-1: {path} line 2: external_id 'c-1' repeats {path} line 1" in result.err
     (acme,) = (await cli(emulator, "get", "--external-id", "c-1", "--json")).json_lines()
     assert acme["name"] == "First"
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"external_id;name\nc-1;Acme\n", "separated by ';'"),
+        (b"external_id\tname\nc-1\tAcme\n", "separated by tabs"),
+        ("external_id,name\nc-1,Acme\n".encode("utf-16"), "UTF-16"),
+        (b"", "the file is empty"),
+    ],
+    ids=["semicolons", "tabs", "utf-16", "empty"],
+)
+async def test_a_csv_header_sync_cannot_read_says_why(
+    emulator: Emulator, tmp_path: Path, content: bytes, said: str
+) -> None:
+    # Each said only "missing external_id, name", hiding the real problem.
+    path = tmp_path / "orgs.csv"
+    path.write_bytes(content)
+    result = await cli(emulator, "sync", str(path))
+    assert result.code == 2
+    assert said in result.err
+    assert "Traceback" not in result.err
+
+
+async def test_a_json_line_that_gives_a_key_twice_fails_naming_it(emulator: Emulator, tmp_path: Path) -> None:
+    # The last one won, silently.
+    path = tmp_path / "orgs.jsonl"
+    path.write_text(
+        '{"external_id": "n4", "name": "N4", "name": "dupkey"}\n'
+        '{"external_id": "n5", "name": "N5", "metadata": {"tier": "a", "tier": "b"}}\n'
+        '{"external_id": "n6", "name": "N6"}\n'
+    )
+    result = await cli(emulator, "sync", str(path))
+    assert result.code == 1
+    assert f"{path} line 1: gives the key 'name' twice" in result.err
+    assert f"{path} line 2: gives the key 'tier' twice" in result.err
+    assert await external_ids(emulator) == ["n6"]

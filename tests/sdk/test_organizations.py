@@ -179,6 +179,8 @@ async def test_extra_headers_are_sent(client: AsyncWorkOS, emulator: Emulator) -
         (lambda c: c.organizations.get(""), "id must not be empty"),
         (lambda c: c.organizations.get("   "), "id must not be empty"),
         (lambda c: c.organizations.get_by_external_id(""), "external_id must not be empty"),
+        # Your own id, not one the API returned.
+        (lambda c: c.organizations.get_by_external_id(" "), "pass the external ID you gave the organization"),
         (lambda c: c.organizations.delete(""), "id must not be empty"),
         (lambda c: c.organizations.update("", name="x"), "id must not be empty"),
         (lambda c: c.organizations.create(name=""), "name must be a non-empty string"),

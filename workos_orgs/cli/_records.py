@@ -1,8 +1,8 @@
 """Reading sync records from JSON Lines or CSV, and writing organizations as JSON Lines.
 
 Reading is strict.  A record line that cannot be used becomes an `InvalidRecordError` naming
-its line, so the sync counts it as failed and goes on: JSON that does not parse, a key the
-record does not know, a CSV row whose quote is never closed (a field cannot span lines) or
+its line, so the sync counts it as failed and goes on: JSON that does not parse or gives a
+key twice, a key the record does not know, a CSV row whose quote is never closed (a field cannot span lines) or
 whose field count differs from the header's.  A UTF-8 byte-order mark (Excel's "CSV UTF-8")
 is accepted.  A file that cannot be read at all (no such file, a CSV header without
 ``external_id`` and ``name`` or with a column sync does not know) fails before the first record.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -86,19 +87,50 @@ def _json_fields(line: str) -> dict[str, Any] | str:
         return f"not valid JSON ({error})."
     if not isinstance(data, dict):
         return f"expected a JSON object, got {type(data).__name__}."
+    if (repeated := _repeated_key(line)) is not None:
+        # JSON parsers keep the last one: which the line meant cannot be told.
+        return f"gives the key {repeated!r} twice."
     return data
+
+
+class _Repeated(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _refuse_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Repeated(key)
+            seen.add(key)
+    return data
+
+
+def _repeated_key(line: str) -> str | None:
+    """A key an object of this (valid) JSON line gives twice, if any."""
+    try:
+        json.loads(line, object_pairs_hook=_refuse_repeats)
+    except _Repeated as repeated:
+        return repeated.key
+    return None
 
 
 def _header(lines: Iterator[tuple[int, str]], source: str) -> list[str]:
     first = next(lines, None)
+    if first is None:
+        raise ValueError(f"{source}: the file is empty; a CSV starts with a header line such as external_id,name.")
     try:
-        header = next(csv.reader([first[1]], strict=True)) if first is not None else []
+        header = next(csv.reader([first[1]], strict=True))
     except csv.Error as error:
         raise ValueError(f"{source}: the CSV header is not readable ({error}).") from None
     missing = {"external_id", "name"} - set(header)
     if missing:
         raise ValueError(
-            f"{source}: the CSV header must have columns external_id and name (missing {', '.join(sorted(missing))})."
+            f"{source}: the CSV header must have columns external_id and name (missing {', '.join(sorted(missing))});"
+            f" it reads {first[1].strip()[:80]!r}{_header_hint(first[1])}."
         )
     for column in header:
         if column not in CSV_COLUMNS and not (column.startswith(METADATA_COLUMN_PREFIX) and column != "metadata."):
@@ -109,6 +141,16 @@ def _header(lines: Iterator[tuple[int, str]], source: str) -> list[str]:
     if len(set(header)) != len(header):
         raise ValueError(f"{source}: the CSV header names a column twice.")
     return header
+
+
+def _header_hint(line: str) -> str:
+    """What a header line that names no known column may be, when it looks like it."""
+    if "\x00" in line or _not_utf8(line):
+        return ": is the file UTF-16 or another encoding? Save it as UTF-8"
+    for separator, called in ((";", "';'"), ("\t", "tabs")):
+        if separator in line and "," not in line:
+            return f": the file looks separated by {called}; sync reads comma-separated files"
+    return ""
 
 
 def _csv_fields(header: list[str]) -> Callable[[str], dict[str, Any] | str]:

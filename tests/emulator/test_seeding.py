@@ -387,3 +387,13 @@ async def test_seed_takes_a_path_as_a_string_or_a_path(emulator: Emulator, tmp_p
     path.write_text('{"organizations": [{"name": "From File"}]}')
     assert [o["name"] for o in emulator.seed(path)] == ["From File"]
     assert [o["name"] for o in emulator.seed(str(path))] == ["From File"]
+
+
+async def test_domains_given_as_the_create_body_names_them(emulator: Emulator) -> None:
+    # A seed entry takes the create body's fields: domain_data was silently ignored.
+    (seeded,) = emulator.seed(
+        [{"name": "Acme", "domain_data": [{"domain": "acme.com", "state": "verified"}, {"domain": "acme.dev"}]}]
+    )
+    assert [(d["domain"], d["state"]) for d in seeded["domains"]] == [("acme.com", "verified"), ("acme.dev", "pending")]
+    with pytest.raises(SeedError, match=r"organizations\[0\]: give domains or domain_data, not both"):
+        emulator.seed([{"name": "Both", "domains": ["a.com"], "domain_data": [{"domain": "b.com"}]}])

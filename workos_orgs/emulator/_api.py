@@ -543,7 +543,7 @@ class EmulatedApi:
 
         `data` is ``{"organizations": [...]}`` or the list itself.  Each entry takes the
         create body's fields plus ``stripe_customer_id`` and, optionally, a pinned ``id`` and
-        ``created_at``/``updated_at``; ``domains`` holds names or objects with ``domain``,
+        ``created_at``/``updated_at``; ``domains`` (or ``domain_data``) holds names or objects with ``domain``,
         ``state`` and, optionally, ``id``, ``verification_strategy``, ``verification_token``,
         ``verification_prefix``.  An organization as the API returns it is a valid entry.
         """
@@ -587,17 +587,21 @@ class EmulatedApi:
                 "updated_at": updated_at,
             }
         )
-        domains = entry.get("domains") or []
+        # The create body's name for them, domain_data, is taken too.
+        key = "domain_data" if "domain_data" in entry else "domains"
+        if "domain_data" in entry and "domains" in entry:
+            raise SeedError(f"{where}: give domains or domain_data, not both.")
+        domains = entry.get(key) or []
         if not isinstance(domains, list):
-            raise SeedError(f"{where}.domains must be a list.")
+            raise SeedError(f"{where}.{key} must be a list.")
         if len(domains) > self.limits.domains_per_organization:
             raise SeedError(
-                f"{where}.domains lists {len(domains)} domains; an organization can have at most"
+                f"{where}.{key} lists {len(domains)} domains; an organization can have at most"
                 f" {self.limits.domains_per_organization} (see Limits.domains_per_organization)."
             )
         seen: set[str] = set()
         for number, item in enumerate(domains):
-            self._seed_domain(f"{where}.domains[{number}]", organization_id, item, seen)
+            self._seed_domain(f"{where}.{key}[{number}]", organization_id, item, seen)
         return organization_id
 
     def _seed_domain(self, where: str, organization_id: str, item: Any, seen: set[str]) -> None:

@@ -32,6 +32,7 @@ from ._errors import (
     ClientClosedError,
     InvalidArgumentError,
     NotFoundError,
+    RateLimitError,
     WorkOSError,
     WrongEventLoopError,
 )
@@ -45,9 +46,10 @@ _VERIFIED_STATES: Final = frozenset({DomainState.VERIFIED, DomainState.LEGACY_VE
 MAX_FAILURES_KEPT: Final = 1_000
 """How many failures a `SyncReport` keeps with their errors; later ones are only counted."""
 # Errors that say nothing about the record: every other record would fail the same way
-# (a revoked key, a closed client), so the job stops rather than send a request per record.
+# (a revoked key, a closed client, an API that asks for more rest than the client waits, or
+# kept refusing through every retry), so the job stops rather than send a request per record.
 # A 403 is not one of them: the API refuses an update or delete of one organization with it.
-_STOPPING_ERRORS: Final = (AuthenticationError, ClientClosedError, WrongEventLoopError)
+_STOPPING_ERRORS: Final = (AuthenticationError, ClientClosedError, RateLimitError, WrongEventLoopError)
 
 _T = TypeVar("_T")
 
@@ -371,7 +373,8 @@ class SyncInputError(WorkOSError):
 
 class SyncStoppedError(WorkOSError):
     """The sync stopped early: on an error no record could get past (a revoked or wrong API
-    key, a closed client, another event loop), or because listing the organizations
+    key, a closed client, another event loop, a rate limit it could not wait out), or because
+    listing the organizations
     for ``prune=True`` failed.  Nothing was pruned after it.
 
     ``report`` says what was done before it stopped and ``__cause__`` is the error.  Fix the

@@ -291,8 +291,9 @@ class Organizations(APIResource):
         stops the job there.
         If ``records`` itself raises, the records read are finished and `SyncInputError`
         (carrying the partial report) is raised; nothing is pruned.  An error no record could
-        get past (a wrong or revoked key, a closed client) stops the job with `SyncStoppedError`,
-        carrying the partial report.  ``report.failures`` keeps the first 1,000 failures.
+        get past (a wrong or revoked key, a closed client, a rate limit it cannot wait out)
+        stops the job with `SyncStoppedError`, carrying the partial report.
+        ``report.failures`` keeps the first 1,000 failures.
         Requests are paced under WorkOS's limits by ``rate_limiter`` (default: the
         client's own, else a new `RateLimiter()`; ``None`` turns pacing off).  Re-running
         after a crash converges: nothing is created twice, nothing is lost::

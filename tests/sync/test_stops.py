@@ -22,6 +22,7 @@ from workos_orgs import (
     InvalidRecordError,
     Organization,
     OrganizationRecord,
+    RateLimitError,
     SyncEvent,
     SyncReport,
     SyncStoppedError,
@@ -192,3 +193,17 @@ async def test_once_on_event_raised_no_worker_tells_it_more_or_deletes_more() ->
         )
     assert len(told) == 2
     assert len(store.deleted) == 4  # the four already under way when it raised, and no more
+
+
+async def test_a_rate_limit_longer_than_the_client_waits_stops_the_job(emulator: Emulator) -> None:
+    # Every record would meet the same 429 at once: sending one request per record against an
+    # API that asked for ten minutes' rest, and failing them all, helps nobody.
+    emulator.inject_fault(path="/organizations/external_id/*", status=429, retry_after=600, times=1_000)
+    records = Counted(200)
+    async with AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, backoff=FAST) as client:
+        with pytest.raises(SyncStoppedError) as caught:
+            await client.organizations.sync(records, concurrency=2, rate_limiter=None)
+    assert isinstance(caught.value.__cause__, RateLimitError)
+    assert caught.value.__cause__.retry_after == 600
+    assert caught.value.report.failed == 0
+    assert len(emulator.requests) <= 2  # one per worker, then the job stopped

@@ -455,6 +455,28 @@ def _domain_matches(wanted: DomainState | str, current: DomainState | str | None
     return True
 
 
+def _update_steps(
+    arguments: dict[str, Any], organization: Organization, record: OrganizationRecord
+) -> list[dict[str, Any]]:
+    """The updates that carry out `arguments`: one, or two when its metadata names more keys
+    (removals and sets together) than either the organization or the record holds.
+
+    The API holds an update's metadata object to its key limit: replacing 30 keys with 30
+    others in one update names 60.  The organization's keys and the record's each fit the
+    limit, whatever it is, so removals first, then the keys set, each fit it too.  Stopped
+    between the two, the organization lacks only keys the record asks for: a re-run adds them.
+    """
+    metadata: dict[str, str | None] | None = arguments.get("metadata")
+    if metadata is None or record.metadata is UNSET:
+        return [arguments]
+    removals = {key: value for key, value in metadata.items() if value is None}
+    sets = {key: value for key, value in metadata.items() if value is not None}
+    # Never an empty object: to the API, metadata {} removes every key.
+    if len(metadata) <= max(len(organization.metadata), len(record.metadata)) or not removals or not sets:
+        return [arguments]
+    return [{**arguments, "metadata": removals}, {"metadata": sets}]
+
+
 def plan_update(record: OrganizationRecord, organization: Organization) -> dict[str, Any]:
     """The `update` arguments that make `organization` match `record`; empty when it does."""
     return _plan(record, organization)[0]
@@ -563,7 +585,8 @@ class _Job:
         if not arguments:
             return "unchanged", existing.id, ()
         if not self.dry_run:
-            await self.store.update(existing.id, **arguments)
+            for step in _update_steps(arguments, existing, record):
+                await self.store.update(existing.id, **step)
         return "updated", existing.id, changes
 
     async def _find(self, external_id: str) -> Organization | None:

@@ -423,3 +423,20 @@ async def test_an_async_on_event_that_raises_stops_the_job_before_the_prune(
 def test_a_record_refuses_a_domain_state_the_api_does_not_take(state: Any) -> None:
     with pytest.raises(InvalidRecordError, match="state must be 'pending' or 'verified'"):
         OrganizationRecord("x", "X", domains=[{"domain": "acme.com", "state": state}])
+
+
+async def test_replacing_every_metadata_key_converges_within_the_key_limit(
+    client: AsyncWorkOS, emulator: Emulator
+) -> None:
+    # 30 keys replaced by 30 others: one update naming the 30 removals and the 30 new keys
+    # holds 60, over the API's 50, and failed on every run.
+    old = {f"old_{n}": "x" for n in range(30)}
+    new = {f"new_{n}": "y" for n in range(30)}
+    emulator.seed([{"name": "Acme", "external_id": "x", "metadata": old}])
+    events: list[SyncEvent] = []
+    report = await client.organizations.sync([OrganizationRecord("x", "Acme 2", metadata=new)], on_event=events.append)
+    assert (report.updated, report.failed) == (1, 0), report.failures
+    organization = await client.organizations.get_by_external_id("x")
+    assert (organization.name, dict(organization.metadata)) == ("Acme 2", new)
+    assert len(events[0].changes) == 61  # the name, 30 keys removed, 30 set: one event
+    assert (await client.organizations.sync([OrganizationRecord("x", "Acme 2", metadata=new)])).unchanged == 1

@@ -376,15 +376,16 @@ def decode_error(response: Response, *, secret: Secret | None = None, now: float
                 errors.append(
                     FieldError(str(item.get("field", "")), str(item.get("code", "")), str(item.get("message", "")))
                 )
-    if message is None:
-        message = text.strip()[:200] or f"HTTP {response.status} with an empty body"
     if 300 <= response.status < 400:
         location = response.headers.get("Location")
         to = f" to {location[:200]!r}" if location else ""
+        said = message if message is not None else text.strip()[:200]
         message = (
-            f"Unexpected redirect (HTTP {response.status}{to}); the SDK never follows redirects, as they would"
-            f" take the API key elsewhere. Check base_url, or the proxy in front of the API. {message}"
+            f"Unexpected redirect{to}; the SDK never follows redirects, as they would take the API key"
+            f" elsewhere. Check base_url, or the proxy in front of the API.{f' {said}' if said else ''}"
         )
+    elif message is None:
+        message = text.strip()[:200] or f"HTTP {response.status} with an empty body"
     if secret is not None:
         message = redact_text(message, secret)
         code = None if code is None else redact_text(code, secret)

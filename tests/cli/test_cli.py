@@ -404,6 +404,20 @@ async def test_sync_whose_output_is_closed_only_for_the_report_says_it_finished(
     assert "run it again" not in err.decode()
 
 
+async def test_an_answer_that_is_not_the_apis_hints_at_the_base_url(emulator: Emulator) -> None:
+    # A web server's HTML 404 (a base URL that points at the wrong place) said only HTTP 404.
+    page = "<!DOCTYPE html><html><body>Not Found</body></html>"
+    emulator.inject_fault(method="GET", path="/organizations/*", status=404, body=page, content_type="text/html")
+    result = await cli(emulator, "get", "org_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+    assert result.code == 1
+    assert "not the API's" in result.err
+    assert "check --base-url" in result.err
+    genuine = await cli(emulator, "get", "org_01ARZ3NDEKTSV4RRFFQ69G5FAV")  # the API's own 404
+    assert genuine.code == 1
+    assert "entity_not_found" in genuine.err
+    assert "--base-url" not in genuine.err
+
+
 # export, emulator, configuration
 
 

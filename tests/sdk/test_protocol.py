@@ -217,6 +217,14 @@ def test_decode_error_survives_html_and_empty_bodies() -> None:
     assert decode_error(_response(500, b"")).message == "HTTP 500 with an empty body"
 
 
+def test_a_redirect_with_an_empty_body_says_its_status_once() -> None:
+    # It read "HTTP 301: Unexpected redirect (HTTP 301); ... HTTP 301 with an empty body".
+    error = decode_error(_response(301, b"", headers={"Location": "https://elsewhere.example/"}))
+    assert str(error).count("301") == 1
+    assert "Unexpected redirect to 'https://elsewhere.example/'" in str(error)
+    assert "Check base_url" in str(error)
+
+
 def test_decode_error_cuts_the_key_out_of_the_body() -> None:
     error = decode_error(_response(400, b'{"message": "bad key sk_test_SECRET"}'), secret=Secret("sk_test_SECRET"))
     assert "sk_test_SECRET" not in error.body

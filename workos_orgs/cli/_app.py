@@ -17,7 +17,14 @@ from .. import __version__
 from .._arguments import given_keys, hiding
 from .._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncInputError, SyncReport, SyncStoppedError
 from .._contract import DOMAIN_ALREADY_VERIFIED, LIST_LIMIT_MAX, DomainState, Order
-from .._errors import AuthenticationError, BadRequestError, ConfigurationError, InvalidArgumentError, WorkOSError
+from .._errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    InvalidArgumentError,
+    WorkOSError,
+)
 from .._models import UNSET, DomainData, Organization, OrganizationDomain
 from ._connect import UsageError, add_global_options, configure_logging, open_client, positive_int
 from ._demo import add_demo_command, run_demo
@@ -487,6 +494,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         refused = isinstance(error, AuthenticationError) or isinstance(error.__cause__, AuthenticationError)
         hint = " (check --api-key or WORKOS_API_KEY, and --base-url)" if refused else ""
+        if not refused and isinstance(error, APIStatusError) and error.json is None and error.body.strip():
+            hint = " (the answer is not the API's: check --base-url, or the proxy in front of the API)"
         sys.stderr.write(f"error: {_one_line(error)}{hint}\n")
         return EXIT_FAILED
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
 from typing import IO, Any, Final
+
+import attrs
 
 from .. import __version__
 from .._arguments import given_keys, hiding
@@ -360,7 +363,15 @@ def _count_lines(path: str) -> int | None:
         return None
 
 
-async def _sync(args: argparse.Namespace, tally: list[SyncTally]) -> int:
+@attrs.define
+class _Running:
+    """What the command that runs has done so far, for the line that says how far it got."""
+
+    sync: SyncTally | None = None
+    exported: Progress | None = None
+
+
+async def _sync(args: argparse.Namespace, running: _Running) -> int:
     fmt = format_of(args.file, args.format)
     try:
         stream = open_records(args.file)
@@ -371,7 +382,7 @@ async def _sync(args: argparse.Namespace, tally: list[SyncTally]) -> int:
         total = max(0, total - 1)
     progress = Progress(sys.stderr, label="synced", total=total)
     on_event = SyncTally(progress, as_json=args.json)
-    tally.append(on_event)
+    running.sync = on_event
     source = "stdin" if args.file == "-" else args.file
     with stream:
         try:
@@ -406,13 +417,13 @@ def _sync_report(args: argparse.Namespace, progress: Progress, report: SyncRepor
     sys.stderr.write(f"sync: {report} in {report.elapsed:,.1f}s\n")
 
 
-async def _export(args: argparse.Namespace) -> int:
+async def _export(args: argparse.Namespace, running: _Running) -> int:
     try:
         # A local file opens at once; the slow part, the API, is awaited below.
         output = sys.stdout.buffer if args.output == "-" else open(args.output, "wb")  # noqa: SIM115, ASYNC230
     except OSError as error:
         raise UsageError(f"cannot write {args.output}: {error.strerror}") from None
-    progress = Progress(sys.stderr, label="exported")
+    progress = running.exported = Progress(sys.stderr, label="exported")
     try:
         async with open_client(args) as client:
             async for organization in client.organizations.list(limit=LIST_LIMIT_MAX):
@@ -427,7 +438,7 @@ async def _export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run(args: argparse.Namespace, tally: list[SyncTally]) -> int:
+def _run(args: argparse.Namespace, running: _Running) -> int:
     match args.command:
         case "list":
             return asyncio.run(_list(args))
@@ -440,11 +451,25 @@ def _run(args: argparse.Namespace, tally: list[SyncTally]) -> int:
         case "domains":
             return asyncio.run(_domains(args))
         case "sync":
-            return asyncio.run(_sync(args, tally))
+            return asyncio.run(_sync(args, running))
         case "export":
-            return asyncio.run(_export(args))
+            return asyncio.run(_export(args, running))
         case _:
             return asyncio.run(run_demo(args))
+
+
+def _how_far(args: argparse.Namespace, running: _Running) -> str:
+    """What an interrupted command got done, for the line that says it stopped (and, for
+    ``sync --json``, the report as the last line of its output)."""
+    if (tally := running.sync) is not None:
+        if args.json:
+            tally.report.stopped = "KeyboardInterrupt: interrupted"
+            with contextlib.suppress(OSError):
+                _write(sys.stdout.buffer, tally.report.to_dict())
+        return f": {tally.report} before stopping; run it again to finish (it converges)"
+    if running.exported is not None:
+        return f": {running.exported.done:,} organizations exported before stopping"
+    return ""
 
 
 def _one_line(error: object) -> str:
@@ -460,27 +485,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return emulator_main(argv[1:], prog=f"{PROG} emulator")
     args = build_parser(hidden=given_keys(argv)).parse_args(argv)
     configure_logging(args.debug)
-    tally: list[SyncTally] = []
+    running = _Running()
     try:
-        return _run(args, tally)
+        return _run(args, running)
     except KeyboardInterrupt:
-        done = f": {tally[0].report} before stopping; run it again to finish (it converges)" if tally else ""
-        sys.stderr.write(f"\ninterrupted{done}\n")
+        sys.stderr.write(f"\ninterrupted{_how_far(args, running)}\n")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`workos-orgs export | head`): it has what it wanted, so stop
         # quietly and successfully, as other tools do -- unless a sync was writing: it stopped
         # with its output, partway, and must say so.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        if not tally:
+        if (tally := running.sync) is None:
             return EXIT_OK
-        if (finished := tally[0].finished) is not None:
+        if (finished := tally.finished) is not None:
             sys.stderr.write(
                 f"error: standard output was closed before the report was written; the sync finished: {finished}\n"
             )
         else:
             sys.stderr.write(
-                f"error: standard output was closed, and the sync stopped with it: {tally[0].report} before"
+                f"error: standard output was closed, and the sync stopped with it: {tally.report} before"
                 " stopping; run it again to finish (it converges)\n"
             )
         return EXIT_FAILED

@@ -183,7 +183,7 @@ class LoopThread(Generic[C]):
         self._thread: threading.Thread | None = None
         self._calls: set[concurrent.futures.Future[Any]] = set()
         self._closed = False
-        self._stopping = threading.Event()  # set when `close` stops the loop
+        self._stopping = threading.Event()  # set as `close` stops the loop, on the loop thread
         # What a forked child inherited from its parent's loop thread: let go of, never used again,
         # and kept referenced so that nothing of it is collected at some random later moment.
         self._inherited: list[tuple[asyncio.AbstractEventLoop, C]] = []
@@ -300,20 +300,27 @@ class LoopThread(Generic[C]):
             self._loop = self._thread = None
             calls = list(self._calls)
         _LIVE.discard(self)
-        stopping.set()
         for call in calls:
             call.cancel()
         if loop is None or thread is None:
             return  # never started: no session, no thread
         finished = asyncio.run_coroutine_threadsafe(_cancel_calls_and_close(self._client), loop)
+
+        def stop() -> None:
+            # Said where the loop stops, when it stops: a KeyboardInterrupt ending the loop
+            # before then (a call's, while it is cancelled) must not end the thread with the
+            # client still open.
+            stopping.set()
+            loop.stop()
+
         if threading.current_thread() is thread:
             # Collected on the loop thread itself: it cannot wait for itself.
-            finished.add_done_callback(lambda _: loop.call_soon_threadsafe(loop.stop))
+            finished.add_done_callback(lambda _: loop.call_soon_threadsafe(stop))
             return
         try:
             finished.result()
         finally:
-            loop.call_soon_threadsafe(loop.stop)
+            loop.call_soon_threadsafe(stop)
             thread.join()
 
     def _forget_parent(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import os
 import signal
@@ -13,6 +15,7 @@ import time
 import tracemalloc
 import warnings
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -26,6 +29,7 @@ from workos_orgs import (
     WorkOS,
     WorkOSError,
 )
+from workos_orgs._loop_thread import LoopThread
 from workos_orgs.emulator import Emulator
 
 from .conftest import FAST
@@ -155,6 +159,51 @@ def test_ctrl_c_or_exit_in_a_sync_callback_leaves_the_client_and_other_threads_w
     assert client.organizations.get(warm.id).name == "Warm"  # and the client still works
     client.close()
     assert loop_threads() == []
+
+
+class _Closeable:
+    closed = False
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+def test_close_finishes_when_a_call_ends_with_ctrl_c_as_it_is_cancelled() -> None:
+    # close() cancels the calls in flight and waits for them before it closes the client: a
+    # call whose code turned that cancellation into a KeyboardInterrupt ended the loop thread
+    # then, before the client was closed, and close() waited for ever.
+    loop_thread = LoopThread(_Closeable(), remake=lambda client: _Closeable(), name="test-loop")
+    started = threading.Event()
+
+    async def interrupted_when_cancelled(client: object) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(SAFETY_NET)
+        except asyncio.CancelledError:
+            raise KeyboardInterrupt from None  # the caller's code, ending its task
+
+    async def slow_to_cancel(client: object) -> None:
+        try:
+            await asyncio.sleep(SAFETY_NET)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.2)  # tidying up takes a moment: close() is still waiting
+            raise
+
+    def call(function: Callable[[object], Any]) -> None:
+        with contextlib.suppress(BaseException):
+            loop_thread.call(function)
+
+    callers = [
+        threading.Thread(target=call, args=(f,), daemon=True) for f in (slow_to_cancel, interrupted_when_cancelled)
+    ]
+    for caller in callers:
+        caller.start()
+    assert started.wait(SAFETY_NET)
+    closer = threading.Thread(target=loop_thread.close, daemon=True)
+    closer.start()
+    closer.join(SAFETY_NET)  # a safety net only: a correct close() returns at once
+    assert not closer.is_alive(), "close() never returned"
+    assert loop_thread.client.closed
 
 
 async def test_a_call_from_inside_a_running_loop_is_refused(client: WorkOS, emulator: Emulator) -> None:

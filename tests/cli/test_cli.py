@@ -28,11 +28,23 @@ class Result:
         return [json.loads(line) for line in self.out.splitlines()]
 
 
+def child_environment(api_key: str | None = None, base_url: str | None = None, **env: str) -> dict[str, str]:
+    """The environment a command line runs in: this one without WORKOS_ settings, and with
+    stdout buffered, as it is when a user pipes it (whatever PYTHONUNBUFFERED the run has)."""
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("WORKOS_") and key != "PYTHONUNBUFFERED"
+    }
+    if api_key is not None:
+        environment["WORKOS_API_KEY"] = api_key
+    if base_url is not None:
+        environment["WORKOS_BASE_URL"] = base_url
+    return environment | env
+
+
 async def cli(emulator: Emulator | None, *args: str, stdin: bytes | None = None, **env: str) -> Result:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("WORKOS_")}
-    if emulator is not None:
-        environment |= {"WORKOS_API_KEY": emulator.api_key, "WORKOS_BASE_URL": emulator.url}
-    environment |= env
+    environment = (
+        child_environment(**env) if emulator is None else child_environment(emulator.api_key, emulator.url, **env)
+    )
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -367,8 +379,7 @@ async def test_sync_json_report_says_a_stopped_job_is_not_ok(emulator: Emulator,
 async def test_sync_whose_output_is_closed_says_it_stopped_and_fails(emulator: Emulator, tmp_path: Path) -> None:
     # `workos-orgs sync ... --json | head -1`: the job stops with its output, and must say so.
     path = write_jsonl(tmp_path / "orgs.jsonl", [{"external_id": f"c-{n}", "name": f"C {n}"} for n in range(300)])
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("WORKOS_")}
-    environment |= {"WORKOS_API_KEY": emulator.api_key, "WORKOS_BASE_URL": emulator.url}
+    environment = child_environment(emulator.api_key, emulator.url)
     reading, writing = os.pipe()
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "workos_orgs", "sync", str(path), "--json", "--no-rate-limit", "--concurrency", "1",
@@ -389,8 +400,7 @@ async def test_sync_whose_output_is_closed_says_it_stopped_and_fails(emulator: E
 
 async def test_sync_whose_output_is_closed_only_for_the_report_says_it_finished(emulator: Emulator) -> None:
     # Nothing to sync: the report is the one thing written, and the pipe is closed already.
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("WORKOS_")}
-    environment |= {"WORKOS_API_KEY": emulator.api_key, "WORKOS_BASE_URL": emulator.url}
+    environment = child_environment(emulator.api_key, emulator.url)
     reading, writing = os.pipe()
     os.close(reading)  # the reader is gone before the sync starts
     process = await asyncio.create_subprocess_exec(
@@ -537,8 +547,7 @@ async def test_ctrl_c_during_sync_stops_cleanly_and_says_how_far_it_got(emulator
         # held, unanswered: when both have arrived, the child has finished exactly ten records
         # and cannot finish the rest before it is interrupted, however slow the machine.
         stuck = gate.hold("GET", "/organizations/external_id/*", skip=10, times=2)
-        environment = {key: value for key, value in os.environ.items() if not key.startswith("WORKOS_")}
-        environment |= {"WORKOS_API_KEY": emulator.api_key, "WORKOS_BASE_URL": gate.url}
+        environment = child_environment(emulator.api_key, gate.url)
         # The child takes Ctrl-C as it does in a terminal. A test run started in the background
         # by a shell without job control inherits SIGINT *ignored*, and Python then installs no
         # KeyboardInterrupt handler in the child; this puts the default handler back first.
@@ -565,8 +574,7 @@ async def _interrupted(emulator: Emulator, *args: str, hold: str, skip: int) -> 
     requests to the path `hold` has arrived and is held, then press Ctrl-C: exit code, out, err."""
     async with Gate(emulator.url) as gate:
         stuck = gate.hold("GET", hold, skip=skip, times=1)
-        environment = {key: value for key, value in os.environ.items() if not key.startswith("WORKOS_")}
-        environment |= {"WORKOS_API_KEY": emulator.api_key, "WORKOS_BASE_URL": gate.url}
+        environment = child_environment(emulator.api_key, gate.url)
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-c", WITH_DEFAULT_SIGINT, *args,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=environment,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -340,6 +339,7 @@ class SyncTally:
         self.report.record(event)
         if self.as_json:
             _write(sys.stdout.buffer, event.to_dict())
+            sys.stdout.buffer.flush()  # a line as each event happens, for a reader that follows along
         elif event.dry_run and (event.changes or event.action == "deleted"):
             sys.stdout.write(_change_lines(event))
         self.progress.advance(str(self.report))
@@ -462,14 +462,25 @@ def _how_far(args: argparse.Namespace, running: _Running) -> str:
     """What an interrupted command got done, for the line that says it stopped (and, for
     ``sync --json``, the report as the last line of its output)."""
     if (tally := running.sync) is not None:
+        if tally.finished is not None:  # interrupted after the end: the report is out already
+            return f": the sync had finished: {tally.finished}"
         if args.json:
             tally.report.stopped = "KeyboardInterrupt: interrupted"
-            with contextlib.suppress(OSError):
+            try:
                 _write(sys.stdout.buffer, tally.report.to_dict())
+                sys.stdout.buffer.flush()
+            except OSError:  # nobody reads it any more
+                _discard_stdout()
         return f": {tally.report} before stopping; run it again to finish (it converges)"
     if running.exported is not None:
         return f": {running.exported.done:,} organizations exported before stopping"
     return ""
+
+
+def _discard_stdout() -> None:
+    """Send what is left for stdout, whose reader went away, nowhere: Python's flush as it
+    exits would otherwise fail again, and exit with status 120."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _one_line(error: object) -> str:
@@ -487,7 +498,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.debug)
     running = _Running()
     try:
-        return _run(args, running)
+        code = _run(args, running)
+        # Here, not at exit: a reader gone away is then the BrokenPipeError below, not an
+        # error Python reports as it exits (with status 120).
+        sys.stdout.flush()
+        return code
     except KeyboardInterrupt:
         sys.stderr.write(f"\ninterrupted{_how_far(args, running)}\n")
         return EXIT_INTERRUPTED
@@ -495,7 +510,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`workos-orgs export | head`): it has what it wanted, so stop
         # quietly and successfully, as other tools do -- unless a sync was writing: it stopped
         # with its output, partway, and must say so.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _discard_stdout()
         if (tally := running.sync) is None:
             return EXIT_OK
         if (finished := tally.finished) is not None:

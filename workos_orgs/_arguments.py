@@ -17,8 +17,9 @@ from typing import Final, NoReturn
 from ._client import API_KEY_ENV_VAR
 from ._request import REDACTED
 
-_LOOKS_LIKE_A_KEY: Final = re.compile(r"sk_\w{8,}")
-"""How WorkOS API keys look (``sk_test_...``, ``sk_live_...``), wherever one is given."""
+_LOOKS_LIKE_A_KEY: Final = re.compile(r"(?<![A-Za-z0-9_])sk_\w{8,}")
+"""How WorkOS API keys look (``sk_test_...``, ``sk_live_...``), wherever one is given: not
+inside a word (``disk_usage``, ``task_force``)."""
 
 _SHORTEST_HIDDEN: Final = 8
 """An option value shorter than this is no key (``--api-key list``), and hiding it would

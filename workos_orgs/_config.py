@@ -18,8 +18,9 @@ from ._throttle import RateLimiter
 
 LOOPBACK_HOSTS: Final = frozenset({"localhost"})
 
-_USERINFO: Final = re.compile(r"//[^/?#@]*@")
-"""The user name and password part of a URL's authority, with the ``//`` before it."""
+_USERINFO: Final = re.compile(r"//.*@")
+"""The user name and password part of a URL's authority, with the ``//`` before it: up to the
+last ``@``, as a password may hold ``@`` or ``#`` (hiding more than that, in a message, is fine)."""
 
 
 def check_base_url(base_url: str | URL, *, allow_insecure_http: bool) -> URL:

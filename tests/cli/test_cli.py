@@ -426,6 +426,15 @@ async def test_an_answer_that_is_not_the_apis_hints_at_the_base_url(emulator: Em
     assert genuine.code == 1
     assert "entity_not_found" in genuine.err
     assert "--base-url" not in genuine.err
+    # A gateway's 502 page is passing trouble, and a redirect says where to look itself.
+    emulator.inject_fault(method="GET", path="/organizations/*", status=502, body=page, content_type="text/html")
+    gateway = await cli(emulator, "get", "org_01ARZ3NDEKTSV4RRFFQ69G5FAV", "--max-retries", "0")
+    assert gateway.code == 1
+    assert "--base-url" not in gateway.err
+    emulator.inject_fault(method="GET", path="/organizations/*", status=301, body=page, content_type="text/html")
+    moved = await cli(emulator, "get", "org_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+    assert moved.code == 1
+    assert moved.err.lower().count("base_url") + moved.err.count("--base-url") == 1
 
 
 # export, emulator, configuration

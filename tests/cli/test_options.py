@@ -234,6 +234,21 @@ async def test_a_short_option_value_is_not_taken_for_a_key() -> None:
     assert "'list'" in result.err
 
 
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        (["disk_usage_report"], "'disk_usage_report'"),
+        (["get", "org_1", "task_force_alpha"], "task_force_alpha"),
+        (["list", "--max-items", "mask_all_values"], "'mask_all_values'"),
+    ],
+)
+async def test_words_with_sk_inside_are_not_taken_for_keys(args: list[str], shown: str) -> None:
+    result = await cli(None, *args)
+    assert result.code == 2
+    assert shown in result.err
+    assert "[redacted]" not in result.err
+
+
 async def test_a_usage_error_never_shows_the_key_from_the_environment() -> None:
     result = await cli(None, "domains", KEY, WORKOS_API_KEY=KEY)
     assert result.code == 2

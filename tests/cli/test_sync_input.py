@@ -168,3 +168,15 @@ async def test_a_json_line_that_gives_a_key_twice_fails_naming_it(emulator: Emul
     assert f"{path} line 1: gives the key 'name' twice" in result.err
     assert f"{path} line 2: gives the key 'tier' twice" in result.err
     assert await external_ids(emulator) == ["n6"]
+
+
+async def test_a_json_line_nested_too_deep_to_check_fails_alone(emulator: Emulator, tmp_path: Path) -> None:
+    # Checking its keys overflowed Python's recursion limit, which stopped the whole sync.
+    deep = '{"external_id": "d1", "name": "D", "metadata": ' + "[" * 1000 + "]" * 1000 + "}"
+    path = tmp_path / "orgs.jsonl"
+    path.write_text(deep + "\n" + '{"external_id": "d2", "name": "D2"}\n')
+    result = await cli(emulator, "sync", str(path))
+    assert result.code == 1
+    assert f"{path} line 1: " in result.err
+    assert "reading the records failed" not in result.err
+    assert await external_ids(emulator) == ["d2"]

@@ -38,6 +38,7 @@ EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_INTERRUPTED: Final = 130
 PROG: Final = "workos-orgs"
+_RUN_AGAIN: Final = "run it again to finish (it converges)"
 _VERIFIED: Final = frozenset({DomainState.VERIFIED, DomainState.LEGACY_VERIFIED})
 
 
@@ -471,7 +472,7 @@ def _how_far(args: argparse.Namespace, running: _Running) -> str:
                 sys.stdout.buffer.flush()
             except OSError:  # nobody reads it any more
                 _discard_stdout()
-        return f": {tally.report} before stopping; run it again to finish (it converges)"
+        return f": {tally.report} before stopping; {_RUN_AGAIN}"
     if running.exported is not None:
         return f": {running.exported.done:,} organizations exported before stopping"
     return ""
@@ -520,7 +521,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             sys.stderr.write(
                 f"error: standard output was closed, and the sync stopped with it: {tally.report} before"
-                " stopping; run it again to finish (it converges)\n"
+                f" stopping; {_RUN_AGAIN}\n"
             )
         return EXIT_FAILED
     except (UsageError, ConfigurationError, InvalidArgumentError) as error:
@@ -533,7 +534,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         refused = isinstance(error, AuthenticationError) or isinstance(error.__cause__, AuthenticationError)
         hint = " (check --api-key or WORKOS_API_KEY, and --base-url)" if refused else ""
-        if not refused and isinstance(error, APIStatusError) and error.json is None and error.body.strip():
+        # A 4xx that is not the API's JSON: the request went somewhere else.  (A redirect says
+        # so itself; a 5xx page is more likely a gateway's passing trouble.)
+        if (
+            not refused
+            and isinstance(error, APIStatusError)
+            and 400 <= error.status_code < 500
+            and error.json is None
+            and error.body.strip()
+        ):
             hint = " (the answer is not the API's: check --base-url, or the proxy in front of the API)"
         sys.stderr.write(f"error: {_one_line(error)}{hint}\n")
         return EXIT_FAILED

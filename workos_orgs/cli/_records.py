@@ -87,7 +87,11 @@ def _json_fields(line: str) -> dict[str, Any] | str:
         return f"not valid JSON ({error})."
     if not isinstance(data, dict):
         return f"expected a JSON object, got {type(data).__name__}."
-    if (repeated := _repeated_key(line)) is not None:
+    try:
+        repeated = _repeated_key(line)
+    except RecursionError:  # deeper than Python's parser goes, though orjson's went
+        return "nests arrays or objects too deeply to check."
+    if repeated is not None:
         # JSON parsers keep the last one: which the line meant cannot be told.
         return f"gives the key {repeated!r} twice."
     return data

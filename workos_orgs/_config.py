@@ -18,7 +18,7 @@ from ._throttle import RateLimiter
 
 LOOPBACK_HOSTS: Final = frozenset({"localhost"})
 
-_USERINFO: Final = re.compile(r"//.*@")
+_USERINFO: Final = re.compile(r"//.*@", re.DOTALL)
 """The user name and password part of a URL's authority, with the ``//`` before it: up to the
 last ``@``, as a password may hold ``@`` or ``#`` (hiding more than that, in a message, is fine)."""
 

@@ -430,11 +430,42 @@ async def test_an_answer_that_is_not_the_apis_hints_at_the_base_url(emulator: Em
     emulator.inject_fault(method="GET", path="/organizations/*", status=502, body=page, content_type="text/html")
     gateway = await cli(emulator, "get", "org_01ARZ3NDEKTSV4RRFFQ69G5FAV", "--max-retries", "0")
     assert gateway.code == 1
+    assert "HTTP 502" in gateway.err
     assert "--base-url" not in gateway.err
     emulator.inject_fault(method="GET", path="/organizations/*", status=301, body=page, content_type="text/html")
     moved = await cli(emulator, "get", "org_01ARZ3NDEKTSV4RRFFQ69G5FAV")
     assert moved.code == 1
+    assert "HTTP 301" in moved.err
     assert moved.err.lower().count("base_url") + moved.err.count("--base-url") == 1
+
+
+async def test_a_sync_with_stdout_closed_runs_as_usual(emulator: Emulator, tmp_path: Path) -> None:
+    # A cron job started with stdout closed: Python has no sys.stdout at all.
+    path = write_jsonl(tmp_path / "orgs.jsonl", RECORDS)
+    process = await asyncio.create_subprocess_exec(
+        "sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-m", "workos_orgs", "sync", str(path),
+        stderr=asyncio.subprocess.PIPE, env=child_environment(emulator.api_key, emulator.url),
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    assert "created 3" in err.decode()
+    assert "Traceback" not in err.decode()
+
+
+async def test_a_full_disk_for_stdout_is_said_once(emulator: Emulator) -> None:
+    seed(emulator, "Acme Corp")
+    full = os.open("/dev/full", os.O_WRONLY)
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "workos_orgs", "list", "--json",
+            stdout=full, stderr=asyncio.subprocess.PIPE, env=child_environment(emulator.api_key, emulator.url),
+        )  # fmt: skip
+    finally:
+        os.close(full)
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 1, err.decode()
+    assert err.decode().count("No space left on device") == 1
+    assert "Exception ignored" not in err.decode()
 
 
 # export, emulator, configuration
@@ -578,20 +609,53 @@ async def test_ctrl_c_during_sync_stops_cleanly_and_says_how_far_it_got(emulator
     assert "Traceback" not in err.decode()
 
 
-async def _interrupted(emulator: Emulator, *args: str, hold: str, skip: int) -> tuple[int, str, str]:
+async def _interrupted(
+    emulator: Emulator, *args: str, hold: str, skip: int, reader_gone: bool = False
+) -> tuple[int, str, str]:
     """Run the command line (Python's own Ctrl-C handler) until the request after `skip`
-    requests to the path `hold` has arrived and is held, then press Ctrl-C: exit code, out, err."""
+    requests to the path `hold` has arrived and is held, then press Ctrl-C: exit code, out, err.
+
+    With `reader_gone`, the reader of its output goes first, as a pipeline's does when Ctrl-C
+    reaches every process in it (``workos-orgs export | jq .``).
+    """
     async with Gate(emulator.url) as gate:
         stuck = gate.hold("GET", hold, skip=skip, times=1)
         environment = child_environment(emulator.api_key, gate.url)
+        reading, writing = os.pipe()
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-c", WITH_DEFAULT_SIGINT, *args,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=environment,
+            stdout=writing, stderr=asyncio.subprocess.PIPE, env=environment,
         )  # fmt: skip
-        await stuck.arrived(1)
-        process.send_signal(signal.SIGINT)
-        out, err = await asyncio.wait_for(process.communicate(), 60)
+        os.close(writing)
+        with os.fdopen(reading, "rb") as reader:
+            await stuck.arrived(1)
+            if reader_gone:
+                reader.close()
+            process.send_signal(signal.SIGINT)
+            out = b"" if reader_gone else await asyncio.wait_for(asyncio.to_thread(reader.read), 60)
+        _, err = await asyncio.wait_for(process.communicate(), 60)
     return process.returncode or 0, out.decode(), err.decode()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["export"], ["list", "--json", "--max-items", "250"], ["sync", "{path}", "--dry-run", "--concurrency", "1"]],
+    ids=["export", "list", "sync dry run"],
+)
+async def test_ctrl_c_with_the_reader_gone_too_still_says_it_was_interrupted(
+    emulator: Emulator, tmp_path: Path, args: list[str]
+) -> None:
+    # What was buffered for the reader had nowhere to go: Python failed to flush it as it
+    # exited (status 120), or export took it for a reader that had all it wanted (status 0).
+    emulator.seed([{"name": f"Org {n}", "external_id": f"m-{n}"} for n in range(250)])
+    path = write_jsonl(tmp_path / "m.jsonl", [{"external_id": f"m-{n}", "name": f"Renamed {n}"} for n in range(50)])
+    hold, skip = ("/organizations/external_id/*", 5) if args[0] == "sync" else ("/organizations", 1)
+    command = [str(path) if arg == "{path}" else arg for arg in args]
+    code, _, err = await _interrupted(emulator, *command, hold=hold, skip=skip, reader_gone=True)
+    assert code == 130, err
+    assert "interrupted" in err
+    assert "Exception ignored" not in err
+    assert "Traceback" not in err
 
 
 async def test_ctrl_c_during_export_says_how_far_it_got(emulator: Emulator) -> None:

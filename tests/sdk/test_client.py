@@ -96,6 +96,7 @@ def test_a_base_url_with_a_user_or_password_is_refused_without_showing_it(base_u
         "https://admin:hunter2secret@x@api.example.com/?q=1",
         "https://admin:hunter2secret#x@api.example.com/?q=1",
         "http://admin:x@hunter2secret@api.example.com",
+        "https://admin:hunter2\nsecret@x.io/?q=1",  # a line break in it
     ],
 )
 def test_a_base_url_wrong_in_another_way_too_never_shows_its_password(base_url: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -430,10 +431,11 @@ async def _export(args: argparse.Namespace, running: _Running) -> int:
             async for organization in client.organizations.list(limit=LIST_LIMIT_MAX):
                 _write(output, organization.to_dict())
                 progress.advance()
+        output.flush()  # a failure here is the export's; after another, it must not replace it
     finally:
-        output.flush()
-        if output is not sys.stdout.buffer:
-            output.close()
+        if args.output != "-":
+            with contextlib.suppress(OSError):
+                output.close()
     progress.finish()
     sys.stderr.write(f"export: {progress.done:,} organizations\n")
     return EXIT_OK
@@ -481,7 +483,8 @@ def _how_far(args: argparse.Namespace, running: _Running) -> str:
 def _discard_stdout() -> None:
     """Send what is left for stdout, whose reader went away, nowhere: Python's flush as it
     exits would otherwise fail again, and exit with status 120."""
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    with contextlib.suppress(OSError, ValueError):  # no file descriptor: nothing to redirect
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _one_line(error: object) -> str:
@@ -497,11 +500,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return emulator_main(argv[1:], prog=f"{PROG} emulator")
     args = build_parser(hidden=given_keys(argv)).parse_args(argv)
     configure_logging(args.debug)
-    running = _Running()
+    if sys.stdout is None:  # started with stdout closed (a cron job's `>&-`): output goes nowhere
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+    code = _outcome(args, _Running())
+    # Whatever is left for stdout goes now, or, its reader gone or its disk full, nowhere: not
+    # to Python's own flush as it exits, which would fail again, with status 120.
+    try:
+        sys.stdout.flush()
+    except OSError:
+        _discard_stdout()
+    return code
+
+
+def _outcome(args: argparse.Namespace, running: _Running) -> int:
+    """Run the command; its exit code, each failure said on stderr in one line."""
     try:
         code = _run(args, running)
-        # Here, not at exit: a reader gone away is then the BrokenPipeError below, not an
-        # error Python reports as it exits (with status 120).
+        # Here: a reader gone away is then the BrokenPipeError below.
         sys.stdout.flush()
         return code
     except KeyboardInterrupt:

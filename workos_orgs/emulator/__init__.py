@@ -6,7 +6,7 @@ pytest fixture gives each test a fresh one.
 """
 
 from ._api import SeedError, TxtRecord
-from ._emulator import DEFAULT_API_KEY, Emulator
+from ._emulator import DEFAULT_API_KEY, DatabaseFileError, Emulator
 from ._faults import Chaos, Fault, PendingFault
 from ._limits import Limits
 from ._ratelimit import RateLimits
@@ -15,6 +15,7 @@ from ._request_log import RecordedRequest
 __all__ = [
     "DEFAULT_API_KEY",
     "Chaos",
+    "DatabaseFileError",
     "Emulator",
     "Fault",
     "Limits",

@@ -6,13 +6,12 @@ import argparse
 import asyncio
 import ipaddress
 import signal
-import sqlite3
 import sys
 from collections.abc import Sequence
 
 from .._arguments import given_keys, hiding
 from ._api import SeedError
-from ._emulator import DEFAULT_API_KEY, DEFAULT_HOST, DEFAULT_PORT, AcceptFailureLog, Emulator
+from ._emulator import DEFAULT_API_KEY, DEFAULT_HOST, DEFAULT_PORT, AcceptFailureLog, DatabaseFileError, Emulator
 from ._faults import Chaos
 
 
@@ -121,7 +120,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m workos_org
     except SeedError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except sqlite3.Error as error:  # a directory that is not there, a file that is not a database
+    except DatabaseFileError as error:  # a directory that is not there, a file that is not a database
         print(f"error: cannot use --db {args.db}: {error}", file=sys.stderr)
         return 2
     except OSError as error:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -28,6 +30,48 @@ DEFAULT_API_KEY: Final = "sk_test_default"
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 4100
 _log = logging.getLogger("workos_orgs.emulator")
+
+
+class DatabaseFileError(ValueError):
+    """The ``db`` file cannot be opened or used as a SQLite database; the message names it."""
+
+
+def _check_options(
+    *,
+    host: object,
+    port: object,
+    db: object,
+    rate_limits: object,
+    idempotency: object,
+    idempotency_ttl: object,
+    chaos: object,
+    auto_verify: object,
+    limits: object,
+    stall_timeout: object,
+    clock: object,
+) -> None:
+    """Refuse an `Emulator` option of the wrong kind at once, naming it: taken as it came, it
+    failed later, deep inside, or made every write a 500."""
+    if not isinstance(host, str) or not host:
+        raise TypeError(f"host must be an address to bind, such as '127.0.0.1'; got {host!r}.")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValueError(f"port must be a whole number from 0 to 65535 (0 picks a free one); got {port!r}.")
+    if db is not None and not isinstance(db, str | Path):
+        raise TypeError(f"db must be the path of a SQLite file (a str or Path), or None for memory; got {db!r}.")
+    if not isinstance(rate_limits, bool | RateLimits):
+        raise TypeError(f"rate_limits must be True, False or a RateLimits; got {rate_limits!r}.")
+    for name, flag in (("idempotency", idempotency), ("auto_verify", auto_verify)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be True or False; got {flag!r}.")
+    for name, seconds in (("idempotency_ttl", idempotency_ttl), ("stall_timeout", stall_timeout)):
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds < math.inf:
+            raise ValueError(f"{name} must be a positive, finite number of seconds; got {seconds!r}.")
+    if chaos is not None and not isinstance(chaos, Chaos):
+        raise TypeError(f"chaos must be a Chaos, such as Chaos(rate=0.1), or None; got {chaos!r}.")
+    if limits is not None and not isinstance(limits, Limits):
+        raise TypeError(f"limits must be a Limits, such as Limits(metadata_keys=10), or None; got {limits!r}.")
+    if clock is not None and not callable(clock):
+        raise TypeError(f"clock must be a function returning the time in seconds, or None; got {clock!r}.")
 
 
 class Emulator:
@@ -68,20 +112,35 @@ class Emulator:
         stall_timeout: float = DEFAULT_STALL_TIMEOUT,
         clock: Callable[[], float] | None = None,
     ) -> None:
+        self._closed = False
         if not isinstance(api_key, str) or not api_key.strip():
             raise ValueError("api_key must be a non-empty string (the key clients must send).")
-        if not stall_timeout > 0:
-            raise ValueError(f"stall_timeout must be a positive number of seconds; got {stall_timeout!r}.")
-        self._api = EmulatedApi(
-            api_key=api_key,
-            db=None if db is None else str(db),
-            rate_limits=RateLimits() if rate_limits is True else (rate_limits or None),
+        _check_options(
+            host=host,
+            port=port,
+            db=db,
+            rate_limits=rate_limits,
             idempotency=idempotency,
             idempotency_ttl=idempotency_ttl,
+            chaos=chaos,
             auto_verify=auto_verify,
             limits=limits,
+            stall_timeout=stall_timeout,
             clock=clock,
         )
+        try:
+            self._api = EmulatedApi(
+                api_key=api_key,
+                db=None if db is None else str(db),
+                rate_limits=RateLimits() if rate_limits is True else (rate_limits or None),
+                idempotency=idempotency,
+                idempotency_ttl=idempotency_ttl,
+                auto_verify=auto_verify,
+                limits=limits,
+                clock=clock,
+            )
+        except sqlite3.Error as error:  # a directory that is not there, a file that is not a database
+            raise DatabaseFileError(f"cannot open the database file {str(db)!r}: {error}.") from None
         self._api.chaos.set(chaos)
         if seed is not None:
             try:
@@ -117,6 +176,7 @@ class Emulator:
 
     async def start(self) -> None:
         """Bind the port and start serving (port 0 picks a free one)."""
+        self._check_open()
         if self._runner is not None:
             raise RuntimeError("The emulator is already running.")
         handler = HttpHandler(self._api, self._stall_timeout)
@@ -140,6 +200,13 @@ class Emulator:
             await runner.cleanup()
         self._api.close()  # also when it never started, or failed to bind
         self._bound_port = None
+        self._closed = True
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(
+                "This emulator was closed; make a new Emulator (closing it let go of its data, and of a db file)."
+            )
 
     async def __aenter__(self) -> Emulator:
         await self.start()
@@ -166,10 +233,13 @@ class Emulator:
         thread.start()
         started.wait()
         try:
+            # Not started (already running, say): closing it would end what its owner runs.
             asyncio.run_coroutine_threadsafe(self.start(), loop).result()
-            yield self
+            try:
+                yield self
+            finally:
+                asyncio.run_coroutine_threadsafe(self.close(), loop).result()
         finally:
-            asyncio.run_coroutine_threadsafe(self.close(), loop).result()
             loop.call_soon_threadsafe(loop.stop)
             thread.join()
             loop.close()
@@ -210,6 +280,8 @@ class Emulator:
         }
         if fault is None:
             fault = Fault(**fields)
+        elif not isinstance(fault, Fault):
+            raise TypeError(f"inject_fault takes a Fault, or its fields as keywords (status=503); got {fault!r}.")
         elif fields != _FAULT_DEFAULTS:
             raise TypeError("Pass either a Fault or its fields as keywords, not both.")
         return self._api.faults.add(fault)
@@ -243,6 +315,8 @@ class Emulator:
 
     def set_chaos(self, chaos: Chaos | None) -> None:
         """Fault a random share of requests from now on (`Chaos`); None stops it."""
+        if chaos is not None and not isinstance(chaos, Chaos):
+            raise TypeError(f"set_chaos takes a Chaos, such as Chaos(rate=0.1), or None; got {chaos!r}.")
         self._api.chaos.set(chaos)
 
     def fail_next_verifications(self, times: int = 1) -> None:
@@ -276,6 +350,7 @@ class Emulator:
         `data` is a mapping ``{"organizations": [...]}``, the list itself, JSON text, or the
         path of a JSON file (a `Path`, or a string that is not JSON text).
         """
+        self._check_open()
         if isinstance(data, str) and data.lstrip()[:1] in ("{", "["):
             try:
                 data = json.loads(data)
@@ -293,6 +368,7 @@ class Emulator:
 
     def reset(self) -> None:
         """Forget all data, idempotency keys, faults, DNS records and logged requests."""
+        self._check_open()
         self._api.reset()
 
     @property

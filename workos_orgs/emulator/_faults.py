@@ -86,6 +86,8 @@ def _retry_after(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> 
         raise ValueError(f"retry_after must be seconds (a number) or a header value; got {value!r}.")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"retry_after must be a finite number; got {value!r}.")
+    if isinstance(value, int | float) and value < 0:
+        raise ValueError(f"retry_after must not be negative (a number of seconds to wait); got {value!r}.")
     if isinstance(value, str) and not _HEADER_VALUE_RE.fullmatch(value):
         raise ValueError("retry_after as text must be 1 to 200 printable ASCII characters.")
 

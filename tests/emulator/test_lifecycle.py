@@ -3,8 +3,12 @@ it is used otherwise -- never left broken by the mistake."""
 
 from __future__ import annotations
 
+import json
 import math
+import re
+import urllib.request
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 
 import aiohttp
@@ -29,8 +33,23 @@ def test_starting_a_running_emulator_again_leaves_it_running() -> None:
         with pytest.raises(RuntimeError, match="already running"), emulator.running_in_thread():
             pass
         assert emulator.url == url
-        emulator.seed([{"name": "Still here"}])
-        assert [organization["name"] for organization in emulator.seed([{"name": "And here"}])] == ["And here"]
+        assert [organization["name"] for organization in emulator.seed([{"name": "Still here"}])] == ["Still here"]
+        request = urllib.request.Request(
+            f"{url}/organizations", headers={"Authorization": f"Bearer {emulator.api_key}"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # it still answers
+            assert [organization["name"] for organization in json.load(response)["data"]] == ["Still here"]
+
+
+def test_an_emulator_that_cannot_bind_is_closed(tmp_path: Path) -> None:
+    # Its database, a file here, must not stay open behind the error.
+    with Emulator().running_in_thread() as taken:
+        port = int(taken.url.rsplit(":", 1)[1])
+        emulator = Emulator(port=port, db=tmp_path / "data.db")
+        with pytest.raises(OSError, match="in use"), emulator.running_in_thread():
+            pass
+    with pytest.raises(RuntimeError, match="was closed"):
+        emulator.seed([{"name": "Late"}])
 
 
 async def test_a_closed_emulator_refuses_to_start_or_be_used_again() -> None:
@@ -85,6 +104,35 @@ def test_a_fault_or_chaos_of_the_wrong_type_is_refused_naming_it() -> None:
 
 
 def test_a_db_file_that_cannot_be_opened_is_named(tmp_path: Path) -> None:
-    for path in (tmp_path / "nowhere" / "data.db", tmp_path):
-        with pytest.raises(DatabaseFileError, match=f"cannot open the database file {str(path)!r}"):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("shopping list\n" * 100)
+    for path in (tmp_path / "nowhere" / "data.db", tmp_path, notes):
+        with pytest.raises(DatabaseFileError, match=re.escape(f"cannot open the database file {str(path)!r}")):
             Emulator(db=path)
+
+
+class _PathLike:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    def __fspath__(self) -> str:
+        return str(self._path)
+
+
+class _Index:
+    def __index__(self) -> int:
+        return 0
+
+
+def test_every_kind_of_value_an_option_took_before_is_still_taken(tmp_path: Path) -> None:
+    for emulator in (
+        Emulator(db=_PathLike(tmp_path / "a.db")),  # type: ignore[arg-type]  # pytest's tmpdir is one
+        Emulator(rate_limits=None),  # type: ignore[arg-type]
+        Emulator(port=_Index()),  # type: ignore[arg-type]  # numpy's integers are such
+        Emulator(idempotency=0, auto_verify=1),
+        Emulator(idempotency_ttl=Fraction(3, 2), stall_timeout=Fraction(5, 2)),  # type: ignore[arg-type]
+        Emulator(idempotency_ttl=0),
+        Emulator(idempotency_ttl=math.inf),
+    ):
+        with emulator.running_in_thread() as running:
+            assert running.seed([{"name": "Acme"}])[0]["name"] == "Acme"

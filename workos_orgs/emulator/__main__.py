@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import ipaddress
 import signal
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -121,6 +122,9 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m workos_org
         print(f"error: {error}", file=sys.stderr)
         return 2
     except DatabaseFileError as error:  # a directory that is not there, a file that is not a database
+        print(f"error: cannot use --db {args.db}: {error.reason}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as error:  # a file whose tables are another program's, met when seeding
         print(f"error: cannot use --db {args.db}: {error}", file=sys.stderr)
         return 2
     except OSError as error:

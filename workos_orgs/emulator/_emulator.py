@@ -6,6 +6,9 @@ import asyncio
 import json
 import logging
 import math
+import numbers
+import operator
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -33,39 +36,54 @@ _log = logging.getLogger("workos_orgs.emulator")
 
 
 class DatabaseFileError(ValueError):
-    """The ``db`` file cannot be opened or used as a SQLite database; the message names it."""
+    """The ``db`` file cannot be opened or used as a SQLite database; the message names it
+    (``path``) and says why (``reason``)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"cannot open the database file {path!r}: {reason}.")
+        self.path = path
+        self.reason = reason
 
 
-def _check_options(
-    *,
-    host: object,
-    port: object,
-    db: object,
-    rate_limits: object,
-    idempotency: object,
-    idempotency_ttl: object,
-    chaos: object,
-    auto_verify: object,
-    limits: object,
-    stall_timeout: object,
-    clock: object,
-) -> None:
+def _port(port: object) -> int:
+    try:
+        number = operator.index(port)  # type: ignore[arg-type]  # numpy's integers too
+    except TypeError:
+        number = -1
+    if isinstance(port, bool) or not 0 <= number <= 65535:
+        raise ValueError(f"port must be a whole number from 0 to 65535 (0 picks a free one); got {port!r}.")
+    return number
+
+
+def _db(db: object) -> str | None:
+    if db is None:
+        return None
+    if isinstance(db, str | os.PathLike) and isinstance(path := os.fspath(db), str):
+        return path
+    raise TypeError(f"db must be the path of a SQLite file (a str or path-like), or None for memory; got {db!r}.")
+
+
+def _flag(name: str, value: object) -> bool:
+    if value not in (True, False) or not isinstance(value, int):  # True, False, 1 or 0
+        raise TypeError(f"{name} must be True or False; got {value!r}.")
+    return bool(value)
+
+
+def _seconds(name: str, value: object, *, zero: bool, infinite: bool) -> float:
+    seconds = float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else math.nan
+    if not (seconds >= 0 if zero else seconds > 0) or not (seconds <= math.inf if infinite else seconds < math.inf):
+        kind = "a number of seconds, 0 or more" if zero else "a positive, finite number of seconds"
+        raise ValueError(f"{name} must be {kind}; got {value!r}.")
+    return seconds
+
+
+def _check_kinds(*, host: object, rate_limits: object, chaos: object, limits: object, clock: object) -> None:
     """Refuse an `Emulator` option of the wrong kind at once, naming it: taken as it came, it
     failed later, deep inside, or made every write a 500."""
     if not isinstance(host, str) or not host:
         raise TypeError(f"host must be an address to bind, such as '127.0.0.1'; got {host!r}.")
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-        raise ValueError(f"port must be a whole number from 0 to 65535 (0 picks a free one); got {port!r}.")
-    if db is not None and not isinstance(db, str | Path):
-        raise TypeError(f"db must be the path of a SQLite file (a str or Path), or None for memory; got {db!r}.")
-    if not isinstance(rate_limits, bool | RateLimits):
-        raise TypeError(f"rate_limits must be True, False or a RateLimits; got {rate_limits!r}.")
-    for name, flag in (("idempotency", idempotency), ("auto_verify", auto_verify)):
-        if not isinstance(flag, bool):
-            raise TypeError(f"{name} must be True or False; got {flag!r}.")
-    for name, seconds in (("idempotency_ttl", idempotency_ttl), ("stall_timeout", stall_timeout)):
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds < math.inf:
-            raise ValueError(f"{name} must be a positive, finite number of seconds; got {seconds!r}.")
+    if rate_limits is not None and not isinstance(rate_limits, bool | RateLimits):
+        raise TypeError(f"rate_limits must be True, False (or None) or a RateLimits; got {rate_limits!r}.")
     if chaos is not None and not isinstance(chaos, Chaos):
         raise TypeError(f"chaos must be a Chaos, such as Chaos(rate=0.1), or None; got {chaos!r}.")
     if limits is not None and not isinstance(limits, Limits):
@@ -115,23 +133,16 @@ class Emulator:
         self._closed = False
         if not isinstance(api_key, str) or not api_key.strip():
             raise ValueError("api_key must be a non-empty string (the key clients must send).")
-        _check_options(
-            host=host,
-            port=port,
-            db=db,
-            rate_limits=rate_limits,
-            idempotency=idempotency,
-            idempotency_ttl=idempotency_ttl,
-            chaos=chaos,
-            auto_verify=auto_verify,
-            limits=limits,
-            stall_timeout=stall_timeout,
-            clock=clock,
-        )
+        _check_kinds(host=host, rate_limits=rate_limits, chaos=chaos, limits=limits, clock=clock)
+        port = _port(port)
+        path = _db(db)
+        idempotency, auto_verify = _flag("idempotency", idempotency), _flag("auto_verify", auto_verify)
+        idempotency_ttl = _seconds("idempotency_ttl", idempotency_ttl, zero=True, infinite=True)
+        stall_timeout = _seconds("stall_timeout", stall_timeout, zero=False, infinite=False)
         try:
             self._api = EmulatedApi(
                 api_key=api_key,
-                db=None if db is None else str(db),
+                db=path,
                 rate_limits=RateLimits() if rate_limits is True else (rate_limits or None),
                 idempotency=idempotency,
                 idempotency_ttl=idempotency_ttl,
@@ -140,7 +151,7 @@ class Emulator:
                 clock=clock,
             )
         except sqlite3.Error as error:  # a directory that is not there, a file that is not a database
-            raise DatabaseFileError(f"cannot open the database file {str(db)!r}: {error}.") from None
+            raise DatabaseFileError(str(path), str(error)) from None
         self._api.chaos.set(chaos)
         if seed is not None:
             try:
@@ -232,9 +243,16 @@ class Emulator:
         thread = threading.Thread(target=serve, name="workos-orgs-emulator", daemon=True)
         thread.start()
         started.wait()
+        running = self._runner is not None
         try:
-            # Not started (already running, say): closing it would end what its owner runs.
-            asyncio.run_coroutine_threadsafe(self.start(), loop).result()
+            try:
+                asyncio.run_coroutine_threadsafe(self.start(), loop).result()
+            except BaseException:
+                # Refused because it runs already: closing it would end what its owner runs.
+                # Failed otherwise (the port taken): it is closed, as it would have been.
+                if not running:
+                    asyncio.run_coroutine_threadsafe(self.close(), loop).result()
+                raise
             try:
                 yield self
             finally:

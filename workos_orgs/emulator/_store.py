@@ -117,6 +117,13 @@ class Store:
 
     def __init__(self, path: str | None = None) -> None:
         self._db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None)
+        try:
+            self._set_up(path)
+        except BaseException:
+            self._db.close()  # a file that is not a database: not kept open by the error
+            raise
+
+    def _set_up(self, path: str | None) -> None:
         if path:
             # WAL with synchronous=NORMAL loses nothing when the process is killed: a commit
             # is in the OS's hands before the response is sent.

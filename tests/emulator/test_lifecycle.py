@@ -94,7 +94,11 @@ def test_a_bad_option_is_refused_at_once_naming_it(case: str, make: Callable[[],
 
 
 def test_a_fault_or_chaos_of_the_wrong_type_is_refused_naming_it() -> None:
-    emulator = Emulator()
+    with Emulator().running_in_thread() as emulator:
+        _refuses_faults_of_the_wrong_type(emulator)
+
+
+def _refuses_faults_of_the_wrong_type(emulator: Emulator) -> None:
     with pytest.raises(TypeError, match="inject_fault takes a Fault"):
         emulator.inject_fault("503")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="set_chaos takes a Chaos"):

@@ -245,10 +245,7 @@ def _awaited(runner: _Runner, start: _Start) -> Any:
 def _paged(runner: _Runner, start: _Start) -> Pager[Any]:
     """A listing's blocking result: its async pager (made here, so a bad argument is raised
     here and nothing is sent), walked by one task on the loop thread that hands each page over."""
-    client = runner.async_client()
-    return Pager(
-        runner.loop_thread, start(client), owner=runner, made_on=client, current=runner.async_client, remake=start
-    )
+    return Pager(runner.loop_thread, start, client=runner.async_client, owner=runner)
 
 
 _PAGER_NOTE = (

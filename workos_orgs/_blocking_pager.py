@@ -39,25 +39,23 @@ class Pager(Generic[T]):
     def __init__(
         self,
         loop_thread: LoopThread[Any],
-        pager: AsyncPager[T],
+        listing: Callable[[Any], AsyncPager[T]],
         *,
+        client: Callable[[], object],
         owner: object,
-        made_on: object,
-        current: Callable[[], object],
-        remake: Callable[[Any], AsyncPager[T]],
     ) -> None:
         self._loop_thread = loop_thread
-        self._pager = pager
+        self._listing = listing  # the async listing, made on a given async client (or view)
+        self._client = client  # the async client (or view) calls go to now, in this process
         self._owner = owner  # what keeps the loop thread running: kept alive while the pager is in use
-        self._made_on = made_on  # the async client (or view) `pager` calls
-        self._current = current  # the async client (or view) calls go to now, in this process
-        self._remake = remake  # the same listing on another of them
+        self._made_on = client()
+        self._pager = listing(self._made_on)  # made now: a bad argument is raised here, nothing sent
 
     def _walk(self) -> AsyncPager[T]:
         """The listing on the async client calls go to now: in a process forked since this
         pager was made, that is the child's own, and the listing is made anew on it."""
-        client = self._current()
-        return self._pager if client is self._made_on else self._remake(client)
+        client = self._client()
+        return self._pager if client is self._made_on else self._listing(client)
 
     @property
     def direction(self) -> Direction:

@@ -325,7 +325,6 @@ class LoopThread(Generic[C]):
 
     def _forget_parent(self) -> None:
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
         self._calls = set()
         loop, self._loop, self._thread = self._loop, None, None
         if loop is None or self._closed:

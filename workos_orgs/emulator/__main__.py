@@ -12,18 +12,23 @@ from collections.abc import Sequence
 
 from .._arguments import given_keys, hiding
 from ._api import SeedError
-from ._emulator import DEFAULT_API_KEY, DEFAULT_HOST, DEFAULT_PORT, AcceptFailureLog, DatabaseFileError, Emulator
+from ._emulator import (
+    DEFAULT_API_KEY,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    AcceptFailureLog,
+    DatabaseFileError,
+    Emulator,
+    check_port,
+)
 from ._faults import Chaos
 
 
 def _port(text: str) -> int:
     try:
-        port = int(text)
+        return check_port(int(text))
     except ValueError:
-        port = -1
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r}: a port from 0 to 65535 (0 picks a free one)")
-    return port
+        raise argparse.ArgumentTypeError(f"{text!r}: a port from 0 to 65535 (0 picks a free one)") from None
 
 
 def parser(prog: str = "python -m workos_orgs.emulator", *, hidden: Sequence[str] = ()) -> argparse.ArgumentParser:
@@ -121,11 +126,11 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m workos_org
     except SeedError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except DatabaseFileError as error:  # a directory that is not there, a file that is not a database
-        print(f"error: cannot use --db {args.db}: {error.reason}", file=sys.stderr)
-        return 2
-    except sqlite3.Error as error:  # a file whose tables are another program's, met when seeding
-        print(f"error: cannot use --db {args.db}: {error}", file=sys.stderr)
+    except (DatabaseFileError, sqlite3.Error) as error:
+        # Opening it: a directory that is not there, a file that is not a database; seeding
+        # it: a file whose tables are another program's.
+        reason = error.reason if isinstance(error, DatabaseFileError) else error
+        print(f"error: cannot use --db {args.db}: {reason}", file=sys.stderr)
         return 2
     except OSError as error:
         print(f"error: cannot listen on {args.host}:{args.port}: {error.strerror or error}", file=sys.stderr)

@@ -45,7 +45,8 @@ class DatabaseFileError(ValueError):
         self.reason = reason
 
 
-def _port(port: object) -> int:
+def check_port(port: object) -> int:
+    """`port` as a whole number from 0 to 65535, or a `ValueError` saying so."""
     try:
         number = operator.index(port)  # type: ignore[arg-type]  # numpy's integers too
     except TypeError:
@@ -134,7 +135,7 @@ class Emulator:
         if not isinstance(api_key, str) or not api_key.strip():
             raise ValueError("api_key must be a non-empty string (the key clients must send).")
         _check_kinds(host=host, rate_limits=rate_limits, chaos=chaos, limits=limits, clock=clock)
-        port = _port(port)
+        port = check_port(port)
         path = _db(db)
         idempotency, auto_verify = _flag("idempotency", idempotency), _flag("auto_verify", auto_verify)
         idempotency_ttl = _seconds("idempotency_ttl", idempotency_ttl, zero=True, infinite=True)

@@ -29,6 +29,16 @@ def check_base_url(base_url: str | URL, *, allow_insecure_http: bool) -> URL:
     The API key travels in every request, so sending it in clear text over a network is
     refused unless the caller says ``allow_insecure_http=True``.
     """
+    if not isinstance(allow_insecure_http, bool):
+        # A string from a config file or the environment is truthy, "false" included.
+        raise ConfigurationError(
+            f"allow_insecure_http must be True or False; got {type(allow_insecure_http).__name__}"
+            f" {allow_insecure_http!r}."
+        )
+    if not isinstance(base_url, str | URL):
+        raise ConfigurationError(
+            f"base_url must be a string such as 'https://api.workos.com'; got {type(base_url).__name__}."
+        )
     # Shown in messages without a user name or password it may hold: a secret too.
     shown = repr(_USERINFO.sub("//", str(base_url)))
     try:

@@ -70,6 +70,36 @@ async def test_plain_http_error_names_the_flag_and_the_flag_allows_it() -> None:
         assert "plain HTTP" not in allowed.err
 
 
+@pytest.mark.parametrize("value", ["false", "no", "off", "0", ""])
+async def test_allow_insecure_http_in_the_environment_is_off_unless_it_says_so(value: str) -> None:
+    refused = await cli(
+        None, "list", WORKOS_API_KEY="sk_test_x", WORKOS_BASE_URL="http://example.invalid",
+        WORKOS_ALLOW_INSECURE_HTTP=value,
+    )  # fmt: skip
+    assert refused.code == 2
+    assert "plain HTTP" in refused.err
+
+
+@pytest.mark.parametrize("value", ["1", "true", "True", "yes", "on"])
+async def test_allow_insecure_http_in_the_environment_is_on_when_it_says_so(value: str) -> None:
+    allowed = await cli(
+        None, "list", "--max-retries", "0", WORKOS_API_KEY="sk_test_x", WORKOS_BASE_URL="http://example.invalid",
+        WORKOS_ALLOW_INSECURE_HTTP=value,
+    )  # fmt: skip
+    assert allowed.code == 1, allowed.err
+    assert "plain HTTP" not in allowed.err
+
+
+async def test_allow_insecure_http_in_the_environment_that_says_neither_is_a_usage_error() -> None:
+    result = await cli(
+        None, "list", WORKOS_API_KEY="sk_test_x", WORKOS_BASE_URL="http://example.invalid",
+        WORKOS_ALLOW_INSECURE_HTTP="maybe",
+    )  # fmt: skip
+    assert result.code == 2
+    assert "WORKOS_ALLOW_INSECURE_HTTP must be 1 or 0" in result.err
+    assert "'maybe'" in result.err
+
+
 async def test_update_with_nothing_to_change_is_a_usage_error(emulator: Emulator) -> None:
     (acme,) = seed(emulator, "Acme Corp")
     before = len(emulator.requests)

@@ -71,6 +71,24 @@ def test_bad_options_fail_at_construction(kwargs: dict[str, object], message: st
         AsyncWorkOS("sk_test_x", **kwargs)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("allowed", ["false", "0", "no", 1, None])
+def test_allow_insecure_http_must_be_true_or_false(allowed: object) -> None:
+    # A string from a config file or the environment is truthy: taken as True, "false" would
+    # send the key in clear text.
+    with pytest.raises(ConfigurationError, match="allow_insecure_http must be True or False") as caught:
+        AsyncWorkOS("sk_test_x", base_url="http://api.example.com", allow_insecure_http=allowed)  # type: ignore[arg-type]
+    assert type(allowed).__name__ in str(caught.value)
+    with pytest.raises(ConfigurationError, match="allow_insecure_http must be True or False"):
+        AsyncWorkOS("sk_test_x", base_url="https://api.workos.com", allow_insecure_http=allowed)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("base_url", [123, b"https://api.workos.com", ["https://api.workos.com"]])
+def test_a_base_url_that_is_not_text_is_a_configuration_error(base_url: object) -> None:
+    with pytest.raises(ConfigurationError, match="base_url must be a string such as 'https://api.workos.com'") as caught:
+        AsyncWorkOS("sk_test_x", base_url=base_url)  # type: ignore[arg-type]
+    assert type(base_url).__name__ in str(caught.value)
+
+
 @pytest.mark.parametrize(
     "base_url",
     ["http://admin:hunter2secret@127.0.0.1:4100", "https://admin@api.example.com", "https://:hunter2secret@x.io"],

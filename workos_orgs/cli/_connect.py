@@ -103,8 +103,20 @@ def configure_logging(debug: bool) -> None:
         configure_logging_from_env()
 
 
+_ON: Final = frozenset({"1", "true", "yes", "on"})
+_OFF: Final = frozenset({"", "0", "false", "no", "off"})
+
+
 def _insecure_allowed(args: argparse.Namespace) -> bool:
-    return bool(args.allow_insecure_http) or os.environ.get(ALLOW_INSECURE_HTTP_ENV_VAR, "") not in ("", "0")
+    if args.allow_insecure_http:
+        return True
+    # Only a value that says so turns it on: "false" must not send the key in clear text.
+    value = os.environ.get(ALLOW_INSECURE_HTTP_ENV_VAR, "")
+    if value.strip().lower() in _ON:
+        return True
+    if value.strip().lower() in _OFF:
+        return False
+    raise UsageError(f"{ALLOW_INSECURE_HTTP_ENV_VAR} must be 1 or 0 (or true/false, yes/no, on/off); got {value!r}")
 
 
 def _only_insecure(base_url: str) -> str | None:

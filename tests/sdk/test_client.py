@@ -84,8 +84,9 @@ def test_allow_insecure_http_must_be_true_or_false(allowed: object) -> None:
 
 @pytest.mark.parametrize("base_url", [123, b"https://api.workos.com", ["https://api.workos.com"]])
 def test_a_base_url_that_is_not_text_is_a_configuration_error(base_url: object) -> None:
-    with pytest.raises(ConfigurationError, match="base_url must be a string such as 'https://api.workos.com'") as caught:
+    with pytest.raises(ConfigurationError, match="base_url must be a string such as") as caught:
         AsyncWorkOS("sk_test_x", base_url=base_url)  # type: ignore[arg-type]
+    assert "'https://api.workos.com'" in str(caught.value)
     assert type(base_url).__name__ in str(caught.value)
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
-from typing import Any, Generic, Literal
+from typing import Any, Final, Generic, Literal
 
 import attrs
 import orjson
@@ -111,14 +111,20 @@ def peek_cursor(data: Any, direction: Direction) -> str | None:
     return normalize_cursor(cursor) if isinstance(cursor, str) else None
 
 
+MOST_TAIL_BYTES: Final = 4096
+"""The longest ``list_metadata`` read to guess the next cursor: the API's is under 100 bytes."""
+
+
 def peek_tail_cursor(body: bytes, direction: Direction) -> str | None:
     """The `direction` cursor read from the end of a list body, before the body is decoded; or None.
 
-    The API sends ``list_metadata`` last, so only the bytes from its key on are decoded.  A
+    The API sends ``list_metadata`` last, so only the bytes from its key on are decoded, and
+    only when they are few (`MOST_TAIL_BYTES`): the body's own decode checks a large body for
+    how many elements it holds first, and a hostile tail must not be decoded before that.  A
     guess: the walk checks it against the decoded body before it trusts it.
     """
     start = body.rfind(b'"list_metadata"')
-    if start < 0:
+    if start < 0 or len(body) - start > MOST_TAIL_BYTES:
         return None
     try:
         tail = orjson.loads(b"{" + body[start:])

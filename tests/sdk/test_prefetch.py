@@ -155,3 +155,15 @@ def test_a_body_that_is_not_json_to_its_end_names_no_cursor() -> None:
     assert peek_tail_cursor(raw, "after") == "org_1"
     assert peek_tail_cursor(raw[:-2], "after") is None  # cut off
     assert peek_tail_cursor(raw + b"]", "after") is None
+
+
+def test_a_long_tail_is_not_decoded_to_guess_the_cursor() -> None:
+    # The body's own decode checks how many elements it holds before it decodes it; the guess
+    # must not decode a hostile tail of millions of them first.
+    metadata = {"after": "org_1", "junk": [[] for _ in range(2_000)]}
+    raw = orjson.dumps({"data": [], "list_metadata": metadata})
+    assert peek_cursor(orjson.loads(raw), "after") == "org_1"
+    assert peek_tail_cursor(raw, "after") is None
+    # A real list_metadata, with cursors many times longer than the API's, is still read.
+    long_cursors = orjson.dumps({"data": [], "list_metadata": {"before": "b" * 500, "after": "a" * 500}})
+    assert peek_tail_cursor(long_cursors, "after") == "a" * 500

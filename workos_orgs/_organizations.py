@@ -10,7 +10,7 @@ import attrs
 
 from ._base_client import BaseClient
 from ._bulk import DEFAULT_CONCURRENCY, EventCallback, SyncItem, SyncReport, sync_organizations
-from ._contract import Order
+from ._contract import Order, normalize_domain
 from ._domain_data import domain_data_list
 from ._errors import BadRequestError, ConflictError, InvalidArgumentError, WorkOSError
 from ._models import (
@@ -66,10 +66,11 @@ class _CreatedByExternalId:
     got a definitive response, or one whose outcome is unknown was followed by a 400 or 409 --
     ``external_id_already_used``, or any other uniqueness check (``domain_already_exists``)
     that the API may run before the external id's and that our own earlier attempt would trip.
-    The lookup accepts only an organization with the same name and external id."""
+    The lookup accepts only an organization that holds everything the create sent (`body`):
+    one made earlier with the same name and external id, but other metadata, domains or
+    settings, is not this call's, and returning it would drop what was asked for."""
 
-    external_id: str
-    name: str
+    body: Mapping[str, Any]
 
     def applies(self, error: WorkOSError) -> bool:
         if ended_without_response(error):
@@ -77,10 +78,22 @@ class _CreatedByExternalId:
         return isinstance(error, BadRequestError | ConflictError) and outcome_unknown(error)
 
     async def find(self, error: WorkOSError, client: BaseClient, options: RequestOptions) -> Response | None:
-        path = (ORGANIZATIONS, "external_id", check_id("external_id", self.external_id))
+        path = (ORGANIZATIONS, "external_id", check_id("external_id", self.body["external_id"]))
         response = await client._request("GET", path, **options)
-        organization = parse_organization(response)
-        return response if (organization.name, organization.external_id) == (self.name, self.external_id) else None
+        return response if self._made(parse_organization(response)) else None
+
+    def _made(self, organization: Organization) -> bool:
+        """Whether `organization` is what this create would have made."""
+        body = self.body
+        metadata = {key: value for key, value in (body.get("metadata") or {}).items() if value is not None}
+        domains = {normalize_domain(data["domain"]) for data in body.get("domain_data", ())}
+        return (
+            (organization.name, organization.external_id) == (body["name"], body["external_id"])
+            and dict(organization.metadata) == metadata
+            and {normalize_domain(domain.domain) for domain in organization.domains} == domains
+            and organization.allow_profiles_outside_organization
+            == body.get("allow_profiles_outside_organization", organization.allow_profiles_outside_organization)
+        )
 
 
 def _domain_data(entries: Sequence[DomainDataInput]) -> list[dict[str, str]]:
@@ -187,8 +200,8 @@ class Organizations(APIResource):
         an ``external_id``: if some attempt's outcome was unknown (a dropped connection, a
         timeout, a 5xx) and a later one gets a 400 or 409 (``external_id_already_used``,
         ``domain_already_exists``, ...), or none of them gets a response at all, the
-        organization is looked up by its external id and returned (when its name is the one
-        you asked for) instead of made twice or reported as a failure.  If the lookup finds
+        organization is looked up by its external id and returned (when it holds everything
+        you asked for: name, metadata, domains and settings) instead of made twice or reported as a failure.  If the lookup finds
         nothing, the original error is raised, and retrying the create is then safe.  A
         first, definitive 400 or 409 still raises (`BadRequestError`, `ConflictError`).  With
         ``with_raw_response`` the response returned is then the lookup's.
@@ -210,7 +223,7 @@ class Organizations(APIResource):
             cast=parse_organization,
             body=body,
             idempotency_key=idempotency_key,
-            recovery=_CreatedByExternalId(external_id, name) if isinstance(external_id, str) else None,
+            recovery=_CreatedByExternalId(body) if isinstance(external_id, str) else None,
             **options,
         )
 

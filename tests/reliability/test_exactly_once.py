@@ -7,6 +7,7 @@ make a second organization, so whatever keeps the count at one is the SDK's doin
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -184,6 +185,56 @@ async def test_someone_elses_organization_with_that_external_id_is_not_taken_for
         True,
     )
     assert await names(bare_client) == ["Other Co"]
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        {"metadata": {"plan": "enterprise"}},
+        {"domain_data": [DomainData("acme.com", DomainState.VERIFIED)]},
+        {"allow_profiles_outside_organization": True},
+        {},  # the old one has metadata this create did not ask for
+    ],
+    ids=["metadata", "domains", "allow_profiles", "nothing_else"],
+)
+async def test_an_older_organization_with_that_name_and_external_id_is_not_taken_for_ours(
+    bare_client: AsyncWorkOS, bare_emulator: Emulator, asked: dict[str, Any]
+) -> None:
+    # Yesterday's organization: same name and external id, but not what this create asks for.
+    # After a transient 502 the 400 looks like our own earlier attempt's doing; returning the
+    # old organization would drop what was asked for, without an error.
+    old = {"name": "Acme", "external_id": "acme-1"}
+    if asked == {}:
+        old["metadata"] = {"plan": "free"}
+    bare_emulator.seed([old])
+    bare_emulator.inject_fault(method="POST", path="/organizations", status=502)
+    with pytest.raises(BadRequestError) as caught:
+        await bare_client.organizations.create(name="Acme", external_id="acme-1", **asked)
+    assert (caught.value.code, caught.value.attempts, caught.value.outcome_unknown) == (
+        "external_id_already_used",
+        2,
+        True,
+    )
+    assert trail(bare_emulator)[-1] == ("GET", "/organizations/external_id/acme-1", 200, None)
+
+
+async def test_our_own_organization_with_all_it_asked_for_is_found_after_a_lost_answer(
+    bare_client: AsyncWorkOS, bare_emulator: Emulator
+) -> None:
+    bare_emulator.inject_fault(method="POST", path="/organizations", drop="after")
+    organization = await bare_client.organizations.create(
+        name="Acme",
+        external_id="acme-1",
+        metadata={"plan": "enterprise"},
+        domain_data=[DomainData("Acme.COM.", DomainState.PENDING), {"domain": "acme.dev", "state": "verified"}],
+        allow_profiles_outside_organization=True,
+    )
+    assert (organization.metadata, sorted(d.domain for d in organization.domains)) == (
+        {"plan": "enterprise"},
+        ["acme.com", "acme.dev"],
+    )
+    assert [method for method, *_ in trail(bare_emulator)] == ["POST", "POST", "GET"]
+    assert await names(bare_client) == ["Acme"]
 
 
 async def test_a_rate_limit_is_not_an_unknown_outcome(bare_client: AsyncWorkOS, bare_emulator: Emulator) -> None:

@@ -47,6 +47,9 @@ class Response:
     headers: Mapping[str, str]
     body: bytes
     complete: bool = True
+    secret: Secret | None = attrs.field(default=None, repr=False, eq=False)
+    """The key it was redacted for, to search the body in every form again should it become an
+    error's: a success's is searched for fewer of them (see `received`)."""
 
     @property
     def request_id(self) -> str | None:
@@ -196,10 +199,11 @@ def received(status: int, headers: Mapping[str, str], body: bytes, *, complete: 
     nor in its hex and base64 forms: those come from proxies and gateways that echo the request
     into an error, and looking for them costs more than the rest of the search (~30-45 µs on
     each 60 KB page of a crawl, and ~70-400 µs on a page with ``%`` in its data, measured).
-    Headers and every other body are searched for all of them.
+    Headers and every other body are searched for all of them, and so is a success's should it
+    become an error's (it keeps `secret` for that).
     """
     body = redact(body, secret, cut_off=not complete, encoded=not is_success(status))
-    return Response(status, redact_headers(headers, secret), body, complete)
+    return Response(status, redact_headers(headers, secret), body, complete, secret)
 
 
 def body_text(body: bytes, secret: Secret | None = None) -> str:
@@ -220,8 +224,13 @@ def is_success(status: int) -> bool:
 
 
 def _invalid(response: Response, detail: str) -> ResponseValidationError:
+    """The error for a success that cannot be read: its body (and `detail`, which may quote it)
+    searched for the key in every form, as an error's is."""
+    secret = response.secret
+    if secret is not None:
+        detail = redact_text(detail, secret)
     return ResponseValidationError(
-        detail, status_code=response.status, request_id=response.request_id, body=body_text(response.body)
+        detail, status_code=response.status, request_id=response.request_id, body=body_text(response.body, secret)
     )
 
 

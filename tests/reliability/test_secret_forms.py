@@ -10,7 +10,14 @@ import socket
 import orjson
 import pytest
 
-from workos_orgs import APIConnectionError, AsyncWorkOS, BadRequestError, InternalServerError, Organization
+from workos_orgs import (
+    APIConnectionError,
+    AsyncWorkOS,
+    BadRequestError,
+    InternalServerError,
+    Organization,
+    ResponseValidationError,
+)
 from workos_orgs._response import Secret, redact
 
 from .conftest import FAST
@@ -162,6 +169,26 @@ async def test_a_key_echoed_encoded_in_an_error_never_shows(form: str, status: i
         assert form not in text, f"the key, encoded, leaked into {where}"
     assert "[redacted]" in error.message
     assert "[redacted]" in error.headers["X-Echo"]
+
+
+@pytest.mark.parametrize("form", ENCODED_FORMS.values(), ids=ENCODED_FORMS.keys())
+@pytest.mark.parametrize(
+    "body", ["<html>echo: {form}</html>", '{{"echo": "{form}"}}'], ids=["not JSON", "not the model"]
+)
+async def test_a_key_echoed_encoded_in_a_success_that_cannot_be_read_never_shows(form: str, body: str) -> None:
+    # A captive portal or a misrouted base_url may answer 200 with an echo of the request: the
+    # body becomes a ResponseValidationError's, and is searched as an error's is.
+    async with echoing(200, body.format(form=form).encode(), "X-Echo: nothing") as server:
+        async with AsyncWorkOS(api_key=SECRET, base_url=server.url, backoff=FAST, max_retries=0) as client:
+            with pytest.raises(ResponseValidationError) as caught:
+                await client.organizations.get(ORG_ID)
+            with pytest.raises(ResponseValidationError) as listed:
+                await client.organizations.list()
+    for error in (caught.value, listed.value):
+        check_error(error)
+        for text, where in ((str(error), "str"), (error.body or "", "body")):
+            assert form not in text, f"the key, encoded, leaked into {where}"
+        assert "[redacted]" in (error.body or "")
 
 
 async def test_a_success_with_percent_signs_in_its_data_is_left_as_it_came() -> None:

@@ -72,9 +72,7 @@ def build(client: AsyncWorkOS, org_id: str) -> Request:
     """The request the client builds for ``organizations.get(org_id)``."""
     connection = client._connection
     segments = ("organizations", org_id)
-    return build_request(
-        "GET", connection.base_url, segments, api_key=connection.api_key, plain=connection.plain_headers
-    )
+    return build_request("GET", connection.base_url, segments, credentials=connection.credentials)
 
 
 def alone(client: AsyncWorkOS, org_id: str, number: int = 20_000) -> float:

@@ -18,7 +18,7 @@ from yarl import URL
 from ._config import check_backoff, check_limiter, check_max_retries, check_timeout
 from ._errors import InvalidArgumentError
 from ._models import UNSET, Unset
-from ._request import Method, build_request, plain_headers
+from ._request import Credentials, Method, build_request
 from ._response import Response
 from ._retry import Backoff
 from ._throttle import RateLimiter
@@ -33,13 +33,13 @@ class Connection:
     base_url: URL
     sessions: SessionHolder
     transport: Transport
-    plain_headers: Mapping[str, str] = attrs.field(
+    credentials: Credentials = attrs.field(
         init=False,
         repr=False,
-        eq=False,  # follows from the key, and cannot be hashed
-        default=attrs.Factory(lambda self: plain_headers(self.api_key), takes_self=True),
+        eq=False,  # follows from the key
+        default=attrs.Factory(lambda self: Credentials(self.api_key), takes_self=True),
     )
-    """The headers of a request that needs no others (they hold the key: never shown)."""
+    """The key as requests are built with it (never shown)."""
 
 
 class ClientOptions(TypedDict, total=False):
@@ -146,11 +146,10 @@ class BaseClient:
             method,
             connection.base_url,
             segments,
-            api_key=connection.api_key,
+            credentials=connection.credentials,
             query=query,
             json=json,
             idempotency_key=idempotency_key,
             extra_headers=extra_headers,
-            plain=connection.plain_headers,
         )
         return await connection.transport.request(request, settings)

@@ -111,6 +111,33 @@ def check_header(name: object, value: object, *, argument: str = "extra_headers"
     return name, check_text(f"{argument}[{name!r}]", value)
 
 
+def _checked_headers(
+    *, has_body: bool, idempotency_key: str | None, extra_headers: Mapping[str, str] | None
+) -> dict[str, str]:
+    """The headers of one request but ``Authorization``, every argument checked: made without the
+    key, so that no frame of an error raised here holds it (error trackers record their locals)."""
+    headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+    for raw_name, raw_value in (extra_headers or {}).items():
+        name, value = check_header(raw_name, raw_value)
+        folded = name.lower()
+        if folded == IDEMPOTENCY_KEY_HEADER.lower():
+            raise InvalidArgumentError(
+                f"Do not pass {name!r} in extra_headers; use the idempotency_key= argument of the call instead."
+            )
+        if folded in _SDK_HEADERS:
+            continue
+        for existing in [existing for existing in headers if existing.lower() == folded]:
+            del headers[existing]
+        headers[name] = value
+    if has_body:
+        headers["Content-Type"] = "application/json"
+    if idempotency_key is not None:
+        headers[IDEMPOTENCY_KEY_HEADER] = check_header(
+            IDEMPOTENCY_KEY_HEADER, idempotency_key, argument="idempotency_key"
+        )[1]
+    return headers
+
+
 def build_headers(
     api_key: str,
     *,
@@ -125,26 +152,8 @@ def build_headers(
     SDK's own always win.  An ``Idempotency-Key`` there raises `InvalidArgumentError`: pass
     ``idempotency_key=`` instead, so that one key is used by every retry of the call.
     """
-    headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-    for raw_name, raw_value in (extra_headers or {}).items():
-        name, value = check_header(raw_name, raw_value)
-        folded = name.lower()
-        if folded == IDEMPOTENCY_KEY_HEADER.lower():
-            raise InvalidArgumentError(
-                f"Do not pass {name!r} in extra_headers; use the idempotency_key= argument of the call instead."
-            )
-        if folded in _SDK_HEADERS:
-            continue
-        for existing in [existing for existing in headers if existing.lower() == folded]:
-            del headers[existing]
-        headers[name] = value
+    headers = _checked_headers(has_body=has_body, idempotency_key=idempotency_key, extra_headers=extra_headers)
     headers["Authorization"] = f"Bearer {api_key}"
-    if has_body:
-        headers["Content-Type"] = "application/json"
-    if idempotency_key is not None:
-        headers[IDEMPOTENCY_KEY_HEADER] = check_header(
-            IDEMPOTENCY_KEY_HEADER, idempotency_key, argument="idempotency_key"
-        )[1]
     return headers
 
 
@@ -155,22 +164,45 @@ def plain_headers(api_key: str) -> Mapping[str, str]:
     return CIMultiDictProxy(CIMultiDict(build_headers(api_key)))
 
 
+class Credentials:
+    """The API key and the headers of a request that needs no others, made once per client.
+
+    What `build_request` takes instead of the key: its repr shows neither, so the frames of an
+    error raised while a request is built (which error trackers record) never show the key.
+    """
+
+    __slots__ = ("_api_key", "plain")
+
+    def __init__(self, api_key: str) -> None:
+        self._api_key = api_key
+        self.plain: Mapping[str, str] = plain_headers(api_key)
+        """`plain_headers` of the key (they hold it: never shown)."""
+
+    def __repr__(self) -> str:
+        return f"Credentials({REDACTED})"
+
+    def sign(self, headers: dict[str, str]) -> dict[str, str]:
+        """`headers` (checked already) with ``Authorization`` added: cannot fail."""
+        headers["Authorization"] = f"Bearer {self._api_key}"
+        return headers
+
+
 def build_request(
     method: Method,
     base_url: URL,
     segments: Sequence[str],
     *,
-    api_key: str,
+    credentials: Credentials,
     query: Iterable[tuple[str, str]] = (),
     json: Any = None,
     idempotency_key: str | None = None,
     extra_headers: Mapping[str, str] | None = None,
-    plain: Mapping[str, str] | None = None,
 ) -> Request:
     """Everything about one request except sending it; `InvalidArgumentError` when some text
     in it cannot be sent (see `check_text`) or the body is not what the API takes.
 
-    `plain` is ``plain_headers(api_key)``, used as it is when the request needs no other headers.
+    Every argument is checked before the key is added (from `credentials`), and the request
+    without other headers takes ``credentials.plain`` as they are.
     """
     for index, segment in enumerate(segments):
         if not segment.isascii():  # ASCII always has a UTF-8 form: no message to build
@@ -185,13 +217,15 @@ def build_request(
     if json is not None:
         check_body(json)
         body = orjson.dumps(json)
-    if plain is not None and body is None and idempotency_key is None and not extra_headers:
-        headers = plain
+    url = build_url(base_url, segments, query)
+    if body is None and idempotency_key is None and not extra_headers:
+        headers = credentials.plain
     else:
-        headers = build_headers(
-            api_key, has_body=body is not None, idempotency_key=idempotency_key, extra_headers=extra_headers
+        checked = _checked_headers(
+            has_body=body is not None, idempotency_key=idempotency_key, extra_headers=extra_headers
         )
-    return Request(method, build_url(base_url, segments, query), headers, body, tuple(segments))
+        headers = credentials.sign(checked)
+    return Request(method, url, headers, body, tuple(segments))
 
 
 def check_body(body: Any, where: str = "the body") -> None:

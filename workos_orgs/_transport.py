@@ -189,7 +189,10 @@ class Transport:
             )
             if closed is None or isinstance(error, ClientClosedError) or _being_cancelled():
                 raise
-            raise closed from (error if isinstance(error, WorkOSError) else None)
+            cause = error if isinstance(error, WorkOSError) else None
+        # Raised outside the handler, so that aiohttp's error is not its context either: the
+        # frames of that error's traceback hold the request's headers, the key among them.
+        raise closed from cause
 
     async def _request(self, request: Request, settings: CallSettings) -> Response:
         path = request.url.raw_path

@@ -12,11 +12,14 @@ import json
 import logging
 import socket
 import traceback
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 
+import aiohttp
 import pytest
 from yarl import URL
 
+import workos_orgs
 from workos_orgs import (
     AsyncWorkOS,
     DomainData,
@@ -26,7 +29,7 @@ from workos_orgs import (
     WorkOSError,
 )
 from workos_orgs._errors import BODY_MAX_CHARS
-from workos_orgs._request import build_request, plain_headers
+from workos_orgs._request import Credentials, build_request, plain_headers
 from workos_orgs._response import MAX_RESPONSE_BYTES, Secret, redact
 from workos_orgs._transport import LOG_ENV_VAR, configure_logging_from_env, logger
 from workos_orgs.emulator import Emulator
@@ -35,6 +38,7 @@ from ..gate import SAFETY_NET
 from .conftest import FAST
 
 SECRET = "sk_test_LEAKCANARY_7d1f3e9a5b2c48e6"
+PACKAGE = str(Path(workos_orgs.__file__).parent)
 
 
 def assert_hidden(text: str, where: str) -> None:
@@ -194,6 +198,55 @@ def from_another_loop(client: AsyncWorkOS, organization_id: str) -> BaseExceptio
     return caught.value
 
 
+async def test_the_key_is_not_in_the_frames_of_a_bad_argument_error(echoing: Emulator) -> None:
+    async with AsyncWorkOS(api_key=SECRET, base_url=echoing.url, backoff=FAST) as client:
+        (organization,) = echoing.seed([{"name": "Acme"}])
+        calls: list[Callable[[], Awaitable[object]]] = [
+            lambda: client.organizations.create(name="Acme", idempotency_key="k\n1"),
+            lambda: client.organizations.get(organization["id"], extra_headers={"X-Trace": "a\nb"}),
+            lambda: client.organizations.get(organization["id"], extra_headers={"Idempotency-Key": "k"}),
+            lambda: client.organizations.update(organization["id"], metadata={"k": "\udcff"}),
+            lambda: client.organizations.list(search="\udcff"),
+        ]
+        for call in calls:
+            with pytest.raises(WorkOSError) as caught:
+                await call()
+            check_error(caught.value)
+            # An error tracker records the local variables of the error's own frames too: the
+            # SDK's must not hold the key (nor the headers made with it) when it refuses an argument.
+            for frame, _ in traceback.walk_tb(caught.value.__traceback__):
+                if frame.f_code.co_filename.startswith(PACKAGE):
+                    assert_hidden(repr(frame.f_locals), f"the locals of {frame.f_code.co_qualname}")
+    assert [request.method for request in echoing.requests] == []  # refused before sending
+
+
+async def test_the_key_is_not_reachable_from_the_error_of_a_call_queued_when_the_session_closed() -> None:
+    arrived = asyncio.Event()
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        arrived.set()
+        await reader.read()  # never answers
+        writer.close()
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    async with server:
+        # One connection: the second call waits for it in the pool when the session closes.
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1))
+        client = AsyncWorkOS(api_key=SECRET, base_url=url, session=session, timeout=None)
+        calls = [asyncio.create_task(client.organizations.get(f"org_{number}")) for number in range(2)]
+        async with asyncio.timeout(SAFETY_NET):
+            await arrived.wait()
+            await session.close()
+            results = await asyncio.gather(*calls, return_exceptions=True)
+        await client.close()
+        server.close()
+    assert [type(result).__name__ for result in results] == ["ClientClosedError"] * 2
+    for result in results:
+        assert isinstance(result, BaseException)
+        check_error(result)
+
+
 async def test_the_key_never_appears_in_any_error_or_log_line(
     echoing: Emulator, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -234,13 +287,15 @@ async def test_debug_logging_to_stderr_never_prints_the_key(
 def test_a_request_never_shows_the_key() -> None:
     client = AsyncWorkOS(api_key=SECRET, base_url="http://127.0.0.1:1")
     request = build_request(
-        "GET", URL(client.base_url), ["organizations"], api_key=SECRET, extra_headers={"X-Trace": "1"}
+        "GET", URL(client.base_url), ["organizations"], credentials=Credentials(SECRET), extra_headers={"X-Trace": "1"}
     )
     if request.headers["Authorization"] != f"Bearer {SECRET}":
         pytest.fail("the key is not sent", pytrace=False)
     assert_hidden(repr(request), "repr(Request)")  # ... but never shown
-    plain = build_request("GET", URL(client.base_url), ["organizations"], api_key=SECRET, plain=plain_headers(SECRET))
+    plain = build_request("GET", URL(client.base_url), ["organizations"], credentials=Credentials(SECRET))
+    assert dict(plain.headers) == dict(plain_headers(SECRET))
     assert_hidden(repr(plain), "repr(Request) with the plain headers")
+    assert_hidden(repr(Credentials(SECRET)), "repr(Credentials)")
     # What serializes objects it does not know by their text (as error reporters do with local
     # variables) does not reach the key either: a request is not a tuple of its parts.
     assert_hidden(json.dumps([request, plain], default=str), "a request serialized by its text")

@@ -32,7 +32,15 @@ from workos_orgs._contract import IDEMPOTENCY_KEY_HEADER, LIST_LIMIT_MAX
 from workos_orgs._errors import APIStatusError
 from workos_orgs._organizations import list_filters
 from workos_orgs._pagination import list_query, pagination_direction
-from workos_orgs._request import USER_AGENT, build_headers, build_request, build_url, encode_segment, plain_headers
+from workos_orgs._request import (
+    USER_AGENT,
+    Credentials,
+    build_headers,
+    build_request,
+    build_url,
+    encode_segment,
+    plain_headers,
+)
 from workos_orgs._response import Response, Secret, decode_error, decode_json, parse_retry_after
 from workos_orgs._retry import RETRYABLE_STATUSES, RetryPolicy, retry_delay
 
@@ -71,7 +79,7 @@ def test_build_request_sets_every_header_and_the_json_body() -> None:
         "POST",
         BASE,
         ["organizations"],
-        api_key="sk_test_abc",
+        credentials=Credentials("sk_test_abc"),
         json={"name": "Acme"},
         idempotency_key="key-1",
         extra_headers={"X-Trace": "t", "Authorization": "Bearer someone-else"},
@@ -88,22 +96,23 @@ def test_build_request_sets_every_header_and_the_json_body() -> None:
 
 
 def test_a_request_that_needs_no_other_headers_takes_the_plain_ones_made_once() -> None:
-    plain = plain_headers("sk_test_abc")
-    assert dict(plain) == build_headers("sk_test_abc")
-    get = build_request("GET", BASE, ["organizations", "org_1"], api_key="sk_test_abc", plain=plain)
+    credentials = Credentials("sk_test_abc")
+    plain = credentials.plain
+    assert dict(plain) == build_headers("sk_test_abc") == dict(plain_headers("sk_test_abc"))
+    get = build_request("GET", BASE, ["organizations", "org_1"], credentials=credentials)
     assert get.headers is plain
     with pytest.raises(TypeError):
         plain["X-Trace"] = "t"  # type: ignore[index]  # shared by every such request: read-only
     others: list[dict[str, Any]] = [{"json": {"name": "A"}}, {"idempotency_key": "k"}, {"extra_headers": {"X-T": "t"}}]
     for other in others:
-        request = build_request("POST", BASE, ["organizations"], api_key="sk_test_abc", plain=plain, **other)
+        request = build_request("POST", BASE, ["organizations"], credentials=credentials, **other)
         assert request.headers is not plain
         assert request.headers["Authorization"] == "Bearer sk_test_abc"
     assert dict(plain) == build_headers("sk_test_abc")
 
 
 def test_a_get_has_no_body_no_content_type_and_no_idempotency_key() -> None:
-    request = build_request("GET", BASE, ["organizations", "org_1"], api_key="sk")
+    request = build_request("GET", BASE, ["organizations", "org_1"], credentials=Credentials("sk"))
     assert request.body is None
     assert "Content-Type" not in request.headers
     assert IDEMPOTENCY_KEY_HEADER not in request.headers

@@ -30,7 +30,7 @@ from typing import (
 import attrs
 
 from ._base_client import BaseClient
-from ._errors import APIStatusError, NotFoundError, UnexpectedOptionError, WorkOSError
+from ._errors import APIStatusError, NotFoundError, ResponseValidationError, UnexpectedOptionError, WorkOSError
 from ._models import Page, T
 from ._pagination import AsyncPager, Listing, Query, paginate
 from ._request import Method
@@ -200,7 +200,21 @@ class APIResource:
             if found is None:
                 raise
             response = found
-        return _result(response, cast, self._raw)
+        try:
+            return _result(response, cast, self._raw)
+        except ResponseValidationError as error:
+            raise _took_effect(error, method) from error.__cause__
+
+
+def _took_effect(error: ResponseValidationError, method: Method) -> ResponseValidationError:
+    """`error`, for a write whose success could not be read: saying the write was done."""
+    return ResponseValidationError(
+        f"{error.message} (the {method} took effect all the same: look the object up before sending it again)",
+        status_code=error.status_code,
+        request_id=error.request_id,
+        body=error.body,
+        took_effect=True,
+    )
 
 
 def _result(response: Response, cast: Callable[[Response], R], raw: bool) -> R:

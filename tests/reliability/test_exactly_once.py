@@ -21,6 +21,7 @@ from workos_orgs import (
     InternalServerError,
     NotFoundError,
     RateLimitError,
+    ResponseValidationError,
 )
 from workos_orgs._retry import attempt_outcome_unknown, ended_without_response
 from workos_orgs.emulator import Emulator
@@ -235,6 +236,31 @@ async def test_our_own_organization_with_all_it_asked_for_is_found_after_a_lost_
     )
     assert [method for method, *_ in trail(bare_emulator)] == ["POST", "POST", "GET"]
     assert await names(bare_client) == ["Acme"]
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT"])  # a delete's response has no body to read
+async def test_a_write_whose_success_cannot_be_read_says_it_took_effect(
+    bare_client: AsyncWorkOS, bare_emulator: Emulator, method: str
+) -> None:
+    # A proxy or an API change the SDK does not know: the write was done, only its response is
+    # unreadable. Sending it again (without an external id) would make a second organization.
+    (acme,) = bare_emulator.seed([{"name": "Acme"}])
+    path = "/organizations" if method == "POST" else f"/organizations/{acme['id']}"
+    bare_emulator.inject_fault(method=method, path=path, status=201 if method == "POST" else 200, body=[1])
+    calls = {
+        "POST": lambda: bare_client.organizations.create(name="Acme"),
+        "PUT": lambda: bare_client.organizations.update(acme["id"], name="Acme Inc"),
+    }
+    with pytest.raises(ResponseValidationError) as caught:
+        await calls[method]()
+    assert caught.value.took_effect is True
+    assert f"the {method} took effect" in str(caught.value)
+    assert "before sending it again" in str(caught.value)
+    bare_emulator.inject_fault(method="GET", path=f"/organizations/{acme['id']}", status=200, body=[1])
+    with pytest.raises(ResponseValidationError) as read:
+        await bare_client.organizations.get(acme["id"])
+    assert read.value.took_effect is False
+    assert "took effect" not in str(read.value)
 
 
 async def test_a_rate_limit_is_not_an_unknown_outcome(bare_client: AsyncWorkOS, bare_emulator: Emulator) -> None:

@@ -12,7 +12,7 @@ from ._contract import DOMAIN_ALREADY_EXISTS, DOMAIN_ALREADY_VERIFIED, normalize
 from ._errors import BadRequestError, ConflictError, InvalidArgumentError, WorkOSError
 from ._models import OrganizationDomain, structure_organization_domain
 from ._organizations import ORGANIZATIONS, parse_organization
-from ._request import check_id
+from ._request import DOMAIN_ID_EXAMPLE, check_id
 from ._resource import APIResource, RawResponseMethod, RequestOptions, WithRawResponse
 from ._response import Response, json_parser
 from ._retry import ended_without_response, outcome_unknown
@@ -50,7 +50,9 @@ class _AddedAlready:
         wanted = normalize_domain(self.domain)
         for candidate in organization.domains:
             if normalize_domain(candidate.domain) == wanted:
-                return await client._request("GET", (ORGANIZATION_DOMAINS, check_id("id", candidate.id)), **options)
+                return await client._request(
+                    "GET", (ORGANIZATION_DOMAINS, check_id("id", candidate.id, DOMAIN_ID_EXAMPLE)), **options
+                )
         return None
 
 
@@ -120,7 +122,9 @@ class OrganizationDomains(APIResource):
 
     async def get(self, id: str, **options: Unpack[RequestOptions]) -> OrganizationDomain:
         """Get a domain by its ID (``org_domain_...``); `NotFoundError` when there is none."""
-        return await self._get((ORGANIZATION_DOMAINS, check_id("id", id)), cast=parse_organization_domain, **options)
+        return await self._get(
+            (ORGANIZATION_DOMAINS, check_id("id", id, DOMAIN_ID_EXAMPLE)), cast=parse_organization_domain, **options
+        )
 
     async def verify(
         self,
@@ -137,7 +141,7 @@ class OrganizationDomains(APIResource):
         the response of that ``get``).  If the fetch fails, the 400 is raised.
         """
         return await self._post(
-            (ORGANIZATION_DOMAINS, check_id("id", id), "verify"),
+            (ORGANIZATION_DOMAINS, check_id("id", id, DOMAIN_ID_EXAMPLE), "verify"),
             cast=parse_organization_domain,
             idempotency_key=idempotency_key,
             recovery=_VerifiedAlready(id),
@@ -150,7 +154,7 @@ class OrganizationDomains(APIResource):
         A 404 counts as done when an earlier attempt of this call had an unknown outcome
         (that attempt removed it); a 404 on the first attempt raises `NotFoundError`.
         """
-        return await self._delete((ORGANIZATION_DOMAINS, check_id("id", id)), **options)
+        return await self._delete((ORGANIZATION_DOMAINS, check_id("id", id, DOMAIN_ID_EXAMPLE)), **options)
 
 
 class OrganizationDomainsWithRawResponse(WithRawResponse[OrganizationDomains]):

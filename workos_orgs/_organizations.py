@@ -22,7 +22,7 @@ from ._models import (
     structure_organization,
 )
 from ._pagination import AsyncPager, Listing, page_structure
-from ._request import check_id
+from ._request import EXTERNAL_ID_EXAMPLE, check_id, check_optional_id
 from ._resource import APIResource, RawResponseMethod, RequestOptions, WithRawResponse
 from ._response import Response, json_parser
 from ._retry import ended_without_response, outcome_unknown
@@ -32,6 +32,7 @@ DomainDataInput = DomainData | Mapping[str, str]
 """A domain to attach: a `DomainData`, or a mapping with ``domain`` and ``state``."""
 
 ORGANIZATIONS: Final = "organizations"
+_DOMAIN_EXAMPLE: Final = "a domain name such as 'acme.com'"
 
 
 def _organization(data: Any) -> Organization:
@@ -50,7 +51,11 @@ def list_filters(domains: Sequence[str] | None, search: str | None) -> list[tupl
     if domains is not None:
         if isinstance(domains, str):
             raise InvalidArgumentError(f"domains must be a list of domain names, e.g. [{domains!r}]; got a string.")
-        names = [check_id("each of domains", domain).strip() for domain in domains]
+        if not isinstance(domains, Iterable):
+            raise InvalidArgumentError(
+                f"domains must be a list of domain names, e.g. ['acme.com']; got {type(domains).__name__}."
+            )
+        names = [check_id("each of domains", domain, _DOMAIN_EXAMPLE).strip() for domain in domains]
         if names:
             query.append(("domains", ",".join(names)))
     if search is not None:
@@ -122,15 +127,20 @@ def _organization_body(
     if domain_data is not UNSET:
         body["domain_data"] = _domain_data(domain_data)
     if external_id is not UNSET:
-        body["external_id"] = external_id
+        body["external_id"] = check_optional_id("external_id", external_id, EXTERNAL_ID_EXAMPLE)
     if metadata is not UNSET:
         if metadata is not None and not isinstance(metadata, Mapping):
             raise InvalidArgumentError("metadata must be a mapping of strings, or None.")
         body["metadata"] = None if metadata is None else dict(metadata)
     if allow_profiles_outside_organization is not UNSET:
+        if not isinstance(allow_profiles_outside_organization, bool):
+            raise InvalidArgumentError(
+                "allow_profiles_outside_organization must be True or False;"
+                f" got {type(allow_profiles_outside_organization).__name__}."
+            )
         body["allow_profiles_outside_organization"] = allow_profiles_outside_organization
     if stripe_customer_id is not UNSET:
-        body["stripe_customer_id"] = stripe_customer_id
+        body["stripe_customer_id"] = check_optional_id("stripe_customer_id", stripe_customer_id, "such as 'cus_...'")
     return body
 
 
@@ -233,7 +243,7 @@ class Organizations(APIResource):
 
     async def get_by_external_id(self, external_id: str, **options: Unpack[RequestOptions]) -> Organization:
         """Get an organization by the ``external_id`` you gave it; `NotFoundError` when there is none."""
-        path = (ORGANIZATIONS, "external_id", check_id("external_id", external_id))
+        path = (ORGANIZATIONS, "external_id", check_id("external_id", external_id, EXTERNAL_ID_EXAMPLE))
         return await self._get(path, cast=parse_organization, **options)
 
     async def update(

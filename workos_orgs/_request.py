@@ -260,11 +260,29 @@ def check_metadata(metadata: Mapping[Any, Any]) -> None:
             )
 
 
-def check_id(name: str, value: str) -> str:
-    """An ID argument: a non-blank string that can be sent (its format is the API's business)."""
+ORGANIZATION_ID_EXAMPLE: Final = "such as 'org_01H...'"
+DOMAIN_ID_EXAMPLE: Final = "such as 'org_domain_01H...'"
+EXTERNAL_ID_EXAMPLE: Final = "your own ID as text, e.g. str(customer.id)"
+
+
+def check_id(name: str, value: str, example: str = ORGANIZATION_ID_EXAMPLE) -> str:
+    """An ID argument: a non-blank string that can be sent (its format is the API's business).
+    `example` says what one looks like, for the message."""
     if not isinstance(value, str):
-        raise InvalidArgumentError(f"{name} must be a string such as 'org_01H...'; got {type(value).__name__}.")
+        raise InvalidArgumentError(f"{name} must be a string ({example}); got {type(value).__name__}.")
     if not value.strip():
         which = "the external ID you gave the organization" if name == "external_id" else "the ID returned by the API"
         raise InvalidArgumentError(f"{name} must not be empty or blank; pass {which}.")
+    return check_text(name, value)
+
+
+def check_optional_id(name: str, value: str | None, example: str) -> str | None:
+    """An ID to set on an object (``external_id``, ``stripe_customer_id``): a non-blank string,
+    or None, which clears it."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{name} must be a string ({example}) or None; got {type(value).__name__}.")
+    if not value.strip():
+        raise InvalidArgumentError(f"{name} must not be blank: leave it out, or pass None to clear it.")
     return check_text(name, value)

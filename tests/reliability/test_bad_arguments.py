@@ -65,6 +65,19 @@ BAD_CALLS: dict[str, Call] = {
     "an unknown option to update": lambda c, org: c.organizations.update(org, name="B", time_out=3),
     "an unknown option to delete": lambda c, org: c.organization_domains.delete("org_domain_x", retries=1),
     "an unknown option to list": lambda c, org: walk(c, timeuot=3),
+    # Types the API would refuse, or would be sent as something else: refused here, naming the fix.
+    "an int external id to create": lambda c, org: c.organizations.create(name="A", external_id=5),
+    "a bytes external id to create": lambda c, org: c.organizations.create(name="A", external_id=b"x"),
+    "a blank external id to create": lambda c, org: c.organizations.create(name="A", external_id="  "),
+    "an empty external id to update": lambda c, org: c.organizations.update(org, external_id=""),
+    "a bytes stripe customer id": lambda c, org: c.organizations.update(org, stripe_customer_id=b"cus"),
+    "a blank stripe customer id": lambda c, org: c.organizations.update(org, stripe_customer_id=" "),
+    "a string allow_profiles": lambda c, org: c.organizations.create(
+        name="A", allow_profiles_outside_organization="yes"
+    ),
+    "a None allow_profiles": lambda c, org: c.organizations.update(org, allow_profiles_outside_organization=None),
+    "domains as a number": lambda c, org: walk(c, domains=5),
+    "a None among domains": lambda c, org: walk(c, domains=[None]),
 }
 
 
@@ -79,6 +92,32 @@ async def test_a_bad_argument_is_an_invalid_argument_error_and_nothing_is_sent(
     assert emulator.requests == []
     assert "\r" not in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("call", "example"),
+    [
+        (lambda c: c.organizations.get_by_external_id(42), "str(customer.id)"),
+        (lambda c: c.organizations.create(name="A", external_id=42), "str(customer.id)"),
+        (lambda c: c.organization_domains.get(123), "'org_domain_01H...'"),
+        (lambda c: c.organizations.get(123), "'org_01H...'"),
+        (lambda c: walk(c, domains=[5]), "'acme.com'"),
+        (lambda c: walk(c, domains=5), "['acme.com']"),
+    ],
+)
+async def test_a_wrong_type_is_named_with_an_example_of_the_right_one(
+    once: AsyncWorkOS, call: Callable[[AsyncWorkOS], Awaitable[Any]], example: str
+) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        await call(once)
+    assert example in str(caught.value)
+
+
+async def test_clearing_an_external_id_takes_none(once: AsyncWorkOS, emulator: Emulator) -> None:
+    (row,) = emulator.seed([{"name": "Acme", "external_id": "acme-1"}])
+    with pytest.raises(InvalidArgumentError, match="pass None to clear it"):
+        await once.organizations.update(row["id"], external_id="")
+    assert (await once.organizations.update(row["id"], external_id=None)).external_id is None
 
 
 async def test_metadata_may_still_remove_a_key_with_none(once: AsyncWorkOS, emulator: Emulator) -> None:

@@ -207,6 +207,20 @@ async def test_domains_create_get_verify_delete(emulator: Emulator) -> None:
     assert (await cli(emulator, "domains", "get", domain["id"])).code == 1
 
 
+async def test_domains_create_names_the_txt_record_that_verifies_it(emulator: Emulator) -> None:
+    (acme,) = seed(emulator, "Acme Corp")
+    created = await cli(emulator, "domains", "create", "--organization-id", acme["id"], "acme.dev")
+    hint = created.out.splitlines()[1]
+    assert hint.startswith("verify with a DNS TXT record ")
+    name, value = hint.removeprefix("verify with a DNS TXT record ").split(" = ")
+    domain_id = created.out.split()[0]
+    # Publishing exactly the record the hint names verifies the domain.
+    emulator.publish_txt_record(name, value)
+    verified = await cli(emulator, "domains", "verify", domain_id, "--json")
+    assert (verified.code, verified.json_lines()[0]["state"]) == (0, "verified")
+    assert name.endswith(".acme.dev")
+
+
 # sync
 
 

@@ -181,7 +181,8 @@ def _show(args: argparse.Namespace, value: Organization | OrganizationDomain) ->
             return
         out.write(f"{value.id}  {value.domain}  {value.state}  (organization {value.organization_id})\n")
         if value.verification_token and value.state not in _VERIFIED:
-            out.write(f"verify with a DNS TXT record {value.verification_prefix} = {value.verification_token}\n")
+            record = f"{value.verification_prefix}.{value.domain}"
+            out.write(f"verify with a DNS TXT record {record} = {value.verification_token}\n")
         return
     if args.json:
         _write(out.buffer, value.to_dict())

@@ -312,8 +312,9 @@ class SyncReport:
 
     @property
     def ok(self) -> bool:
-        """True when the job ran to its end and no record failed."""
-        return self.failed == 0 and self.stopped is None
+        """True when the job did all it was asked: it ran to its end, no record failed, and a
+        prune asked for was not held back (`prune_skipped`)."""
+        return self.failed == 0 and self.stopped is None and self.prune_skipped is None
 
     def record(self, event: SyncEvent) -> None:
         """Count one event (and keep its failure, while fewer than `MAX_FAILURES_KEPT` are kept)."""
@@ -384,7 +385,7 @@ class SyncStoppedError(WorkOSError):
     def __init__(self, report: SyncReport, error: WorkOSError) -> None:
         report.stopped = _one_line(error)
         super().__init__(
-            f"the sync stopped on {type(error).__name__}: {error}."
+            f"the sync stopped on {type(error).__name__}: {str(error).rstrip('.')}."
             f" What was done before it stopped: {report};"
             f" {'nothing was pruned' if report.deleted == 0 else 'pruning stopped partway'}."
             " Fix the cause and run the sync again: it converges."

@@ -95,8 +95,8 @@ class OrganizationDomains(APIResource):
     ) -> OrganizationDomain:
         """Add a domain to an organization, pending DNS verification::
 
-        domain = await client.organization_domains.create(organization_id=org.id, domain="acme.com")
-        print(domain.verification_prefix, domain.verification_token)
+            domain = await client.organization_domains.create(organization_id=org.id, domain="acme.com")
+            print(f"TXT {domain.verification_prefix}.{domain.domain} = {domain.verification_token}")
 
         A domain the organization already has raises `ConflictError` (``domain_already_exists``)
         -- unless an earlier attempt of this call had an unknown outcome (a dropped connection,

@@ -382,6 +382,8 @@ async def test_prune_with_no_records_at_all_deletes_nothing(client: AsyncWorkOS,
     assert report.prune_skipped is not None
     assert "no records were read" in report.prune_skipped
     assert "prune skipped: no records were read" in str(report)
+    assert report.ok is False  # it did not do what it was asked (the command line exits 1)
+    assert report.to_dict()["report"]["ok"] is False
     assert await external_ids(client) == [str(n) for n in range(5)]
 
 

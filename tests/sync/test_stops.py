@@ -93,6 +93,7 @@ async def test_a_closed_client_stops_the_job(client: AsyncWorkOS) -> None:
         await client.organizations.sync(Counted(100), concurrency=2)
     assert isinstance(caught.value.__cause__, ClientClosedError)
     assert caught.value.report.failed == 0
+    assert "create a new one. What was done" in str(caught.value)  # one full stop, not two
 
 
 async def test_a_record_the_api_refuses_still_fails_alone(client: AsyncWorkOS) -> None:

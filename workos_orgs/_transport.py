@@ -41,7 +41,14 @@ import aiohttp
 import attrs
 
 from ._attempts import Attempt, AttemptTracing, CountingConnector, Deadlines
-from ._errors import APIConnectionError, APITimeoutError, ClientClosedError, ConfigurationError, WorkOSError
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ClientClosedError,
+    ConfigurationError,
+    WorkOSError,
+    WrongEventLoopError,
+)
 from ._event_loops import session_loop
 from ._models import UNSET, Unset
 from ._request import Request
@@ -151,6 +158,21 @@ class SessionHolder:
         return self._session
 
     async def close(self) -> None:
+        loop = self._loop
+        if (
+            self._owned
+            and self._session is not None
+            and loop is not None
+            and not loop.is_closed()
+            and loop is not asyncio.get_running_loop()
+        ):
+            # Its connections belong to that loop: closed from this one, they would be left open
+            # there (aiohttp refuses with a bare RuntimeError), and the client unusable in both.
+            raise WrongEventLoopError(
+                "This AsyncWorkOS client's session belongs to another event loop, which is still open:"
+                " close it in that loop (from another thread,"
+                " `asyncio.run_coroutine_threadsafe(client.close(), loop).result()`)."
+            )
         self._closed = True
         session, self._session = self._session, None
         if session is not None and self._owned:

@@ -37,6 +37,24 @@ def test_a_second_open_loop_is_refused_and_the_first_keeps_working(emulator: Emu
         second.close()
 
 
+def test_closing_from_another_open_loop_is_refused_and_leaves_the_client_to_its_own(emulator: Emulator) -> None:
+    # aiohttp failed with a bare RuntimeError, the client was marked closed all the same, and
+    # its pooled connection was left open in the loop it belongs to.
+    (acme,) = emulator.seed([{"name": "Acme"}])
+    client = AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url)
+    first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
+    try:
+        assert first.run_until_complete(_name_of(client, acme["id"])) == "Acme"
+        with pytest.raises(WrongEventLoopError, match="close it in that loop"):
+            second.run_until_complete(client.close())
+        assert first.run_until_complete(_name_of(client, acme["id"])) == "Acme"  # still open, still working
+        first.run_until_complete(client.close())
+        assert client.session is None
+    finally:
+        first.close()
+        second.close()
+
+
 def test_two_asyncio_runs_get_a_typed_error_not_a_closed_loop(emulator: Emulator) -> None:
     (acme,) = emulator.seed([{"name": "Acme"}])
     client = AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url)

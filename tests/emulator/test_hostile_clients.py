@@ -228,6 +228,29 @@ async def test_metadata_limits_are_configurable() -> None:
                 assert schema["properties"]["metadata"]["maxProperties"] == 10
 
 
+async def test_the_docs_ascii_only_metadata_can_be_chosen() -> None:
+    # WorkOS's metadata docs say keys and values are ASCII only; the spec does not: a suite can pick.
+    async with Emulator(limits=Limits(metadata_ascii_only=True)) as emu:
+        async with aiohttp.ClientSession(emu.url, headers={"Authorization": f"Bearer {emu.api_key}"}) as http:
+            for metadata in ({"ключ": "v"}, {"k": "café"}):
+                async with http.post("/organizations", json={"name": "A", "metadata": metadata}) as response:
+                    body = await response.json()
+                    assert (response.status, body["code"]) == (400, "invalid_metadata")
+                    assert "ASCII" in body["message"]
+            async with http.post("/organizations", json={"name": "A", "metadata": {"k": "cafe"}}) as response:
+                assert response.status == 201
+            async with http.get("/_emulator/openapi.json") as response:
+                schema = (await response.json())["components"]["schemas"]["UpdateOrganization"]
+                metadata_schema = schema["properties"]["metadata"]
+                assert metadata_schema["propertyNames"]["pattern"] == metadata_schema["additionalProperties"]["pattern"]
+    async with Emulator() as emu:  # the spec's: any text
+        async with aiohttp.ClientSession(emu.url, headers={"Authorization": f"Bearer {emu.api_key}"}) as http:
+            async with http.post("/organizations", json={"name": "A", "metadata": {"k": "café"}}) as response:
+                assert response.status == 201
+    with pytest.raises(ValueError, match="metadata_ascii_only must be True or False"):
+        Limits(metadata_ascii_only="yes")  # type: ignore[arg-type]
+
+
 async def test_the_request_log_is_bounded_in_bytes() -> None:
     limits = Limits(request_log_bytes=64 * 1024)
     async with Emulator(limits=limits) as emu:

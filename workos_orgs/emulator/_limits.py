@@ -27,12 +27,19 @@ def positive_count(instance: Any, attribute: attrs.Attribute[int], value: Any) -
         raise ValueError(f"{attribute.name} must be a whole number of at least 1; got {value!r}.")
 
 
+def flag(instance: Any, attribute: attrs.Attribute[bool], value: Any) -> None:
+    """An attrs validator: `value` is True or False (a `ValueError` otherwise)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{attribute.name} must be True or False; got {value!r}.")
+
+
 @attrs.frozen(kw_only=True)
 class Limits:
     """What one emulator accepts, e.g. ``Emulator(limits=Limits(metadata_keys=10))``.
 
     The metadata and external ID limits are the API spec's; WorkOS's metadata docs say 10
-    keys instead of 50 (the sources conflict, so pick the one your tests need).  The others
+    keys instead of 50, and ASCII only (the sources conflict, so pick the one your tests need:
+    ``Limits(metadata_keys=10, metadata_ascii_only=True)`` is the docs').  The others
     are the emulator's own caps (assumed: the live API publishes none), so that no client can
     make it grow without bound.
     """
@@ -41,6 +48,9 @@ class Limits:
     metadata_key_length: int = attrs.field(default=METADATA_MAX_KEY_LENGTH, validator=positive_count)
     metadata_value_length: int = attrs.field(default=METADATA_MAX_VALUE_LENGTH, validator=positive_count)
     external_id_length: int = attrs.field(default=EXTERNAL_ID_MAX_LENGTH, validator=positive_count)
+    #: Metadata keys and values of ASCII characters only, as the metadata docs say (the spec
+    #: takes any text).
+    metadata_ascii_only: bool = attrs.field(default=False, validator=flag)
     #: Characters in an organization's name and its ``stripe_customer_id``, so that no one
     #: organization can make every listing page megabytes long.
     name_length: int = attrs.field(default=255, validator=positive_count)

@@ -583,11 +583,16 @@ def _operation(route: Route) -> dict[str, Any]:
 
 def _with_limits(schemas: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
     """`schemas` with the body limits one emulator enforces."""
+    ascii_only = {"pattern": "^[\\x00-\\x7f]*$"} if limits.metadata_ascii_only else {}
     metadata = {
         **_METADATA_IN,
         "maxProperties": limits.metadata_keys,
-        "propertyNames": {"maxLength": limits.metadata_key_length},
-        "additionalProperties": {"type": ["string", "null"], "maxLength": limits.metadata_value_length},
+        "propertyNames": {"maxLength": limits.metadata_key_length, **ascii_only},
+        "additionalProperties": {
+            "type": ["string", "null"],
+            "maxLength": limits.metadata_value_length,
+            **ascii_only,
+        },
     }
     external_id = {**_NULLABLE_STRING, "maxLength": limits.external_id_length}
     adjusted = dict(schemas)

@@ -369,6 +369,9 @@ def check_metadata_limits(metadata: Mapping[str, str | None], limits: Limits, *,
         has = f"the request gives {len(metadata)}" if given else f"it would have {len(metadata)}"
         raise bad_request("invalid_metadata", f"Metadata can have at most {limits.metadata_keys} keys; {has}.")
     for key, value in metadata.items():
+        if limits.metadata_ascii_only and not (key.isascii() and (value is None or value.isascii())):
+            which = f"key {key[:60]!r}" if not key.isascii() else f"value for {key!r}"
+            raise bad_request("invalid_metadata", f"Metadata {which} is not ASCII; keys and values must be ASCII.")
         if len(key) > limits.metadata_key_length:
             raise bad_request(
                 "invalid_metadata",

@@ -399,3 +399,12 @@ async def test_encoded_slash_does_not_verify_or_delete(http: aiohttp.ClientSessi
         assert body == NOT_FOUND
     status, body, _ = await call(http, "GET", f"/organization_domains/{domain['id']}")
     assert body == domain
+
+
+async def test_a_malformed_organization_id_is_a_bare_404_in_a_path_and_entity_not_found_in_a_body(
+    http: aiohttp.ClientSession,
+) -> None:
+    status, body, _ = await call(http, "GET", "/organizations/org_x")
+    assert (status, body) == (404, NOT_FOUND)
+    status, body, _ = await call(http, "POST", "/organization_domains", {"organization_id": "org_x", "domain": "a.com"})
+    assert (status, body["code"], body["entity_id"]) == (404, "entity_not_found", "org_x")

@@ -267,8 +267,7 @@ class EmulatedApi:
     # Organizations.
 
     def _organization(self, organization_id: str) -> Json:
-        if not ORGANIZATION_ID_RE.fullmatch(organization_id):
-            raise rules.not_found()
+        rules.path_id(ORGANIZATION_ID_RE, organization_id)
         organization = self._store.get_organization(organization_id)
         if organization is None:
             raise rules.not_found("Organization", organization_id)
@@ -299,8 +298,7 @@ class EmulatedApi:
         return b'{"object":"list","data":[' + b",".join(data) + b'],"list_metadata":' + metadata + b"}"
 
     def _get_organization(self, organization_id: str) -> ApiResponse:
-        if not ORGANIZATION_ID_RE.fullmatch(organization_id):
-            raise rules.not_found()
+        rules.path_id(ORGANIZATION_ID_RE, organization_id)
         # Served as stored, like a listing: a GET runs outside any transaction, so it is current.
         rendered = self._store.rendered_organization("id", organization_id)
         if rendered is None:
@@ -445,8 +443,7 @@ class EmulatedApi:
         }
 
     def _domain(self, domain_id: str) -> Json:
-        if not ORGANIZATION_DOMAIN_ID_RE.fullmatch(domain_id):
-            raise rules.not_found()
+        rules.path_id(ORGANIZATION_DOMAIN_ID_RE, domain_id)
         domain = self._store.get_domain(domain_id)
         if domain is None:
             raise rules.not_found("Organization Domain", domain_id)

@@ -100,7 +100,8 @@ class OrganizationDomain(_Model):
 class Organization(_Model):
     """An organization: a customer of yours, with its domains and metadata.
 
-    ::
+    Frozen and hashable; ``metadata`` is read-only by its type (`Mapping`), and is left out of
+    the hash (two organizations that differ only in it are still unequal)::
 
         organization = await client.organizations.get("org_01EHZNVPK3SFK441A1RGBFSHRT")
         organization.to_dict()["domains"][0]["domain"]  # "foo-corp.com"
@@ -112,7 +113,10 @@ class Organization(_Model):
     id: str
     name: str
     domains: tuple[OrganizationDomain, ...]
-    metadata: Mapping[str, str]
+    # The mapping the response was decoded into, not a copy (a read-only copy of every
+    # organization's would cost memory and time on every page): typed read-only, so leave it
+    # as it is.  Not hashed (a dict cannot be), but compared.
+    metadata: Mapping[str, str] = attrs.field(hash=False)
     external_id: str | None
     created_at: datetime
     updated_at: datetime

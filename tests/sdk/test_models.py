@@ -53,6 +53,16 @@ def test_models_are_frozen_and_slotted() -> None:
     assert hash(DomainData("acme.com")) == hash(DomainData("acme.com", DomainState.PENDING))
 
 
+def test_an_organization_can_be_hashed_and_kept_in_a_set() -> None:
+    # Frozen attrs classes are hashable; the metadata dict made hashing fail with a TypeError.
+    first, again = CONVERTER.structure(ORGANIZATION, Organization), CONVERTER.structure(ORGANIZATION, Organization)
+    assert hash(first) == hash(again)
+    assert {first, again} == {first}
+    other = CONVERTER.structure({**ORGANIZATION, "metadata": {"tier": "free"}}, Organization)
+    assert other != first  # metadata still counts for equality
+    assert len({first, other}) == 2
+
+
 def test_unknown_fields_are_ignored_and_unknown_enum_values_kept() -> None:
     future = {**DOMAIN, "state": "quarantined", "verification_strategy": "carrier_pigeon", "new_field": [1]}
     domain = CONVERTER.structure(future, OrganizationDomain)

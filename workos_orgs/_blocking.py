@@ -7,6 +7,7 @@ arguments, models, errors, retries and exactly-once creates, one implementation 
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import weakref
 from collections.abc import Callable, Coroutine, Iterable
@@ -134,11 +135,6 @@ class WorkOS:
     loop raises `BlockingCallInEventLoopError`: there, use `AsyncWorkOS`.
     """
 
-    organizations: BlockingOrganizations
-    """Organizations: ``list``, ``create``, ``get``, ``get_by_external_id``, ``update``, ``delete``, ``sync``."""
-    organization_domains: BlockingOrganizationDomains
-    """Organization domains: ``create``, ``get``, ``verify``, ``delete``."""
-
     def __init__(
         self,
         api_key: str | None = None,
@@ -171,8 +167,16 @@ class WorkOS:
         """Make this a client (``close`` given) or a view of one, calling through `runner`."""
         self._runner = runner
         self._close = close
-        self.organizations = BlockingOrganizations(runner)
-        self.organization_domains = BlockingOrganizationDomains(runner)
+
+    @functools.cached_property
+    def organizations(self) -> BlockingOrganizations:
+        """Organizations: ``list``, ``create``, ``get``, ``get_by_external_id``, ``update``, ``delete``, ``sync``."""
+        return BlockingOrganizations(self._runner)
+
+    @functools.cached_property
+    def organization_domains(self) -> BlockingOrganizationDomains:
+        """Organization domains: ``create``, ``get``, ``verify``, ``delete``."""
+        return BlockingOrganizationDomains(self._runner)
 
     def _async(self) -> AsyncWorkOS:
         return self._runner.async_client()
@@ -264,29 +268,47 @@ class BlockingMethod(Generic[P, R]):
     ) -> None:
         self._method = method
         self._signature = method_signature(method, returns)
+        self._returns = returns
         self._run = run
 
     @overload
-    def __get__(self, resource: None, owner: type[Any]) -> BlockingMethod[P, R]: ...
+    def __get__(self, resource: None, owner: type[Any]) -> Callable[Concatenate[Any, P], R]: ...
 
     @overload
     def __get__(self, resource: _BlockingResource, owner: type[Any]) -> Callable[P, R]: ...
 
-    def __get__(self, resource: _BlockingResource | None, owner: type[Any]) -> BlockingMethod[P, R] | Callable[P, R]:
-        if resource is None:
-            return self
+    def __get__(
+        self, resource: _BlockingResource | None, owner: type[Any]
+    ) -> Callable[Concatenate[Any, P], R] | Callable[P, R]:
         name = self._method.__name__
+        if resource is None:
+            return self._unbound(owner)
         runner, pick, run = resource._runner, resource._pick, self._run
 
         def call(*args: P.args, **kwargs: P.kwargs) -> R:
             result: R = run(runner, lambda api: getattr(pick(api), name)(*args, **kwargs))
             return result
 
-        dress(call, self._method, f"{owner.__name__}.{name}", self._signature)
-        if run is _paged:
-            call.__doc__ = (call.__doc__ or "").rstrip() + _PAGER_NOTE
+        self._dress(call, owner, self._signature)
         resource.__dict__[name] = call  # made once per resource object
         return call
+
+    def _unbound(self, owner: type[Any]) -> Callable[Concatenate[Any, P], R]:
+        """The method as its class gives it, taking the resource first, as a function defined
+        there would: what ``help()`` on the class shows, with its signature and docstring."""
+
+        def method(resource: _BlockingResource, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            bound: Callable[P, R] = self.__get__(resource, owner)
+            return bound(*args, **kwargs)
+
+        full = inspect.signature(self._method, eval_str=True).replace(return_annotation=self._returns)
+        self._dress(method, owner, full)
+        return method
+
+    def _dress(self, call: Callable[..., Any], owner: type[Any], signature: inspect.Signature) -> None:
+        dress(call, self._method, f"{owner.__name__}.{self._method.__name__}", signature)
+        if self._run is _paged:
+            call.__doc__ = (call.__doc__ or "").rstrip() + _PAGER_NOTE
 
 
 def _item_type(returns: Any) -> Any | None:

@@ -259,7 +259,11 @@ def dress(call: Callable[..., Any], method: Callable[..., Any], qualname: str, s
     call.__module__ = method.__module__
     call.__signature__ = signature  # type: ignore[attr-defined]
     call.__annotations__ = {
-        **{name: parameter.annotation for name, parameter in signature.parameters.items()},
+        **{
+            name: parameter.annotation
+            for name, parameter in signature.parameters.items()
+            if parameter.annotation is not inspect.Parameter.empty
+        },
         "return": signature.return_annotation,
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import pydoc
 import threading
 import time
 import typing
@@ -13,6 +14,7 @@ import workos_orgs
 from workos_orgs import (
     APIResponse,
     AsyncWorkOS,
+    BlockingOrganizations,
     ConfigurationError,
     DomainData,
     DomainState,
@@ -374,6 +376,26 @@ def test_every_async_method_has_a_blocking_twin_with_its_parameters_and_a_true_r
             # The bulk sync's record type names its classes as strings; the package resolves them.
             hints = typing.get_type_hints(blocking_method, localns=vars(workos_orgs))
             assert hints["return"] == RETURNS[path][name], name
+
+
+def test_help_on_the_blocking_classes_shows_their_resources_and_methods() -> None:
+    # pydoc showed `get = <BlockingMethod object>` and did not list the resources at all.
+    client_help = pydoc.render_doc(WorkOS, renderer=pydoc.plaintext)
+    assert "organizations" in client_help
+    assert "Organization domains: ``create``, ``get``, ``verify``, ``delete``." in client_help
+    resource_help = pydoc.render_doc(BlockingOrganizations, renderer=pydoc.plaintext)
+    assert "BlockingMethod" not in resource_help
+    assert "get(self, id: str, **options:" in resource_help
+    assert "Get an organization by its ID" in resource_help
+    assert "From the blocking client it returns a `Pager`" in resource_help  # on list
+    get = BlockingOrganizations.get
+    assert list(inspect.signature(get).parameters) == ["self", "id", "options"]
+    assert typing.get_type_hints(get)["return"] is Organization
+
+
+def test_a_blocking_method_taken_from_its_class_is_called_with_the_resource(client: WorkOS) -> None:
+    created = BlockingOrganizations.create(client.organizations, name="Acme")
+    assert BlockingOrganizations.get(client.organizations, created.id) == created
 
 
 def test_the_blocking_constructor_takes_the_async_ones_options_but_a_session() -> None:

@@ -472,3 +472,17 @@ async def test_the_length_caps_are_limits_a_suite_can_change() -> None:
             reply = await send(http, "PUT", path, json={"stripe_customer_id": "cus_1234"})
             assert_validation_failed(*reply, "stripe_customer_id")
             assert (await send(http, "PUT", path, json={"stripe_customer_id": "cus_12"}))[0] == 200
+
+
+@pytest.mark.parametrize("body", [b"{bad", b"[1]", b'{"name": 5}'], ids=["malformed", "not an object", "wrong type"])
+async def test_an_update_of_an_unknown_organization_is_a_404_whatever_its_body(body: bytes) -> None:
+    # The organization is looked up before its body is read: one answer for an unknown ID.
+    async with Emulator() as emu:
+        async with aiohttp.ClientSession(emu.url, headers={"Authorization": f"Bearer {emu.api_key}"}) as http:
+            unknown = "/organizations/org_01EHWNCE74X7JSDV0X3SZ3KJNY"
+            async with http.put(unknown, data=body, headers={"Content-Type": "application/json"}) as response:
+                assert (response.status, (await response.json())["code"]) == (404, "entity_not_found")
+            async with http.put(
+                "/organizations/org_x", data=body, headers={"Content-Type": "application/json"}
+            ) as response:
+                assert (response.status, await response.json()) == (404, {"message": "Not Found"})

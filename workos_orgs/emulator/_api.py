@@ -337,9 +337,11 @@ class EmulatedApi:
                 self._store.insert_domain(self._new_domain(organization_id, request.domain, request.state, now))
         return json_response(201, self._store.get_organization(organization_id))
 
-    def _update_organization(self, organization_id: str, body: Json) -> ApiResponse:
+    def _update_organization(self, organization_id: str, request: ApiRequest) -> ApiResponse:
+        # The organization first, then its body, whatever is wrong with the body: an unknown ID
+        # is a 404 alike for a malformed body and for a field of the wrong type.  Assumed.
         current = self._organization(organization_id)
-        changes = rules.organization_changes(body, creating=False, limits=self.limits)
+        changes = rules.organization_changes(_body(request), creating=False, limits=self.limits)
         given = changes.given
         update: Json = {}
         if "name" in given:
@@ -660,7 +662,7 @@ _OPERATIONS: Mapping[str, Operation] = {
     "create_organization": lambda api, request, _: api._create_organization(_body(request)),
     "get_organization_by_external_id": lambda api, _, path: api._get_organization_by_external_id(path["external_id"]),
     "get_organization": lambda api, _, path: api._get_organization(path["id"]),
-    "update_organization": lambda api, request, path: api._update_organization(path["id"], _body(request)),
+    "update_organization": lambda api, request, path: api._update_organization(path["id"], request),
     "delete_organization": lambda api, _, path: api._delete_organization(path["id"]),
     "create_organization_domain": lambda api, request, _: api._create_domain(_body(request)),
     "get_organization_domain": lambda api, _, path: json_response(200, api._domain(path["id"])),

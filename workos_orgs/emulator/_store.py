@@ -74,6 +74,13 @@ _DOMAIN_COLUMNS = (
 Json = dict[str, Any]
 
 
+def search_key(text: str) -> str:
+    """What the ``search`` filter compares: a name, or the text searched for, case-folded (the
+    filter is a case-insensitive substring of the name -- assumed).  Stored beside each name,
+    so a file made under another rule needs its names folded again."""
+    return text.casefold()
+
+
 def _domain_json(row: Sequence[Any]) -> Json:
     domain: Json = {
         "object": "organization_domain",
@@ -246,7 +253,7 @@ class Store:
             " metadata, allow_profiles_outside_organization, created_at, updated_at)"
             " VALUES (:id, :name, :name_folded, :external_id, :stripe_customer_id, :metadata,"
             " :allow_profiles_outside_organization, :created_at, :updated_at)",
-            {**row, "name_folded": row["name"].casefold(), "metadata": orjson.dumps(row["metadata"])},
+            {**row, "name_folded": search_key(row["name"]), "metadata": orjson.dumps(row["metadata"])},
         )
         self._dirty.add(row["id"])
 
@@ -255,7 +262,7 @@ class Store:
         if "metadata" in values:
             values["metadata"] = orjson.dumps(values["metadata"])
         if "name" in values:
-            values["name_folded"] = values["name"].casefold()
+            values["name_folded"] = search_key(values["name"])
         assignments = ", ".join(f"{column} = :{column}" for column in values)
         self._db.execute(
             f"UPDATE organizations SET {assignments} WHERE id = :_id",
@@ -324,7 +331,7 @@ class Store:
             params.append(orjson.dumps(list(domains)).decode())
         if search:
             filters.append("instr(name_folded, ?) > 0")
-            params.append(search.casefold())
+            params.append(search_key(search))
         # Which IDs lie on each cursor's side: "<" means older than the cursor.
         side = {"before": ">", "after": "<"} if order is Order.DESC else {"before": "<", "after": ">"}
         newest_first = order is not Order.ASC

@@ -29,6 +29,7 @@ from .._contract import (
 )
 from ._faults import CHAOS_KINDS, MAX_DELAY_MS
 from ._limits import Limits
+from ._rules import FieldError
 
 CONTROL_PREFIX: Final = "_emulator"
 MAX_BODY_BYTES: Final = 1024 * 1024
@@ -420,9 +421,10 @@ SCHEMAS: Final[Mapping[str, Any]] = {
             "message": {"type": "string"},
             "errors": {
                 "type": "array",
+                # The assumed item shape, as `FieldError` makes it.
                 "items": _object(
-                    ["field", "code", "message"],
-                    {"field": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"}},
+                    [field.name for field in attrs.fields(FieldError)],
+                    {field.name: {"type": "string"} for field in attrs.fields(FieldError)},
                 ),
             },
         },

@@ -202,19 +202,20 @@ class ResponseValidationError(WorkOSError):
     """A success response whose body does not fit the model (or is not JSON).
 
     Carries the raw ``body``, ``status_code`` and ``request_id`` so the response can be reported.
-    ``took_effect`` is True for a write (create, update): the API did it, only its response
-    could not be read, so sending it again may do it twice -- look the object up first.
+    ``outcome_unknown`` is True for a write (create, update): a success came back, so the API
+    may well have done it (unless something in between answered in its place), and sending it
+    again may do it twice -- look the object up first.
     """
 
     def __init__(
-        self, message: str, *, status_code: int, request_id: str | None, body: str, took_effect: bool = False
+        self, message: str, *, status_code: int, request_id: str | None, body: str, outcome_unknown: bool = False
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status_code = status_code
         self.request_id = request_id
         self.body = body
-        self.took_effect = took_effect
+        self.outcome_unknown = outcome_unknown
 
     def __str__(self) -> str:
         text = f"HTTP {self.status_code} response did not fit the model: {self.message}"

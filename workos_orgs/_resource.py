@@ -203,17 +203,19 @@ class APIResource:
         try:
             return _result(response, cast, self._raw)
         except ResponseValidationError as error:
-            raise _took_effect(error, method) from error.__cause__
+            unread = _write_unread(error, method)
+        raise unread
 
 
-def _took_effect(error: ResponseValidationError, method: Method) -> ResponseValidationError:
-    """`error`, for a write whose success could not be read: saying the write was done."""
+def _write_unread(error: ResponseValidationError, method: Method) -> ResponseValidationError:
+    """`error`, for a write whose success could not be read: saying it may have been done."""
     return ResponseValidationError(
-        f"{error.message} (the {method} took effect all the same: look the object up before sending it again)",
+        f"{error.message} (a success came back, so the {method} may have taken effect: look the object up"
+        " before sending it again)",
         status_code=error.status_code,
         request_id=error.request_id,
         body=error.body,
-        took_effect=True,
+        outcome_unknown=True,
     )
 
 

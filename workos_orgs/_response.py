@@ -338,7 +338,10 @@ def decode_json(response: Response) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as error:
-        raise _invalid(response, f"not JSON ({error})") from None
+        detail = f"not JSON ({error})"
+    # Raised outside the handler: the decode error, as the context, would keep the whole body
+    # (its ``doc``), not searched for the key as the error's own copy is.
+    raise _invalid(response, detail)
 
 
 def parse(response: Response, structure: Callable[[Any], Any]) -> Any:
@@ -355,7 +358,9 @@ def structure_data(response: Response, data: Any, structure: Callable[[Any], Any
         return structure(data)
     except Exception as error:
         detail = f"missing field {error}" if isinstance(error, KeyError) else f"{type(error).__name__}: {error}"
-        raise _invalid(response, detail[:500]) from error
+    # Raised outside the handler, with no cause: the error `structure` raised may quote a value
+    # of the body (an echo of the key, in a form only the error's own copy is searched for).
+    raise _invalid(response, detail[:500])
 
 
 def decode_error(response: Response, *, secret: Secret | None = None, now: float = 0.0) -> APIStatusError:

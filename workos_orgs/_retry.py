@@ -9,7 +9,7 @@ from typing import Final
 
 import attrs
 
-from ._errors import APIConnectionError, APIStatusError, ConfigurationError, WorkOSError
+from ._errors import APIConnectionError, APIStatusError, ConfigurationError, ResponseValidationError, WorkOSError
 from ._response import parse_retry_after
 
 RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
@@ -90,8 +90,8 @@ def attempt_outcome_unknown(*, status: int | None = None, reached_server: bool =
 
 def outcome_unknown(error: WorkOSError) -> bool:
     """Whether a failed call may nonetheless have taken effect: some attempt of it got no
-    definitive response (see `attempt_outcome_unknown`)."""
-    return isinstance(error, APIStatusError | APIConnectionError) and error.outcome_unknown
+    definitive response (see `attempt_outcome_unknown`), or a write's success could not be read."""
+    return isinstance(error, APIStatusError | APIConnectionError | ResponseValidationError) and error.outcome_unknown
 
 
 def ended_without_response(error: WorkOSError) -> bool:

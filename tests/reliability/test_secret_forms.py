@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import socket
+import traceback
 
 import orjson
 import pytest
@@ -173,7 +174,14 @@ async def test_a_key_echoed_encoded_in_an_error_never_shows(form: str, status: i
 
 @pytest.mark.parametrize("form", ENCODED_FORMS.values(), ids=ENCODED_FORMS.keys())
 @pytest.mark.parametrize(
-    "body", ["<html>echo: {form}</html>", '{{"echo": "{form}"}}'], ids=["not JSON", "not the model"]
+    "body",
+    [
+        "<html>echo: {form}</html>",
+        '{{"echo": "{form}"}}',
+        '{{"object": "organization", "id": "org_1", "name": "A", "domains": [], "metadata": {{}},'
+        ' "external_id": null, "created_at": "{form}", "updated_at": "{form}"}}',
+    ],
+    ids=["not JSON", "not the model", "a field's value"],
 )
 async def test_a_key_echoed_encoded_in_a_success_that_cannot_be_read_never_shows(form: str, body: str) -> None:
     # A captive portal or a misrouted base_url may answer 200 with an echo of the request: the
@@ -186,7 +194,13 @@ async def test_a_key_echoed_encoded_in_a_success_that_cannot_be_read_never_shows
                 await client.organizations.list()
     for error in (caught.value, listed.value):
         check_error(error)
-        for text, where in ((str(error), "str"), (error.body or "", "body")):
+        for text, where in (
+            (str(error), "str"),
+            (error.body or "", "body"),
+            ("".join(traceback.format_exception(error)), "traceback"),
+            (repr(error.__cause__) + repr(error.__context__), "chained errors"),
+            (repr(getattr(error.__context__, "doc", "")), "the chained decode error's document"),
+        ):
             assert form not in text, f"the key, encoded, leaked into {where}"
         assert "[redacted]" in (error.body or "")
 

@@ -10,7 +10,7 @@ import attrs
 
 from ._base_client import BaseClient
 from ._bulk import DEFAULT_CONCURRENCY, EventCallback, SyncItem, SyncReport, sync_organizations
-from ._contract import Order, normalize_domain
+from ._contract import DomainState, Order, normalize_domain
 from ._domain_data import domain_data_list
 from ._errors import BadRequestError, ConflictError, InvalidArgumentError, WorkOSError
 from ._models import (
@@ -88,16 +88,26 @@ class _CreatedByExternalId:
         return response if self._made(parse_organization(response)) else None
 
     def _made(self, organization: Organization) -> bool:
-        """Whether `organization` is what this create would have made."""
+        """Whether `organization` is what this create would have made.
+
+        A domain asked for as verified must be verified; one asked for as pending may have been
+        verified since.  A setting the API leaves out (None) is not held against it."""
         body = self.body
         metadata = {key: value for key, value in (body.get("metadata") or {}).items() if value is not None}
-        domains = {normalize_domain(data["domain"]) for data in body.get("domain_data", ())}
+        wanted = {normalize_domain(data["domain"]): data["state"] for data in body.get("domain_data", ())}
+        found = {normalize_domain(domain.domain): domain.state for domain in organization.domains}
+        allow_profiles = organization.allow_profiles_outside_organization
         return (
             (organization.name, organization.external_id) == (body["name"], body["external_id"])
             and dict(organization.metadata) == metadata
-            and {normalize_domain(domain.domain) for domain in organization.domains} == domains
-            and organization.allow_profiles_outside_organization
-            == body.get("allow_profiles_outside_organization", organization.allow_profiles_outside_organization)
+            and found.keys() == wanted.keys()
+            and all(
+                found[name] == DomainState.VERIFIED for name, state in wanted.items() if state == DomainState.VERIFIED
+            )
+            and (
+                allow_profiles is None
+                or allow_profiles == body.get("allow_profiles_outside_organization", allow_profiles)
+            )
         )
 
 

@@ -195,8 +195,9 @@ async def test_someone_elses_organization_with_that_external_id_is_not_taken_for
         {"domain_data": [DomainData("acme.com", DomainState.VERIFIED)]},
         {"allow_profiles_outside_organization": True},
         {},  # the old one has metadata this create did not ask for
+        {"domain_data": [DomainData("acme.com", DomainState.VERIFIED)], "old_domains": [{"domain": "acme.com"}]},
     ],
-    ids=["metadata", "domains", "allow_profiles", "nothing_else"],
+    ids=["metadata", "domains", "allow_profiles", "nothing_else", "a domain not verified"],
 )
 async def test_an_older_organization_with_that_name_and_external_id_is_not_taken_for_ours(
     bare_client: AsyncWorkOS, bare_emulator: Emulator, asked: dict[str, Any]
@@ -204,7 +205,7 @@ async def test_an_older_organization_with_that_name_and_external_id_is_not_taken
     # Yesterday's organization: same name and external id, but not what this create asks for.
     # After a transient 502 the 400 looks like our own earlier attempt's doing; returning the
     # old organization would drop what was asked for, without an error.
-    old = {"name": "Acme", "external_id": "acme-1"}
+    old: dict[str, Any] = {"name": "Acme", "external_id": "acme-1", "domains": asked.pop("old_domains", [])}
     if asked == {}:
         old["metadata"] = {"plan": "free"}
     bare_emulator.seed([old])
@@ -236,6 +237,35 @@ async def test_our_own_organization_with_all_it_asked_for_is_found_after_a_lost_
     )
     assert [method for method, *_ in trail(bare_emulator)] == ["POST", "POST", "GET"]
     assert await names(bare_client) == ["Acme"]
+
+
+async def test_our_own_organization_is_found_when_the_api_leaves_out_allow_profiles(
+    bare_client: AsyncWorkOS, bare_emulator: Emulator
+) -> None:
+    # Deprecated: a live response may leave it out (or null), which the model reads as None.
+    bare_emulator.inject_fault(method="POST", path="/organizations", drop="after")
+    (row,) = bare_emulator.seed([{"name": "Placeholder"}])
+    shown = {key: value for key, value in row.items() if key != "allow_profiles_outside_organization"}
+    ours = {**shown, "name": "Acme", "external_id": "acme-1"}
+    bare_emulator.inject_fault(method="GET", path="/organizations/external_id/acme-1", status=200, body=ours)
+    organization = await bare_client.organizations.create(
+        name="Acme", external_id="acme-1", allow_profiles_outside_organization=False
+    )
+    assert (organization.id, organization.allow_profiles_outside_organization) == (row["id"], None)
+
+
+async def test_a_domain_asked_for_as_pending_may_be_found_verified(
+    bare_client: AsyncWorkOS, bare_emulator: Emulator
+) -> None:
+    # Verification may have run between the create and the lookup: pending is not a promise.
+    bare_emulator.seed(
+        [{"name": "Acme", "external_id": "acme-1", "domains": [{"domain": "acme.com", "state": "verified"}]}]
+    )
+    bare_emulator.inject_fault(method="POST", path="/organizations", status=502)
+    organization = await bare_client.organizations.create(
+        name="Acme", external_id="acme-1", domain_data=[DomainData("acme.com", DomainState.PENDING)]
+    )
+    assert [(d.domain, d.state) for d in organization.domains] == [("acme.com", DomainState.VERIFIED)]
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT"])  # a delete's response has no body to read

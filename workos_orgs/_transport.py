@@ -125,6 +125,7 @@ class SessionHolder:
         self._owned = session is None
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = 0  # of the process that first used the session, in `_loop`
         self.deadlines: Deadlines = Deadlines()
         if session is not None:
             _add_tracing(session)
@@ -153,30 +154,27 @@ class SessionHolder:
         if (closed := self.closed_error()) is not None:
             raise closed
         self._loop = session_loop(self._loop)
+        self._pid = os.getpid()
         if self._session is None:
             self._session = aiohttp.ClientSession(connector=CountingConnector())
         return self._session
 
     async def close(self) -> None:
         loop = self._loop
-        if (
-            self._owned
-            and self._session is not None
-            and loop is not None
-            and not loop.is_closed()
-            and loop is not asyncio.get_running_loop()
-        ):
+        elsewhere = loop is not None and not loop.is_closed() and loop is not asyncio.get_running_loop()
+        if self._owned and self._session is not None and elsewhere and self._pid == os.getpid():
             # Its connections belong to that loop: closed from this one, they would be left open
             # there (aiohttp refuses with a bare RuntimeError), and the client unusable in both.
             raise WrongEventLoopError(
                 "This AsyncWorkOS client's session belongs to another event loop, which is still open:"
-                " close it in that loop (from another thread,"
-                " `asyncio.run_coroutine_threadsafe(client.close(), loop).result()`)."
+                " close it in that loop: `loop.run_until_complete(client.close())`, or, while it runs"
+                " in another thread, `asyncio.run_coroutine_threadsafe(client.close(), loop).result()`."
             )
         self._closed = True
         session, self._session = self._session, None
-        if session is not None and self._owned:
+        if session is not None and self._owned and not elsewhere:
             await session.close()
+        # Else a forked child's copy of its parent's session, on the parent's loop: let go.
 
 
 class Transport:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import warnings
 
 import pytest
 
 from workos_orgs import AsyncWorkOS, WorkOSError, WrongEventLoopError
 from workos_orgs.emulator import Emulator
+
+from .test_lifecycle import _fork_and_run
 
 
 async def _name_of(client: AsyncWorkOS, organization_id: str) -> str:
@@ -45,14 +48,37 @@ def test_closing_from_another_open_loop_is_refused_and_leaves_the_client_to_its_
     first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
     try:
         assert first.run_until_complete(_name_of(client, acme["id"])) == "Acme"
-        with pytest.raises(WrongEventLoopError, match="close it in that loop"):
+        with pytest.raises(WrongEventLoopError, match="close it in that loop") as caught:
             second.run_until_complete(client.close())
+        # That loop is not running: run_coroutine_threadsafe alone would wait for ever.
+        assert "loop.run_until_complete(client.close())" in str(caught.value)
         assert first.run_until_complete(_name_of(client, acme["id"])) == "Acme"  # still open, still working
         first.run_until_complete(client.close())
         assert client.session is None
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_can_close_the_client_it_inherited(emulator: Emulator) -> None:
+    # The parent's loop is still open in the child's copy of memory, but it is not the child's:
+    # close() there refused for ever.  The child lets go of the connections instead.
+    (acme,) = emulator.seed([{"name": "Acme"}])
+    client = AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url)
+    loop = asyncio.new_event_loop()
+    try:
+        assert loop.run_until_complete(_name_of(client, acme["id"])) == "Acme"
+
+        def in_the_child() -> bool:
+            asyncio.run(client.close())
+            return client.session is None
+
+        assert _fork_and_run(in_the_child) == 0
+        assert loop.run_until_complete(_name_of(client, acme["id"])) == "Acme"  # the parent's still works
+        loop.run_until_complete(client.close())
+    finally:
+        loop.close()
 
 
 def test_two_asyncio_runs_get_a_typed_error_not_a_closed_loop(emulator: Emulator) -> None:

@@ -109,6 +109,31 @@ async def test_update_with_nothing_to_change_is_a_usage_error(emulator: Emulator
     assert len(emulator.requests) == before  # no empty PUT
 
 
+@pytest.mark.parametrize(
+    ("option", "clear"),
+    [("--external-id", "--clear-external-id"), ("--stripe-customer-id", "--clear-stripe-customer-id")],
+)
+async def test_a_blank_id_is_a_usage_error_that_names_the_option_that_clears_it(
+    emulator: Emulator, option: str, clear: str
+) -> None:
+    (acme,) = seed(emulator, "Acme Corp")
+    before = len(emulator.requests)
+    result = await cli(emulator, "update", acme["id"], option, " ")
+    assert result.code == 2
+    assert clear in result.err
+    assert "None" not in result.err
+    assert len(emulator.requests) == before
+
+
+async def test_clear_stripe_customer_id_removes_it(emulator: Emulator) -> None:
+    (acme,) = emulator.seed([{"name": "Acme", "stripe_customer_id": "cus_1"}])
+    result = await cli(emulator, "update", acme["id"], "--clear-stripe-customer-id", "--json")
+    assert result.code == 0, result.err
+    assert "stripe_customer_id" not in result.json_lines()[0]
+    both = await cli(emulator, "update", acme["id"], "--clear-stripe-customer-id", "--stripe-customer-id", "cus_2")
+    assert both.code == 2
+
+
 async def test_delete_json_prints_json(emulator: Emulator) -> None:
     (acme,) = emulator.seed([{"name": "Acme", "domains": ["acme.example", "acme.dev"]}])
     domain_id = acme["domains"][0]["id"]

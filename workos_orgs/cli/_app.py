@@ -118,6 +118,9 @@ def build_parser(*, hidden: Sequence[str] = ()) -> argparse.ArgumentParser:
         if name == "update":
             command.add_argument("--clear-external-id", action="store_true", help="remove the external ID")
             command.add_argument("--stripe-customer-id", help="the Stripe customer ID to link")
+            command.add_argument(
+                "--clear-stripe-customer-id", action="store_true", help="remove the Stripe customer ID"
+            )
 
     delete = commands.add_parser("delete", parents=[common, as_json], help="delete an organization")
     delete.add_argument("id", help="organization ID (org_...)")
@@ -258,6 +261,13 @@ async def _get(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _not_blank(value: str, option: str, clear: str | None) -> str:
+    """An ID given on the command line; a blank one names the option that removes it, if any."""
+    if not value.strip():
+        raise UsageError(f"{option} must not be blank" + (f"; to remove it, use {clear}" if clear else ""))
+    return value
+
+
 async def _create_or_update(args: argparse.Namespace) -> int:
     fields: dict[str, Any] = {}
     if args.name is not None:
@@ -265,7 +275,8 @@ async def _create_or_update(args: argparse.Namespace) -> int:
     if args.domains is not None:
         fields["domain_data"] = args.domains
     if args.external_id is not None:
-        fields["external_id"] = args.external_id
+        clear = "--clear-external-id" if args.command == "update" else None
+        fields["external_id"] = _not_blank(args.external_id, "--external-id", clear)
     if args.metadata:
         fields["metadata"] = dict(args.metadata)
     if args.command == "create":
@@ -277,11 +288,18 @@ async def _create_or_update(args: argparse.Namespace) -> int:
                 raise UsageError("use --external-id or --clear-external-id, not both")
             fields["external_id"] = None
         if args.stripe_customer_id is not None:
-            fields["stripe_customer_id"] = args.stripe_customer_id
+            stripe_customer_id = args.stripe_customer_id
+            fields["stripe_customer_id"] = _not_blank(
+                stripe_customer_id, "--stripe-customer-id", "--clear-stripe-customer-id"
+            )
+        if args.clear_stripe_customer_id:
+            if args.stripe_customer_id is not None:
+                raise UsageError("use --stripe-customer-id or --clear-stripe-customer-id, not both")
+            fields["stripe_customer_id"] = None
         if not fields:
             raise UsageError(
-                "nothing to change: give --name, --domain, --external-id, --clear-external-id, --metadata"
-                " or --stripe-customer-id"
+                "nothing to change: give --name, --domain, --external-id, --clear-external-id, --metadata,"
+                " --stripe-customer-id or --clear-stripe-customer-id"
             )
     async with open_client(args) as client:
         if args.command == "create":

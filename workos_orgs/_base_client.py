@@ -57,7 +57,7 @@ class ClientOptions(TypedDict, total=False):
     """The hard bound in seconds on each attempt, from its connection; None for no limit."""
 
 
-_FIXED: Final = frozenset({"api_key", "base_url", "session", "allow_insecure_http"})
+_CONNECTION: Final = frozenset({"api_key", "base_url", "session", "allow_insecure_http"})
 """What a client is made with that a view cannot change."""
 
 
@@ -84,7 +84,7 @@ class BaseClient:
         """
         unknown = options.keys() - ClientOptions.__annotations__.keys()
         if unknown:
-            fixed = " (the connection's are fixed: make a new AsyncWorkOS for another)" if unknown & _FIXED else ""
+            fixed = " (a client's connection is fixed: make a new client for another)" if unknown & _CONNECTION else ""
             raise UnexpectedOptionError(
                 f"with_options takes {', '.join(ClientOptions.__annotations__)};"
                 f" got {', '.join(repr(name) for name in sorted(unknown))}{fixed}."

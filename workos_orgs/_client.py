@@ -81,9 +81,9 @@ class AsyncWorkOS(BaseClient):
         backoff = Backoff() if backoff is None else check_backoff(backoff)
         if session is not None and not isinstance(session, aiohttp.ClientSession):
             raise ConfigurationError(f"session must be an aiohttp.ClientSession; got {type(session).__name__}.")
-        checked_url = check_base_url(
-            base_url or os.environ.get(BASE_URL_ENV_VAR) or DEFAULT_BASE_URL, allow_insecure_http=allow_insecure_http
-        )
+        if base_url is None or base_url == "":  # not given: anything else is checked, never replaced
+            base_url = os.environ.get(BASE_URL_ENV_VAR) or DEFAULT_BASE_URL
+        checked_url = check_base_url(base_url, allow_insecure_http=allow_insecure_http)
         settings = CallSettings(
             check_timeout(timeout),
             RetryPolicy(check_max_retries(max_retries), backoff),

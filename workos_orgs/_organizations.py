@@ -49,8 +49,10 @@ def list_filters(domains: Sequence[str] | None, search: str | None) -> list[tupl
     """The query values only organization listings have."""
     query: list[tuple[str, str]] = []
     if domains is not None:
-        if isinstance(domains, str):
-            raise InvalidArgumentError(f"domains must be a list of domain names, e.g. [{domains!r}]; got a string.")
+        if isinstance(domains, str | bytes):
+            raise InvalidArgumentError(
+                f"domains must be a list of domain names, e.g. [{domains!r}]; got {type(domains).__name__}."
+            )
         if not isinstance(domains, Iterable):
             raise InvalidArgumentError(
                 f"domains must be a list of domain names, e.g. ['acme.com']; got {type(domains).__name__}."

@@ -77,6 +77,7 @@ BAD_CALLS: dict[str, Call] = {
     ),
     "a None allow_profiles": lambda c, org: c.organizations.update(org, allow_profiles_outside_organization=None),
     "domains as a number": lambda c, org: walk(c, domains=5),
+    "domains as bytes": lambda c, org: walk(c, domains=b"acme.com"),
     "a None among domains": lambda c, org: walk(c, domains=[None]),
 }
 
@@ -103,6 +104,7 @@ async def test_a_bad_argument_is_an_invalid_argument_error_and_nothing_is_sent(
         (lambda c: c.organizations.get(123), "'org_01H...'"),
         (lambda c: walk(c, domains=[5]), "'acme.com'"),
         (lambda c: walk(c, domains=5), "['acme.com']"),
+        (lambda c: walk(c, domains=b"acme.com"), "got bytes"),
     ],
 )
 async def test_a_wrong_type_is_named_with_an_example_of_the_right_one(

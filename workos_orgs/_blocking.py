@@ -7,7 +7,6 @@ arguments, models, errors, retries and exactly-once creates, one implementation 
 from __future__ import annotations
 
 import asyncio
-import functools
 import inspect
 import weakref
 from collections.abc import Callable, Coroutine, Iterable
@@ -118,6 +117,36 @@ class _Runner:
         return self.loop_thread.call(lambda _: function(self.async_client()), inbox)
 
 
+_Made = TypeVar("_Made")
+
+
+class _Resource(Generic[_Made]):
+    """A resource of the blocking client, made with it: read-only, and on the class, so that
+    ``help(WorkOS)`` lists it with its docstring."""
+
+    def __init__(self, doc: str) -> None:
+        self.__doc__ = doc
+        self._name = ""
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, client: None, owner: type[Any]) -> _Resource[_Made]: ...
+
+    @overload
+    def __get__(self, client: WorkOS, owner: type[Any]) -> _Made: ...
+
+    def __get__(self, client: WorkOS | None, owner: type[Any]) -> _Resource[_Made] | _Made:
+        if client is None:
+            return self
+        resource: _Made = client._resources[self._name]  # type: ignore[assignment]
+        return resource
+
+    def __set__(self, client: WorkOS, value: object) -> None:
+        raise AttributeError(f"{self._name} is the client's own; it cannot be replaced")
+
+
 class WorkOS:
     """A blocking client for the WorkOS Organizations API, for Django, Flask, Celery and
     scripts (not inside a running event loop, such as a notebook's: use `AsyncWorkOS` there).
@@ -167,16 +196,19 @@ class WorkOS:
         """Make this a client (``close`` given) or a view of one, calling through `runner`."""
         self._runner = runner
         self._close = close
+        # Made now, not on first use: a lock held while making one (as functools.cached_property
+        # holds one on 3.11) could be held by another thread at os.fork(), for ever in the child.
+        self._resources: dict[str, object] = {
+            "organizations": BlockingOrganizations(runner),
+            "organization_domains": BlockingOrganizationDomains(runner),
+        }
 
-    @functools.cached_property
-    def organizations(self) -> BlockingOrganizations:
-        """Organizations: ``list``, ``create``, ``get``, ``get_by_external_id``, ``update``, ``delete``, ``sync``."""
-        return BlockingOrganizations(self._runner)
-
-    @functools.cached_property
-    def organization_domains(self) -> BlockingOrganizationDomains:
-        """Organization domains: ``create``, ``get``, ``verify``, ``delete``."""
-        return BlockingOrganizationDomains(self._runner)
+    organizations: _Resource[BlockingOrganizations] = _Resource(
+        "Organizations: ``list``, ``create``, ``get``, ``get_by_external_id``, ``update``, ``delete``, ``sync``."
+    )
+    organization_domains: _Resource[BlockingOrganizationDomains] = _Resource(
+        "Organization domains: ``create``, ``get``, ``verify``, ``delete``."
+    )
 
     def _async(self) -> AsyncWorkOS:
         return self._runner.async_client()
@@ -270,6 +302,7 @@ class BlockingMethod(Generic[P, R]):
         self._signature = method_signature(method, returns)
         self._returns = returns
         self._run = run
+        self._unbound_in: dict[type[Any], Callable[..., Any]] = {}
 
     @overload
     def __get__(self, resource: None, owner: type[Any]) -> Callable[Concatenate[Any, P], R]: ...
@@ -282,7 +315,10 @@ class BlockingMethod(Generic[P, R]):
     ) -> Callable[Concatenate[Any, P], R] | Callable[P, R]:
         name = self._method.__name__
         if resource is None:
-            return self._unbound(owner)
+            if owner not in self._unbound_in:
+                self._unbound_in[owner] = self._unbound(owner)
+            unbound: Callable[Concatenate[Any, P], R] = self._unbound_in[owner]
+            return unbound
         runner, pick, run = resource._runner, resource._pick, self._run
 
         def call(*args: P.args, **kwargs: P.kwargs) -> R:

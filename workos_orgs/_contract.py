@@ -122,6 +122,12 @@ CONSUMER_DOMAINS: Final = frozenset(
 
 VERIFICATION_TOKEN_LENGTH: Final = 25
 
+
+def verification_record_name(prefix: str, domain: str) -> str:
+    """The name of the DNS TXT record that verifies `domain`, which holds its token."""
+    return f"{prefix}.{domain}"
+
+
 # Idempotency and rate limits.
 IDEMPOTENCY_KEY_HEADER: Final = "Idempotency-Key"
 IDEMPOTENCY_TTL_SECONDS: Final = 24 * 60 * 60

@@ -153,8 +153,12 @@ def build_headers(
     ``idempotency_key=`` instead, so that one key is used by every retry of the call.
     """
     headers = _checked_headers(has_body=has_body, idempotency_key=idempotency_key, extra_headers=extra_headers)
-    headers["Authorization"] = f"Bearer {api_key}"
+    headers["Authorization"] = _authorization(api_key)
     return headers
+
+
+def _authorization(api_key: str) -> str:
+    return f"Bearer {api_key}"
 
 
 def plain_headers(api_key: str) -> Mapping[str, str]:
@@ -183,7 +187,7 @@ class Credentials:
 
     def sign(self, headers: dict[str, str]) -> dict[str, str]:
         """`headers` (checked already) with ``Authorization`` added: cannot fail."""
-        headers["Authorization"] = f"Bearer {self._api_key}"
+        headers["Authorization"] = _authorization(self._api_key)
         return headers
 
 

@@ -19,7 +19,7 @@ import attrs
 from .. import __version__
 from .._arguments import given_keys, hiding
 from .._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncInputError, SyncReport, SyncStoppedError
-from .._contract import DOMAIN_ALREADY_VERIFIED, LIST_LIMIT_MAX, DomainState, Order
+from .._contract import DOMAIN_ALREADY_VERIFIED, LIST_LIMIT_MAX, DomainState, Order, verification_record_name
 from .._errors import (
     APIStatusError,
     AuthenticationError,
@@ -184,7 +184,7 @@ def _show(args: argparse.Namespace, value: Organization | OrganizationDomain) ->
             return
         out.write(f"{value.id}  {value.domain}  {value.state}  (organization {value.organization_id})\n")
         if value.verification_token and value.state not in _VERIFIED:
-            record = f"{value.verification_prefix}.{value.domain}"
+            record = verification_record_name(value.verification_prefix or "", value.domain)
             out.write(f"verify with a DNS TXT record {record} = {value.verification_token}\n")
         return
     if args.json:

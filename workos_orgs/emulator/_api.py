@@ -29,6 +29,7 @@ from .._contract import (
     DomainVerificationStrategy,
     is_organization_delete,
     normalize_domain,
+    verification_record_name,
 )
 from . import _routes as routes
 from . import _rules as rules
@@ -91,7 +92,7 @@ def verification_record(domain: Json) -> TxtRecord | None:
     token, prefix = domain.get("verification_token"), domain.get("verification_prefix")
     if not token or not prefix:
         return None
-    return TxtRecord(f"{prefix}.{domain['domain']}", token)
+    return TxtRecord(verification_record_name(prefix, domain["domain"]), token)
 
 
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> ApiResponse:

@@ -126,6 +126,7 @@ class SessionHolder:
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pid = 0  # of the process that first used the session, in `_loop`
+        self._inherited: aiohttp.ClientSession | None = None
         self.deadlines: Deadlines = Deadlines()
         if session is not None:
             _add_tracing(session)
@@ -172,9 +173,14 @@ class SessionHolder:
             )
         self._closed = True
         session, self._session = self._session, None
-        if session is not None and self._owned and not elsewhere:
-            await session.close()
-        # Else a forked child's copy of its parent's session, on the parent's loop: let go.
+        if session is not None and self._owned:
+            if elsewhere:
+                # A forked child's copy of its parent's session, on the parent's loop: its
+                # connections are the parent's too, and closing them here (as collecting them
+                # would) takes them out of the parent's loop.  Kept, untouched.
+                self._inherited = session
+            else:
+                await session.close()
 
 
 class Transport:

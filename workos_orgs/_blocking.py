@@ -121,15 +121,20 @@ _Made = TypeVar("_Made")
 
 
 class _Resource(Generic[_Made]):
-    """A resource of the blocking client, made with it: read-only, and on the class, so that
-    ``help(WorkOS)`` lists it with its docstring."""
+    """A resource of the blocking client, made with it and kept in its ``__dict__`` (so it can
+    be replaced, by ``mock.patch.object`` say, as any attribute can); on the class it is this
+    descriptor, so that ``help(WorkOS)`` lists it with its docstring."""
 
-    def __init__(self, doc: str) -> None:
+    def __init__(self, kind: str, doc: str) -> None:
         self.__doc__ = doc
+        self._kind = kind  # its class's name (defined further down)
         self._name = ""
 
     def __set_name__(self, owner: type[Any], name: str) -> None:
         self._name = name
+
+    def __repr__(self) -> str:
+        return f"<{self._kind}, made with the client>"
 
     @overload
     def __get__(self, client: None, owner: type[Any]) -> _Resource[_Made]: ...
@@ -138,13 +143,10 @@ class _Resource(Generic[_Made]):
     def __get__(self, client: WorkOS, owner: type[Any]) -> _Made: ...
 
     def __get__(self, client: WorkOS | None, owner: type[Any]) -> _Resource[_Made] | _Made:
+        # Reached for a client only before `WorkOS._bind` put the resource in its __dict__.
         if client is None:
             return self
-        resource: _Made = client._resources[self._name]  # type: ignore[assignment]
-        return resource
-
-    def __set__(self, client: WorkOS, value: object) -> None:
-        raise AttributeError(f"{self._name} is the client's own; it cannot be replaced")
+        raise AttributeError(f"{self._name} is made when the client is")
 
 
 class WorkOS:
@@ -198,16 +200,15 @@ class WorkOS:
         self._close = close
         # Made now, not on first use: a lock held while making one (as functools.cached_property
         # holds one on 3.11) could be held by another thread at os.fork(), for ever in the child.
-        self._resources: dict[str, object] = {
-            "organizations": BlockingOrganizations(runner),
-            "organization_domains": BlockingOrganizationDomains(runner),
-        }
+        self.organizations = BlockingOrganizations(runner)
+        self.organization_domains = BlockingOrganizationDomains(runner)
 
     organizations: _Resource[BlockingOrganizations] = _Resource(
-        "Organizations: ``list``, ``create``, ``get``, ``get_by_external_id``, ``update``, ``delete``, ``sync``."
+        "BlockingOrganizations",
+        "Organizations: ``list``, ``create``, ``get``, ``get_by_external_id``, ``update``, ``delete``, ``sync``.",
     )
     organization_domains: _Resource[BlockingOrganizationDomains] = _Resource(
-        "Organization domains: ``create``, ``get``, ``verify``, ``delete``."
+        "BlockingOrganizationDomains", "Organization domains: ``create``, ``get``, ``verify``, ``delete``."
     )
 
     def _async(self) -> AsyncWorkOS:

@@ -7,6 +7,7 @@ import pydoc
 import threading
 import time
 import typing
+from unittest import mock
 
 import pytest
 
@@ -391,6 +392,15 @@ def test_help_on_the_blocking_classes_shows_their_resources_and_methods() -> Non
     get = BlockingOrganizations.get
     assert list(inspect.signature(get).parameters) == ["self", "id", "options"]
     assert typing.get_type_hints(get)["return"] is Organization
+
+
+def test_a_resource_of_the_blocking_client_can_be_patched_in_a_test(client: WorkOS) -> None:
+    # As any attribute can: users replace it with a mock in their own tests.
+    original = client.organizations
+    with mock.patch.object(client, "organizations") as patched:
+        patched.get.return_value = "stub"
+        assert client.organizations.get("org_1") == "stub"
+    assert client.organizations is original
 
 
 def test_a_blocking_method_taken_from_its_class_is_called_with_the_resource(client: WorkOS) -> None:

@@ -50,8 +50,9 @@ def list_filters(domains: Sequence[str] | None, search: str | None) -> list[tupl
     query: list[tuple[str, str]] = []
     if domains is not None:
         if isinstance(domains, str | bytes):
+            example = domains if isinstance(domains, str) else "acme.com"
             raise InvalidArgumentError(
-                f"domains must be a list of domain names, e.g. [{domains!r}]; got {type(domains).__name__}."
+                f"domains must be a list of domain names, e.g. [{example!r}]; got {type(domains).__name__}."
             )
         if not isinstance(domains, Iterable):
             raise InvalidArgumentError(

@@ -200,11 +200,16 @@ class APIResource:
             if found is None:
                 raise
             response = found
-        try:
-            return _result(response, cast, self._raw)
-        except ResponseValidationError as error:
-            unread = _write_unread(error, method)
-        raise unread
+
+        def read(response: Response) -> R:
+            # For the raw view too: its parse() runs later, in the caller's hands.
+            try:
+                return cast(response)
+            except ResponseValidationError as error:
+                unread = _write_unread(error, method)
+            raise unread
+
+        return _result(response, read, self._raw)
 
 
 def _write_unread(error: ResponseValidationError, method: Method) -> ResponseValidationError:

@@ -122,6 +122,8 @@ async def test_a_blank_id_is_a_usage_error_that_names_the_option_that_clears_it(
     assert result.code == 2
     assert clear in result.err
     assert "None" not in result.err
+    both = await cli(emulator, "update", acme["id"], option, " ", clear)
+    assert (both.code, "not both" in both.err) == (2, True)  # not told to use what it gave
     assert len(emulator.requests) == before
 
 

@@ -274,6 +274,12 @@ async def _create_or_update(args: argparse.Namespace) -> int:
         fields["name"] = args.name
     if args.domains is not None:
         fields["domain_data"] = args.domains
+    if args.command == "update":
+        # Before a blank value's message, which names the option that clears it.
+        if args.clear_external_id and args.external_id is not None:
+            raise UsageError("use --external-id or --clear-external-id, not both")
+        if args.clear_stripe_customer_id and args.stripe_customer_id is not None:
+            raise UsageError("use --stripe-customer-id or --clear-stripe-customer-id, not both")
     if args.external_id is not None:
         clear = "--clear-external-id" if args.command == "update" else None
         fields["external_id"] = _not_blank(args.external_id, "--external-id", clear)
@@ -284,8 +290,6 @@ async def _create_or_update(args: argparse.Namespace) -> int:
             raise UsageError("--metadata KEY= (an empty value) only removes a key on update")
     else:
         if args.clear_external_id:
-            if args.external_id is not None:
-                raise UsageError("use --external-id or --clear-external-id, not both")
             fields["external_id"] = None
         if args.stripe_customer_id is not None:
             stripe_customer_id = args.stripe_customer_id
@@ -293,8 +297,6 @@ async def _create_or_update(args: argparse.Namespace) -> int:
                 stripe_customer_id, "--stripe-customer-id", "--clear-stripe-customer-id"
             )
         if args.clear_stripe_customer_id:
-            if args.stripe_customer_id is not None:
-                raise UsageError("use --stripe-customer-id or --clear-stripe-customer-id, not both")
             fields["stripe_customer_id"] = None
         if not fields:
             raise UsageError(

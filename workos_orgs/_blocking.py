@@ -121,9 +121,10 @@ _Made = TypeVar("_Made")
 
 
 class _Resource(Generic[_Made]):
-    """A resource of the blocking client, made with it and kept in its ``__dict__`` (so it can
-    be replaced, by ``mock.patch.object`` say, as any attribute can); on the class it is this
-    descriptor, so that ``help(WorkOS)`` lists it with its docstring."""
+    """A resource of the blocking client, made with it (`WorkOS._bind`) and kept in its
+    ``__dict__``: replaceable as any attribute is (``mock.patch.object``), and on the class a
+    data descriptor, so that ``help(WorkOS)`` lists it with its docstring and
+    ``mock.create_autospec`` leaves it open."""
 
     def __init__(self, kind: str, doc: str) -> None:
         self.__doc__ = doc
@@ -143,10 +144,22 @@ class _Resource(Generic[_Made]):
     def __get__(self, client: WorkOS, owner: type[Any]) -> _Made: ...
 
     def __get__(self, client: WorkOS | None, owner: type[Any]) -> _Resource[_Made] | _Made:
-        # Reached for a client only before `WorkOS._bind` put the resource in its __dict__.
         if client is None:
             return self
-        raise AttributeError(f"{self._name} is made when the client is")
+        try:
+            resource: _Made = client.__dict__[self._name]
+        except KeyError:
+            raise AttributeError(f"this client has no {self._name}") from None
+        return resource
+
+    def __set__(self, client: WorkOS, resource: _Made) -> None:
+        client.__dict__[self._name] = resource
+
+    def __delete__(self, client: WorkOS) -> None:
+        try:
+            del client.__dict__[self._name]
+        except KeyError:
+            raise AttributeError(f"this client has no {self._name}") from None
 
 
 class WorkOS:

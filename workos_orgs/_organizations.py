@@ -49,7 +49,7 @@ def list_filters(domains: Sequence[str] | None, search: str | None) -> list[tupl
     """The query values only organization listings have."""
     query: list[tuple[str, str]] = []
     if domains is not None:
-        if isinstance(domains, str | bytes):
+        if isinstance(domains, str | bytes | bytearray):
             example = domains if isinstance(domains, str) else "acme.com"
             raise InvalidArgumentError(
                 f"domains must be a list of domain names, e.g. [{example!r}]; got {type(domains).__name__}."

@@ -401,6 +401,9 @@ def test_a_resource_of_the_blocking_client_can_be_patched_in_a_test(client: Work
         patched.get.return_value = "stub"
         assert client.organizations.get("org_1") == "stub"
     assert client.organizations is original
+    specced = mock.create_autospec(WorkOS, instance=True)
+    specced.organizations.get.return_value = "stub"
+    assert specced.organizations.get("org_1") == "stub"
 
 
 def test_a_blocking_method_taken_from_its_class_is_called_with_the_resource(client: WorkOS) -> None:

@@ -22,7 +22,7 @@ from ._models import (
     structure_organization,
 )
 from ._pagination import AsyncPager, Listing, page_structure
-from ._request import EXTERNAL_ID_EXAMPLE, check_id, check_optional_id
+from ._request import DOMAIN_EXAMPLE, EXTERNAL_ID_EXAMPLE, STRIPE_CUSTOMER_ID_EXAMPLE, check_id, check_optional_id
 from ._resource import APIResource, RawResponseMethod, RequestOptions, WithRawResponse
 from ._response import Response, json_parser
 from ._retry import ended_without_response, outcome_unknown
@@ -32,7 +32,6 @@ DomainDataInput = DomainData | Mapping[str, str]
 """A domain to attach: a `DomainData`, or a mapping with ``domain`` and ``state``."""
 
 ORGANIZATIONS: Final = "organizations"
-_DOMAIN_EXAMPLE: Final = "a domain name such as 'acme.com'"
 
 
 def _organization(data: Any) -> Organization:
@@ -49,16 +48,12 @@ def list_filters(domains: Sequence[str] | None, search: str | None) -> list[tupl
     """The query values only organization listings have."""
     query: list[tuple[str, str]] = []
     if domains is not None:
-        if isinstance(domains, str | bytes | bytearray):
+        if isinstance(domains, str | bytes | bytearray) or not isinstance(domains, Iterable):
             example = domains if isinstance(domains, str) else "acme.com"
             raise InvalidArgumentError(
                 f"domains must be a list of domain names, e.g. [{example!r}]; got {type(domains).__name__}."
             )
-        if not isinstance(domains, Iterable):
-            raise InvalidArgumentError(
-                f"domains must be a list of domain names, e.g. ['acme.com']; got {type(domains).__name__}."
-            )
-        names = [check_id("each of domains", domain, _DOMAIN_EXAMPLE).strip() for domain in domains]
+        names = [check_id("each of domains", domain, DOMAIN_EXAMPLE).strip() for domain in domains]
         if names:
             query.append(("domains", ",".join(names)))
     if search is not None:
@@ -153,7 +148,9 @@ def _organization_body(
             )
         body["allow_profiles_outside_organization"] = allow_profiles_outside_organization
     if stripe_customer_id is not UNSET:
-        body["stripe_customer_id"] = check_optional_id("stripe_customer_id", stripe_customer_id, "such as 'cus_...'")
+        body["stripe_customer_id"] = check_optional_id(
+            "stripe_customer_id", stripe_customer_id, STRIPE_CUSTOMER_ID_EXAMPLE
+        )
     return body
 
 
@@ -224,8 +221,9 @@ class Organizations(APIResource):
         timeout, a 5xx) and a later one gets a 400 or 409 (``external_id_already_used``,
         ``domain_already_exists``, ...), or none of them gets a response at all, the
         organization is looked up by its external id and returned (when it holds everything
-        you asked for: name, metadata, domains and settings) instead of made twice or reported as a failure.  If the lookup finds
-        nothing, the original error is raised, and retrying the create is then safe.  A
+        you asked for: name, metadata, domains and settings) instead of made twice or reported
+        as a failure.  If the lookup finds nothing, the original error is raised, and retrying
+        the create is then safe.  A
         first, definitive 400 or 409 still raises (`BadRequestError`, `ConflictError`).  With
         ``with_raw_response`` the response returned is then the lookup's.
 

@@ -267,6 +267,8 @@ def check_metadata(metadata: Mapping[Any, Any]) -> None:
 ORGANIZATION_ID_EXAMPLE: Final = "such as 'org_01H...'"
 DOMAIN_ID_EXAMPLE: Final = "such as 'org_domain_01H...'"
 EXTERNAL_ID_EXAMPLE: Final = "your own ID as text, e.g. str(customer.id)"
+STRIPE_CUSTOMER_ID_EXAMPLE: Final = "such as 'cus_...'"
+DOMAIN_EXAMPLE: Final = "a domain name such as 'acme.com'"
 
 
 def check_id(name: str, value: str, example: str = ORGANIZATION_ID_EXAMPLE) -> str:

@@ -292,9 +292,8 @@ async def _create_or_update(args: argparse.Namespace) -> int:
         if args.clear_external_id:
             fields["external_id"] = None
         if args.stripe_customer_id is not None:
-            stripe_customer_id = args.stripe_customer_id
             fields["stripe_customer_id"] = _not_blank(
-                stripe_customer_id, "--stripe-customer-id", "--clear-stripe-customer-id"
+                args.stripe_customer_id, "--stripe-customer-id", "--clear-stripe-customer-id"
             )
         if args.clear_stripe_customer_id:
             fields["stripe_customer_id"] = None

@@ -112,9 +112,10 @@ def _insecure_allowed(args: argparse.Namespace) -> bool:
         return True
     # Only a value that says so turns it on: "false" must not send the key in clear text.
     value = os.environ.get(ALLOW_INSECURE_HTTP_ENV_VAR, "")
-    if value.strip().lower() in _ON:
+    said = value.strip().lower()
+    if said in _ON:
         return True
-    if value.strip().lower() in _OFF:
+    if said in _OFF:
         return False
     raise UsageError(f"{ALLOW_INSECURE_HTTP_ENV_VAR} must be 1 or 0 (or true/false, yes/no, on/off); got {value!r}")
 

@@ -13,7 +13,8 @@ other, several times.
 The emulator's CPU is read from ``/proc`` (in clock ticks, so only its mean over many rounds
 means much).  With ``--busy``, the client and the emulator share one core, and each client's
 wall time comes out close to its CPU plus the emulator's: the busy crawl's target is then a
-target for the client's CPU.
+target for the client's CPU.  The client's context switches per crawl tell whether it ever
+waited for the emulator: on a quiet machine this SDK, asking for each page ahead, hardly does.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import resource
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -53,14 +55,17 @@ async def measure(url: str, api_key: str, scenario: str, rounds: int, emulator_p
         cpu: dict[str, list[float]] = {bench.name: [] for bench in clients}
         wall: dict[str, list[float]] = {bench.name: [] for bench in clients}
         server: dict[str, list[float]] = {bench.name: [] for bench in clients}
+        switches: dict[str, list[int]] = {bench.name: [] for bench in clients}
         for bench in clients:
             await work(bench)()  # warm: connections open, caches filled
         for round_number in range(rounds):
             for bench in clients if round_number % 2 == 0 else clients[::-1]:
                 gc.collect()
                 started_server = process_cpu_seconds(emulator_pid)
+                started_switches = context_switches()
                 started, started_cpu = time.perf_counter(), time.process_time()
                 await work(bench)()
+                switches[bench.name].append(context_switches() - started_switches)
                 cpu[bench.name].append(time.process_time() - started_cpu)
                 wall[bench.name].append(time.perf_counter() - started)
                 server[bench.name].append(process_cpu_seconds(emulator_pid) - started_server)
@@ -70,10 +75,17 @@ async def measure(url: str, api_key: str, scenario: str, rounds: int, emulator_p
             f"{scenario} {name:24} CPU ms min {min(cpu[name]) * 1e3:6.1f} median {statistics.median(cpu[name]) * 1e3:6.1f}"
             f" | wall ms median {statistics.median(wall[name]) * 1e3:6.1f}"
             f" | emulator CPU ms mean {statistics.fmean(server[name]) * 1e3:6.1f}"
+            f" | client context switches median {statistics.median(switches[name]):5.0f}"
         )
     extra = statistics.median(cpu[sdk.name]) - statistics.median(cpu[raw.name])
     per = "call" if scenario == "gets" else "page"
     print(f"{scenario}: this SDK's CPU beyond the floor's, per {per}: {extra / calls * 1e6:.0f} µs")
+
+
+def context_switches() -> int:
+    """This process's context switches so far, voluntary (it waited) and not (it was preempted)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_nvcsw + usage.ru_nivcsw
 
 
 def main() -> None:

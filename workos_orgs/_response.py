@@ -434,11 +434,10 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
     except ValueError:
         try:
             when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+            # A year or an offset beyond what datetime holds is an OverflowError, not a ValueError.
+            seconds = when.timestamp() - now if when.tzinfo is not None else math.nan
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
-        if when.tzinfo is None:
-            return None
-        seconds = when.timestamp() - now
     if not math.isfinite(seconds):
         return None
     return max(seconds, 0.0)

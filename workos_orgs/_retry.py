@@ -49,6 +49,10 @@ class RetryPolicy:
     backoff: Backoff = Backoff()
 
 
+_MOST_DOUBLINGS: Final = 1000
+"""The most times the backoff's base is doubled: beyond it the float would overflow."""
+
+
 def retry_delay(
     attempt: int,
     policy: RetryPolicy,
@@ -72,7 +76,8 @@ def retry_delay(
     if retry_after is not None:
         return retry_after if retry_after <= policy.backoff.max_retry_after else None
     backoff = policy.backoff
-    ceiling: float = min(backoff.cap, backoff.base * 2.0**attempt)
+    # 2.0 ** 1024 is an OverflowError; the cap is reached long before, whatever base is.
+    ceiling: float = min(backoff.cap, backoff.base * 2.0 ** min(attempt, _MOST_DOUBLINGS))
     return random() * ceiling
 
 

@@ -108,6 +108,24 @@ async def test_a_create_whose_answer_was_lost_returns_the_one_organization(
     assert await names(bare_client) == ["Acme"]
 
 
+@pytest.mark.parametrize(
+    "date", ["Thu, 01 Jan 99999999999 00:00:00 GMT", "Thu, 01 Jan 2026 00:00:00 +99999999999999999999"]
+)
+async def test_a_retry_after_date_no_calendar_holds_is_ignored(
+    bare_client: AsyncWorkOS, bare_emulator: Emulator, date: str
+) -> None:
+    # It was a bare OverflowError: no retry, no outcome_unknown, and a sync stopped outright.
+    bare_emulator.inject_fault(method="POST", path="/organizations", status=503, retry_after=date)
+    organization = await bare_client.organizations.create(name="Acme", external_id="acme-1")
+    assert organization.external_id == "acme-1"
+    assert [(r.status, r.fault) for r in bare_emulator.requests] == [(503, "status_503"), (201, None)]
+    bare_emulator.inject_fault(method="GET", path="/organizations/*", status=429, retry_after=date)
+    with pytest.raises(RateLimitError) as caught:
+        await bare_client.organizations.get(organization.id, max_retries=0)
+    assert caught.value.retry_after is None
+    assert caught.value.attempts == 1
+
+
 async def test_a_create_with_no_answer_on_any_attempt_is_resolved_by_lookup(
     bare_client: AsyncWorkOS, bare_emulator: Emulator
 ) -> None:

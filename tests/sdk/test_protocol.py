@@ -267,6 +267,17 @@ def test_parse_retry_after_reads_seconds_and_http_dates() -> None:
         assert parse_retry_after(garbage, now=now) is None
 
 
+@pytest.mark.parametrize(
+    "date",
+    [
+        "Thu, 01 Jan 99999999999 00:00:00 GMT",  # a year no datetime holds
+        "Thu, 01 Jan 2026 00:00:00 +99999999999999999999",  # an offset no int of C holds
+    ],
+)
+def test_a_retry_after_date_out_of_any_range_is_unusable_not_an_error(date: str) -> None:
+    assert parse_retry_after(date, now=datetime(2026, 1, 15, tzinfo=UTC).timestamp()) is None
+
+
 POLICY = RetryPolicy(max_retries=3, backoff=Backoff(base=0.5, cap=4.0, max_retry_after=10.0))
 
 
@@ -285,6 +296,14 @@ def test_retry_delay_backs_off_exponentially_with_full_jitter_and_a_cap() -> Non
     assert retry_delay(9, big, status=503, random=lambda: 1.0) == 4.0
     assert retry_delay(2, POLICY, status=503, random=lambda: 0.25) == 0.5
     assert retry_delay(2, POLICY, status=503, random=lambda: 0.0) == 0.0
+
+
+def test_retry_delay_stays_at_the_cap_however_many_retries_came_before() -> None:
+    many = RetryPolicy(max_retries=100_000, backoff=Backoff(base=0.5, cap=4.0))
+    for attempt in (1023, 1024, 1025, 99_999):
+        assert retry_delay(attempt, many, status=503, random=lambda: 1.0) == 4.0
+    nothing = RetryPolicy(max_retries=100_000, backoff=Backoff(base=0, cap=0))
+    assert retry_delay(5000, nothing, status=503, random=lambda: 1.0) == 0.0
 
 
 def test_retry_delay_stops_after_max_retries() -> None:

@@ -16,7 +16,6 @@ This module needs only what `OrganizationStore` describes, not the client or its
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -31,10 +30,10 @@ from ._errors import (
     BadRequestError,
     ClientClosedError,
     InvalidArgumentError,
-    NotFoundError,
     RateLimitError,
     WorkOSError,
     WrongEventLoopError,
+    is_entity_not_found,
 )
 from ._models import UNSET, DomainData, Organization, Unset
 from ._request import check_metadata
@@ -74,7 +73,7 @@ class OrganizationStore(Protocol):
     """What bulk sync needs of ``client.organizations``; `Organizations` is one."""
 
     async def get_by_external_id(self, external_id: str) -> Organization:
-        """The organization with this external id; `NotFoundError` when there is none."""
+        """The organization with this external id; `NotFoundError` (``entity_not_found``) when there is none."""
         ...
 
     async def create(
@@ -100,7 +99,7 @@ class OrganizationStore(Protocol):
         ...
 
     async def delete(self, id: str) -> object:
-        """Delete one; `NotFoundError` when there is none."""
+        """Delete one; `NotFoundError` (``entity_not_found``) when there is none."""
         ...
 
     def list(self, *, limit: int) -> AsyncIterable[Organization]:
@@ -593,8 +592,12 @@ class _Job:
     async def _find(self, external_id: str) -> Organization | None:
         try:
             return await self.store.get_by_external_id(external_id)
-        except NotFoundError:
-            return None
+        except WorkOSError as error:
+            # Only the API's own "no such organization": any other 404 (a gateway's) fails the
+            # record, rather than have it created a second time.
+            if is_entity_not_found(error):
+                return None
+            raise
 
     async def delete_one(self, stale: _Stale) -> None:
         if self.over:
@@ -602,9 +605,12 @@ class _Job:
         organization_id, external_id = stale
         try:
             if not self.dry_run:
-                with contextlib.suppress(NotFoundError):  # gone already: the outcome we wanted
-                    await self.store.delete(organization_id)
+                await self.store.delete(organization_id)
         except WorkOSError as error:
+            # Gone already, by the API's own word, is the outcome prune wants; a gateway's 404 is not.
+            if is_entity_not_found(error):
+                await self.emit("deleted", external_id, organization_id)
+                return
             if not self._stop(error):
                 await self.emit("failed", external_id, organization_id, error)
             return

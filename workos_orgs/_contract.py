@@ -144,6 +144,7 @@ def is_organization_delete(method: str, path_segments: tuple[str, ...]) -> bool:
 REQUEST_ID_HEADER: Final = "X-Request-ID"
 
 # Error codes the SDK acts on.
+ENTITY_NOT_FOUND: Final = "entity_not_found"  # 404: no such organization or domain
 EXTERNAL_ID_ALREADY_USED: Final = "external_id_already_used"
 DOMAIN_ALREADY_EXISTS: Final = "domain_already_exists"  # 409: the organization has that domain
 DOMAIN_ALREADY_VERIFIED: Final = "domain_already_verified"  # 400: verified already

@@ -17,6 +17,8 @@ from typing import Any
 import attrs
 from multidict import CIMultiDict
 
+from ._contract import ENTITY_NOT_FOUND
+
 # How much of a raw body `str()` and `repr()` show; the (capped) body stays on `.body`.
 BODY_PREVIEW_CHARS = 2048
 # How much of a raw body an error keeps at all: a proxy's multi-megabyte page is not worth holding.
@@ -165,7 +167,16 @@ class PermissionDeniedError(APIStatusError):
 
 
 class NotFoundError(APIStatusError):
-    """404: no such organization or domain (``code`` is ``"entity_not_found"``)."""
+    """404: no such organization or domain (``code`` is ``"entity_not_found"``).
+
+    A 404 without that code comes from a route the API does not have, or from a gateway in
+    front of it: it says nothing about whether the organization or domain exists.
+    """
+
+
+def is_entity_not_found(error: BaseException) -> bool:
+    """Whether `error` is the API's own answer that the organization or domain does not exist."""
+    return isinstance(error, NotFoundError) and error.code == ENTITY_NOT_FOUND
 
 
 class ConflictError(APIStatusError):

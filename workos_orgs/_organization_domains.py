@@ -151,8 +151,9 @@ class OrganizationDomains(APIResource):
     async def delete(self, id: str, **options: Unpack[RequestOptions]) -> None:
         """Remove a domain from its organization; returns None.
 
-        A 404 counts as done when an earlier attempt of this call had an unknown outcome
-        (that attempt removed it); a 404 on the first attempt raises `NotFoundError`.
+        The API's 404 (``entity_not_found``) counts as done when an earlier attempt of this call
+        had an unknown outcome (that attempt removed it); a 404 on the first attempt, or one
+        from a gateway, raises `NotFoundError`.
         """
         return await self._delete((ORGANIZATION_DOMAINS, check_id("id", id, DOMAIN_ID_EXAMPLE)), **options)
 

@@ -289,8 +289,9 @@ class Organizations(APIResource):
     async def delete(self, id: str, **options: Unpack[RequestOptions]) -> None:
         """Delete an organization and its domains; returns None.
 
-        A 404 counts as done when an earlier attempt of this call had an unknown outcome
-        (that attempt deleted it); a 404 on the first attempt raises `NotFoundError`.
+        The API's 404 (``entity_not_found``) counts as done when an earlier attempt of this call
+        had an unknown outcome (that attempt deleted it); a 404 on the first attempt, or one
+        from a gateway, raises `NotFoundError`.
         """
         return await self._delete((ORGANIZATIONS, check_id("id", id)), **options)
 

@@ -30,7 +30,13 @@ from typing import (
 import attrs
 
 from ._base_client import BaseClient
-from ._errors import APIStatusError, NotFoundError, ResponseValidationError, UnexpectedOptionError, WorkOSError
+from ._errors import (
+    APIStatusError,
+    ResponseValidationError,
+    UnexpectedOptionError,
+    WorkOSError,
+    is_entity_not_found,
+)
 from ._models import Page, T
 from ._pagination import AsyncPager, Listing, Query, paginate
 from ._request import Method
@@ -83,11 +89,12 @@ class Recovery(Protocol):
 
 @attrs.frozen
 class _DeletedAlready:
-    """A delete that meets a 404 after an earlier attempt had an unknown outcome: that attempt
-    deleted it, so the 404 is the delete's response."""
+    """A delete that meets the API's 404 (``entity_not_found``) after an earlier attempt had an
+    unknown outcome: that attempt deleted it, so the 404 is the delete's response.  A 404
+    without that code, from a gateway, says nothing of the kind."""
 
     def applies(self, error: WorkOSError) -> bool:
-        return isinstance(error, NotFoundError) and outcome_unknown(error)
+        return is_entity_not_found(error) and outcome_unknown(error)
 
     async def find(self, error: WorkOSError, client: BaseClient, options: RequestOptions) -> Response | None:
         assert isinstance(error, APIStatusError)

@@ -384,6 +384,28 @@ async def test_a_delete_after_a_5xx_and_then_404_succeeds(bare_client: AsyncWork
     assert await bare_client.organizations.delete(row["id"]) is None  # gone, as asked
 
 
+@pytest.mark.parametrize("path", ["/organizations/*", "/organization_domains/*"])
+async def test_a_gateways_404_after_an_unknown_outcome_does_not_make_a_delete_look_done(
+    bare_client: AsyncWorkOS, bare_emulator: Emulator, path: str
+) -> None:
+    organization = await bare_client.organizations.create(name="Keep", domain_data=[DomainData("keep.com")])
+    bare_emulator.inject_fault(method="DELETE", path=path, drop="before")  # nothing deleted; outcome unknown
+    bare_emulator.inject_fault(
+        method="DELETE", path=path, status=404, body="<h1>Not Found</h1>", content_type="text/html"
+    )
+    delete = (
+        bare_client.organizations.delete(organization.id)
+        if path.startswith("/organizations")
+        else bare_client.organization_domains.delete(organization.domains[0].id)
+    )
+    with pytest.raises(NotFoundError) as caught:
+        await delete
+    assert caught.value.outcome_unknown is True
+    assert [r.fault for r in bare_emulator.requests if r.method == "DELETE"] == ["drop_before", "status_404"]
+    kept = await bare_client.organizations.get(organization.id)
+    assert [domain.domain for domain in kept.domains] == ["keep.com"]
+
+
 async def test_a_definitive_404_on_delete_still_raises(bare_client: AsyncWorkOS, bare_emulator: Emulator) -> None:
     (row,) = bare_emulator.seed([{"name": "Drop"}])
     await bare_client.organizations.delete(row["id"])

@@ -53,6 +53,9 @@ from .test_hostile_input import (
 )
 
 SAFETY_NET = 30.0
+_NOT_FOUND_BODY = b'{"message": "Organization not found.", "code": "entity_not_found"}'
+API_NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: %d\r\n\r\n%s" % (len(_NOT_FOUND_BODY), _NOT_FOUND_BODY)
+"""The API's own 404 for an organization that is not there (a gateway's would not count)."""
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
@@ -566,8 +569,7 @@ async def test_a_session_passed_in_keeps_its_middlewares_and_its_resends_are_cou
     async def drop_the_first(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if server.requests == 1:
             raise ConnectionResetError  # the delete may have been done: no response
-        body = b'{"message": "Not found"}'
-        writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        writer.write(API_NOT_FOUND)
         await writer.drain()
 
     server = Hostile(drop_the_first)
@@ -586,8 +588,7 @@ async def test_a_session_passed_in_keeps_its_middlewares_and_its_resends_are_cou
 
 async def test_clients_sharing_a_session_count_each_send_once() -> None:
     async def not_found(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        body = b'{"message": "Not found"}'
-        writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        writer.write(API_NOT_FOUND)
         await writer.drain()
 
     async with Hostile(not_found) as server, aiohttp.ClientSession() as session:
@@ -646,8 +647,7 @@ class StopsListening:
                     self._server.close()
                     return
                 else:
-                    body = b'{"message": "Not found"}'
-                    writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+                    writer.write(API_NOT_FOUND)
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass

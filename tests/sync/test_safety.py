@@ -18,6 +18,7 @@ from workos_orgs import (
     Backoff,
     InvalidArgumentError,
     InvalidRecordError,
+    NotFoundError,
     OrganizationRecord,
     SyncEvent,
     SyncInputError,
@@ -442,3 +443,53 @@ async def test_replacing_every_metadata_key_converges_within_the_key_limit(
     assert (organization.name, dict(organization.metadata)) == ("Acme 2", new)
     assert len(events[0].changes) == 61  # the name, 30 keys removed, 30 set: one event
     assert (await client.organizations.sync([OrganizationRecord("x", "Acme 2", metadata=new)])).unchanged == 1
+
+
+# A 404 that is not the API's own "no such organization" -- a gateway's page, or the bare
+# "Not Found" of a route the API does not have -- says nothing about the organization.
+NOT_THE_APIS_404 = [
+    pytest.param({"body": "<html><body>404 Not Found (nginx)</body></html>", "content_type": "text/html"}, id="html"),
+    pytest.param({"body": {"message": "Not Found"}}, id="bare-json"),
+]
+
+
+@pytest.mark.parametrize("fault", NOT_THE_APIS_404)
+async def test_prune_counts_a_404_as_deleted_only_when_the_api_says_the_organization_is_gone(
+    client: AsyncWorkOS, emulator: Emulator, fault: dict[str, Any]
+) -> None:
+    emulator.seed([{"name": "Keep", "external_id": "keep"}, {"name": "Stale", "external_id": "stale"}])
+    emulator.inject_fault(method="DELETE", path="/organizations/*", status=404, **fault)
+    events: list[SyncEvent] = []
+    report = await client.organizations.sync(
+        [OrganizationRecord("keep", "Keep")], prune=True, on_event=events.append, rate_limiter=None
+    )
+    assert (report.deleted, report.failed, report.ok) == (0, 1, False)
+    assert [(event.action, event.external_id) for event in events] == [("unchanged", "keep"), ("failed", "stale")]
+    assert isinstance(events[1].error, NotFoundError)
+    assert await external_ids(client) == ["keep", "stale"]
+    # The API's own answer for an organization deleted meanwhile is the outcome prune wants.
+    emulator.inject_fault(
+        method="DELETE",
+        path="/organizations/*",
+        status=404,
+        body={"message": "Organization not found.", "code": "entity_not_found"},
+    )
+    report = await client.organizations.sync([OrganizationRecord("keep", "Keep")], prune=True, rate_limiter=None)
+    assert (report.deleted, report.failed, report.ok) == (1, 0, True)
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+@pytest.mark.parametrize("fault", NOT_THE_APIS_404)
+async def test_a_lookup_404_that_is_not_the_apis_fails_the_record_rather_than_creating(
+    client: AsyncWorkOS, emulator: Emulator, fault: dict[str, Any], dry_run: bool
+) -> None:
+    emulator.seed([{"name": "Acme", "external_id": "acme", "stripe_customer_id": "cus_1"}])
+    emulator.inject_fault(method="GET", path="/organizations/external_id/acme", status=404, **fault)
+    events: list[SyncEvent] = []
+    report = await client.organizations.sync(
+        [OrganizationRecord("acme", "Acme")], dry_run=dry_run, on_event=events.append, rate_limiter=None
+    )
+    assert (report.created, report.failed, report.ok) == (0, 1, False)
+    assert [event.action for event in events] == ["failed"]
+    assert isinstance(events[0].error, NotFoundError)
+    assert [request.method for request in emulator.requests] == ["GET"]  # no create tried

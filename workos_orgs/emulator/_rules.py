@@ -16,6 +16,7 @@ from .._contract import (
     CONSUMER_DOMAINS,
     DOMAIN_DATA_STATES,
     DOMAIN_RE,
+    ENTITY_NOT_FOUND,
     EXTERNAL_ID_RE,
     LIST_LIMIT_DEFAULT,
     LIST_LIMIT_MAX,
@@ -87,7 +88,7 @@ def not_found(entity: str | None = None, entity_id: str | None = None) -> ApiErr
         404,
         {
             "message": f"{entity} not found: '{entity_id}'.",
-            "code": "entity_not_found",
+            "code": ENTITY_NOT_FOUND,
             "entity_id": entity_id,
         },
     )

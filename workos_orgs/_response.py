@@ -76,12 +76,13 @@ class Secret:
     pattern.  Its repr shows none of it.
     """
 
-    __slots__ = ("_pattern", "encoded", "raw", "text", "texts")
+    __slots__ = ("_pattern", "_pieces", "encoded", "raw", "text", "texts")
 
     def __init__(self, key: str) -> None:
         self.text = key
         self.raw = raw = key.encode()
         self._pattern: bytes | None = None
+        self._pieces: frozenset[str] | None = None
         encoded: set[bytes] = set()
         if len(key) >= MIN_SECRET_LENGTH:
             encoded.update((raw.hex().encode(), raw.hex().upper().encode()))
@@ -101,6 +102,16 @@ class Secret:
         if self._pattern is None:
             self._pattern = _secret_pattern(self.text)
         return self._pattern
+
+    def pieces(self) -> frozenset[str]:
+        """Every run of `MIN_SECRET_LENGTH` characters of `texts` (see `redact_cut_text`)."""
+        if self._pieces is None:
+            self._pieces = frozenset(
+                form[start : start + MIN_SECRET_LENGTH]
+                for form in self.texts
+                for start in range(len(form) - MIN_SECRET_LENGTH + 1)
+            )
+        return self._pieces
 
 
 def _secret_pattern(secret: str) -> bytes:
@@ -173,6 +184,34 @@ def redact_text(text: str, secret: Secret) -> str:
     return text if redacted == encoded else redacted.decode(errors="surrogatepass")
 
 
+def redact_cut_text(text: str, secret: Secret) -> str:
+    """`text` as `redact_text` leaves it, with every run of `MIN_SECRET_LENGTH` or more
+    characters of the key, or of its hex or base64 forms, cut out too.
+
+    For text a dependency cut short before the SDK saw it, where a copy of the key may end
+    mid-way: aiohttp quotes only the first 100 bytes of a response's line too long to read.
+    Text the SDK has whole is searched for whole copies only (`redact`), so that a few
+    characters that happen to match are left as they are.
+    """
+    text = redact_text(text, secret)
+    pieces = secret.pieces()
+    spans: list[list[int]] = []
+    for start in range(len(text) - MIN_SECRET_LENGTH + 1):
+        if text[start : start + MIN_SECRET_LENGTH] in pieces:
+            if spans and start <= spans[-1][1]:
+                spans[-1][1] = start + MIN_SECRET_LENGTH
+            else:
+                spans.append([start, start + MIN_SECRET_LENGTH])
+    if not spans:
+        return text
+    parts: list[str] = []
+    kept_from = 0
+    for start, end in spans:
+        parts += (text[kept_from:start], REDACTED)
+        kept_from = end
+    return "".join((*parts, text[kept_from:]))
+
+
 def redact_headers(headers: Mapping[str, str], secret: Secret) -> Mapping[str, str]:
     """`headers` with `secret` replaced in every name and value (an echoed ``Authorization``)."""
     if not secret.texts:  # too short to look for
@@ -223,12 +262,18 @@ def is_success(status: int) -> bool:
     return 200 <= status < 300
 
 
+_MOST_DETAIL_CHARS: Final = 500
+"""The most of a reason a response could not be read that its error quotes."""
+
+
 def _invalid(response: Response, detail: str) -> ResponseValidationError:
     """The error for a success that cannot be read: its body (and `detail`, which may quote it)
-    searched for the key in every form, as an error's is."""
+    searched for the key in every form, as an error's is; `detail` is cut only then, so that
+    no copy of the key is cut in two before it is looked for."""
     secret = response.secret
     if secret is not None:
         detail = redact_text(detail, secret)
+    detail = detail[:_MOST_DETAIL_CHARS]
     return ResponseValidationError(
         detail, status_code=response.status, request_id=response.request_id, body=body_text(response.body, secret)
     )
@@ -360,7 +405,7 @@ def structure_data(response: Response, data: Any, structure: Callable[[Any], Any
         detail = f"missing field {error}" if isinstance(error, KeyError) else f"{type(error).__name__}: {error}"
     # Raised outside the handler, with no cause: the error `structure` raised may quote a value
     # of the body (an echo of the key, in a form only the error's own copy is searched for).
-    raise _invalid(response, detail[:500])
+    raise _invalid(response, detail)
 
 
 def decode_error(response: Response, *, secret: Secret | None = None, now: float = 0.0) -> APIStatusError:

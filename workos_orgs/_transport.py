@@ -52,7 +52,7 @@ from ._errors import (
 from ._event_loops import session_loop
 from ._models import UNSET, Unset
 from ._request import Request
-from ._response import MAX_RESPONSE_BYTES, Response, Secret, decode_error, is_success, received, redact_text
+from ._response import MAX_RESPONSE_BYTES, Response, Secret, decode_error, is_success, received, redact_cut_text
 from ._retry import RetryPolicy, attempt_outcome_unknown, retry_delay
 from ._throttle import RateLimiter
 
@@ -341,7 +341,8 @@ class Transport:
         *,
         reached_server: bool,
     ) -> APIConnectionError:
-        message = redact_text(message, self._secret)
+        # aiohttp's text may quote what the server sent, cut short: a copy of the key in it may end mid-way.
+        message = redact_cut_text(message, self._secret)
         failure = kind(
             message,
             method=request.method,
@@ -364,8 +365,8 @@ class Transport:
         kind: type[OSError] = next(cls for cls in type(error).__mro__ if cls.__module__ in _SYSTEM_MODULES)
         if error.errno is not None and error.strerror is not None:
             # OSError itself turns an errno into its subclass (111: ConnectionRefusedError).
-            return kind(error.errno, redact_text(error.strerror, self._secret))
-        return kind(redact_text(str(error), self._secret))
+            return kind(error.errno, redact_cut_text(error.strerror, self._secret))
+        return kind(redact_cut_text(str(error), self._secret))
 
     async def _send_once(self, request: Request, client_timeout: aiohttp.ClientTimeout, attempt: Attempt) -> Response:
         """One attempt; `TimeoutError` when `attempt` overran a bound (see `_attempts`)."""

@@ -19,7 +19,7 @@ from workos_orgs import (
     Organization,
     ResponseValidationError,
 )
-from workos_orgs._response import Secret, redact
+from workos_orgs._response import MIN_SECRET_LENGTH, Secret, redact
 
 from .conftest import FAST
 from .test_hostile_server import Hostile
@@ -222,3 +222,55 @@ def test_short_text_that_happens_to_look_like_part_of_an_encoded_key_is_left_alo
     fragment = base64.b64encode(SECRET.encode()).decode()[:8]
     body = f'{{"message": "{fragment} and {SECRET.encode().hex()[:10]}"}}'.encode()
     assert redact(body, Secret(SECRET)) == body
+
+
+def longest_piece(text: str, forms: tuple[str, ...]) -> int:
+    """The most characters in a row of any of `forms` that `text` holds."""
+    longest = 0
+    for form in forms:
+        for start in range(len(form)):
+            length = longest + 1
+            while start + length <= len(form) and form[start : start + length] in text:
+                longest = length
+                length += 1
+    return longest
+
+
+CUT_FORMS = {
+    "as it is": SECRET,
+    "base64 of the Authorization value": base64.b64encode(f"Bearer {SECRET}".encode()).decode(),
+    "hex": SECRET.encode().hex(),
+}
+
+
+@pytest.mark.parametrize("offset", [60, 80, 95])
+@pytest.mark.parametrize("form", CUT_FORMS.values(), ids=CUT_FORMS.keys())
+async def test_a_key_cut_short_in_aiohttps_quote_of_the_server_never_shows(form: str, offset: int) -> None:
+    # aiohttp quotes only the first 100 bytes of a header line too long to read: a copy of the
+    # key the server echoed there is cut mid-way before the SDK sees it.
+    line = "p" * offset + form + "z" * 9000
+    async with echoing(200, b"{}", f"X-Echo: {line}") as server:
+        async with AsyncWorkOS(api_key=SECRET, base_url=server.url, backoff=FAST, max_retries=0) as client:
+            with pytest.raises(APIConnectionError) as caught:
+                await client.organizations.get(ORG_ID)
+    error = caught.value
+    check_error(error)
+    assert "Got more than" in str(error)  # still says what went wrong
+    text = "".join(traceback.format_exception(error)) + repr(error)
+    assert longest_piece(text, Secret(SECRET).texts) < MIN_SECRET_LENGTH
+
+
+@pytest.mark.parametrize("pad", [430, 440, 450, 470, 490])
+async def test_a_key_across_the_cut_of_a_models_error_never_shows(pad: int) -> None:
+    # The reason a 200 could not be read is cut at 500 characters: only once it is redacted.
+    encoded = base64.b64encode(SECRET.encode()).decode()
+    organization = organization_named("A", "v") | {"created_at": "x" * pad + encoded}
+    async with echoing(200, orjson.dumps(organization), "X-Echo: nothing") as server:
+        async with AsyncWorkOS(api_key=SECRET, base_url=server.url, backoff=FAST, max_retries=0) as client:
+            with pytest.raises(ResponseValidationError) as caught:
+                await client.organizations.get(ORG_ID)
+    error = caught.value
+    check_error(error)
+    assert "Invalid isoformat string" in str(error)
+    text = "".join(traceback.format_exception(error)) + repr(error)
+    assert longest_piece(text, Secret(SECRET).texts) < MIN_SECRET_LENGTH

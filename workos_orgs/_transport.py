@@ -31,10 +31,11 @@ queued for a pooled connection, with `ClientClosedError`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 import aiohttp
@@ -128,6 +129,9 @@ class SessionHolder:
         self._pid = 0  # of the process that first used the session, in `_loop`
         self._inherited: aiohttp.ClientSession | None = None
         self.deadlines: Deadlines = Deadlines()
+        # Calls waiting to send (a backoff, a rate limiter's queue), and those `close` woke.
+        self._waiting: set[asyncio.Task[object]] = set()
+        self._woken: set[asyncio.Task[object]] = set()
         if session is not None:
             _add_tracing(session)
 
@@ -147,6 +151,31 @@ class SessionHolder:
     def session(self) -> aiohttp.ClientSession | None:
         """The session, if one exists yet (for tests and introspection)."""
         return self._session
+
+    async def wait(self, waiting: Callable[[], Awaitable[object]], doing: str) -> None:
+        """Await `waiting` (a backoff, a rate limiter's queue) unless this client is closed
+        first: then `ClientClosedError`, saying the call was closed while `doing` so, at once.
+        The caller's own cancellation stays one."""
+        task = asyncio.current_task()
+        if (closed := self.closed_error(doing)) is not None:
+            raise closed
+        if task is None:
+            await waiting()
+            return
+        self._waiting.add(task)
+        try:
+            await waiting()
+        except asyncio.CancelledError:
+            if task not in self._woken or task.uncancel() > 0:
+                raise
+        else:
+            return
+        finally:
+            self._waiting.discard(task)
+            self._woken.discard(task)
+        closed = self.closed_error(doing)
+        assert closed is not None  # woken by close
+        raise closed
 
     def get(self) -> aiohttp.ClientSession:
         session = self._session
@@ -172,6 +201,11 @@ class SessionHolder:
                 " in another thread, `asyncio.run_coroutine_threadsafe(client.close(), loop).result()`."
             )
         self._closed = True
+        if not elsewhere:
+            current = asyncio.current_task()
+            for task in self._waiting - {current}:
+                self._woken.add(task)
+                task.cancel()
         session, self._session = self._session, None
         if session is not None and self._owned:
             if elsewhere:
@@ -229,7 +263,11 @@ class Transport:
             failure: APIConnectionError | None = None
             response: Response | None = None
             if settings.rate_limiter is not None:
-                await settings.rate_limiter.wait(request.method, request.segments)
+                limiter = settings.rate_limiter
+                await self._sessions.wait(
+                    functools.partial(limiter.wait, request.method, request.segments),
+                    self._waiting_to_send(request, attempt, unknown),
+                )
             sending = Attempt(
                 self._sessions.deadlines, timeout=settings.timeout, attempt_timeout=settings.attempt_timeout
             )
@@ -329,8 +367,16 @@ class Transport:
                 attempt + 2,
                 settings.retry.max_retries + 1,
             )
-            await asyncio.sleep(delay)
+            await self._sessions.wait(
+                functools.partial(asyncio.sleep, delay), self._waiting_to_send(request, attempt + 1, unknown)
+            )
             attempt += 1
+
+    @staticmethod
+    def _waiting_to_send(request: Request, attempt: int, unknown: bool) -> str:
+        again = " again" if attempt else ""
+        outcome = " (its outcome is unknown)" if unknown else ""
+        return f" while {request.method} {request.url.raw_path} waited to be sent{again}{outcome}"
 
     def _failure(
         self,

@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import aiohttp
 import pytest
 
-from workos_orgs import AsyncWorkOS, Backoff
+from workos_orgs import AsyncWorkOS, Backoff, ClientClosedError, RateLimiter
 from workos_orgs.emulator import Emulator
 
 from ..gate import SAFETY_NET, Gate
@@ -114,32 +114,96 @@ class _Retrying(logging.Handler):
             self.waiting.set()
 
 
-async def test_a_call_cancelled_while_waiting_to_retry(emulator: Emulator, gate: Gate) -> None:
-    (row,) = emulator.seed([{"name": "Acme"}])
-    # A minute's Retry-After, honoured: the client is surely still waiting when it is cancelled.
-    emulator.inject_fault(method="GET", path="/organizations/*", status=429, retry_after=60)
-    patient = Backoff(base=FAST.base, cap=FAST.cap, max_retry_after=120.0)
-    retrying = _Retrying()
+@pytest.fixture
+def retrying() -> Iterator[_Retrying]:
+    """Tells when a call logs that it is about to wait before a retry."""
+    handler = _Retrying()
     logger = logging.getLogger("workos_orgs")
     level = logger.level
-    logger.addHandler(retrying)
+    logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     try:
-        async with one_connection_client(gate.url, emulator.api_key, patient) as client:
-            assert client.session is not None
-            async with client.session:
-                task = asyncio.create_task(client.organizations.get(row["id"]))
-
-                async def waiting() -> None:
-                    async with asyncio.timeout(SAFETY_NET):
-                        await retrying.waiting.wait()
-
-                await cancel_once(task, waiting)
-                assert [request.status for request in emulator.requests] == [429]
-                await still_works(client, row["id"])
+        yield handler
     finally:
-        logger.removeHandler(retrying)
+        logger.removeHandler(handler)
         logger.setLevel(level)
+
+
+# A minute's or an hour's Retry-After, honoured: the client is surely still waiting.
+PATIENT = Backoff(base=FAST.base, cap=FAST.cap, max_retry_after=7200.0)
+
+
+async def test_a_call_cancelled_while_waiting_to_retry(emulator: Emulator, gate: Gate, retrying: _Retrying) -> None:
+    (row,) = emulator.seed([{"name": "Acme"}])
+    emulator.inject_fault(method="GET", path="/organizations/*", status=429, retry_after=60)
+    async with one_connection_client(gate.url, emulator.api_key, PATIENT) as client:
+        assert client.session is not None
+        async with client.session:
+            task = asyncio.create_task(client.organizations.get(row["id"]))
+
+            async def waiting() -> None:
+                async with asyncio.timeout(SAFETY_NET):
+                    await retrying.waiting.wait()
+
+            await cancel_once(task, waiting)
+            assert [request.status for request in emulator.requests] == [429]
+            await still_works(client, row["id"])
+
+
+async def test_closing_the_client_ends_a_call_waiting_to_retry(emulator: Emulator, retrying: _Retrying) -> None:
+    (row,) = emulator.seed([{"name": "Acme"}])
+    emulator.inject_fault(method="GET", path="/organizations/*", status=503, retry_after=3600)
+    client = AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, backoff=PATIENT)
+    task = asyncio.create_task(client.organizations.get(row["id"]))
+    async with asyncio.timeout(SAFETY_NET):
+        await retrying.waiting.wait()
+        await client.close()
+        with pytest.raises(ClientClosedError, match="waited to be sent again") as caught:
+            await task
+    assert "its outcome is unknown" in str(caught.value)  # the 503's
+    assert [request.status for request in emulator.requests] == [503]
+
+
+async def test_closing_the_client_ends_a_call_queued_in_its_rate_limiter(emulator: Emulator) -> None:
+    (row,) = emulator.seed([{"name": "Acme"}])
+    queued, never = asyncio.Event(), asyncio.Event()
+
+    async def queue_forever(_: float) -> None:
+        queued.set()
+        await never.wait()
+
+    # One request at once, and a queue that never moves: the second call waits until the close.
+    limiter = RateLimiter(requests_per_minute=2, headroom=1, burst=1, sleep=queue_forever)
+    client = AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, rate_limiter=limiter)
+    async with asyncio.timeout(SAFETY_NET):
+        await client.organizations.get(row["id"])
+        call = asyncio.create_task(client.organizations.get(row["id"]))
+        await queued.wait()
+        await client.close()
+        with pytest.raises(ClientClosedError, match="waited to be sent"):
+            await call
+    assert len(emulator.requests) == 1
+
+
+async def test_a_callers_cancellation_of_a_queued_call_stays_one_when_the_client_closes(emulator: Emulator) -> None:
+    (row,) = emulator.seed([{"name": "Acme"}])
+    queued, never = asyncio.Event(), asyncio.Event()
+
+    async def queue_forever(_: float) -> None:
+        queued.set()
+        await never.wait()
+
+    limiter = RateLimiter(requests_per_minute=2, headroom=1, burst=1, sleep=queue_forever)
+    client = AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, rate_limiter=limiter)
+    async with asyncio.timeout(SAFETY_NET):
+        await client.organizations.get(row["id"])
+        call = asyncio.create_task(client.organizations.get(row["id"]))
+        await queued.wait()
+        call.cancel()  # the caller's, before the close's
+        await client.close()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+    assert call.cancelled()
 
 
 async def test_an_async_for_cancelled_between_pages(

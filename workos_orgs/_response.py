@@ -299,7 +299,7 @@ _BEFORE_AN_OPENING_QUOTE: Final = (b"[", b"{", b",", b":", b" ", b"\t", b"\n", b
 """What may come before a string's opening quote in JSON."""
 
 
-def _too_many_elements(body: bytes) -> int | None:
+def _too_many_elements(body: bytes, *, exact: bool = True) -> int | None:
     """How many strings, or arrays, objects and their items, a large `body` holds (at least),
     if more than `MOST_ELEMENTS_PER_BYTE` allows (counted, not decoded); None for a body that
     may be decoded.
@@ -308,7 +308,9 @@ def _too_many_elements(body: bytes) -> int | None:
     too: a metadata value may be JSON text) and lower bounds (a quote that is not escaped ends
     or opens a string; a comma right after a closing quote is an item's).  Only a body between
     them has its strings found one by one -- at most one per 10 bytes, 1-2 seconds for a
-    16 MiB body made to need it -- and the commas and brackets inside them taken off.
+    16 MiB body made to need it -- and the commas and brackets inside them taken off; unless
+    not `exact`, when the upper bound is taken as the count (an error's body, whose decoding
+    is worth no such wait).
     """
     if len(body) < DENSITY_CHECKED_FROM:
         return None
@@ -329,6 +331,8 @@ def _too_many_elements(body: bytes) -> int | None:
         return after_strings
     if marks <= most:
         return None
+    if not exact:
+        return marks
     for strings, match in enumerate(_JSON_STRING.finditer(body), start=1):
         if strings > most:
             return strings
@@ -418,8 +422,9 @@ def decode_error(response: Response, *, secret: Secret | None = None, now: float
     body = response.body if secret is None else redact(response.body, secret)
     text = body_text(body)
     payload: Any = None
-    # A body of far more elements than the API sends is summed up from its text.
-    if response.complete and _too_many_elements(body) is None:
+    # A body of far more elements than the API sends is summed up from its text; so is one
+    # that only its strings, found one by one, could clear (no error of the API's is one).
+    if response.complete and _too_many_elements(body, exact=False) is None:
         with contextlib.suppress(orjson.JSONDecodeError):
             payload = orjson.loads(body)
     message: str | None = None

@@ -36,7 +36,7 @@ from workos_orgs import (
     ResponseValidationError,
     WorkOSError,
 )
-from workos_orgs._response import MAX_RESPONSE_BYTES
+from workos_orgs._response import DENSITY_CHECKED_FROM, MAX_RESPONSE_BYTES
 from workos_orgs.emulator import Emulator
 
 from .. import clock
@@ -238,6 +238,25 @@ async def test_a_body_of_tiny_values_is_not_decoded(status: int, bomb: Callable[
         assert "elements (strings, or arrays, objects and their items)" in str(caught.value)
     else:
         assert caught.value.json is None
+
+
+@pytest.mark.parametrize("status", [404, 503])
+async def test_an_error_body_only_its_strings_could_clear_is_summed_up_not_decoded(status: int) -> None:
+    # A mebibyte of strings full of commas: more commas than the bound allows, but inside
+    # strings.  A page like it is decoded once its strings are found one by one (seconds of
+    # the event loop, at 16 MiB); an error body is not worth that wait, and no error of the
+    # API's looks like it: it is summed up from its text.
+    pad = [",,,,,,,,"] * (DENSITY_CHECKED_FROM // 11)
+    data = orjson.dumps({"message": "Upstream failed", "code": "upstream_error", "pad": pad})
+    async with Hostile(gzipped(status, data)) as server, client_for(server, max_retries=0) as client:
+        with pytest.raises(APIStatusError) as caught:
+            async with asyncio.timeout(SAFETY_NET):
+                await client.organizations.get(ORG_ID)
+    error = caught.value
+    assert (error.status_code, error.code, error.json) == (status, None, None)
+    assert error.message == data[:200].decode()  # the start of its text, as for a body that is not JSON
+    assert error.body is not None
+    assert error.body.startswith(data[:1000].decode())
 
 
 async def test_a_large_page_whose_metadata_is_json_text_is_decoded(emulator: Emulator) -> None:

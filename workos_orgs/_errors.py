@@ -48,7 +48,24 @@ def _describe(error: FieldError) -> str:
 
 
 class WorkOSError(Exception):
-    """Base class of every error this SDK raises."""
+    """Base class of every error this SDK raises.
+
+    Every one survives pickling (a process pool sends a job's error back pickled), with its
+    message and attributes; its cause and traceback stay behind, as any exception's do.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Most subclasses take keyword-only arguments that ``args`` does not hold, so the
+        # default (calling the class with ``args``) would fail in the process unpickling it.
+        return _unpickled, (type(self), self.args, self.__dict__)
+
+
+def _unpickled(kind: type[WorkOSError], args: tuple[Any, ...], state: dict[str, Any]) -> WorkOSError:
+    """An error as it was pickled, rebuilt without calling its ``__init__`` again."""
+    error = kind.__new__(kind, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigurationError(WorkOSError, ValueError):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
+from collections.abc import Awaitable
+
 import pytest
 
 from workos_orgs import (
@@ -177,3 +180,55 @@ async def test_unknown_fields_and_enum_values_are_kept_or_ignored(client: AsyncW
     assert domain.state == "quarantined"
     assert domain.verification_strategy == "carrier_pigeon"
     assert domain.verification_token is None
+
+
+async def test_every_kind_of_error_survives_pickling(client: AsyncWorkOS, emulator: Emulator) -> None:
+    # A ProcessPoolExecutor, multiprocessing or Celery's prefork pool sends a job's error back
+    # pickled: one that cannot be rebuilt breaks the pool (BrokenProcessPool) instead.
+    errors: list[WorkOSError] = []
+
+    async def caught(call: Awaitable[object]) -> None:
+        with pytest.raises(WorkOSError) as raised:
+            await call
+        errors.append(raised.value)
+
+    await caught(client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV"))  # NotFoundError
+    await caught(client.organizations.create(name="Acme", external_id="é"))  # UnprocessableEntityError
+    emulator.inject_fault(method="GET", path="/organizations/*", status=429, retry_after=7)
+    await caught(client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV", max_retries=0))  # RateLimitError
+    emulator.inject_fault(method="GET", path="/organizations/*", status=200, body=[1])
+    await caught(client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV"))  # ResponseValidationError
+    emulator.inject_fault(method="GET", path="/organizations/*", drop="before", times=3)
+    await caught(client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV", max_retries=0))  # APIConnectionError
+    await caught(client.organizations.get(""))  # InvalidArgumentError
+    await caught(client.organizations.get("org_1", time_out=3))  # type: ignore[call-arg]  # UnexpectedOptionError
+    async with AsyncWorkOS(api_key="sk_test_not_this_emulators", base_url=emulator.url) as stranger:
+        await caught(stranger.organizations.sync([{"external_id": "a", "name": "A"}]))  # SyncStoppedError
+    with pytest.raises(WorkOSError) as configuration:
+        AsyncWorkOS(api_key="sk_test_x", base_url="ftp://example.com")
+    errors.append(configuration.value)
+    kinds = [type(error).__name__ for error in errors]
+    assert kinds == [
+        "NotFoundError",
+        "UnprocessableEntityError",
+        "RateLimitError",
+        "ResponseValidationError",
+        "APIConnectionError",
+        "InvalidArgumentError",
+        "UnexpectedOptionError",
+        "SyncStoppedError",
+        "ConfigurationError",
+    ]
+    for error in errors:
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error)
+        assert (str(copy), repr(copy), copy.args) == (str(error), repr(error), error.args)
+        assert vars(copy).keys() == vars(error).keys()
+        for name, value in vars(error).items():
+            if name != "report":  # a SyncReport, compared by what it says
+                assert getattr(copy, name) == value, name
+    rate_limited = errors[2]
+    assert isinstance(rate_limited, RateLimitError)
+    assert pickle.loads(pickle.dumps(rate_limited)).retry_after == 7.0
+    stopped = pickle.loads(pickle.dumps(errors[7]))
+    assert str(stopped.report) == str(errors[7].report)  # type: ignore[attr-defined]

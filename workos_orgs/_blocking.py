@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import weakref
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from types import TracebackType
 from typing import (
     Any,
@@ -29,7 +29,7 @@ import aiohttp
 
 from ._base_client import ClientOptions
 from ._blocking_pager import Pager
-from ._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport, check_sync_options
+from ._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncItem, SyncReport, check_sync_options, read_item
 from ._client import DEFAULT_TIMEOUT, AsyncWorkOS
 from ._errors import InvalidArgumentError
 from ._loop_thread import CallerInbox, LoopThread
@@ -493,7 +493,7 @@ class BlockingOrganizations(_BlockingResource):
         events = None if on_event is None else inbox.forward(_called_in_this_thread(on_event))
         return self._runner.call(
             lambda api: api.organizations.sync(
-                inbox.iterate(records),
+                inbox.iterate(_read_items(records)),
                 concurrency=concurrency,
                 prune=prune,
                 dry_run=dry_run,
@@ -502,6 +502,13 @@ class BlockingOrganizations(_BlockingResource):
             ),
             inbox,
         )
+
+
+def _read_items(records: Iterable[SyncItem]) -> Iterator[SyncItem]:
+    """`records`, each mapping read whole as it comes: in the caller's thread, where its values
+    (a lazy ``domains``, an ORM row's fields) belong, as the iterator does."""
+    for item in records:
+        yield read_item(item)
 
 
 class BlockingOrganizationDomainsWithRawResponse(_BlockingResource):

@@ -629,6 +629,21 @@ SyncItem = OrganizationRecord | Mapping[str, Any] | InvalidRecordError
 not be read (a reader yields it in place of the record; it is counted as failed)."""
 
 
+def read_item(item: Any) -> OrganizationRecord | InvalidRecordError:
+    """`item` as a record, or the error that fails it; a mapping is read here, whole.
+
+    Reading a mapping reads its values (a lazy ``domains``, an ORM row's fields): any error
+    that raises other than `InvalidRecordError` is the input's own, as if iterating it had
+    failed.  The blocking client calls this in the caller's thread, where those values live.
+    """
+    if isinstance(item, OrganizationRecord | InvalidRecordError):
+        return item
+    try:
+        return OrganizationRecord.from_mapping(item)
+    except InvalidRecordError as error:
+        return error
+
+
 class _Reader:
     """Turns the input into records, failing the items that cannot be one; remembers what it saw."""
 
@@ -643,7 +658,7 @@ class _Reader:
         iterator = aiter(_each(items))
         while not self.job.over:
             try:
-                item = await anext(iterator)
+                item = read_item(await anext(iterator))
             except StopAsyncIteration:
                 return
             except Exception as error:  # the input broke: what was read is finished, nothing pruned
@@ -654,19 +669,11 @@ class _Reader:
             if record is not None:
                 yield record
 
-    async def _record(self, item: Any, index: str) -> OrganizationRecord | None:
+    async def _record(self, item: OrganizationRecord | InvalidRecordError, index: str) -> OrganizationRecord | None:
         if isinstance(item, InvalidRecordError):
             await self._fail(item, item.source or index)
             return None
-        if isinstance(item, OrganizationRecord):
-            record = item if item.source is not None else attrs.evolve(item, source=index)
-        else:
-            try:
-                record = OrganizationRecord.from_mapping(item)
-            except InvalidRecordError as error:
-                await self._fail(error, index)
-                return None
-            record = attrs.evolve(record, source=index)
+        record = item if item.source is not None else attrs.evolve(item, source=index)
         assert record.source is not None
         first = self.firsts.get(record.external_id)
         if first is not None:

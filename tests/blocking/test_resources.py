@@ -187,6 +187,60 @@ def test_sync_reads_records_and_reports_in_the_callers_thread(client: WorkOS) ->
     assert len(list(client.organizations.list(limit=100))) == 41
 
 
+def test_sync_reads_each_mapping_record_whole_in_the_callers_thread(client: WorkOS) -> None:
+    # A record's values may belong to the caller's thread as its iterator does: a lazy
+    # ``domains`` over a database cursor, an ORM row's fields.  They were read on the loop's.
+    caller = threading.current_thread()
+    read_in: list[threading.Thread] = []
+
+    class Row(typing.Mapping[str, typing.Any]):
+        def __init__(self, number: int) -> None:
+            self.number = number
+
+        def __getitem__(self, key: str) -> typing.Any:
+            read_in.append(threading.current_thread())
+            return {"external_id": f"r-{self.number}", "name": f"R {self.number}", "domains": self.domains()}[key]
+
+        def __iter__(self) -> typing.Iterator[str]:
+            return iter(("external_id", "name", "domains"))
+
+        def __len__(self) -> int:
+            return 3
+
+        def domains(self) -> typing.Iterator[str]:
+            read_in.append(threading.current_thread())
+            yield f"r{self.number}.example"
+
+    report = client.organizations.sync((Row(number) for number in range(12)), concurrency=4)
+    assert (report.created, report.failed) == (12, 0)
+    assert len(read_in) >= 12 * 2
+    assert set(read_in) == {caller}
+    assert [domain.domain for domain in client.organizations.get_by_external_id("r-3").domains] == ["r3.example"]
+
+
+def test_a_mapping_record_that_raises_when_read_stops_sync_as_a_failing_input_does(client: WorkOS) -> None:
+    class LostRow(typing.Mapping[str, str]):
+        def __getitem__(self, key: str) -> str:
+            raise OSError("the database connection went away")
+
+        def __iter__(self) -> typing.Iterator[str]:
+            return iter(("external_id", "name"))
+
+        def __len__(self) -> int:
+            return 2
+
+    records: list[typing.Mapping[str, str]] = [
+        {"external_id": "a", "name": "A"},
+        LostRow(),
+        {"external_id": "b", "name": "B"},
+    ]
+    with pytest.raises(SyncInputError, match="went away") as raised:
+        client.organizations.sync(records, concurrency=1)
+    assert isinstance(raised.value.__cause__, OSError)
+    assert raised.value.report.created == 1
+    assert [organization.external_id for organization in client.organizations.list()] == ["a"]
+
+
 def test_an_error_in_on_event_stops_sync_and_is_raised(client: WorkOS) -> None:
     def on_event(event: SyncEvent) -> None:
         raise LookupError(f"cannot record {event.external_id}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -184,6 +184,41 @@ async def test_an_input_that_raises_midway_finishes_what_it_read_and_never_prune
     assert len(events) == 10
     assert isinstance(caught.value.__cause__, OSError)
     assert "created 10" in str(caught.value)
+    assert await external_ids(client) == sorted([*(f"r-{n}" for n in range(10)), "stale"])
+
+
+class LostRow(Mapping[str, Any]):
+    """A database row whose values are read when asked for, after its connection went away."""
+
+    def __getitem__(self, key: str) -> Any:
+        raise OSError("the database connection went away")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("external_id", "name"))
+
+    def __len__(self) -> int:
+        return 2
+
+
+async def test_a_mapping_that_raises_when_read_stops_the_input_as_a_failing_input_does(
+    client: AsyncWorkOS, emulator: Emulator
+) -> None:
+    # It escaped as itself, with no report, and the task group cancelled the writes in flight:
+    # organizations were made that no event or report mentioned.
+    emulator.seed([{"name": "Stale", "external_id": "stale"}])
+    rows: list[Mapping[str, Any]] = [{"external_id": f"r-{number}", "name": f"R {number}"} for number in range(10)]
+    events: list[SyncEvent] = []
+    with pytest.raises(SyncInputError, match="the database connection went away") as caught:
+        await client.organizations.sync(
+            [*rows, LostRow(), {"external_id": "after", "name": "After"}],
+            prune=True,
+            concurrency=4,
+            on_event=events.append,
+        )
+    report = caught.value.report
+    assert (report.created, report.deleted, report.failed) == (10, 0, 0)
+    assert len(events) == 10
+    assert isinstance(caught.value.__cause__, OSError)
     assert await external_ids(client) == sorted([*(f"r-{n}" for n in range(10)), "stale"])
 
 

@@ -166,6 +166,20 @@ async def _cancel_calls_and_close(client: AsyncCloseable) -> None:
     await client.close()
 
 
+def _stop_soon(loop: asyncio.AbstractEventLoop, stopping: threading.Event) -> None:
+    """Have `loop` stop, and its thread end, unless that is under way already."""
+
+    def stop() -> None:
+        # Said where the loop stops, when it stops: a KeyboardInterrupt ending the loop before
+        # then (a call's, while it is cancelled) must not end the thread with the client open.
+        if not stopping.is_set():
+            stopping.set()
+            loop.stop()
+
+    with contextlib.suppress(RuntimeError):  # the loop is closed: it stopped already
+        loop.call_soon_threadsafe(stop)
+
+
 class LoopThread(Generic[C]):
     """Runs coroutines against `client` on one event loop in one daemon thread.
 
@@ -178,7 +192,9 @@ class LoopThread(Generic[C]):
         self._client = client
         self._remake = remake
         self._name = name
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._holder: int | None = None  # the thread inside `_held`, if any
+        self._close_deferred = False
         self._loop: _PollingLoop | None = None
         self._thread: threading.Thread | None = None
         self._calls: set[concurrent.futures.Future[Any]] = set()
@@ -199,6 +215,26 @@ class LoopThread(Generic[C]):
         """Whether `close` was called."""
         return self._closed
 
+    @contextlib.contextmanager
+    def _held(self) -> Iterator[None]:
+        """The lock, for one of the sections below.  A signal handler runs in the main thread
+        between two bytecodes, so it may call `close` while that thread is inside one: `close`
+        then leaves the work to the end of the section (see `close`)."""
+        try:
+            with self._lock:
+                if self._holder is not None:  # a signal handler's section, inside this thread's
+                    yield
+                    return
+                self._holder = threading.get_ident()
+                try:
+                    yield
+                finally:
+                    self._holder = None
+        finally:
+            if self._close_deferred and self._holder is None:
+                self._close_deferred = False
+                self.close()
+
     def call(self, function: Callable[[C], Coroutine[Any, Any, R]], inbox: CallerInbox | None = None) -> R:
         """Run ``function(client)`` on the loop and wait for its result (or its error).
 
@@ -207,7 +243,7 @@ class LoopThread(Generic[C]):
         refuse_running_loop()
         if self._closed:  # without the lock: a closed thread's lock is not reset in a forked child
             raise ClientClosedError(_CLOSED)
-        with self._lock:
+        with self._held():
             if self._closed:
                 raise ClientClosedError(_CLOSED)
             loop = self._start()
@@ -226,7 +262,7 @@ class LoopThread(Generic[C]):
         finally:
             # A caller interrupted while waiting (KeyboardInterrupt) cancels its request.
             future.cancel()
-            with self._lock:
+            with self._held():
                 self._calls.discard(future)
 
     def stream(self, function: Callable[[C], AsyncSource[R]]) -> Generator[R, None, None]:
@@ -241,7 +277,7 @@ class LoopThread(Generic[C]):
         once the client is closed, or in a forked child, the next item is `ClientClosedError`.
         """
         refuse_running_loop()
-        with self._lock:
+        with self._held():
             if self._closed:
                 raise ClientClosedError(_CLOSED)
             loop = self._start()
@@ -291,40 +327,50 @@ class LoopThread(Generic[C]):
         return self._loop
 
     def close(self) -> None:
-        """Cancel calls in flight, close the client's session, stop the loop and end the thread."""
-        with self._lock:
+        """Cancel calls in flight, close the client's session, stop the loop and end the thread.
+
+        Called by a signal handler while this very thread is inside one of the sections that
+        hold the lock (starting the thread, say), it is done as that section ends, at once
+        after the handler returns: waiting here for the lock would wait for ever.
+        """
+        if self._holder == threading.get_ident():
+            self._close_deferred = True
+            return
+        with self._held():
             if self._closed:
                 return
-            self._closed = True
             loop, thread, stopping = self._loop, self._thread, self._stopping
-            self._loop = self._thread = None
             calls = list(self._calls)
+            finished: concurrent.futures.Future[None] | None = None
+            if loop is not None and thread is not None:
+                # The loop stops itself once the client is closed, and both are asked for
+                # before this client counts as closed: a KeyboardInterrupt anywhere in here
+                # leaves either a client a second close() closes, or one closing on its own.
+                finished = asyncio.run_coroutine_threadsafe(_cancel_calls_and_close(self._client), loop)
+                finished.add_done_callback(lambda _: _stop_soon(loop, stopping))
+            self._closed = True
+            self._loop = self._thread = None
         _LIVE.discard(self)
         for call in calls:
             call.cancel()
-        if loop is None or thread is None:
-            return  # never started: no session, no thread
-        finished = asyncio.run_coroutine_threadsafe(_cancel_calls_and_close(self._client), loop)
-
-        def stop() -> None:
-            # Said where the loop stops, when it stops: a KeyboardInterrupt ending the loop
-            # before then (a call's, while it is cancelled) must not end the thread with the
-            # client still open.
-            stopping.set()
-            loop.stop()
-
-        if threading.current_thread() is thread:
-            # Collected on the loop thread itself: it cannot wait for itself.
-            finished.add_done_callback(lambda _: loop.call_soon_threadsafe(stop))
+        if finished is None or thread is None or threading.current_thread() is thread:
+            # Never started (no session, no thread); or collected on the loop thread itself,
+            # which cannot wait for itself.
             return
         try:
             finished.result()
+        except BaseException:
+            # Interrupted while the client closes (Ctrl-C): the loop stops at once.
+            assert loop is not None
+            _stop_soon(loop, stopping)
+            raise
         finally:
-            loop.call_soon_threadsafe(stop)
             thread.join()
 
     def _forget_parent(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._holder = None
+        self._close_deferred = False
         self._calls = set()
         loop, self._loop, self._thread = self._loop, None, None
         if loop is None or self._closed:

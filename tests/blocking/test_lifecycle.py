@@ -529,3 +529,80 @@ def test_a_forked_child_that_exits_normally_is_quiet_and_leaves_the_parent_worki
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=SAFETY_NET, check=False
     )
     assert (finished.returncode, finished.stdout, finished.stderr) == (0, "done\n", "")
+
+
+@pytest.mark.parametrize("use", ["a call", "a walk"])
+def test_close_from_a_signal_handler_while_the_client_starts_its_thread_does_not_hang(
+    emulator: Emulator, use: str
+) -> None:
+    # A SIGTERM handler that closes the client is a common pattern; Python runs it in the main
+    # thread between two bytecodes, which may be inside the client's own lock -- held longest
+    # while the first call starts the loop thread.  The lock, not reentrant, then waited for itself.
+    call = (
+        "client.organizations.get('org_01ARZ3NDEKTSV4RRFFQ69G5FAV')"
+        if use == "a call"
+        else "list(client.organizations.list())"
+    )
+    script = (
+        "import signal, sys, threading\n"
+        "from workos_orgs import ClientClosedError, WorkOS\n"
+        f"client = WorkOS(api_key={emulator.api_key!r}, base_url={emulator.url!r})\n"
+        "handled = []\n"
+        "def on_signal(signum, frame):\n"
+        "    handled.append(signum)\n"
+        "    client.close()\n"
+        "signal.signal(signal.SIGUSR1, on_signal)\n"
+        "def trace(frame, event, arg):\n"
+        "    # The signal arrives as the client starts its loop thread, inside its lock.\n"
+        "    if event == 'call' and frame.f_code.co_name == '_start' and not handled:\n"
+        "        signal.raise_signal(signal.SIGUSR1)\n"
+        "sys.settrace(trace)\n"
+        "try:\n"
+        f"    {call}\n"
+        "except ClientClosedError as error:\n"
+        "    print(type(error).__name__)\n"
+        "sys.settrace(None)\n"
+        "try:\n"
+        "    client.organizations.get('org_01ARZ3NDEKTSV4RRFFQ69G5FAV')\n"
+        "except ClientClosedError as error:\n"
+        "    print('closed:', error)\n"
+        "print(handled == [signal.SIGUSR1], threading.active_count())\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=SAFETY_NET, check=False
+    )
+    closed = "closed: This WorkOS client is closed; create a new one.\n"
+    assert (finished.returncode, finished.stdout, finished.stderr) == (0, f"ClientClosedError\n{closed}True 1\n", "")
+
+
+def test_a_close_interrupted_by_ctrl_c_still_ends_the_thread_and_closes_the_session(emulator: Emulator) -> None:
+    # Ctrl-C lands between two bytecodes: here, in close(), just after the client counts as
+    # closed.  The loop thread and its session were left running for good, and a second
+    # close() did nothing.
+    client = WorkOS(api_key=emulator.api_key, base_url=emulator.url)
+    client.organizations.list(limit=1).first_page()  # the thread and the session exist
+    (thread,) = loop_threads()
+
+    def trace(frame: Any, event: str, arg: Any) -> Any:
+        if frame.f_code is LoopThread.close.__code__:
+            return interrupt_once_closed
+        return None
+
+    def interrupt_once_closed(frame: Any, event: str, arg: Any) -> Any:
+        if event == "line" and frame.f_locals["self"].closed:
+            sys.settrace(None)
+            frame.f_trace = None
+            raise KeyboardInterrupt
+        return interrupt_once_closed
+
+    sys.settrace(trace)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            client.close()
+    finally:
+        sys.settrace(None)
+    client.close()  # a second close, as a program that catches Ctrl-C would make
+    thread.join(SAFETY_NET)
+    assert not thread.is_alive()
+    with pytest.raises(ClientClosedError):
+        client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV")

@@ -112,9 +112,10 @@ class _Runner:
             self._view = (root, view)
         return view
 
-    def call(self, function: _AsyncCall[R], inbox: CallerInbox | None = None) -> R:
-        """Await ``function(async client)`` on the loop thread; its result, or its error."""
-        return self.loop_thread.call(lambda _: function(self.async_client()), inbox)
+    def call(self, function: _AsyncCall[R], inbox: CallerInbox | None = None, *, reports_on_close: bool = False) -> R:
+        """Await ``function(async client)`` on the loop thread; its result, or its error
+        (see `LoopThread.call` for `inbox` and `reports_on_close`)."""
+        return self.loop_thread.call(lambda _: function(self.async_client()), inbox, reports_on_close=reports_on_close)
 
 
 _Made = TypeVar("_Made")
@@ -501,6 +502,7 @@ class BlockingOrganizations(_BlockingResource):
                 rate_limiter=rate_limiter,
             ),
             inbox,
+            reports_on_close=True,  # SyncStoppedError with the report, as from async code
         )
 
 

@@ -26,6 +26,7 @@ import attrs
 from ._contract import EXTERNAL_ID_ALREADY_USED, LIST_LIMIT_MAX, DomainState, normalize_domain
 from ._domain_data import domain_data_list
 from ._errors import (
+    CLOSING_CANCEL_MESSAGE,
     AuthenticationError,
     BadRequestError,
     ClientClosedError,
@@ -766,7 +767,17 @@ async def sync_organizations(
     started = time.monotonic()
     job = _Job(store, dry_run=dry_run, on_event=on_event)
     reader = _Reader(job)
-    await _pool(reader.records(records), job.sync_one, concurrency)
+    try:
+        await _pool(reader.records(records), job.sync_one, concurrency)
+    except asyncio.CancelledError as cancelled:
+        # The blocking client's close() cancels its calls: the job stops as it does when an
+        # async client is closed under it, with what was done.
+        task = asyncio.current_task()
+        if cancelled.args != (CLOSING_CANCEL_MESSAGE,) or task is None or task.uncancel() > 0:
+            raise
+        job.stopped = job.stopped or ClientClosedError(
+            "This WorkOS client was closed while the sync ran; create a new one to run it again."
+        )
     if job.stopped is not None:
         job.report.elapsed = time.monotonic() - started
         raise SyncStoppedError(job.report, job.stopped) from job.stopped

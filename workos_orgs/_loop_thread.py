@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterable, Iterator
 from typing import Any, Final, Generic, Protocol, TypeVar
 
-from ._errors import ClientClosedError
+from ._errors import CLOSING_CANCEL_MESSAGE, ClientClosedError
 from ._event_loops import refuse_running_loop
 
 R = TypeVar("R")
@@ -160,7 +160,7 @@ async def _cancel_calls_and_close(client: AsyncCloseable) -> None:
     current = asyncio.current_task()
     calls = [task for task in asyncio.all_tasks() if task is not current]
     for task in calls:
-        task.cancel()
+        task.cancel(CLOSING_CANCEL_MESSAGE)
     # Every cancelled request gives its connection back before the session closes.
     await asyncio.gather(*calls, return_exceptions=True)
     await client.close()
@@ -198,6 +198,7 @@ class LoopThread(Generic[C]):
         self._loop: _PollingLoop | None = None
         self._thread: threading.Thread | None = None
         self._calls: set[concurrent.futures.Future[Any]] = set()
+        self._reporting: set[concurrent.futures.Future[Any]] = set()  # of calls that end themselves on close
         self._closed = False
         self._stopping = threading.Event()  # set as `close` stops the loop, on the loop thread
         # What a forked child inherited from its parent's loop thread: let go of, never used again,
@@ -235,10 +236,18 @@ class LoopThread(Generic[C]):
                 self._close_deferred = False
                 self.close()
 
-    def call(self, function: Callable[[C], Coroutine[Any, Any, R]], inbox: CallerInbox | None = None) -> R:
+    def call(
+        self,
+        function: Callable[[C], Coroutine[Any, Any, R]],
+        inbox: CallerInbox | None = None,
+        *,
+        reports_on_close: bool = False,
+    ) -> R:
         """Run ``function(client)`` on the loop and wait for its result (or its error).
 
         With an `inbox`, this thread does the work the coroutine hands back while it waits.
+        Closing the client cancels the call (`ClientClosedError` here); one that
+        `reports_on_close` (a sync) is left to end itself instead, with its own error.
         """
         refuse_running_loop()
         if self._closed:  # without the lock: a closed thread's lock is not reset in a forked child
@@ -250,6 +259,8 @@ class LoopThread(Generic[C]):
             outcome: _Outcome[R] = _Outcome()
             future = asyncio.run_coroutine_threadsafe(outcome.settle(function(self._client)), loop)
             self._calls.add(future)
+            if reports_on_close:
+                self._reporting.add(future)
         try:
             if inbox is not None:
                 inbox.serve_until(future)
@@ -264,6 +275,7 @@ class LoopThread(Generic[C]):
             future.cancel()
             with self._held():
                 self._calls.discard(future)
+                self._reporting.discard(future)
 
     def stream(self, function: Callable[[C], AsyncSource[R]]) -> Generator[R, None, None]:
         """Every item of ``function(client)``, an async iterator walked by one task on the loop.
@@ -340,7 +352,7 @@ class LoopThread(Generic[C]):
             if self._closed:
                 return
             loop, thread, stopping = self._loop, self._thread, self._stopping
-            calls = list(self._calls)
+            calls = list(self._calls - self._reporting)
             finished: concurrent.futures.Future[None] | None = None
             if loop is not None and thread is not None:
                 # The loop stops itself once the client is closed, and both are asked for
@@ -372,6 +384,7 @@ class LoopThread(Generic[C]):
         self._holder = None
         self._close_deferred = False
         self._calls = set()
+        self._reporting = set()
         loop, self._loop, self._thread = self._loop, None, None
         if loop is None or self._closed:
             return

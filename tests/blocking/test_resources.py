@@ -16,6 +16,7 @@ from workos_orgs import (
     APIResponse,
     AsyncWorkOS,
     BlockingOrganizations,
+    ClientClosedError,
     ConfigurationError,
     DomainData,
     DomainState,
@@ -31,6 +32,7 @@ from workos_orgs import (
     SyncEvent,
     SyncInputError,
     SyncReport,
+    SyncStoppedError,
     WorkOS,
 )
 from workos_orgs.emulator import Emulator
@@ -239,6 +241,41 @@ def test_a_mapping_record_that_raises_when_read_stops_sync_as_a_failing_input_do
     assert isinstance(raised.value.__cause__, OSError)
     assert raised.value.report.created == 1
     assert [organization.external_id for organization in client.organizations.list()] == ["a"]
+
+
+@pytest.mark.parametrize("closed_from", ["another thread", "on_event itself"])
+def test_closing_the_client_during_sync_stops_it_with_its_report(emulator: Emulator, closed_from: str) -> None:
+    # As AsyncWorkOS does: SyncStoppedError with what was done.  It was a bare
+    # ClientClosedError, and the report of what had been written was lost.
+    client = WorkOS(api_key=emulator.api_key, base_url=emulator.url)
+    heard: list[SyncEvent] = []
+    closer: list[threading.Thread] = []
+
+    def on_event(event: SyncEvent) -> None:
+        heard.append(event)
+        if len(heard) == 20:
+            if closed_from == "on_event itself":
+                client.close()
+            else:
+                # Waited for here, so that the job surely has more to do when it is closed.
+                closer.append(threading.Thread(target=client.close))
+                closer[0].start()
+                closer[0].join()
+
+    records = [OrganizationRecord(f"r-{number}", f"R {number}") for number in range(200)]
+    with pytest.raises(SyncStoppedError) as stopped:
+        client.organizations.sync(records, concurrency=4, on_event=on_event, rate_limiter=None)
+    assert len(closer) == (1 if closed_from == "another thread" else 0)
+    client.close()
+    report = stopped.value.report
+    assert isinstance(stopped.value.__cause__, ClientClosedError)
+    # The report says what was done; on_event may not have heard of the last few (at most one
+    # a worker), whose telling the close cut short.
+    told = len([event for event in heard if event.action == "created"])
+    assert 20 <= told <= report.created <= told + 4
+    assert report.deleted == 0
+    made = [request for request in emulator.requests if request.method == "POST" and request.status == 201]
+    assert report.created <= len(made) <= report.created + 4  # at most the four in flight went unreported
 
 
 def test_an_error_in_on_event_stops_sync_and_is_raised(client: WorkOS) -> None:

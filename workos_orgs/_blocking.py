@@ -449,8 +449,9 @@ class BlockingOrganizations(_BlockingResource):
 
     Each method is `Organizations`' method of the same name (same arguments, docstring,
     errors and exactly-once guarantees), returning its result instead of a coroutine.
-    Every method also takes ``timeout``, ``max_retries`` and ``extra_headers`` for that call
-    alone; ``create`` takes an ``idempotency_key`` (one is generated when you pass none).
+    Every method but ``sync`` also takes ``timeout``, ``max_retries`` and ``extra_headers``
+    for that call alone (a sync runs on ``client.with_options(...)`` for other settings);
+    ``create`` takes an ``idempotency_key`` (one is generated when you pass none).
     """
 
     list: Final = blocking(Organizations.list)

@@ -29,6 +29,7 @@ import os
 import queue
 import selectors
 import threading
+import warnings
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterable, Iterator
@@ -391,7 +392,12 @@ class LoopThread(Generic[C]):
         # Closing the loop lets go of this process's copies of its wake-up pipe, and makes
         # closing anything inherited from it a no-op here rather than a write on a socket the
         # parent still uses.  The inherited client is kept, so nothing collects it meanwhile.
-        loop.close()
+        # The parent's calls queued on it, made but not started, are let go of unawaited:
+        # they were the parent's to run, and it runs them.  (Only this thread runs in a child
+        # just forked, so changing the warning filters for a moment touches no other.)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "coroutine .* was never awaited", RuntimeWarning)
+            loop.close()
         self._inherited.append((loop, self._client))
         self._client = self._remake(self._client)
 

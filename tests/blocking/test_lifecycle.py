@@ -606,3 +606,46 @@ def test_a_close_interrupted_by_ctrl_c_still_ends_the_thread_and_closes_the_sess
     assert not thread.is_alive()
     with pytest.raises(ClientClosedError):
         client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+
+
+def test_a_forked_child_is_quiet_about_the_calls_its_parent_had_queued(emulator: Emulator) -> None:
+    # gunicorn --preload and Celery's prefork pool fork while other threads use the client: a
+    # call queued on the parent's loop, made but not started, is not the child's to run.  The
+    # child said "coroutine ... was never awaited" for each (an error under -W error).
+    script = (
+        "import asyncio, os, sys, threading, warnings\n"
+        "from workos_orgs import RateLimiter, WorkOS\n"
+        "entered, release = threading.Event(), threading.Event()\n"
+        "class Stall(RateLimiter):\n"
+        "    stalled = False\n"
+        "    async def wait(self, method, path_segments):\n"
+        "        if not Stall.stalled:\n"
+        "            Stall.stalled = True\n"
+        "            # Another call, queued on the loop this one holds: made, not started.\n"
+        "            asyncio.run_coroutine_threadsafe(asyncio.sleep(0), asyncio.get_running_loop())\n"
+        "            entered.set()\n"
+        "            release.wait()\n"
+        f"client = WorkOS(api_key={emulator.api_key!r}, base_url={emulator.url!r}, rate_limiter=Stall())\n"
+        "first = threading.Thread(target=lambda: client.organizations.list(limit=1).first_page())\n"
+        "first.start()\n"
+        "entered.wait()\n"
+        "with warnings.catch_warnings():\n"
+        "    warnings.simplefilter('ignore', DeprecationWarning)\n"
+        "    pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    client.organizations.list(limit=1).first_page()\n"
+        "    sys.exit(0)\n"
+        "release.set()\n"
+        "first.join()\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "client.close()\n"
+        "print(os.waitstatus_to_exitcode(status))\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-W", "error::RuntimeWarning", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=SAFETY_NET,
+        check=False,
+    )
+    assert (finished.returncode, finished.stdout, finished.stderr) == (0, "0\n", "")

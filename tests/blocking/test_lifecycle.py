@@ -42,6 +42,14 @@ def loop_threads() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name == LOOP_THREAD]
 
 
+def run_python(script: str, *options: str) -> tuple[int, str, str]:
+    """`script` run by a Python of its own (with the interpreter `options`): exit code, stdout, stderr."""
+    finished = subprocess.run(
+        [sys.executable, *options, "-c", script], capture_output=True, text=True, timeout=SAFETY_NET, check=False
+    )
+    return finished.returncode, finished.stdout, finished.stderr
+
+
 def test_sixteen_threads_share_one_client(client: WorkOS) -> None:
     start = threading.Barrier(16)
     results: dict[int, tuple[str, str]] = {}
@@ -328,14 +336,7 @@ def test_a_client_nobody_closed_leaves_nothing_at_interpreter_exit(emulator: Emu
         "assert [t.name for t in threading.enumerate()] == ['MainThread', 'workos-orgs-loop']\n"
         "print('done')\n"
     )
-    finished = subprocess.run(
-        [sys.executable, "-X", "dev", "-W", "error", "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=SAFETY_NET,
-        check=False,
-    )
-    assert (finished.returncode, finished.stdout, finished.stderr) == (0, "done\n", "")
+    assert run_python(script, "-X", "dev", "-W", "error") == (0, "done\n", "")
 
 
 LET_GO = """
@@ -382,10 +383,7 @@ def test_letting_go_of_an_inherited_session_leaves_its_connections_open() -> Non
     # after the session's loop was closed.  That relies on aiohttp: with its loop closed, the
     # connector's close() touches no connection, and it warns of nothing.  An aiohttp that
     # changes either fails here.
-    finished = subprocess.run(
-        [sys.executable, "-W", "error", "-c", LET_GO], capture_output=True, text=True, timeout=SAFETY_NET, check=False
-    )
-    assert (finished.returncode, finished.stdout, finished.stderr) == (0, "open True True\n", "")
+    assert run_python(LET_GO, "-W", "error") == (0, "open True True\n", "")
 
 
 def _fork_and_run(child_work: object) -> int:
@@ -525,10 +523,7 @@ def test_a_forked_child_that_exits_normally_is_quiet_and_leaves_the_parent_worki
         "assert client.organizations.get(organization.id).name == 'Acme'\n"
         "print('done')\n"
     )
-    finished = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=SAFETY_NET, check=False
-    )
-    assert (finished.returncode, finished.stdout, finished.stderr) == (0, "done\n", "")
+    assert run_python(script) == (0, "done\n", "")
 
 
 @pytest.mark.parametrize("use", ["a call", "a walk"])
@@ -568,11 +563,8 @@ def test_close_from_a_signal_handler_while_the_client_starts_its_thread_does_not
         "    print('closed:', error)\n"
         "print(handled == [signal.SIGUSR1], threading.active_count())\n"
     )
-    finished = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=SAFETY_NET, check=False
-    )
     closed = "closed: This WorkOS client is closed; create a new one.\n"
-    assert (finished.returncode, finished.stdout, finished.stderr) == (0, f"ClientClosedError\n{closed}True 1\n", "")
+    assert run_python(script) == (0, f"ClientClosedError\n{closed}True 1\n", "")
 
 
 def test_a_close_interrupted_by_ctrl_c_still_ends_the_thread_and_closes_the_session(emulator: Emulator) -> None:
@@ -641,11 +633,4 @@ def test_a_forked_child_is_quiet_about_the_calls_its_parent_had_queued(emulator:
         "client.close()\n"
         "print(os.waitstatus_to_exitcode(status))\n"
     )
-    finished = subprocess.run(
-        [sys.executable, "-W", "error::RuntimeWarning", "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=SAFETY_NET,
-        check=False,
-    )
-    assert (finished.returncode, finished.stdout, finished.stderr) == (0, "0\n", "")
+    assert run_python(script, "-W", "error::RuntimeWarning") == (0, "0\n", "")

@@ -10,6 +10,7 @@ slow the machine is.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -164,7 +165,10 @@ async def test_closing_the_client_ends_a_call_waiting_to_retry(emulator: Emulato
     assert [request.status for request in emulator.requests] == [503]
 
 
-async def test_closing_the_client_ends_a_call_queued_in_its_rate_limiter(emulator: Emulator) -> None:
+@contextlib.asynccontextmanager
+async def a_call_queued_in_the_limiter(emulator: Emulator) -> AsyncIterator[tuple[AsyncWorkOS, asyncio.Task[object]]]:
+    """A client whose limiter lets one request through and then queues for ever, and a call
+    surely waiting in that queue."""
     (row,) = emulator.seed([{"name": "Acme"}])
     queued, never = asyncio.Event(), asyncio.Event()
 
@@ -172,13 +176,17 @@ async def test_closing_the_client_ends_a_call_queued_in_its_rate_limiter(emulato
         queued.set()
         await never.wait()
 
-    # One request at once, and a queue that never moves: the second call waits until the close.
     limiter = RateLimiter(requests_per_minute=2, headroom=1, burst=1, sleep=queue_forever)
     client = AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, rate_limiter=limiter)
     async with asyncio.timeout(SAFETY_NET):
         await client.organizations.get(row["id"])
-        call = asyncio.create_task(client.organizations.get(row["id"]))
+        call: asyncio.Task[object] = asyncio.create_task(client.organizations.get(row["id"]))
         await queued.wait()
+        yield client, call
+
+
+async def test_closing_the_client_ends_a_call_queued_in_its_rate_limiter(emulator: Emulator) -> None:
+    async with a_call_queued_in_the_limiter(emulator) as (client, call):
         await client.close()
         with pytest.raises(ClientClosedError, match="waited to be sent"):
             await call
@@ -186,19 +194,7 @@ async def test_closing_the_client_ends_a_call_queued_in_its_rate_limiter(emulato
 
 
 async def test_a_callers_cancellation_of_a_queued_call_stays_one_when_the_client_closes(emulator: Emulator) -> None:
-    (row,) = emulator.seed([{"name": "Acme"}])
-    queued, never = asyncio.Event(), asyncio.Event()
-
-    async def queue_forever(_: float) -> None:
-        queued.set()
-        await never.wait()
-
-    limiter = RateLimiter(requests_per_minute=2, headroom=1, burst=1, sleep=queue_forever)
-    client = AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, rate_limiter=limiter)
-    async with asyncio.timeout(SAFETY_NET):
-        await client.organizations.get(row["id"])
-        call = asyncio.create_task(client.organizations.get(row["id"]))
-        await queued.wait()
+    async with a_call_queued_in_the_limiter(emulator) as (client, call):
         call.cancel()  # the caller's, before the close's
         await client.close()
         with pytest.raises(asyncio.CancelledError):

@@ -9,7 +9,7 @@ other settings on the same connection.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final, Self, TypedDict, Unpack
 
 import attrs
@@ -126,6 +126,11 @@ class BaseClient:
         if backoff is not UNSET:
             settings = attrs.evolve(settings, retry=attrs.evolve(settings.retry, backoff=check_backoff(backoff)))
         return settings
+
+    async def _until_closed(self, work: Callable[[], Awaitable[None]], doing: str) -> None:
+        """`work`, ended at once by closing the client: then `ClientClosedError`, saying it was
+        closed while `doing` (a caller's own cancellation stays one)."""
+        await self._connection.sessions.wait(work, doing)
 
     async def _request(
         self,

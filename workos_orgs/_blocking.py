@@ -208,7 +208,7 @@ class WorkOS:
         # Runs when the runner goes: after the client, its views, resources and pagers have.
         self._bind(runner, weakref.finalize(runner, loop_thread.close))
 
-    def _bind(self, runner: _Runner, close: Callable[[], object] | None) -> None:
+    def _bind(self, runner: _Runner, close: weakref.finalize[[], _Runner] | None) -> None:
         """Make this a client (``close`` given) or a view of one, calling through `runner`."""
         self._runner = runner
         self._close = close
@@ -267,9 +267,11 @@ class WorkOS:
 
     def close(self) -> None:
         """End the client's thread and close its connections; a call still in flight gets
-        `ClientClosedError`.  Closing twice, or closing a view, does nothing."""
+        `ClientClosedError` (a `sync`, `SyncStoppedError` with its report).  Closing twice, or
+        closing a view, does nothing; a close interrupted (Ctrl-C) is finished by the next."""
         if self._close is not None:
-            self._close()
+            self._runner.loop_thread.close()
+            self._close.detach()  # nothing left for collection to do
 
     def __enter__(self) -> WorkOS:
         return self

@@ -26,7 +26,6 @@ import attrs
 from ._contract import EXTERNAL_ID_ALREADY_USED, LIST_LIMIT_MAX, DomainState, normalize_domain
 from ._domain_data import domain_data_list
 from ._errors import (
-    CLOSING_CANCEL_MESSAGE,
     AuthenticationError,
     BadRequestError,
     ClientClosedError,
@@ -750,6 +749,10 @@ def check_sync_options(*, concurrency: object, prune: object, dry_run: object, o
         )
 
 
+UntilClosed = Callable[[Callable[[], Awaitable[None]], str], Awaitable[None]]
+"""Runs a job unless the client is closed first: then `ClientClosedError`, at once."""
+
+
 async def sync_organizations(
     store: OrganizationStore,
     records: Iterable[SyncItem] | AsyncIterable[SyncItem],
@@ -758,31 +761,44 @@ async def sync_organizations(
     prune: bool = False,
     dry_run: bool = False,
     on_event: EventCallback | None = None,
+    until_closed: UntilClosed | None = None,
 ) -> SyncReport:
     """Create, update or leave alone each record; with `prune`, delete the rest.
 
-    See `Organizations.sync`, the public entry point.
+    See `Organizations.sync`, the public entry point.  With `until_closed` (the client's),
+    closing the client stops the job at once, with `SyncStoppedError` and what was done.
     """
     check_sync_options(concurrency=concurrency, prune=prune, dry_run=dry_run, on_event=on_event)
     started = time.monotonic()
     job = _Job(store, dry_run=dry_run, on_event=on_event)
-    reader = _Reader(job)
+
+    async def run() -> None:
+        await _sync(job, records, concurrency=concurrency, prune=prune)
+
     try:
-        await _pool(reader.records(records), job.sync_one, concurrency)
-    except asyncio.CancelledError as cancelled:
-        # The blocking client's close() cancels its calls: the job stops as it does when an
-        # async client is closed under it, with what was done.
-        task = asyncio.current_task()
-        if cancelled.args != (CLOSING_CANCEL_MESSAGE,) or task is None or task.uncancel() > 0:
-            raise
-        job.stopped = job.stopped or ClientClosedError(
-            "This WorkOS client was closed while the sync ran; create a new one to run it again."
-        )
+        if until_closed is None:
+            await run()
+        else:
+            await until_closed(run, " while the sync ran")
+    except ClientClosedError as closed:
+        job.stopped = job.stopped or closed
+    finally:
+        job.report.elapsed = time.monotonic() - started
     if job.stopped is not None:
-        job.report.elapsed = time.monotonic() - started
         raise SyncStoppedError(job.report, job.stopped) from job.stopped
+    return job.report
+
+
+async def _sync(
+    job: _Job, records: Iterable[SyncItem] | AsyncIterable[SyncItem], *, concurrency: int, prune: bool
+) -> None:
+    """The job: the records, then (with `prune`) the organizations they do not name.  Stops
+    with `job.stopped` set, or `SyncInputError`."""
+    reader = _Reader(job)
+    await _pool(reader.records(records), job.sync_one, concurrency)
+    if job.stopped is not None:
+        return
     if reader.error is not None:
-        job.report.elapsed = time.monotonic() - started
         raise SyncInputError(job.report, reader.read, reader.error) from reader.error
     if prune and reader.read == 0:
         # An export that died before its first line reads as no records at all: taken at its
@@ -805,16 +821,11 @@ async def sync_organizations(
         try:
             stale = [
                 (organization.id, organization.external_id)
-                async for organization in store.list(limit=LIST_LIMIT_MAX)
+                async for organization in job.store.list(limit=LIST_LIMIT_MAX)
                 if organization.external_id is not None and organization.external_id not in reader.firsts
             ]
         except WorkOSError as error:
             # The records were synced: the report says so, whatever stopped the walk.
-            job.report.elapsed = time.monotonic() - started
-            raise SyncStoppedError(job.report, error) from error
+            job.stopped = error
+            return
         await _pool(_each(stale), job.delete_one, concurrency)
-        if job.stopped is not None:
-            job.report.elapsed = time.monotonic() - started
-            raise SyncStoppedError(job.report, job.stopped) from job.stopped
-    job.report.elapsed = time.monotonic() - started
-    return job.report

@@ -226,11 +226,6 @@ class ClientClosedError(WorkOSError, RuntimeError):
     """The client was closed; make a new one (or keep it open for the app's lifetime)."""
 
 
-CLOSING_CANCEL_MESSAGE = "the client was closed"
-"""What the blocking client's `close` cancels the tasks of its calls with: a bulk sync stops
-on it as on a `ClientClosedError`, and raises its report."""
-
-
 class ResponseValidationError(WorkOSError):
     """A success response whose body does not fit the model (or is not JSON).
 

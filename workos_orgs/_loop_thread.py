@@ -35,7 +35,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterable, Iterator
 from typing import Any, Final, Generic, Protocol, TypeVar
 
-from ._errors import CLOSING_CANCEL_MESSAGE, ClientClosedError
+from ._errors import ClientClosedError, WorkOSError
 from ._event_loops import refuse_running_loop
 
 R = TypeVar("R")
@@ -115,9 +115,11 @@ class _Outcome(Generic[R]):
     def __init__(self) -> None:
         self._result: R | None = None
         self._error: Exception | None = None
+        self.task: asyncio.Task[Any] | None = None  # the one settling it, once it runs
 
     async def settle(self, coroutine: Coroutine[Any, Any, R]) -> None:
         """Await `coroutine`, keeping its result or error (a cancellation still cancels)."""
+        self.task = asyncio.current_task()
         try:
             self._result = await coroutine
         except Exception as error:
@@ -157,14 +159,16 @@ def _run_forever(loop: asyncio.AbstractEventLoop, stopping: threading.Event) -> 
             loop.close()
 
 
-async def _cancel_calls_and_close(client: AsyncCloseable) -> None:
-    current = asyncio.current_task()
-    calls = [task for task in asyncio.all_tasks() if task is not current]
-    for task in calls:
-        task.cancel(CLOSING_CANCEL_MESSAGE)
-    # Every cancelled request gives its connection back before the session closes.
-    await asyncio.gather(*calls, return_exceptions=True)
+async def _cancel_calls_and_close(client: AsyncCloseable, spared: Iterable[_Outcome[Any]]) -> None:
+    # Closing the client ends the calls on its session and wakes those waiting to send; a call
+    # that reports on close (a sync) then stops by itself, with its report: it is not cancelled.
     await client.close()
+    current = asyncio.current_task()
+    ending = {outcome.task for outcome in spared} - {None}
+    calls = [task for task in asyncio.all_tasks() if task is not current and task not in ending]
+    for task in calls:
+        task.cancel()
+    await asyncio.gather(*calls, *ending, return_exceptions=True)
 
 
 def _stop_soon(loop: asyncio.AbstractEventLoop, stopping: threading.Event) -> None:
@@ -199,8 +203,10 @@ class LoopThread(Generic[C]):
         self._loop: _PollingLoop | None = None
         self._thread: threading.Thread | None = None
         self._calls: set[concurrent.futures.Future[Any]] = set()
-        self._reporting: set[concurrent.futures.Future[Any]] = set()  # of calls that end themselves on close
+        # The calls that end themselves on close, with their own error (a sync, its report).
+        self._reporting: dict[concurrent.futures.Future[Any], _Outcome[Any]] = {}
         self._closed = False
+        self._shutdown: concurrent.futures.Future[None] | None = None  # the close, once asked of the loop
         self._stopping = threading.Event()  # set as `close` stops the loop, on the loop thread
         # What a forked child inherited from its parent's loop thread: let go of, never used again,
         # and kept referenced so that nothing of it is collected at some random later moment.
@@ -253,6 +259,7 @@ class LoopThread(Generic[C]):
         refuse_running_loop()
         if self._closed:  # without the lock: a closed thread's lock is not reset in a forked child
             raise ClientClosedError(_CLOSED)
+        self._refuse_reentry()
         with self._held():
             if self._closed:
                 raise ClientClosedError(_CLOSED)
@@ -261,7 +268,7 @@ class LoopThread(Generic[C]):
             future = asyncio.run_coroutine_threadsafe(outcome.settle(function(self._client)), loop)
             self._calls.add(future)
             if reports_on_close:
-                self._reporting.add(future)
+                self._reporting[future] = outcome
         try:
             if inbox is not None:
                 inbox.serve_until(future)
@@ -276,7 +283,7 @@ class LoopThread(Generic[C]):
             future.cancel()
             with self._held():
                 self._calls.discard(future)
-                self._reporting.discard(future)
+                self._reporting.pop(future, None)
 
     def stream(self, function: Callable[[C], AsyncSource[R]]) -> Generator[R, None, None]:
         """Every item of ``function(client)``, an async iterator walked by one task on the loop.
@@ -290,6 +297,7 @@ class LoopThread(Generic[C]):
         once the client is closed, or in a forked child, the next item is `ClientClosedError`.
         """
         refuse_running_loop()
+        self._refuse_reentry()
         with self._held():
             if self._closed:
                 raise ClientClosedError(_CLOSED)
@@ -317,6 +325,16 @@ class LoopThread(Generic[C]):
         finally:
             if not ended:
                 handover.stop()
+
+    def _refuse_reentry(self) -> None:
+        """Refuse a call from a signal handler that interrupted this thread inside a section
+        of this client (starting its thread, say): that section is half done."""
+        if self._holder == threading.get_ident():
+            raise WorkOSError(
+                "This WorkOS client was called from a signal handler that interrupted the client itself"
+                " (while it started or closed its thread); make the call from the code the handler"
+                " returns to, or from another thread. Closing the client from a handler is fine."
+            )
 
     def _check_walk(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._loop is not loop:  # closed, or a forked child: the task is not this process's
@@ -350,18 +368,23 @@ class LoopThread(Generic[C]):
             self._close_deferred = True
             return
         with self._held():
-            if self._closed:
+            if self._closed and self._loop is None:  # closed already, or never started
                 return
-            loop, thread, stopping = self._loop, self._thread, self._stopping
-            calls = list(self._calls - self._reporting)
-            finished: concurrent.futures.Future[None] | None = None
-            if loop is not None and thread is not None:
-                # The loop stops itself once the client is closed, and both are asked for
-                # before this client counts as closed: a KeyboardInterrupt anywhere in here
-                # leaves either a client a second close() closes, or one closing on its own.
-                finished = asyncio.run_coroutine_threadsafe(_cancel_calls_and_close(self._client), loop)
-                finished.add_done_callback(lambda _: _stop_soon(loop, stopping))
+            # From here on no call starts.  The loop is forgotten only once its close and its
+            # stop are asked for: a close interrupted before then (Ctrl-C) is finished by the next.
             self._closed = True
+            loop, thread, stopping = self._loop, self._thread, self._stopping
+            calls = list(self._calls - self._reporting.keys())
+            spared = list(self._reporting.values())
+            finished: concurrent.futures.Future[None] | None = None
+            if loop is not None and thread is not None and not loop.is_closed():
+                if self._shutdown is None:  # asked for once: a second would be cancelled by the first
+                    self._shutdown = asyncio.run_coroutine_threadsafe(
+                        _cancel_calls_and_close(self._client, spared), loop
+                    )
+                finished = self._shutdown
+                # The loop stops itself once the client is closed, whether or not anyone waits.
+                finished.add_done_callback(lambda _: _stop_soon(loop, stopping))
             self._loop = self._thread = None
         _LIVE.discard(self)
         for call in calls:
@@ -370,22 +393,22 @@ class LoopThread(Generic[C]):
             # Never started (no session, no thread); or collected on the loop thread itself,
             # which cannot wait for itself.
             return
+        # A Ctrl-C here stops the waiting, not the closing: the loop still closes the client
+        # and then stops.
         try:
             finished.result()
-        except BaseException:
-            # Interrupted while the client closes (Ctrl-C): the loop stops at once.
-            assert loop is not None
-            _stop_soon(loop, stopping)
+        except Exception:
+            thread.join()  # stopped once the close ended, failed or not
             raise
-        finally:
-            thread.join()
+        thread.join()
 
     def _forget_parent(self) -> None:
         self._lock = threading.RLock()
         self._holder = None
         self._close_deferred = False
         self._calls = set()
-        self._reporting = set()
+        self._reporting = {}
+        self._shutdown = None
         loop, self._loop, self._thread = self._loop, None, None
         if loop is None or self._closed:
             return

@@ -343,7 +343,13 @@ class Organizations(APIResource):
         if rate_limiter is not self._client.rate_limiter:
             organizations = Organizations(self._client.with_options(rate_limiter=rate_limiter))
         return await sync_organizations(
-            organizations, records, concurrency=concurrency, prune=prune, dry_run=dry_run, on_event=on_event
+            organizations,
+            records,
+            concurrency=concurrency,
+            prune=prune,
+            dry_run=dry_run,
+            on_event=on_event,
+            until_closed=self._client._until_closed,
         )
 
 

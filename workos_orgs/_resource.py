@@ -161,7 +161,8 @@ class APIResource:
         return await self._write("PUT", path, cast, json=body, options=options)
 
     async def _delete(self, path: Path, **options: Unpack[RequestOptions]) -> None:
-        """Delete; a 404 counts as done when an earlier attempt had an unknown outcome."""
+        """Delete; the API's 404 (``entity_not_found``) counts as done when an earlier attempt had
+        an unknown outcome."""
         return await self._write("DELETE", path, no_content, recovery=_DELETED_ALREADY, options=options)
 
     def _list(

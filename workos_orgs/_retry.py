@@ -76,7 +76,8 @@ def retry_delay(
     if retry_after is not None:
         return retry_after if retry_after <= policy.backoff.max_retry_after else None
     backoff = policy.backoff
-    # 2.0 ** 1024 is an OverflowError; the cap is reached long before, whatever base is.
+    # 2.0 ** 1024 is an OverflowError: the doubling stops at 2 ** 1000, past any cap a base of
+    # a millisecond or more could reach.
     ceiling: float = min(backoff.cap, backoff.base * 2.0 ** min(attempt, _MOST_DOUBLINGS))
     return random() * ceiling
 

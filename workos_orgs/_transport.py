@@ -36,7 +36,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Any, Final, TypeVar
 
 import aiohttp
 import attrs
@@ -112,6 +112,9 @@ class CallSettings:
         return None if self.timeout is None else self.timeout * ATTEMPT_TIMEOUT_FACTOR
 
 
+T = TypeVar("T")
+
+
 class SessionHolder:
     """Owns (or borrows) the one `aiohttp.ClientSession` of a client and its views.
 
@@ -129,9 +132,10 @@ class SessionHolder:
         self._pid = 0  # of the process that first used the session, in `_loop`
         self._inherited: aiohttp.ClientSession | None = None
         self.deadlines: Deadlines = Deadlines()
-        # Calls waiting to send (a backoff, a rate limiter's queue), and those `close` woke.
-        self._waiting: set[asyncio.Task[object]] = set()
-        self._woken: set[asyncio.Task[object]] = set()
+        # The tasks in `wait` (a backoff, a rate limiter's queue, a sync), how many times over
+        # (a sync's own listing waits inside its wait), and those `close` woke.
+        self._waiting: dict[asyncio.Task[Any], int] = {}
+        self._woken: set[asyncio.Task[Any]] = set()
         if session is not None:
             _add_tracing(session)
 
@@ -152,27 +156,25 @@ class SessionHolder:
         """The session, if one exists yet (for tests and introspection)."""
         return self._session
 
-    async def wait(self, waiting: Callable[[], Awaitable[object]], doing: str) -> None:
-        """Await `waiting` (a backoff, a rate limiter's queue) unless this client is closed
-        first: then `ClientClosedError`, saying the call was closed while `doing` so, at once.
-        The caller's own cancellation stays one."""
+    async def wait(self, waiting: Callable[[], Awaitable[T]], doing: str) -> T:
+        """Await `waiting` (a backoff, a rate limiter's queue, a whole sync) unless this client
+        is closed first: then `ClientClosedError`, saying the call was closed while `doing` so,
+        at once.  The caller's own cancellation stays one."""
         task = asyncio.current_task()
         if (closed := self.closed_error(doing)) is not None:
             raise closed
         if task is None:
-            await waiting()
-            return
-        self._waiting.add(task)
+            return await waiting()
+        self._waiting[task] = self._waiting.get(task, 0) + 1
         try:
-            await waiting()
+            return await waiting()
         except asyncio.CancelledError:
             if task not in self._woken or task.uncancel() > 0:
                 raise
-        else:
-            return
-        finally:
-            self._waiting.discard(task)
             self._woken.discard(task)
+        finally:
+            if (count := self._waiting.pop(task) - 1) > 0:
+                self._waiting[task] = count
         closed = self.closed_error(doing)
         assert closed is not None  # woken by close
         raise closed
@@ -201,11 +203,10 @@ class SessionHolder:
                 " in another thread, `asyncio.run_coroutine_threadsafe(client.close(), loop).result()`."
             )
         self._closed = True
-        if not elsewhere:
-            current = asyncio.current_task()
-            for task in self._waiting - {current}:
-                self._woken.add(task)
-                task.cancel()
+        woken = [] if elsewhere else [task for task in self._waiting if task is not asyncio.current_task()]
+        for task in woken:
+            self._woken.add(task)
+            task.cancel()
         session, self._session = self._session, None
         if session is not None and self._owned:
             if elsewhere:

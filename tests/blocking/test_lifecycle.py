@@ -567,25 +567,39 @@ def test_close_from_a_signal_handler_while_the_client_starts_its_thread_does_not
     assert run_python(script) == (0, f"ClientClosedError\n{closed}True 1\n", "")
 
 
-def test_a_close_interrupted_by_ctrl_c_still_ends_the_thread_and_closes_the_session(emulator: Emulator) -> None:
-    # Ctrl-C lands between two bytecodes: here, in close(), just after the client counts as
-    # closed.  The loop thread and its session were left running for good, and a second
-    # close() did nothing.
+@pytest.mark.parametrize(
+    "where", ["once it counts as closed", "once the loop is asked to close it", "while it waits for the loop"]
+)
+def test_a_close_interrupted_by_ctrl_c_still_ends_the_thread_and_closes_the_session(
+    emulator: Emulator, where: str
+) -> None:
+    # Ctrl-C lands between two bytecodes of close(): just after the client counts as closed
+    # (the loop thread and its session were left running for good, and a second close() did
+    # nothing), once the loop is asked to close it (the loop thread was left behind, its loop
+    # closed), or while it waits for the loop to close the client (the loop was stopped at
+    # once, the session left open).
     client = WorkOS(api_key=emulator.api_key, base_url=emulator.url)
     client.organizations.list(limit=1).first_page()  # the thread and the session exist
     (thread,) = loop_threads()
+    session = async_client_of(client).session
+    assert session is not None
+
+    def interrupting(frame: Any) -> bool:
+        if where == "once it counts as closed":
+            return bool(frame.f_locals["self"].closed)
+        if where == "once the loop is asked to close it":
+            return frame.f_locals.get("finished") is not None
+        return frame.f_locals.get("finished") is not None and frame.f_locals["self"]._holder is None
 
     def trace(frame: Any, event: str, arg: Any) -> Any:
-        if frame.f_code is LoopThread.close.__code__:
-            return interrupt_once_closed
-        return None
+        return interrupt if frame.f_code is LoopThread.close.__code__ else None
 
-    def interrupt_once_closed(frame: Any, event: str, arg: Any) -> Any:
-        if event == "line" and frame.f_locals["self"].closed:
+    def interrupt(frame: Any, event: str, arg: Any) -> Any:
+        if event == "line" and interrupting(frame):
             sys.settrace(None)
             frame.f_trace = None
             raise KeyboardInterrupt
-        return interrupt_once_closed
+        return interrupt
 
     sys.settrace(trace)
     try:
@@ -593,11 +607,17 @@ def test_a_close_interrupted_by_ctrl_c_still_ends_the_thread_and_closes_the_sess
             client.close()
     finally:
         sys.settrace(None)
-    client.close()  # a second close, as a program that catches Ctrl-C would make
+    with pytest.raises(ClientClosedError):
+        client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV")  # no call starts once it counts as closed
+    client.close()  # a second close, as a program that catches Ctrl-C would make: it finishes the first
     thread.join(SAFETY_NET)
     assert not thread.is_alive()
-    with pytest.raises(ClientClosedError):
-        client.organizations.get("org_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+    assert session.closed
+
+
+def async_client_of(client: WorkOS) -> Any:
+    """The async client a blocking client runs its calls against (to see its session)."""
+    return client._runner.loop_thread.client
 
 
 def test_a_forked_child_is_quiet_about_the_calls_its_parent_had_queued(emulator: Emulator) -> None:
@@ -634,3 +654,34 @@ def test_a_forked_child_is_quiet_about_the_calls_its_parent_had_queued(emulator:
         "print(os.waitstatus_to_exitcode(status))\n"
     )
     assert run_python(script, "-W", "error::RuntimeWarning") == (0, "0\n", "")
+
+
+def test_a_call_from_a_signal_handler_that_interrupted_the_client_itself_is_refused(emulator: Emulator) -> None:
+    # With the lock reentrant (so that a handler's close() cannot deadlock), a handler's call
+    # ran inside the interrupted start of the loop thread: it made a second loop, and the client
+    # was left on the wrong one (WrongEventLoopError on every call, a thread and a session leaked).
+    script = (
+        "import signal, sys, threading\n"
+        "from workos_orgs import WorkOS, WorkOSError\n"
+        f"client = WorkOS(api_key={emulator.api_key!r}, base_url={emulator.url!r})\n"
+        "refused = []\n"
+        "def on_signal(signum, frame):\n"
+        "    try:\n"
+        "        client.organizations.list(limit=1).first_page()\n"
+        "    except WorkOSError as error:\n"
+        "        refused.append(str(error))\n"
+        "signal.signal(signal.SIGUSR1, on_signal)\n"
+        "def trace(frame, event, arg):\n"
+        "    if event == 'call' and frame.f_code.co_name == '_start' and not refused:\n"
+        "        signal.raise_signal(signal.SIGUSR1)\n"
+        "sys.settrace(trace)\n"
+        "page = client.organizations.list(limit=1).first_page()\n"
+        "sys.settrace(None)\n"
+        "print(len(page.data), refused[0].split(';')[0])\n"
+        "print(len(client.organizations.list(limit=1).first_page().data))\n"
+        "client.close()\n"
+        "print(threading.active_count())\n"
+    )
+    emulator.seed([{"name": "Acme"}])
+    refusal = "This WorkOS client was called from a signal handler that interrupted the client itself"
+    assert run_python(script) == (0, f"1 {refusal} (while it started or closed its thread)\n1\n1\n", "")

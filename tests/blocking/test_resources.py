@@ -243,17 +243,21 @@ def test_a_mapping_record_that_raises_when_read_stops_sync_as_a_failing_input_do
     assert [organization.external_id for organization in client.organizations.list()] == ["a"]
 
 
+@pytest.mark.parametrize("phase", ["created", "deleted"])
 @pytest.mark.parametrize("closed_from", ["another thread", "on_event itself"])
-def test_closing_the_client_during_sync_stops_it_with_its_report(emulator: Emulator, closed_from: str) -> None:
-    # As AsyncWorkOS does: SyncStoppedError with what was done.  It was a bare
-    # ClientClosedError, and the report of what had been written was lost.
+def test_closing_the_client_during_sync_stops_it_with_its_report(
+    emulator: Emulator, closed_from: str, phase: str
+) -> None:
+    # As AsyncWorkOS does: SyncStoppedError with what was done, whether it was creating or
+    # pruning.  It was a bare ClientClosedError, and the report of what had been written lost.
+    stale = emulator.seed([{"name": f"S {number}", "external_id": f"s-{number}"} for number in range(60)])
     client = WorkOS(api_key=emulator.api_key, base_url=emulator.url)
     heard: list[SyncEvent] = []
     closer: list[threading.Thread] = []
 
     def on_event(event: SyncEvent) -> None:
         heard.append(event)
-        if len(heard) == 20:
+        if event.action == phase and len([each for each in heard if each.action == phase]) == 20:
             if closed_from == "on_event itself":
                 client.close()
             else:
@@ -262,20 +266,27 @@ def test_closing_the_client_during_sync_stops_it_with_its_report(emulator: Emula
                 closer[0].start()
                 closer[0].join()
 
-    records = [OrganizationRecord(f"r-{number}", f"R {number}") for number in range(200)]
+    count = 200 if phase == "created" else 2
+    records = [OrganizationRecord(f"r-{number}", f"R {number}") for number in range(count)]
     with pytest.raises(SyncStoppedError) as stopped:
-        client.organizations.sync(records, concurrency=4, on_event=on_event, rate_limiter=None)
+        client.organizations.sync(records, concurrency=4, on_event=on_event, rate_limiter=None, prune=True)
     assert len(closer) == (1 if closed_from == "another thread" else 0)
     client.close()
     report = stopped.value.report
     assert isinstance(stopped.value.__cause__, ClientClosedError)
     # The report says what was done; on_event may not have heard of the last few (at most one
     # a worker), whose telling the close cut short.
-    told = len([event for event in heard if event.action == "created"])
-    assert 20 <= told <= report.created <= told + 4
-    assert report.deleted == 0
-    made = [request for request in emulator.requests if request.method == "POST" and request.status == 201]
-    assert report.created <= len(made) <= report.created + 4  # at most the four in flight went unreported
+    told = len([event for event in heard if event.action == phase])
+    done = report.created if phase == "created" else report.deleted
+    assert 20 <= told <= done <= told + 4
+    method, status = ("POST", 201) if phase == "created" else ("DELETE", 202)
+    sent = [request for request in emulator.requests if request.method == method and request.status == status]
+    assert done <= len(sent) <= done + 4  # at most the four in flight went unreported
+    if phase == "created":
+        assert report.deleted == 0  # nothing pruned after the stop
+    else:
+        assert report.created == 2
+        assert done < len(stale)
 
 
 def test_an_error_in_on_event_stops_sync_and_is_raised(client: WorkOS) -> None:

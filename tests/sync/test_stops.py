@@ -96,6 +96,35 @@ async def test_a_closed_client_stops_the_job(client: AsyncWorkOS) -> None:
     assert "create a new one. What was done" in str(caught.value)  # one full stop, not two
 
 
+@pytest.mark.parametrize("phase", ["created", "deleted"])
+async def test_closing_the_client_while_it_syncs_stops_the_job_at_once_with_its_report(
+    emulator: Emulator, phase: str
+) -> None:
+    emulator.seed([{"name": f"S {number}", "external_id": f"s-{number}"} for number in range(60)])
+    client = AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url)
+    heard: list[SyncEvent] = []
+
+    async def on_event(event: SyncEvent) -> None:
+        heard.append(event)
+        if event.action == phase and len([each for each in heard if each.action == phase]) == 20:
+            await client.close()
+
+    count = 200 if phase == "created" else 2
+    records = [OrganizationRecord(f"r-{number}", f"R {number}") for number in range(count)]
+    with pytest.raises(SyncStoppedError) as stopped:
+        await client.organizations.sync(records, concurrency=4, on_event=on_event, rate_limiter=None, prune=True)
+    assert isinstance(stopped.value.__cause__, ClientClosedError)
+    report = stopped.value.report
+    done = report.created if phase == "created" else report.deleted
+    told = len([event for event in heard if event.action == phase])
+    assert 20 <= told <= done <= told + 4
+    if phase == "created":
+        assert (report.created, report.deleted) == (done, 0)  # nothing pruned after the stop
+    else:
+        assert (report.created, report.deleted) == (2, done)
+        assert done < 60
+
+
 async def test_a_record_the_api_refuses_still_fails_alone(client: AsyncWorkOS) -> None:
     report = await client.organizations.sync(
         [OrganizationRecord("bad", "Bad", domains=["gmail.com"]), OrganizationRecord("good", "Good")]

@@ -24,7 +24,7 @@ import attrs
 from .._bulk import OrganizationRecord, SyncReport
 from .._client import AsyncWorkOS
 from .._contract import LIST_LIMIT_MAX
-from .._errors import NotFoundError
+from .._errors import NotFoundError, is_entity_not_found
 from .._models import UNSET, Unset
 from .._throttle import RateLimiter
 from ..emulator import Emulator
@@ -125,8 +125,10 @@ async def _remove(client: AsyncWorkOS, records: Sequence[OrganizationRecord]) ->
             try:
                 organization = await client.organizations.get_by_external_id(record.external_id)
                 await client.organizations.delete(organization.id)
-            except NotFoundError:
-                return 0
+            except NotFoundError as error:
+                if is_entity_not_found(error):  # gone already; a gateway's 404 is not an answer
+                    return 0
+                raise
             return 1
 
     return sum(await asyncio.gather(*(remove(record) for record in records)))

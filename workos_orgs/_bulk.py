@@ -377,19 +377,30 @@ class SyncStoppedError(WorkOSError):
     listing the organizations
     for ``prune=True`` failed.  Nothing was pruned after it.
 
-    ``report`` says what was done before it stopped and ``__cause__`` is the error.  Fix the
-    cause (the key, the client, the connection) and run again: it converges.
+    ``report`` says what was done before it stopped and ``__cause__`` is the error.
+    ``cut_short`` names the writes (``"create"``, ``"update"``, ``"delete"``) under way when it
+    stopped: sent, maybe done, counted nowhere.  Fix the cause (the key, the client, the
+    connection) and run again: it converges.
     """
 
-    def __init__(self, report: SyncReport, error: WorkOSError) -> None:
+    def __init__(self, report: SyncReport, error: WorkOSError, *, cut_short: Sequence[str] = ()) -> None:
         report.stopped = _one_line(error)
+        under_way = ""
+        if cut_short:
+            kinds = ", ".join(sorted(set(cut_short)))
+            writes, were = ("write", "was") if len(cut_short) == 1 else ("writes", "were")
+            under_way = (
+                f" {len(cut_short)} {writes} ({kinds}) {were} under way when it stopped, and may have been done;"
+            )
+        pruned = report.deleted > 0 or "delete" in cut_short
         super().__init__(
             f"the sync stopped on {type(error).__name__}: {str(error).rstrip('.')}."
-            f" What was done before it stopped: {report};"
-            f" {'nothing was pruned' if report.deleted == 0 else 'pruning stopped partway'}."
+            f" What was done before it stopped: {report};{under_way}"
+            f" {'pruning stopped partway' if pruned else 'nothing was pruned'}."
             " Fix the cause and run the sync again: it converges."
         )
         self.report = report
+        self.cut_short = tuple(cut_short)
 
 
 def _one_line(error: Exception) -> str:
@@ -504,6 +515,7 @@ class _Job:
         self.on_event = on_event
         self.report = SyncReport(dry_run=dry_run)
         self.stopped: WorkOSError | None = None
+        self.cut_short: list[str] = []  # the writes the job's stop ended mid-way (see `_write`)
         # Set once on_event has raised: the job is over.  Workers resumed in the same turn of
         # the loop, before the pool cancels them, neither tell it more nor start more work.
         self.told_failed = False
@@ -566,7 +578,7 @@ class _Job:
             if self.dry_run:
                 return "created", None, changes
             try:
-                created = await self.store.create(external_id=external_id, **arguments)
+                created = await self._write("create", self.store.create(external_id=external_id, **arguments))
             except BadRequestError as error:
                 if error.code != EXTERNAL_ID_ALREADY_USED:
                     raise
@@ -586,8 +598,17 @@ class _Job:
             return "unchanged", existing.id, ()
         if not self.dry_run:
             for step in _update_steps(arguments, existing, record):
-                await self.store.update(existing.id, **step)
+                await self._write("update", self.store.update(existing.id, **step))
         return "updated", existing.id, changes
+
+    async def _write(self, kind: str, write: Awaitable[_T]) -> _T:
+        """`write`, noted in `cut_short` when the job's stop ends it mid-way (the client closed
+        under it, or the job's workers cancelled): it may have been done, and no event says so."""
+        try:
+            return await write
+        except (asyncio.CancelledError, ClientClosedError):
+            self.cut_short.append(kind)
+            raise
 
     async def _find(self, external_id: str) -> Organization | None:
         try:
@@ -605,7 +626,7 @@ class _Job:
         organization_id, external_id = stale
         try:
             if not self.dry_run:
-                await self.store.delete(organization_id)
+                await self._write("delete", self.store.delete(organization_id))
         except WorkOSError as error:
             # Gone already, by the API's own word, is the outcome prune wants; a gateway's 404 is not.
             if is_entity_not_found(error):
@@ -785,7 +806,7 @@ async def sync_organizations(
     finally:
         job.report.elapsed = time.monotonic() - started
     if job.stopped is not None:
-        raise SyncStoppedError(job.report, job.stopped) from job.stopped
+        raise SyncStoppedError(job.report, job.stopped, cut_short=job.cut_short) from job.stopped
     return job.report
 
 

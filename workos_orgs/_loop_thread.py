@@ -162,13 +162,15 @@ def _run_forever(loop: asyncio.AbstractEventLoop, stopping: threading.Event) -> 
 async def _cancel_calls_and_close(client: AsyncCloseable, spared: Iterable[_Outcome[Any]]) -> None:
     # Closing the client ends the calls on its session and wakes those waiting to send; a call
     # that reports on close (a sync) then stops by itself, with its report: it is not cancelled.
-    await client.close()
-    current = asyncio.current_task()
-    ending = {outcome.task for outcome in spared} - {None}
-    calls = [task for task in asyncio.all_tasks() if task is not current and task not in ending]
-    for task in calls:
-        task.cancel()
-    await asyncio.gather(*calls, *ending, return_exceptions=True)
+    try:
+        await client.close()
+    finally:
+        current = asyncio.current_task()
+        ending = {outcome.task for outcome in spared} - {None}
+        calls = [task for task in asyncio.all_tasks() if task is not current and task not in ending]
+        for task in calls:
+            task.cancel()
+        await asyncio.gather(*calls, *ending, return_exceptions=True)
 
 
 def _stop_soon(loop: asyncio.AbstractEventLoop, stopping: threading.Event) -> None:

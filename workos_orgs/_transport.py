@@ -171,8 +171,8 @@ class SessionHolder:
         except asyncio.CancelledError:
             if task not in self._woken or task.uncancel() > 0:
                 raise
-            self._woken.discard(task)
         finally:
+            self._woken.discard(task)
             if (count := self._waiting.pop(task) - 1) > 0:
                 self._waiting[task] = count
         closed = self.closed_error(doing)
@@ -203,7 +203,9 @@ class SessionHolder:
                 " in another thread, `asyncio.run_coroutine_threadsafe(client.close(), loop).result()`."
             )
         self._closed = True
-        woken = [] if elsewhere else [task for task in self._waiting if task is not asyncio.current_task()]
+        # Once each: a task a close woke already, cancelled again, would stay cancelled.
+        current = asyncio.current_task()
+        woken = [] if elsewhere else [task for task in self._waiting if task is not current and task not in self._woken]
         for task in woken:
             self._woken.add(task)
             task.cancel()
@@ -339,6 +341,13 @@ class Transport:
             else:
                 assert failure is not None
                 unknown = unknown or failure.outcome_unknown
+                if self._sessions.closed_error() is not None:
+                    # Closed under it: no retry (`request` says the client was closed during it).
+                    failure.attempts, failure.outcome_unknown = attempt + 1, unknown
+                    try:
+                        raise failure
+                    finally:
+                        del failure
                 if debugging:
                     logger.debug(
                         "%s %s -> %s attempt=%d sends=%d elapsed=%.3fs",

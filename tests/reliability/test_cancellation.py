@@ -165,6 +165,21 @@ async def test_closing_the_client_ends_a_call_waiting_to_retry(emulator: Emulato
     assert [request.status for request in emulator.requests] == [503]
 
 
+async def test_a_call_in_flight_when_the_client_closes_says_it_was_closed_during_it(emulator: Emulator) -> None:
+    # Not "while it waited to be sent again": it was out, and is not retried once closed.
+    (row,) = emulator.seed([{"name": "Acme"}])
+    emulator.inject_fault(method="GET", path="/organizations/*", hold=True)
+    client = AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url)
+    call = asyncio.create_task(client.organizations.get(row["id"]))
+    async with asyncio.timeout(SAFETY_NET):
+        await emulator.wait_until_held()
+        await client.close()
+        with pytest.raises(ClientClosedError) as caught:
+            await call
+    assert emulator.release_held() == 1  # the one request, never retried
+    assert f"closed during GET /organizations/{row['id']} (its outcome is unknown)" in str(caught.value)
+
+
 @contextlib.asynccontextmanager
 async def a_call_queued_in_the_limiter(emulator: Emulator) -> AsyncIterator[tuple[AsyncWorkOS, asyncio.Task[object]]]:
     """A client whose limiter lets one request through and then queues for ever, and a call

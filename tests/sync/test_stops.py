@@ -31,6 +31,8 @@ from workos_orgs import (
 from workos_orgs._bulk import MAX_FAILURES_KEPT, sync_organizations
 from workos_orgs.emulator import Emulator
 
+from ..gate import SAFETY_NET
+
 FAST = Backoff(base=0.01, cap=0.05)
 
 
@@ -123,6 +125,51 @@ async def test_closing_the_client_while_it_syncs_stops_the_job_at_once_with_its_
     else:
         assert (report.created, report.deleted) == (2, done)
         assert done < 60
+
+
+async def test_two_closes_at_once_still_stop_a_sync_with_its_report(emulator: Emulator) -> None:
+    # The second close cancelled again the sync the first had woken: a bare CancelledError in
+    # the caller's task, and the report lost.
+    client = AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url)
+    heard: list[SyncEvent] = []
+
+    async def on_event(event: SyncEvent) -> None:
+        heard.append(event)
+        if len(heard) == 10:
+            await asyncio.gather(client.close(), client.close())
+
+    records = [OrganizationRecord(f"r-{number}", f"R {number}") for number in range(200)]
+    with pytest.raises(SyncStoppedError) as stopped:
+        await client.organizations.sync(records, concurrency=4, on_event=on_event, rate_limiter=None)
+    assert isinstance(stopped.value.__cause__, ClientClosedError)
+    assert stopped.value.report.created >= 10
+    task = asyncio.current_task()
+    assert task is not None
+    assert task.cancelling() == 0
+
+
+@pytest.mark.parametrize("write", ["create", "delete"])
+async def test_a_write_under_way_when_the_client_closes_is_named_in_the_stop(emulator: Emulator, write: str) -> None:
+    # Held at the emulator, it reaches the API and may be done there: the report cannot count
+    # it, so the stop says so (it said nothing, and "nothing was pruned" while a DELETE was out).
+    emulator.seed([{"name": "Stale", "external_id": "stale"}])
+    client = AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url)
+    method, path = ("POST", "/organizations") if write == "create" else ("DELETE", "/organizations/*")
+    emulator.inject_fault(method=method, path=path, hold=True)
+    sync = asyncio.create_task(
+        client.organizations.sync([OrganizationRecord("new", "New")], prune=write == "delete", rate_limiter=None)
+    )
+    async with asyncio.timeout(SAFETY_NET):
+        await emulator.wait_until_held()
+        await client.close()
+        with pytest.raises(SyncStoppedError) as stopped:
+            await sync
+    emulator.release_held()
+    message = str(stopped.value)
+    assert stopped.value.cut_short == (write,)
+    assert f"1 write ({write}) was under way when it stopped, and may have been done" in message
+    assert ("nothing was pruned" in message) == (write == "create")
+    assert ("pruning stopped partway" in message) == (write == "delete")
 
 
 async def test_a_record_the_api_refuses_still_fails_alone(client: AsyncWorkOS) -> None:

@@ -400,7 +400,7 @@ class SyncStoppedError(WorkOSError):
             " Fix the cause and run the sync again: it converges."
         )
         self.report = report
-        self.cut_short = tuple(cut_short)
+        self.cut_short: tuple[str, ...] = tuple(cut_short)
 
 
 def _one_line(error: Exception) -> str:

@@ -16,6 +16,7 @@ This module needs only what `OrganizationStore` describes, not the client or its
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -792,10 +793,7 @@ async def sync_organizations(
     check_sync_options(concurrency=concurrency, prune=prune, dry_run=dry_run, on_event=on_event)
     started = time.monotonic()
     job = _Job(store, dry_run=dry_run, on_event=on_event)
-
-    async def run() -> None:
-        await _sync(job, records, concurrency=concurrency, prune=prune)
-
+    run = functools.partial(_sync, job, records, concurrency=concurrency, prune=prune)
     try:
         if until_closed is None:
             await run()

@@ -341,13 +341,6 @@ class Transport:
             else:
                 assert failure is not None
                 unknown = unknown or failure.outcome_unknown
-                if self._sessions.closed_error() is not None:
-                    # Closed under it: no retry (`request` says the client was closed during it).
-                    failure.attempts, failure.outcome_unknown = attempt + 1, unknown
-                    try:
-                        raise failure
-                    finally:
-                        del failure
                 if debugging:
                     logger.debug(
                         "%s %s -> %s attempt=%d sends=%d elapsed=%.3fs",
@@ -358,9 +351,11 @@ class Transport:
                         sending.sends,
                         time.monotonic() - started,
                     )
-                delay = retry_delay(
-                    attempt, settings.retry, connection_error=True, random=self._random, now=time.time()
-                )
+                delay = None  # closed under it: no retry (`request` says it was closed during it)
+                if self._sessions.closed_error() is None:
+                    delay = retry_delay(
+                        attempt, settings.retry, connection_error=True, random=self._random, now=time.time()
+                    )
                 if delay is None:
                     failure.attempts, failure.outcome_unknown = attempt + 1, unknown
                     try:

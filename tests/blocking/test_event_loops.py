@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import warnings
+from collections.abc import Iterator
 
 import pytest
 
@@ -20,11 +22,21 @@ async def _name_of(client: AsyncWorkOS, organization_id: str) -> str:
     return (await client.organizations.get(organization_id)).name
 
 
+@contextlib.contextmanager
+def two_loops() -> Iterator[tuple[asyncio.AbstractEventLoop, asyncio.AbstractEventLoop]]:
+    """Two event loops, both open (neither running), closed after the test."""
+    first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
+    try:
+        yield first, second
+    finally:
+        first.close()
+        second.close()
+
+
 def test_a_second_open_loop_is_refused_and_the_first_keeps_working(emulator: Emulator) -> None:
     (acme,) = emulator.seed([{"name": "Acme"}])
     client = AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url)
-    first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
-    try:
+    with two_loops() as (first, second):
         assert first.run_until_complete(_name_of(client, acme["id"])) == "Acme"
         sent = len(emulator.requests)
         with pytest.raises(WrongEventLoopError) as caught:
@@ -36,9 +48,6 @@ def test_a_second_open_loop_is_refused_and_the_first_keeps_working(emulator: Emu
         # The loop it belongs to still has a working client.
         assert first.run_until_complete(_name_of(client, acme["id"])) == "Acme"
         first.run_until_complete(client.close())
-    finally:
-        first.close()
-        second.close()
 
 
 def test_closing_from_another_open_loop_is_refused_and_leaves_the_client_to_its_own(emulator: Emulator) -> None:
@@ -46,8 +55,7 @@ def test_closing_from_another_open_loop_is_refused_and_leaves_the_client_to_its_
     # its pooled connection was left open in the loop it belongs to.
     (acme,) = emulator.seed([{"name": "Acme"}])
     client = AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url)
-    first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
-    try:
+    with two_loops() as (first, second):
         assert first.run_until_complete(_name_of(client, acme["id"])) == "Acme"
         with pytest.raises(WrongEventLoopError, match="close it in that loop") as caught:
             second.run_until_complete(client.close())
@@ -56,9 +64,6 @@ def test_closing_from_another_open_loop_is_refused_and_leaves_the_client_to_its_
         assert first.run_until_complete(_name_of(client, acme["id"])) == "Acme"  # still open, still working
         first.run_until_complete(client.close())
         assert client.session is None
-    finally:
-        first.close()
-        second.close()
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")

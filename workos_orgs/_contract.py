@@ -19,8 +19,9 @@ ULID_ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ULID_LENGTH: Final = 26
 ORGANIZATION_ID_PREFIX: Final = "org_"
 ORGANIZATION_DOMAIN_ID_PREFIX: Final = "org_domain_"
-ORGANIZATION_ID_RE: Final = re.compile(r"org_[0-9A-HJKMNP-TV-Z]{26}")
-ORGANIZATION_DOMAIN_ID_RE: Final = re.compile(r"org_domain_[0-9A-HJKMNP-TV-Z]{26}")
+_ULID_PATTERN: Final = f"[{ULID_ALPHABET}]{{{ULID_LENGTH}}}"
+ORGANIZATION_ID_RE: Final = re.compile(ORGANIZATION_ID_PREFIX + _ULID_PATTERN)
+ORGANIZATION_DOMAIN_ID_RE: Final = re.compile(ORGANIZATION_DOMAIN_ID_PREFIX + _ULID_PATTERN)
 
 # Listing.
 LIST_LIMIT_MIN: Final = 1
@@ -86,6 +87,10 @@ def normalize_domain(domain: str) -> str:
     return domain.strip().lower().rstrip(".")
 
 
+TIMESTAMP_RE: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+"""The shape of a timestamp as `format_timestamp` writes it (a full match)."""
+
+
 def format_timestamp(moment: datetime) -> str:
     """ISO 8601 UTC with milliseconds, as the API writes them: ``2026-01-15T12:00:00.000Z``."""
     moment = moment.astimezone(UTC)
@@ -143,8 +148,12 @@ def is_organization_delete(method: str, path_segments: tuple[str, ...]) -> bool:
 
 REQUEST_ID_HEADER: Final = "X-Request-ID"
 
-# Error codes the SDK acts on.
+# Error codes: the SDK acts on the first four, and the emulator sends them all.
 ENTITY_NOT_FOUND: Final = "entity_not_found"  # 404: no such organization or domain
-EXTERNAL_ID_ALREADY_USED: Final = "external_id_already_used"
+EXTERNAL_ID_ALREADY_USED: Final = "external_id_already_used"  # 400: another organization has it
 DOMAIN_ALREADY_EXISTS: Final = "domain_already_exists"  # 409: the organization has that domain
 DOMAIN_ALREADY_VERIFIED: Final = "domain_already_verified"  # 400: verified already
+STRIPE_CUSTOMER_ID_ALREADY_USED: Final = "stripe_customer_id_already_used"  # 400: another organization has it
+INVALID_METADATA: Final = "invalid_metadata"  # 400: metadata breaks a limit
+INVALID_REQUEST_PARAMETERS: Final = "invalid_request_parameters"  # 422: a bad body or query
+RATE_LIMIT_EXCEEDED: Final = "rate_limit_exceeded"  # 429

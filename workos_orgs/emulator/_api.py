@@ -9,21 +9,28 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 import attrs
 import orjson
 
 from .._contract import (
+    DOMAIN_ALREADY_EXISTS,
+    DOMAIN_ALREADY_VERIFIED,
+    EXTERNAL_ID_ALREADY_USED,
     IDEMPOTENCY_TTL_SECONDS,
     ORGANIZATION_DOMAIN_ID_PREFIX,
     ORGANIZATION_DOMAIN_ID_RE,
     ORGANIZATION_ID_PREFIX,
     ORGANIZATION_ID_RE,
+    STRIPE_CUSTOMER_ID_ALREADY_USED,
+    ULID_LENGTH,
     VERIFICATION_TOKEN_LENGTH,
     DomainState,
     DomainVerificationStrategy,
@@ -418,7 +425,7 @@ class EmulatedApi:
         owner = self._store.owner_of(column, value)
         if owner is not None and owner != organization_id:
             raise rules.bad_request(
-                f"{column}_already_used",
+                _ALREADY_USED[column],
                 f"The {column} {value!r} is already used by another organization in this environment.",
             )
 
@@ -480,7 +487,7 @@ class EmulatedApi:
         """
         domain = self._domain(domain_id)
         if domain["state"] in (DomainState.VERIFIED, DomainState.LEGACY_VERIFIED):
-            raise rules.bad_request("domain_already_verified", f"The domain {domain['domain']} is already verified.")
+            raise rules.bad_request(DOMAIN_ALREADY_VERIFIED, f"The domain {domain['domain']} is already verified.")
         if self._failing_verifications:
             self._failing_verifications -= 1
             state = DomainState.FAILED
@@ -631,11 +638,11 @@ class EmulatedApi:
                 row[column] = spec[column]
         self._store.insert_domain(row)
 
-    def _seed_id(self, where: str, pinned: Any, prefix: str, pattern: Any) -> str:
+    def _seed_id(self, where: str, pinned: Any, prefix: str, pattern: re.Pattern[str]) -> str:
         if pinned is None:
             return str(prefix + self._ids.new())
         if not isinstance(pinned, str) or not pattern.fullmatch(pinned):
-            raise SeedError(f"{where}.id {pinned!r} is not a valid ID ({prefix} and 26 ULID characters).")
+            raise SeedError(f"{where}.id {pinned!r} is not a valid ID ({prefix} and {ULID_LENGTH} ULID characters).")
         exists = (
             self._store.get_organization(pinned) if prefix == ORGANIZATION_ID_PREFIX else self._store.get_domain(pinned)
         )
@@ -687,6 +694,12 @@ def _canonical(body: bytes) -> bytes:
         return body
 
 
+_ALREADY_USED: Final[Mapping[str, str]] = MappingProxyType(
+    {"external_id": EXTERNAL_ID_ALREADY_USED, "stripe_customer_id": STRIPE_CUSTOMER_ID_ALREADY_USED}
+)
+"""The code of the 400 for each column unique across organizations."""
+
+
 def _check_distinct(domains: Sequence[rules.DomainRequest]) -> None:
     seen: set[str] = set()
     for request in domains:
@@ -697,7 +710,7 @@ def _check_distinct(domains: Sequence[rules.DomainRequest]) -> None:
 
 def _domain_exists(domain: str) -> rules.ApiError:
     return rules.ApiError(
-        409, {"code": "domain_already_exists", "message": f"The domain {domain} already exists on this organization."}
+        409, {"code": DOMAIN_ALREADY_EXISTS, "message": f"The domain {domain} already exists on this organization."}
     )
 
 

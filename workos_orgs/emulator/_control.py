@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 import orjson
 
+from .._contract import INVALID_REQUEST_PARAMETERS
 from . import _rules as rules
 from ._api import ApiResponse, EmulatedApi, SeedError, TxtRecord, error_response, json_response
 from ._faults import Chaos, Fault
@@ -35,7 +36,7 @@ def respond(api: EmulatedApi, method: str, segments: tuple[str, ...], body: byte
     except rules.ApiError as error:
         return error_response(error)
     except (SeedError, TypeError, ValueError) as error:
-        return json_response(422, {"code": "invalid_request_parameters", "message": str(error)})
+        return json_response(422, {"code": INVALID_REQUEST_PARAMETERS, "message": str(error)})
 
 
 def _reset(api: EmulatedApi, _: Any) -> ApiResponse:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from .._contract import ULID_ALPHABET, ULID_LENGTH, format_timestamp
+from .._contract import TIMESTAMP_RE, ULID_ALPHABET, ULID_LENGTH, format_timestamp
 
 _DECODE = {char: value for value, char in enumerate(ULID_ALPHABET)}
 _RANDOM_BITS = 80
@@ -63,12 +62,9 @@ def epoch_timestamp(epoch_seconds: float) -> str:
     return format_timestamp(datetime.fromtimestamp(epoch_seconds, UTC))
 
 
-_TIMESTAMP_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
-
-
 def is_timestamp(value: object) -> bool:
     """Whether `value` is a real moment written as the API writes them."""
-    if not isinstance(value, str) or not _TIMESTAMP_RE.fullmatch(value):
+    if not isinstance(value, str) or not TIMESTAMP_RE.fullmatch(value):
         return False
     try:
         datetime.fromisoformat(value)

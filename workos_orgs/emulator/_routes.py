@@ -15,6 +15,7 @@ import attrs
 from .._contract import (
     EXTERNAL_ID_MAX_LENGTH,
     IDEMPOTENCY_KEY_HEADER,
+    INVALID_REQUEST_PARAMETERS,
     LIST_LIMIT_DEFAULT,
     LIST_LIMIT_MAX,
     LIST_LIMIT_MIN,
@@ -22,7 +23,14 @@ from .._contract import (
     METADATA_MAX_KEY_LENGTH,
     METADATA_MAX_KEYS,
     METADATA_MAX_VALUE_LENGTH,
+    ORGANIZATION_DOMAIN_ID_PREFIX,
+    ORGANIZATION_DOMAIN_ID_RE,
+    ORGANIZATION_ID_PREFIX,
+    ORGANIZATION_ID_RE,
+    RATE_LIMIT_EXCEEDED,
     REQUEST_ID_HEADER,
+    TIMESTAMP_RE,
+    ULID_LENGTH,
     DomainState,
     DomainVerificationStrategy,
     Order,
@@ -101,8 +109,13 @@ def check_handlers(table: tuple[Route, ...], handlers: Mapping[str, object]) -> 
         )
 
 
-_ID = "An organization ID (`org_` and a 26-character ULID); anything else is a plain 404."
-_DOMAIN_ID = "An organization domain ID (`org_domain_` and a 26-character ULID); anything else is a plain 404."
+_ID = (
+    f"An organization ID (`{ORGANIZATION_ID_PREFIX}` and a {ULID_LENGTH}-character ULID); anything else is a plain 404."
+)
+_DOMAIN_ID = (
+    f"An organization domain ID (`{ORGANIZATION_DOMAIN_ID_PREFIX}` and a {ULID_LENGTH}-character ULID);"
+    " anything else is a plain 404."
+)
 
 API_ROUTES: Final = (
     Route(
@@ -305,7 +318,7 @@ def responses_of(route: Route) -> dict[int, str | None]:
 
 # Schemas.
 
-_TIMESTAMP = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"}
+_TIMESTAMP = {"type": "string", "pattern": f"^{TIMESTAMP_RE.pattern}$"}
 _NULLABLE_STRING = {"type": ["string", "null"]}
 _METADATA_IN = {
     "type": ["object", "null"],
@@ -347,7 +360,7 @@ SCHEMAS: Final[Mapping[str, Any]] = {
         ["object", "id", "organization_id", "domain", "created_at", "updated_at"],
         {
             "object": {"const": "organization_domain"},
-            "id": {"type": "string", "pattern": "^org_domain_[0-9A-HJKMNP-TV-Z]{26}$"},
+            "id": {"type": "string", "pattern": f"^{ORGANIZATION_DOMAIN_ID_RE.pattern}$"},
             "organization_id": {"type": "string"},
             "domain": {"type": "string"},
             "state": {"type": "string", "enum": [member.value for member in DomainState]},
@@ -375,7 +388,7 @@ SCHEMAS: Final[Mapping[str, Any]] = {
         ],
         {
             "object": {"const": "organization"},
-            "id": {"type": "string", "pattern": "^org_[0-9A-HJKMNP-TV-Z]{26}$"},
+            "id": {"type": "string", "pattern": f"^{ORGANIZATION_ID_RE.pattern}$"},
             "name": {"type": "string"},
             "domains": {"type": "array", "items": _ref("OrganizationDomain")},
             "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
@@ -412,12 +425,12 @@ SCHEMAS: Final[Mapping[str, Any]] = {
         {"message": {"type": "string"}, "code": {"type": "string"}, "entity_id": {"type": "string"}},
     ),
     "RateLimited": _object(
-        ["message", "code"], {"message": {"type": "string"}, "code": {"const": "rate_limit_exceeded"}}
+        ["message", "code"], {"message": {"type": "string"}, "code": {"const": RATE_LIMIT_EXCEEDED}}
     ),
     "ValidationError": _object(
         ["message"],
         {
-            "code": {"const": "invalid_request_parameters"},
+            "code": {"const": INVALID_REQUEST_PARAMETERS},
             "message": {"type": "string"},
             "errors": {
                 "type": "array",
@@ -430,7 +443,7 @@ SCHEMAS: Final[Mapping[str, Any]] = {
         },
     ),
     "ControlError": _object(
-        ["message"], {"code": {"const": "invalid_request_parameters"}, "message": {"type": "string"}}
+        ["message"], {"code": {"const": INVALID_REQUEST_PARAMETERS}, "message": {"type": "string"}}
     ),
     "Health": _object(["status"], {"status": {"type": "string", "enum": ["ok", "starting"]}}),
     "Reset": _object(["reset"], {"reset": {"const": True}}),

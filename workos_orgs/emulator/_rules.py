@@ -18,10 +18,13 @@ from .._contract import (
     DOMAIN_RE,
     ENTITY_NOT_FOUND,
     EXTERNAL_ID_RE,
+    INVALID_METADATA,
+    INVALID_REQUEST_PARAMETERS,
     LIST_LIMIT_DEFAULT,
     LIST_LIMIT_MAX,
     LIST_LIMIT_MIN,
     LIST_ORDER_DEFAULT,
+    RATE_LIMIT_EXCEEDED,
     DomainState,
     Order,
     normalize_domain,
@@ -54,7 +57,7 @@ def validation_failed(*errors: FieldError) -> ApiError:
     return ApiError(
         422,
         {
-            "code": "invalid_request_parameters",
+            "code": INVALID_REQUEST_PARAMETERS,
             "message": "Validation failed",
             "errors": [attrs.asdict(error) for error in errors],
         },
@@ -122,7 +125,7 @@ def check_idempotency_key(key: str, limits: Limits) -> None:
 def rate_limited(retry_after: int) -> ApiError:
     return ApiError(
         429,
-        {"message": "Too many requests.", "code": "rate_limit_exceeded"},
+        {"message": "Too many requests.", "code": RATE_LIMIT_EXCEEDED},
         {"Retry-After": str(retry_after)},
     )
 
@@ -378,19 +381,19 @@ def check_metadata_limits(metadata: Mapping[str, str | None], limits: Limits, *,
     (null) still counts."""
     if len(metadata) > limits.metadata_keys:
         has = f"the request gives {len(metadata)}" if given else f"it would have {len(metadata)}"
-        raise bad_request("invalid_metadata", f"Metadata can have at most {limits.metadata_keys} keys; {has}.")
+        raise bad_request(INVALID_METADATA, f"Metadata can have at most {limits.metadata_keys} keys; {has}.")
     for key, value in metadata.items():
         if limits.metadata_ascii_only and not (key.isascii() and (value is None or value.isascii())):
             which = f"key {key[:60]!r}" if not key.isascii() else f"value for {key!r}"
-            raise bad_request("invalid_metadata", f"Metadata {which} is not ASCII; keys and values must be ASCII.")
+            raise bad_request(INVALID_METADATA, f"Metadata {which} is not ASCII; keys and values must be ASCII.")
         if len(key) > limits.metadata_key_length:
             raise bad_request(
-                "invalid_metadata",
+                INVALID_METADATA,
                 f"Metadata key {key[:60]!r} is {len(key)} characters; keys can have at most {limits.metadata_key_length}.",
             )
         if value is not None and len(value) > limits.metadata_value_length:
             raise bad_request(
-                "invalid_metadata",
+                INVALID_METADATA,
                 f"Metadata value for {key!r} is {len(value)} characters; values can have at most"
                 f" {limits.metadata_value_length}.",
             )

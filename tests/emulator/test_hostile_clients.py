@@ -294,7 +294,7 @@ def test_a_non_loopback_host_with_the_default_key_is_refused(host: str, capsys: 
     assert "needs --api-key" in err
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost"])
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost", "LocalHost", "127.5.6.7"])
 def test_loopback_hosts_take_the_default_key(host: str) -> None:
     from workos_orgs.emulator.__main__ import is_loopback
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import signal
 import sqlite3
 import sys
 from collections.abc import Sequence
 
 from .._arguments import given_keys, hiding
+from .._config import is_loopback
 from ._api import SeedError
 from ._emulator import (
     DEFAULT_API_KEY,
@@ -64,16 +64,6 @@ def parser(prog: str = "python -m workos_orgs.emulator", *, hidden: Sequence[str
         help="verify domains at once, without a DNS record (default: pending until the record is published)",
     )
     return cli
-
-
-def is_loopback(host: str) -> bool:
-    """Whether only this machine can reach `host`."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 async def serve(args: argparse.Namespace) -> None:

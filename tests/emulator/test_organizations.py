@@ -201,6 +201,30 @@ async def test_deprecated_domains_list_creates_legacy_verified_domains(http: aio
         assert not {"verification_strategy", "verification_token", "verification_prefix"} & set(domain)
 
 
+async def test_the_deprecated_domains_list_on_update_leaves_the_domains_it_names_as_they_are(
+    http: aiohttp.ClientSession,
+) -> None:
+    # The list names no state: a verified or pending domain it names is not made legacy.  That
+    # it replaces the set, as `domain_data` does, is assumed (the sources are silent).
+    organization = await create(
+        http,
+        domain_data=[
+            {"domain": "keep.com", "state": "verified"},
+            {"domain": "wait.com", "state": "pending"},
+            {"domain": "gone.com", "state": "pending"},
+        ],
+    )
+    before = by_domain(organization)
+    reply = await send(
+        http, "PUT", f"/organizations/{organization['id']}", json={"domains": ["keep.com", "wait.com", "new.com"]}
+    )
+    assert reply.status == 200
+    after = by_domain(reply.body)
+    assert set(after) == {"keep.com", "wait.com", "new.com"}
+    assert (after["keep.com"], after["wait.com"]) == (before["keep.com"], before["wait.com"])
+    assert after["new.com"]["state"] == "legacy_verified"
+
+
 # Read.
 
 

@@ -391,13 +391,17 @@ class EmulatedApi:
     def _replace_domains(
         self, organization_id: str, existing: list[Json], wanted: Iterable[rules.DomainRequest], now: str
     ) -> None:
-        """Listed domains that exist keep their IDs, missing ones go, new ones are added."""
+        """Listed domains that exist keep their IDs, missing ones go, new ones are added.
+
+        A name in the deprecated ``domains`` list (asking for ``legacy_verified``) asks for no
+        state: a domain the organization has keeps its own (assumed; the sources are silent).
+        """
         by_name = {domain["domain"]: domain for domain in existing}
         for request in wanted:
             current = by_name.pop(request.domain, None)
             if current is None:
                 self._store.insert_domain(self._new_domain(organization_id, request.domain, request.state, now))
-            elif current["state"] != request.state:
+            elif request.state is not DomainState.LEGACY_VERIFIED and current["state"] != request.state:
                 fresh = self._new_domain(organization_id, request.domain, request.state, now)
                 changed = {
                     name: fresh[name]

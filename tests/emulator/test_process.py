@@ -200,3 +200,43 @@ async def test_auto_verify_flag_chooses_instant_verification(flags: tuple[str, .
             domain = await response.json()
         async with http.post(f"/organization_domains/{domain['id']}/verify") as response:
             assert (response.status, (await response.json())["state"]) == (201, state)
+
+
+async def _metadata_statuses(running: Running) -> dict[str, int]:
+    tries = {
+        "ten ASCII keys": {f"key{i}": "value" for i in range(10)},
+        "eleven keys": {f"key{i}": "value" for i in range(11)},
+        "a value not ASCII": {"city": "Zürich"},
+    }
+    statuses = {}
+    async with running.session() as http:
+        for what, metadata in tries.items():
+            async with http.post("/organizations", json={"name": "Acme", "metadata": metadata}) as response:
+                statuses[what] = response.status
+    return statuses
+
+
+@pytest.mark.parametrize(
+    ("flags", "statuses"),
+    [
+        ((), {"ten ASCII keys": 201, "eleven keys": 201, "a value not ASCII": 201}),
+        (
+            ("--metadata-keys", "10", "--metadata-ascii-only"),
+            {"ten ASCII keys": 201, "eleven keys": 400, "a value not ASCII": 400},
+        ),
+    ],
+    ids=["the spec's limits", "the metadata docs' limits"],
+)
+async def test_metadata_limit_flags_choose_between_the_conflicting_sources(
+    flags: tuple[str, ...], statuses: dict[str, int]
+) -> None:
+    async with emulator_process(*flags) as running:
+        assert await _metadata_statuses(running) == statuses
+
+
+@pytest.mark.parametrize("keys", ["0", "-1", "ten"])
+async def test_a_metadata_key_count_below_one_is_a_usage_error(keys: str) -> None:
+    code, err = await _failed_start(["--port", "0", "--metadata-keys", keys])
+    assert code == 2
+    assert f"--metadata-keys: {keys!r}: a whole number of at least 1" in err
+    assert "Traceback" not in err

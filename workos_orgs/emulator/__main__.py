@@ -22,6 +22,7 @@ from ._emulator import (
     check_port,
 )
 from ._faults import Chaos
+from ._limits import Limits
 
 
 def _port(text: str) -> int:
@@ -29,6 +30,16 @@ def _port(text: str) -> int:
         return check_port(int(text))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: a port from 0 to 65535 (0 picks a free one)") from None
+
+
+def _count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a whole number of at least 1")
+    return count
 
 
 def parser(prog: str = "python -m workos_orgs.emulator", *, hidden: Sequence[str] = ()) -> argparse.ArgumentParser:
@@ -48,6 +59,20 @@ def parser(prog: str = "python -m workos_orgs.emulator", *, hidden: Sequence[str
         "--rate-limits",
         action="store_true",
         help="enforce WorkOS's rate limits (6,000 requests and 50 organization deletes per 60 s)",
+    )
+    cli.add_argument(
+        "--metadata-keys",
+        type=_count,
+        default=Limits().metadata_keys,
+        metavar="N",
+        help="the most metadata keys an organization may have (default %(default)s, the API spec's;"
+        " WorkOS's metadata docs say 10)",
+    )
+    cli.add_argument(
+        "--metadata-ascii-only",
+        action="store_true",
+        help="refuse metadata keys and values that are not ASCII, as WorkOS's metadata docs say"
+        " (default: any text, as the API spec says)",
     )
     cli.add_argument(
         "--chaos",
@@ -77,6 +102,7 @@ async def serve(args: argparse.Namespace) -> None:
         seed=args.seed,
         chaos=None if not args.chaos else Chaos(rate=args.chaos),
         auto_verify=args.auto_verify,
+        limits=Limits(metadata_keys=args.metadata_keys, metadata_ascii_only=args.metadata_ascii_only),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import aiohttp
+import attrs
 import pytest
 
 from workos_orgs.emulator import DEFAULT_API_KEY, Emulator, Fault, PendingFault
@@ -491,6 +492,10 @@ def test_inject_fault_takes_typed_keywords() -> None:
         "hold",
     ]
     assert all(parameters[name].kind is inspect.Parameter.KEYWORD_ONLY for name in list(parameters)[2:])
+    # The signature is the one copy of Fault's defaults that cannot be derived: kept in step here.
+    assert {name: parameters[name].default for name in list(parameters)[2:]} == {
+        field.name: field.default for field in attrs.fields(Fault)
+    }
 
 
 async def test_inject_fault_refuses_a_fault_and_fields_together(emulator: Emulator) -> None:

@@ -139,18 +139,7 @@ check_handlers(CONTROL_ROUTES, {**_OPERATIONS, "openapi": respond})
 
 
 def fault_json(fault: Fault) -> dict[str, Any]:
-    return {
-        "method": fault.method,
-        "path": fault.path,
-        "status": fault.status,
-        "body": fault.body,
-        "content_type": fault.content_type,
-        "retry_after": fault.retry_after,
-        "delay_ms": fault.delay_ms,
-        "drop": fault.drop,
-        "times": fault.times,
-        "hold": fault.hold,
-    }
+    return attrs.asdict(fault, recurse=False)
 
 
 def request_json(entry: RecordedRequest) -> dict[str, Any]:

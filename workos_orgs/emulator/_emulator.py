@@ -23,7 +23,7 @@ from aiohttp import web
 from .._contract import IDEMPOTENCY_TTL_SECONDS
 from ._api import EmulatedApi, SeedError, TxtRecord
 from ._control import check_fail_next
-from ._faults import Chaos, Drop, Fault, PendingFault
+from ._faults import Chaos, Drop, Fault, PendingFault, defaults
 from ._limits import Limits
 from ._ratelimit import RateLimits
 from ._request_log import RecordedRequest
@@ -405,18 +405,7 @@ class Emulator:
         return self._api.requests()
 
 
-_FAULT_DEFAULTS: Final = {
-    "method": "*",
-    "path": "*",
-    "status": None,
-    "body": None,
-    "content_type": None,
-    "retry_after": None,
-    "delay_ms": 0,
-    "drop": None,
-    "times": 1,
-    "hold": False,
-}
+_FAULT_DEFAULTS: Final = defaults(Fault)
 
 
 class AcceptFailureLog:

@@ -7,6 +7,8 @@ import math
 import random
 import re
 import threading
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, Final, Literal
 
 import attrs
@@ -126,10 +128,12 @@ class Fault:
             raise ValueError("A fault needs a status, a drop ('before' or 'after'), a delay_ms or hold=True.")
 
     def matches(self, method: str, path: str) -> bool:
+        """Whether this fault is for a request of `method` to `path`."""
         return self.method in ("*", method) and fnmatch.fnmatchcase(path, self.path)
 
     @property
     def kind(self) -> str:
+        """What it does, as a log names it: ``drop_before``, ``status_503``, ``hold`` or ``delay``."""
         if self.drop is not None:
             return f"drop_{self.drop}"
         if self.status is not None:
@@ -225,6 +229,12 @@ class Chaos:
         if kind.startswith("drop_"):
             return Fault(drop="before" if kind == "drop_before" else "after")
         return Fault(status=int(kind), retry_after=self.retry_after if kind == "429" else None)
+
+
+def defaults(cls: type[Fault | Chaos]) -> Mapping[str, Any]:
+    """Each field of `cls` and its default: what `Emulator.inject_fault` and the OpenAPI
+    document say too."""
+    return MappingProxyType({field.name: field.default for field in attrs.fields(cls)})
 
 
 class ChaosSource:

@@ -35,7 +35,7 @@ from .._contract import (
     DomainVerificationStrategy,
     Order,
 )
-from ._faults import CHAOS_KINDS, MAX_DELAY_MS
+from ._faults import CHAOS_KINDS, MAX_DELAY_MS, Chaos, Fault, defaults
 from ._limits import Limits
 from ._rules import FieldError
 
@@ -347,6 +347,10 @@ _ORGANIZATION_FIELDS: dict[str, Any] = {
 }
 
 
+_FAULT: Final = defaults(Fault)
+_CHAOS: Final = defaults(Chaos)
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -455,18 +459,18 @@ SCHEMAS: Final[Mapping[str, Any]] = {
     "Fault": _object(
         [],
         {
-            "method": {"type": "string", "default": "*"},
-            "path": {"type": "string", "default": "*", "description": "A glob; `*` also crosses `/`."},
+            "method": {"type": "string", "default": _FAULT["method"]},
+            "path": {"type": "string", "default": _FAULT["path"], "description": "A glob; `*` also crosses `/`."},
             "status": {"type": ["integer", "null"], "minimum": 200, "maximum": 599},
             "body": {"description": "A JSON value, or a string sent as text."},
             "content_type": _NULLABLE_STRING,
             "retry_after": {"type": ["integer", "number", "string", "null"]},
-            "delay_ms": {"type": "integer", "minimum": 0, "maximum": MAX_DELAY_MS, "default": 0},
+            "delay_ms": {"type": "integer", "minimum": 0, "maximum": MAX_DELAY_MS, "default": _FAULT["delay_ms"]},
             "drop": {"enum": ["before", "after", None]},
-            "times": {"type": "integer", "minimum": 1, "default": 1},
+            "times": {"type": "integer", "minimum": 1, "default": _FAULT["times"]},
             "hold": {
                 "type": "boolean",
-                "default": False,
+                "default": _FAULT["hold"],
                 "description": "Hold the request until `POST /_emulator/held/release` (instead of a delay).",
             },
             "remaining": {"type": "integer", "readOnly": True},
@@ -478,10 +482,10 @@ SCHEMAS: Final[Mapping[str, Any]] = {
     "Chaos": _object(
         [],
         {
-            "rate": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.1},
+            "rate": {"type": "number", "minimum": 0, "maximum": 1, "default": _CHAOS["rate"]},
             "kinds": {"type": "array", "items": {"enum": list(CHAOS_KINDS)}, "minItems": 1},
-            "slow_ms": {"type": "integer", "minimum": 0, "maximum": MAX_DELAY_MS, "default": 2000},
-            "retry_after": {"type": "integer", "minimum": 0, "default": 1},
+            "slow_ms": {"type": "integer", "minimum": 0, "maximum": MAX_DELAY_MS, "default": _CHAOS["slow_ms"]},
+            "retry_after": {"type": "integer", "minimum": 0, "default": _CHAOS["retry_after"]},
             "seed": {"type": ["integer", "null"]},
         },
     ),

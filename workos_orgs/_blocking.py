@@ -451,8 +451,9 @@ class BlockingOrganizations(_BlockingResource):
 
     Each method is `Organizations`' method of the same name (same arguments, docstring,
     errors and exactly-once guarantees), returning its result instead of a coroutine.
-    Every method but ``sync`` also takes ``timeout``, ``max_retries`` and ``extra_headers``
-    for that call alone (a sync runs on ``client.with_options(...)`` for other settings);
+    Every method but ``sync`` also takes the options `RequestOptions` lists (``timeout``,
+    ``max_retries``, ...) for that call alone (a sync runs on ``client.with_options(...)`` for
+    other settings);
     ``create`` takes an ``idempotency_key`` (one is generated when you pass none).
     """
 
@@ -529,8 +530,8 @@ class BlockingOrganizationDomains(_BlockingResource):
     """Organization domains: ``client.organization_domains`` of the blocking client.
 
     Each method is `OrganizationDomains`' method of the same name, returning its result.
-    Every method also takes ``timeout``, ``max_retries`` and ``extra_headers`` for that call
-    alone; the POSTs (``create``, ``verify``) take an ``idempotency_key``.
+    Every method also takes the options `RequestOptions` lists (``timeout``, ``max_retries``,
+    ...) for that call alone; the POSTs (``create``, ``verify``) take an ``idempotency_key``.
     """
 
     create: Final = blocking(OrganizationDomains.create)

@@ -102,7 +102,7 @@ class AsyncWorkOS(BaseClient):
 
     @functools.cached_property
     def organizations(self) -> Organizations:
-        """Organizations: ``list``, ``create``, ``get``, ``get_by_external_id``, ``update``, ``delete``."""
+        """Organizations: ``list``, ``create``, ``get``, ``get_by_external_id``, ``update``, ``delete``, ``sync``."""
         return Organizations(self)
 
     @functools.cached_property

@@ -187,7 +187,7 @@ class Page(_Model, Generic[T]):
 # A frozen attrs __init__ stores each field through object.__setattr__, a call per field; a
 # plain slot store is a third of that, and this was the largest single cost of a page.  It
 # skips attrs' __init__, so a model must not gain a validator, converter or default factory
-# that these hooks would not apply: tests/sdk/test_models.py checks that, and that every
+# that these hooks would not apply: tests/sdk/test_model_round_trip.py checks that, and that every
 # field is set here.
 
 _MISSING: Final[Any] = object()

@@ -75,8 +75,8 @@ class _VerifiedAlready:
 class OrganizationDomains(APIResource):
     """Organization domains: ``client.organization_domains``.
 
-    Every method also takes ``timeout``, ``max_retries`` and ``extra_headers`` for that call
-    alone; the POSTs (``create``, ``verify``) take an ``idempotency_key`` (generated when
+    Every method also takes the options `RequestOptions` lists (``timeout``, ``max_retries``,
+    ...) for that call alone; the POSTs (``create``, ``verify``) take an ``idempotency_key`` (generated when
     you pass none).
     """
 

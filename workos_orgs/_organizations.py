@@ -157,8 +157,9 @@ def _organization_body(
 class Organizations(APIResource):
     """Organizations: ``client.organizations``.
 
-    Every method but ``sync`` also takes ``timeout``, ``max_retries`` and ``extra_headers``
-    for that call alone (a sync runs on ``client.with_options(...)`` for other settings);
+    Every method but ``sync`` also takes the options `RequestOptions` lists (``timeout``,
+    ``max_retries``, ...) for that call alone (a sync runs on ``client.with_options(...)`` for
+    other settings);
     ``create`` takes an ``idempotency_key`` (one is generated when you pass none).
     """
 

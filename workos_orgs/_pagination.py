@@ -166,9 +166,11 @@ class RawPage(Generic[T]):
 
     @classmethod
     def of(cls, response: Response, structure: Callable[[Any], Page[T]]) -> RawPage[T]:
+        """`response`'s body decoded, its models left to `structure` until `page` is called."""
         return cls(response, decode_json(response), structure)
 
     def cursor(self, direction: Direction) -> str | None:
+        """The cursor on the `direction` side, read before the page's models are built."""
         return peek_cursor(self.data, direction)
 
     def page(self, direction: Direction) -> Page[T]:

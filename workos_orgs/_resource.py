@@ -82,9 +82,13 @@ class Recovery(Protocol):
     is raised (as it is when `find` raises a `WorkOSError`).
     """
 
-    def applies(self, error: WorkOSError) -> bool: ...
+    def applies(self, error: WorkOSError) -> bool:
+        """Whether `error` may hide a write that took effect after all."""
+        ...
 
-    async def find(self, error: WorkOSError, client: BaseClient, options: RequestOptions) -> Response | None: ...
+    async def find(self, error: WorkOSError, client: BaseClient, options: RequestOptions) -> Response | None:
+        """The response to return in `error`'s place, if the write is found done; else None."""
+        ...
 
 
 @attrs.frozen

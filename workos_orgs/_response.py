@@ -381,7 +381,7 @@ def decode_json(response: Response) -> Any:
         raise _invalid(
             response,
             f"the response holds {elements:,} or more elements (strings, or arrays, objects and their items) in"
-            f" {len(body):,} bytes, far more than any answer of this API; it was not decoded. Check"
+            f" {len(body):,} bytes, far more than any response of this API; it was not decoded. Check"
             " base_url, or the proxy in front of the API",
         )
     try:

@@ -180,6 +180,8 @@ class SessionHolder:
         raise closed
 
     def get(self) -> aiohttp.ClientSession:
+        """The session, made on first use in the running loop; `ClientClosedError` once closed,
+        `WrongEventLoopError` from another loop."""
         session = self._session
         if session is not None and self._loop is asyncio.get_running_loop() and not session.closed:
             return session  # in use already: the one question per call
@@ -192,6 +194,8 @@ class SessionHolder:
         return self._session
 
     async def close(self) -> None:
+        """Close the session if it is the client's own, and end at once every call waiting in
+        `wait`; `WrongEventLoopError` from another open loop than the session's."""
         loop = self._loop
         elsewhere = loop is not None and not loop.is_closed() and loop is not asyncio.get_running_loop()
         if self._owned and self._session is not None and elsewhere and self._pid == os.getpid():

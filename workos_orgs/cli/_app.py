@@ -578,7 +578,7 @@ def _outcome(args: argparse.Namespace, running: _Running) -> int:
             and error.json is None
             and error.body.strip()
         ):
-            hint = " (the answer is not the API's: check --base-url, or the proxy in front of the API)"
+            hint = " (the response is not the API's: check --base-url, or the proxy in front of the API)"
         sys.stderr.write(f"error: {_one_line(error)}{hint}\n")
         return EXIT_FAILED
 

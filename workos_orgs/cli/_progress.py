@@ -55,6 +55,7 @@ class Progress:
         self.done = 0
 
     def advance(self, detail: str = "") -> None:
+        """Count one more done, and redraw the line if it was last drawn long enough ago."""
         self.done += 1
         now = self._clock()
         if self.enabled and now - self._drawn >= REFRESH_SECONDS:
@@ -62,6 +63,7 @@ class Progress:
             self._draw(detail, now)
 
     def finish(self, detail: str = "") -> None:
+        """Draw the line a last time and end it."""
         if self.enabled:
             self._draw(detail, self._clock())
             self._stream.write("\n")

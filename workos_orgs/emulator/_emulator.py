@@ -420,6 +420,9 @@ class AcceptFailureLog:
         self.failures = 0
 
     def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        # asyncio's own words (`selector_events`, when accept() fails with EMFILE, ENFILE,
+        # ENOBUFS or ENOMEM): the one way to tell this report from others.  Should asyncio reword
+        # it, tests/emulator/test_hostile_clients.py's test of running out of descriptors fails.
         if not str(context.get("message", "")).startswith("socket.accept() out of system resource"):
             loop.default_exception_handler(context)
             return

@@ -38,6 +38,7 @@ from ._errors import (
 )
 from ._models import UNSET, DomainData, Organization, Unset
 from ._request import check_metadata
+from ._retry import outcome_unknown
 
 SyncAction = Literal["created", "updated", "unchanged", "deleted", "failed"]
 DEFAULT_CONCURRENCY: Final = 8
@@ -243,7 +244,8 @@ def _error_dict(error: Exception | None) -> dict[str, str] | None:
 class SyncEvent:
     """What the sync did (or, in a dry run, would do) with one organization.
 
-    ``changes`` lists each field created or updated, with its old and new value;
+    ``changes`` lists each field created or updated, with its old and new value (for a
+    ``failed`` record, those its update changed before it failed, which stay changed);
     ``source`` is where the record came from (``"orgs.csv line 3"``, ``"records[2]"``).
     """
 
@@ -274,16 +276,34 @@ EventCallback = Callable[[SyncEvent], Awaitable[None] | None]
 
 @attrs.frozen
 class SyncFailure:
-    """A record that could not be synced, where it came from, and the typed error that says why."""
+    """A record that could not be synced, where it came from, and the typed error that says why.
+
+    ``organization_id`` is the organization the record was found to be, if it got that far;
+    ``changes`` are those its update made before it failed, which stay made (see `SyncEvent`).
+    """
 
     external_id: str | None
     error: Exception
     source: str | None = None
+    organization_id: str | None = None
+    changes: tuple[FieldChange, ...] = ()
 
     def __str__(self) -> str:
         message = str(self.error)
         where = "" if self.source is None or message.startswith(f"{self.source}: ") else f"{self.source}: "
-        return f"{where}{message}"
+        return f"{where}{message}{_written_before(self.changes, self.organization_id)}"
+
+
+def _written_before(changes: Sequence[FieldChange], organization_id: str | None) -> str:
+    if not changes:
+        return ""
+    # Only the first of an update's two steps -- removing metadata keys -- can be left done.
+    shown = ", ".join(change.field.removeprefix("metadata.") for change in changes[:5])
+    more = ", ..." if len(changes) > 5 else ""
+    return (
+        f" (before it failed, {len(changes)} metadata keys were removed from {organization_id}: {shown}{more};"
+        " run the sync again once it can succeed, and it sets what the record asks for)"
+    )
 
 
 @attrs.define
@@ -322,7 +342,9 @@ class SyncReport:
         if event.action == "failed":
             assert event.error is not None
             if len(self.failures) < MAX_FAILURES_KEPT:
-                self.failures.append(SyncFailure(event.external_id, event.error, event.source))
+                self.failures.append(
+                    SyncFailure(event.external_id, event.error, event.source, event.organization_id, event.changes)
+                )
             else:
                 self.failures_not_kept += 1
 
@@ -340,7 +362,13 @@ class SyncReport:
                 "failures_not_kept": self.failures_not_kept,
                 "elapsed": round(self.elapsed, 3),
                 "failures": [
-                    {"source": f.source, "external_id": f.external_id, "error": _error_dict(f.error)}
+                    {
+                        "source": f.source,
+                        "external_id": f.external_id,
+                        "organization_id": f.organization_id,
+                        "changes": [change.to_dict() for change in f.changes],
+                        "error": _error_dict(f.error),
+                    }
                     for f in self.failures
                 ],
             }
@@ -475,8 +503,9 @@ def _update_steps(
 
     The API holds an update's metadata object to its key limit: replacing 30 keys with 30
     others in one update names 60.  The organization's keys and the record's each fit the
-    limit, whatever it is, so removals first, then the keys set, each fit it too.  Stopped
-    between the two, the organization lacks only keys the record asks for: a re-run adds them.
+    limit, whatever it is, so the removals alone, then everything else, each fit it too.
+    Stopped between the two, the organization lacks only keys the record asks for: a re-run
+    adds them.  A second update refused outright is undone (`_Job._update`).
     """
     metadata: dict[str, str | None] | None = arguments.get("metadata")
     if metadata is None or record.metadata is UNSET:
@@ -486,12 +515,21 @@ def _update_steps(
     # Never an empty object: to the API, metadata {} removes every key.
     if len(metadata) <= max(len(organization.metadata), len(record.metadata)) or not removals or not sets:
         return [arguments]
-    return [{**arguments, "metadata": removals}, {"metadata": sets}]
+    return [{"metadata": removals}, {**arguments, "metadata": sets}]
 
 
 def plan_update(record: OrganizationRecord, organization: Organization) -> dict[str, Any]:
     """The `update` arguments that make `organization` match `record`; empty when it does."""
     return _plan(record, organization)[0]
+
+
+@attrs.define
+class _Progress:
+    """How far one record's sync got before it failed: the organization it found, and the
+    changes it made that stay made."""
+
+    organization_id: str | None = None
+    changes: tuple[FieldChange, ...] = ()
 
 
 async def _each(records: Iterable[_T] | AsyncIterable[_T]) -> AsyncIterator[_T]:
@@ -561,17 +599,24 @@ class _Job:
         if self.over:
             return
         external_id, source = record.external_id, record.source
+        progress = _Progress()
         try:
-            action, organization_id, changes = await self._apply(record)
+            action, organization_id, changes = await self._apply(record, progress)
         except WorkOSError as error:
-            if not self._stop(error):
-                await self.emit("failed", external_id, error=error, source=source)
+            # A record that changed something before it failed is told even when the job stops.
+            if not self._stop(error) or progress.changes:
+                await self.emit(
+                    "failed", external_id, progress.organization_id, error, changes=progress.changes, source=source
+                )
             return
         # Outside the try: an on_event that raises is the caller's error, not the record's.
         await self.emit(action, external_id, organization_id, changes=changes, source=source)
 
-    async def _apply(self, record: OrganizationRecord) -> tuple[SyncAction, str | None, Sequence[FieldChange]]:
-        """Make WorkOS hold `record`: what was done, to which organization, changing what."""
+    async def _apply(
+        self, record: OrganizationRecord, progress: _Progress
+    ) -> tuple[SyncAction, str | None, Sequence[FieldChange]]:
+        """Make WorkOS hold `record`: what was done, to which organization, changing what.
+        Should it fail, `progress` says which organization it found and what it left changed."""
         external_id = record.external_id
         existing = await self._find(external_id)
         if existing is None:
@@ -594,13 +639,43 @@ class _Job:
                 # same name and external id, after an attempt whose outcome was unknown), not
                 # what the record asks for: update it, and say so.
                 existing = created
+        progress.organization_id = existing.id
         arguments, changes = _plan(record, existing)
         if not arguments:
             return "unchanged", existing.id, ()
         if not self.dry_run:
-            for step in _update_steps(arguments, existing, record):
-                await self._write("update", self.store.update(existing.id, **step))
+            await self._update(existing, _update_steps(arguments, existing, record), changes, progress)
         return "updated", existing.id, changes
+
+    async def _update(
+        self,
+        organization: Organization,
+        steps: Sequence[dict[str, Any]],
+        changes: Sequence[FieldChange],
+        progress: _Progress,
+    ) -> None:
+        """Send `steps` (see `_update_steps`).  When a second step is refused outright, the
+        keys the first removed are put back; when it may have been done, or putting them back
+        fails, `progress` keeps the first step's changes, which the failure then reports."""
+        first, *rest = steps
+        await self._write("update", self.store.update(organization.id, **first))
+        if not rest:
+            return
+        removed = first["metadata"]
+        progress.changes = tuple(change for change in changes if change.field.removeprefix("metadata.") in removed)
+        try:
+            await self._write("update", self.store.update(organization.id, **rest[0]))
+        except WorkOSError as error:
+            if outcome_unknown(error):
+                raise
+            kept = {key: organization.metadata[key] for key in removed}
+            try:
+                await self._write("update", self.store.update(organization.id, metadata=kept))
+            except WorkOSError:
+                pass  # the keys stay removed, and the failure says so
+            else:
+                progress.changes = ()
+            raise
 
     async def _write(self, kind: str, write: Awaitable[_T]) -> _T:
         """`write`, noted in `cut_short` when the job's stop ends it mid-way (the client closed

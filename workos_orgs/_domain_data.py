@@ -7,18 +7,21 @@ which may also hold plain names.  Both are read here, entry by entry, by the sam
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from ._contract import DOMAIN_DATA_STATES, DomainState
 from ._errors import InvalidArgumentError
 from ._models import DomainData
+
+_KEYS: Final = frozenset({"domain", "state"})
+"""The keys of a domain given as a mapping."""
 
 
 def domain_data_list(value: object, *, names: bool, refusal: str) -> tuple[DomainData, ...]:
     """Each domain of `value` as `DomainData`; `InvalidArgumentError` naming the one that is wrong.
 
     An entry is a `DomainData` or a mapping with ``domain`` (and ``state``, ``pending`` when
-    left out); with `names`, a plain name too (``pending``).  `value` is a list or another
+    left out; any other key is refused); with `names`, a plain name too (``pending``).  `value` is a list or another
     iterable, never a string or a mapping: those are refused with `refusal`.
     """
     if value is None or isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
@@ -34,6 +37,11 @@ def _entry(entry: Any, index: int, *, names: bool) -> DomainData:
     elif names and isinstance(entry, str):
         domain, state = entry, DomainState.PENDING
     elif isinstance(entry, Mapping) and "domain" in entry:
+        if unknown := [key for key in entry if key not in _KEYS]:
+            raise InvalidArgumentError(
+                f"{where} has a key the API does not take: {unknown[0]!r}; a domain is"
+                " {'domain': 'acme.com', 'state': 'pending' or 'verified'}."
+            )
         domain, state = entry["domain"], entry.get("state", DomainState.PENDING)
     else:
         accepted = (

@@ -54,8 +54,13 @@ def list_filters(domains: Sequence[str] | None, search: str | None) -> list[tupl
                 f"domains must be a list of domain names, e.g. [{example!r}]; got {type(domains).__name__}."
             )
         names = [check_id("each of domains", domain, DOMAIN_EXAMPLE).strip() for domain in domains]
-        if names:
-            query.append(("domains", ",".join(names)))
+        if not names:
+            # Never dropped: the filter would then list every organization.
+            raise InvalidArgumentError(
+                "domains must name at least one domain; leave it out (or pass None) to list organizations"
+                " whatever their domains."
+            )
+        query.append(("domains", ",".join(names)))
     if search is not None:
         if not isinstance(search, str):
             raise InvalidArgumentError(f"search must be a string; got {type(search).__name__}.")

@@ -284,7 +284,12 @@ def check_id(name: str, value: str, example: str = ORGANIZATION_ID_EXAMPLE) -> s
     if not isinstance(value, str):
         raise InvalidArgumentError(f"{name} must be a string ({example}); got {type(value).__name__}.")
     if not value.strip():
-        which = "the external ID you gave the organization" if name == "external_id" else "the ID returned by the API"
+        if example == DOMAIN_EXAMPLE:
+            which = example
+        elif name == "external_id":
+            which = "the external ID you gave the organization"
+        else:
+            which = "the ID returned by the API"
         raise InvalidArgumentError(f"{name} must not be empty or blank; pass {which}.")
     return check_text(name, value)
 

@@ -188,6 +188,13 @@ async def test_extra_headers_are_sent(client: AsyncWorkOS, emulator: Emulator) -
         (lambda c: c.organizations.create(name="A", domain_data="acme.com"), "domain_data must be a list"),
         (lambda c: c.organizations.create(name="A", domain_data=[("a.com", "verified")]), r"domain_data\[0\]"),
         (lambda c: c.organizations.create(name="A", idempotency_key=""), "idempotency_key must be"),
+        (
+            lambda c: c.organizations.create(name="A", domain_data=[{"domain": "a.com", "sate": "verified"}]),
+            r"domain_data\[0\] has a key the API does not take: 'sate'",
+        ),
+        # An empty filter listed every organization.
+        (lambda c: c.organizations.list(domains=[]), "domains must name at least one domain"),
+        (lambda c: c.organizations.list(domains=[" "]), "pass a domain name such as 'acme.com'"),
     ],
 )
 async def test_bad_arguments_fail_before_sending(

@@ -82,6 +82,11 @@ def test_records_from_mappings_say_what_is_wrong() -> None:
         ({"external_id": "a", "name": "A", "domains": "a.com"}, "domains must be a list"),
         ({"external_id": "a", "name": "A", "metadata": {"n": 1}}, "metadata must map strings to strings"),
         ({"external_id": "a", "name": "A", "domains": [7]}, "each domain must be a name"),
+        # A misspelt key was dropped, and the domain made pending.
+        (
+            {"external_id": "a", "name": "A", "domains": [{"domain": "a.com", "sate": "verified"}]},
+            "each domain has a key the API does not take: 'sate'",
+        ),
     ]:
         with pytest.raises(ValueError, match=message):
             OrganizationRecord.from_mapping(bad)

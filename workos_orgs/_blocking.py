@@ -491,7 +491,9 @@ class BlockingOrganizations(_BlockingResource):
         ``on_event`` stops the job and is raised here.
         """
         # Here too: on_event is wrapped below, and a wrapper is callable whatever it wraps.
-        check_sync_options(concurrency=concurrency, prune=prune, dry_run=dry_run, on_event=on_event)
+        check_sync_options(
+            records, concurrency=concurrency, prune=prune, dry_run=dry_run, on_event=on_event, blocking=True
+        )
         if inspect.iscoroutinefunction(on_event):
             raise InvalidArgumentError(_ASYNC_ON_EVENT)
         inbox = CallerInbox()

@@ -829,8 +829,24 @@ async def _pool(items: AsyncIterable[_T], work: Callable[[_T], Awaitable[None]],
             del error  # its traceback holds this frame: no reference cycle through it
 
 
-def check_sync_options(*, concurrency: object, prune: object, dry_run: object, on_event: object) -> None:
-    """Refuse the options a sync cannot run with, before a record is read or a request sent."""
+def check_sync_options(
+    records: object, *, concurrency: object, prune: object, dry_run: object, on_event: object, blocking: bool = False
+) -> None:
+    """Refuse the records and options a sync cannot run with, before a record is read or a
+    request sent; a `blocking` sync reads its records in the caller's thread, so not from an
+    async iterable."""
+    kinds: tuple[type, ...] = (Iterable,) if blocking else (Iterable, AsyncIterable)
+    if isinstance(records, str | bytes | bytearray | Mapping | OrganizationRecord) or not isinstance(records, kinds):
+        if isinstance(records, Mapping | OrganizationRecord):
+            hint = "; wrap a single record in a list: [record]"
+        elif blocking and isinstance(records, AsyncIterable):
+            hint = ", not an async iterable: WorkOS reads them in the calling thread (AsyncWorkOS takes one)"
+        else:
+            hint = ""
+        raise InvalidArgumentError(
+            "records must be an iterable of records (OrganizationRecord objects or mappings, such as a list"
+            f" or a generator){hint}; got {type(records).__name__}."
+        )
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise InvalidArgumentError(f"concurrency must be a whole number, 1 or more; got {concurrency!r}.")
     for name, value in (("prune", prune), ("dry_run", dry_run)):
@@ -865,7 +881,7 @@ async def sync_organizations(
     See `Organizations.sync`, the public entry point.  With `until_closed` (the client's),
     closing the client stops the job at once, with `SyncStoppedError` and what was done.
     """
-    check_sync_options(concurrency=concurrency, prune=prune, dry_run=dry_run, on_event=on_event)
+    check_sync_options(records, concurrency=concurrency, prune=prune, dry_run=dry_run, on_event=on_event)
     started = time.monotonic()
     job = _Job(store, dry_run=dry_run, on_event=on_event)
     run = functools.partial(_sync, job, records, concurrency=concurrency, prune=prune)

@@ -7,6 +7,7 @@ import pydoc
 import threading
 import time
 import typing
+from collections.abc import AsyncIterator
 from unittest import mock
 
 import pytest
@@ -556,3 +557,15 @@ def test_the_blocking_client_and_its_views_show_every_setting_the_async_client_s
         assert view.attempt_timeout is None
         for name in settings(WorkOS):
             assert getattr(view, name) == getattr(async_view, name), name
+
+
+def test_sync_refuses_records_it_cannot_read_in_this_thread(client: WorkOS, emulator: Emulator) -> None:
+    async def records() -> AsyncIterator[dict[str, str]]:
+        yield {"external_id": "a", "name": "A"}
+
+    with pytest.raises(InvalidArgumentError, match="records must be an iterable of records") as caught:
+        client.organizations.sync(records())  # type: ignore[arg-type]
+    assert "not an async iterable" in str(caught.value)
+    with pytest.raises(InvalidArgumentError, match="wrap a single record in a list"):
+        client.organizations.sync({"external_id": "a", "name": "A"})  # type: ignore[arg-type]
+    assert emulator.requests == []

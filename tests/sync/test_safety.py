@@ -604,3 +604,26 @@ async def test_a_refused_second_step_whose_undoing_fails_says_what_it_wrote(
     assert (failure.organization_id, len(failure.changes)) == (seeded["id"], 30)
     assert f"before it failed, 30 metadata keys were removed from {seeded['id']}" in str(failure)
     assert dict((await client.organizations.get_by_external_id("x")).metadata) == {}
+
+
+@pytest.mark.parametrize(
+    ("records", "hint"),
+    [
+        ({"external_id": "a", "name": "A"}, "wrap a single record in a list"),
+        (OrganizationRecord("a", "A"), "wrap a single record in a list"),
+        (None, "got NoneType"),
+        ("a,b", "got str"),
+        (7, "got int"),
+    ],
+    ids=["one mapping", "one record", "None", "text", "a number"],
+)
+async def test_records_that_are_not_a_collection_of_records_are_refused_before_anything_is_sent(
+    client: AsyncWorkOS, emulator: Emulator, records: Any, hint: str
+) -> None:
+    # A mapping was walked as its keys (two failed records); None was a SyncInputError saying
+    # to fix the input and run again.
+    emulator.seed([{"name": "Keep", "external_id": "keep"}])
+    with pytest.raises(InvalidArgumentError, match="records must be an iterable of records") as caught:
+        await client.organizations.sync(records, prune=True)
+    assert hint in str(caught.value)
+    assert emulator.requests == []

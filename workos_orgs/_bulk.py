@@ -24,7 +24,7 @@ from typing import Any, Final, Literal, Protocol, TypeVar
 
 import attrs
 
-from ._contract import EXTERNAL_ID_ALREADY_USED, LIST_LIMIT_MAX, DomainState, normalize_domain
+from ._contract import EXTERNAL_ID_ALREADY_USED, LIST_LIMIT_MAX, VERIFIED_STATES, DomainState, normalize_domain
 from ._domain_data import domain_data_list
 from ._errors import (
     AuthenticationError,
@@ -43,7 +43,6 @@ from ._retry import outcome_unknown
 SyncAction = Literal["created", "updated", "unchanged", "deleted", "failed"]
 DEFAULT_CONCURRENCY: Final = 8
 RECORD_KEYS: Final = frozenset({"external_id", "name", "domains", "metadata"})
-_VERIFIED_STATES: Final = frozenset({DomainState.VERIFIED, DomainState.LEGACY_VERIFIED})
 MAX_FAILURES_KEPT: Final = 1_000
 """How many failures a `SyncReport` keeps with their errors; later ones are only counted."""
 # Errors that say nothing about the record: every other record would fail the same way
@@ -474,7 +473,7 @@ def _plan(record: OrganizationRecord, organization: Organization | None) -> tupl
             # domain_data takes only pending or verified: a legacy_verified domain kept in the
             # set is sent as verified (it keeps its ID); the change list shows it.
             domain_data = [
-                DomainData(name, DomainState.VERIFIED if current.get(name) in _VERIFIED_STATES else state)
+                DomainData(name, DomainState.VERIFIED if current.get(name) in VERIFIED_STATES else state)
                 for name, state in wanted.items()
             ]
             arguments["domain_data"] = domain_data
@@ -491,7 +490,7 @@ def _plan(record: OrganizationRecord, organization: Organization | None) -> tupl
 def _domain_matches(wanted: DomainState | str, current: DomainState | str | None) -> bool:
     # Asking for "pending" never downgrades a domain that has been verified since.
     if wanted == DomainState.VERIFIED:
-        return current in _VERIFIED_STATES
+        return current in VERIFIED_STATES
     return True
 
 

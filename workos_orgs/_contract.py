@@ -77,6 +77,8 @@ class DomainVerificationStrategy(enum.StrEnum):
 
 # The states a caller may ask for in ``domain_data``.
 DOMAIN_DATA_STATES: Final = frozenset({DomainState.PENDING, DomainState.VERIFIED})
+# The states of a domain that is verified (a legacy one was verified before states existed).
+VERIFIED_STATES: Final = frozenset({DomainState.VERIFIED, DomainState.LEGACY_VERIFIED})
 
 
 def normalize_domain(domain: str) -> str:

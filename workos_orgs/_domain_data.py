@@ -52,6 +52,12 @@ def _entry(entry: Any, index: int, *, names: bool) -> DomainData:
         raise InvalidArgumentError(f"{where} must be {accepted}; got {entry!r}.")
     if not isinstance(domain, str) or not domain.strip():
         raise InvalidArgumentError(f"{where} must name a domain such as 'acme.com'; got {domain!r}.")
+    if any(character.isspace() for character in domain.strip()):
+        # Two names run together: a domain name holds no space.
+        hint = " (in a CSV domains cell, separate them with ';')" if names else ""
+        raise InvalidArgumentError(
+            f"{where}: {domain!r} is not a domain name: it holds a space; give each domain on its own{hint}."
+        )
     # A record's state is compared with the domain's before anything is sent: one the API
     # does not take ("Verified") would otherwise pass as "nothing to change" on an existing
     # organization and fail only on a new one.

@@ -175,6 +175,35 @@ async def test_update_changes_only_what_is_given(emulator: Emulator) -> None:
     assert (updated["name"], updated["external_id"], updated["metadata"]) == ("Acme Corp", None, {"region": "eu"})
 
 
+async def test_update_with_domains_keeps_the_state_of_those_it_names_without_one(emulator: Emulator) -> None:
+    # Naming a verified domain without :verified, to add another, made it pending again.
+    created = emulator.seed(
+        [
+            {
+                "name": "Acme",
+                "domain_data": [
+                    {"domain": "sso.example", "state": "verified"},
+                    {"domain": "old.example", "state": "pending"},
+                ],
+            }
+        ]
+    )[0]
+    result = await cli(
+        emulator, "update", created["id"], "--domain", "sso.example", "--domain", "old.example",
+        "--domain", "new.example", "--json",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    (updated,) = result.json_lines()
+    assert sorted((d["domain"], d["state"]) for d in updated["domains"]) == [
+        ("new.example", "pending"),
+        ("old.example", "pending"),
+        ("sso.example", "verified"),
+    ]
+    # A state given is the state sent.
+    result = await cli(emulator, "update", created["id"], "--domain", "sso.example:pending", "--json")
+    assert [(d["domain"], d["state"]) for d in result.json_lines()[0]["domains"]] == [("sso.example", "pending")]
+
+
 async def test_create_without_a_name_is_a_usage_error(emulator: Emulator) -> None:
     result = await cli(emulator, "create")
     assert result.code == 2
@@ -254,6 +283,33 @@ async def test_sync_reads_csv(emulator: Emulator, tmp_path: Path) -> None:
     assert acme["metadata"] == {"tier": "gold"}
     globex = (await cli(emulator, "get", "--external-id", "c-2", "--json")).json_lines()[0]
     assert (globex["domains"], globex["metadata"]) == ([], {})
+
+
+async def test_sync_reads_a_csv_domains_cell_as_entries_between_semicolons(emulator: Emulator, tmp_path: Path) -> None:
+    # Split on any space, "a.com: verified" made a domain named "verified"; "a.com:" was pending.
+    path = tmp_path / "orgs.csv"
+    path.write_text(
+        "external_id,name,domains\n"
+        "d-1,D1,a1.example: verified\n"
+        "d-2,D2,a2.example :verified ;b2.example ;\n"
+        "d-3,D3,a3.example:\n"
+        "d-4,D4,a4.example b4.example\n"
+    )
+    result = await cli(emulator, "sync", str(path))
+    assert result.code == 1
+    states = {}
+    for external_id in ("d-1", "d-2"):
+        found = (await cli(emulator, "get", "--external-id", external_id, "--json")).json_lines()[0]
+        states[external_id] = sorted((d["domain"], d["state"]) for d in found["domains"])
+    assert states == {
+        "d-1": [("a1.example", "verified")],
+        "d-2": [("a2.example", "verified"), ("b2.example", "pending")],
+    }
+    assert f"failed d-3: {path} line 4: each domain: state must be 'pending' or 'verified'; got ''" in result.err
+    assert f"failed d-4: {path} line 5:" in result.err
+    assert "'a4.example b4.example' is not a domain name: it holds a space" in result.err
+    assert "in a CSV domains cell, separate them with ';'" in result.err
+    assert await _external_ids(emulator) == ["d-1", "d-2"]
 
 
 async def test_sync_reads_stdin(emulator: Emulator) -> None:

@@ -192,6 +192,10 @@ async def test_extra_headers_are_sent(client: AsyncWorkOS, emulator: Emulator) -
             lambda c: c.organizations.create(name="A", domain_data=[{"domain": "a.com", "sate": "verified"}]),
             r"domain_data\[0\] has a key the API does not take: 'sate'",
         ),
+        (
+            lambda c: c.organizations.create(name="A", domain_data=[{"domain": "a.com b.com"}]),
+            r"domain_data\[0\]: 'a.com b.com' is not a domain name: it holds a space; give each domain on its own\.",
+        ),
         # An empty filter listed every organization.
         (lambda c: c.organizations.list(domains=[]), "domains must name at least one domain"),
         (lambda c: c.organizations.list(domains=[" "]), "pass a domain name such as 'acme.com'"),

@@ -19,7 +19,16 @@ import attrs
 from .. import __version__
 from .._arguments import given_keys, hiding
 from .._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncInputError, SyncReport, SyncStoppedError
-from .._contract import DOMAIN_ALREADY_VERIFIED, LIST_LIMIT_MAX, DomainState, Order, verification_record_name
+from .._client import AsyncWorkOS
+from .._contract import (
+    DOMAIN_ALREADY_VERIFIED,
+    LIST_LIMIT_MAX,
+    VERIFIED_STATES,
+    DomainState,
+    Order,
+    normalize_domain,
+    verification_record_name,
+)
 from .._errors import (
     APIStatusError,
     AuthenticationError,
@@ -40,15 +49,36 @@ EXIT_USAGE: Final = 2
 EXIT_INTERRUPTED: Final = 130
 PROG: Final = "workos-orgs"
 _RUN_AGAIN: Final = "run it again to finish (it converges)"
-_VERIFIED: Final = frozenset({DomainState.VERIFIED, DomainState.LEGACY_VERIFIED})
 
 
-def _domain_arg(text: str) -> DomainData:
-    domain, _, state = text.partition(":")
+def _domain_arg(text: str) -> tuple[str, DomainState | None]:
+    """A ``--domain``: its name, and its state if one is given."""
+    domain, sep, state = (part.strip() for part in text.partition(":"))
     try:
-        return DomainData(domain, DomainState(state or DomainState.PENDING))
+        return domain, DomainState(state) if sep else None
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: a domain is NAME or NAME:verified / NAME:pending") from None
+
+
+async def _domain_data(
+    client: AsyncWorkOS, args: argparse.Namespace, domains: list[tuple[str, DomainState | None]]
+) -> list[DomainData]:
+    """The ``--domain`` options as domain data: a name given without a state is pending, but
+    on update one the organization has verified stays verified."""
+    current: dict[str, DomainState | str | None] = {}
+    if args.command == "update" and any(state is None for _, state in domains):
+        organization = await client.organizations.get(args.id)
+        current = {normalize_domain(domain.domain): domain.state for domain in organization.domains}
+    return [
+        DomainData(
+            name,
+            state
+            or (
+                DomainState.VERIFIED if current.get(normalize_domain(name)) in VERIFIED_STATES else DomainState.PENDING
+            ),
+        )
+        for name, state in domains
+    ]
 
 
 def _metadata_arg(text: str) -> tuple[str, str | None]:
@@ -105,7 +135,8 @@ def build_parser(*, hidden: Sequence[str] = ()) -> argparse.ArgumentParser:
             dest="domains",
             type=_domain_arg,
             metavar="NAME[:STATE]",
-            help="a domain, pending unless :verified (repeatable; on update replaces the set)",
+            help="a domain, pending unless :verified (repeatable; on update replaces the set, and a domain"
+            " named without a state keeps its own)",
         )
         command.add_argument("--external-id", help="your own ID for the organization (unique)")
         command.add_argument(
@@ -183,7 +214,7 @@ def _show(args: argparse.Namespace, value: Organization | OrganizationDomain) ->
             _write(out.buffer, value.to_dict())
             return
         out.write(f"{value.id}  {value.domain}  {value.state}  (organization {value.organization_id})\n")
-        if value.verification_token and value.state not in _VERIFIED:
+        if value.verification_token and value.state not in VERIFIED_STATES:
             record = verification_record_name(value.verification_prefix or "", value.domain)
             out.write(f"verify with a DNS TXT record {record} = {value.verification_token}\n")
         return
@@ -272,8 +303,6 @@ async def _create_or_update(args: argparse.Namespace) -> int:
     fields: dict[str, Any] = {}
     if args.name is not None:
         fields["name"] = args.name
-    if args.domains is not None:
-        fields["domain_data"] = args.domains
     if args.command == "update":
         # Before a blank value's message, which names the option that clears it.
         if args.clear_external_id and args.external_id is not None:
@@ -297,12 +326,14 @@ async def _create_or_update(args: argparse.Namespace) -> int:
             )
         if args.clear_stripe_customer_id:
             fields["stripe_customer_id"] = None
-        if not fields:
+        if not fields and args.domains is None:
             raise UsageError(
                 "nothing to change: give --name, --domain, --external-id, --clear-external-id, --metadata,"
                 " --stripe-customer-id or --clear-stripe-customer-id"
             )
     async with open_client(args) as client:
+        if args.domains is not None:
+            fields["domain_data"] = await _domain_data(client, args, args.domains)
         if args.command == "create":
             organization = await client.organizations.create(**fields)
         else:

@@ -180,9 +180,10 @@ def _csv_fields(header: list[str]) -> Callable[[str], dict[str, Any] | str]:
         data: dict[str, Any] = {"external_id": row["external_id"], "name": row["name"]}
         if "domains" in row:
             domains = []
-            for entry in row["domains"].replace(";", " ").split():
-                domain, _, state = entry.partition(":")
-                domains.append({"domain": domain, "state": state or "pending"})
+            for entry in filter(None, (entry.strip() for entry in row["domains"].split(";"))):
+                domain, sep, state = (part.strip() for part in entry.partition(":"))
+                # "a.com:" says a state and gives none: refused by the record, not made pending.
+                domains.append({"domain": domain, "state": state if sep else "pending"})
             data["domains"] = domains
         if metadata_columns:
             data["metadata"] = {

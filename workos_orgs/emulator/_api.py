@@ -32,6 +32,7 @@ from .._contract import (
     STRIPE_CUSTOMER_ID_ALREADY_USED,
     ULID_LENGTH,
     VERIFICATION_TOKEN_LENGTH,
+    VERIFIED_STATES,
     DomainState,
     DomainVerificationStrategy,
     is_organization_delete,
@@ -490,7 +491,7 @@ class EmulatedApi:
         failed domain verified again is checked again.
         """
         domain = self._domain(domain_id)
-        if domain["state"] in (DomainState.VERIFIED, DomainState.LEGACY_VERIFIED):
+        if domain["state"] in VERIFIED_STATES:
             raise rules.bad_request(DOMAIN_ALREADY_VERIFIED, f"The domain {domain['domain']} is already verified.")
         if self._failing_verifications:
             self._failing_verifications -= 1

@@ -753,3 +753,4 @@ async def test_ctrl_c_during_sync_json_ends_its_output_with_the_report(emulator:
     assert last["report"]["created"] == 5
     assert last["report"]["ok"] is False
     assert last["report"]["stopped"] == "KeyboardInterrupt: interrupted"
+    assert last["report"]["elapsed"] > 0  # it said 0.0: the time the job ran was not kept

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Sequence
 from typing import IO, Any, Final
 
@@ -386,6 +387,13 @@ class SyncTally:
         self.as_json = as_json
         self.report = SyncReport()
         self.finished: SyncReport | None = None  # the report of the job, once it has run to its end
+        self._started = time.monotonic()
+
+    def interrupted(self) -> SyncReport:
+        """The report so far, of a job that Ctrl-C stopped."""
+        self.report.stopped = "KeyboardInterrupt: interrupted"
+        self.report.elapsed = time.monotonic() - self._started
+        return self.report
 
     def __call__(self, event: SyncEvent) -> None:
         self.report.dry_run = event.dry_run
@@ -518,14 +526,14 @@ def _how_far(args: argparse.Namespace, running: _Running) -> str:
     if (tally := running.sync) is not None:
         if tally.finished is not None:  # interrupted after the end: the report is out already
             return f": the sync had finished: {tally.finished}"
+        report = tally.interrupted()
         if args.json:
-            tally.report.stopped = "KeyboardInterrupt: interrupted"
             try:
-                _write(sys.stdout.buffer, tally.report.to_dict())
+                _write(sys.stdout.buffer, report.to_dict())
                 sys.stdout.buffer.flush()
             except OSError:  # nobody reads it any more
                 _discard_stdout()
-        return f": {tally.report} before stopping; {_RUN_AGAIN}"
+        return f": {report} before stopping; {_RUN_AGAIN}"
     if running.exported is not None:
         return f": {running.exported.done:,} organizations exported before stopping"
     return ""

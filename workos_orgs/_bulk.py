@@ -180,7 +180,8 @@ class OrganizationRecord:
     external_id: str = attrs.field(validator=_external_id)
     name: str = attrs.field(validator=_name)
     domains: tuple[DomainData, ...] | Unset = attrs.field(default=UNSET, converter=_domains)
-    metadata: Mapping[str, str] | Unset = attrs.field(default=UNSET, converter=_metadata)
+    # Compared, not hashed (a dict has no hash), as `Organization.metadata` is.
+    metadata: Mapping[str, str] | Unset = attrs.field(default=UNSET, converter=_metadata, hash=False)
     source: str | None = attrs.field(default=None, kw_only=True, eq=False)
 
     @classmethod

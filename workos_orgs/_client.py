@@ -48,8 +48,8 @@ class AsyncWorkOS(BaseClient):
     None means no limit.  ``attempt_timeout`` (seconds; default 3 x ``timeout``) bounds each
     attempt as a whole from when it has a connection, so a server dripping bytes cannot hold
     a call.
-    Failed calls are retried ``max_retries`` times (408, 429, 5xx, timeouts, dropped
-    connections) with the given ``backoff``.  Pass your own ``session`` to share a
+    Failed calls are retried ``max_retries`` times (HTTP 408, 429, 500, 502, 503, 504;
+    timeouts; dropped connections) with the given ``backoff``.  Pass your own ``session`` to share a
     connection pool; it stays yours to close.  Plain ``http://`` is accepted only for
     loopback hosts unless ``allow_insecure_http=True``.  A `RateLimiter` as ``rate_limiter``
     paces every request and retry to stay under WorkOS's published limits.

@@ -63,29 +63,6 @@ ATTEMPT_TIMEOUT_FACTOR: Final = 3
 """Unless ``attempt_timeout`` is given, each send of a request ends at most this many
 ``timeout``s after it got its connection."""
 
-LOG_ENV_VAR: Final = "WORKOS_LOG"
-_HANDLER_NAME: Final = "workos_orgs.env"
-
-
-def configure_logging_from_env() -> None:
-    """``WORKOS_LOG=debug`` (or ``info``) sends the ``workos_orgs`` log to stderr.
-
-    Idempotent: the handler is added once, however many clients are made.
-    """
-    level = os.environ.get(LOG_ENV_VAR, "").strip().upper()
-    if level in ("DEBUG", "INFO"):
-        log_to_stderr(level)
-
-
-def log_to_stderr(level: str) -> None:
-    """Send the ``workos_orgs`` log at `level` (``"DEBUG"``, ``"INFO"``) to stderr; idempotent."""
-    logger.setLevel(level)
-    if not any(handler.get_name() == _HANDLER_NAME for handler in logger.handlers):
-        handler = logging.StreamHandler()
-        handler.set_name(_HANDLER_NAME)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-        logger.addHandler(handler)
-
 
 @attrs.frozen
 class CallSettings:

@@ -255,6 +255,16 @@ async def test_debug_sends_the_sdk_log_to_stderr(emulator: Emulator) -> None:
     assert emulator.api_key not in loud.err
 
 
+@pytest.mark.parametrize("value", ["verbose", "trace", "2"])
+async def test_a_workos_log_level_it_does_not_know_is_a_usage_error(emulator: Emulator, value: str) -> None:
+    # It was ignored without a word, so a typo looked like a quiet SDK.
+    result = await cli(emulator, "list", WORKOS_LOG=value)
+    assert result.code == 2
+    assert f"WORKOS_LOG must be debug or info (or unset); got {value!r}" in result.err
+    assert emulator.requests == []
+    assert (await cli(emulator, "list", WORKOS_LOG="")).code == 0
+
+
 KEY = "sk_live_ThisKeyMustNeverBeShown42"
 
 

@@ -28,6 +28,17 @@ async def test_an_unterminated_quote_fails_its_row_alone(emulator: Emulator, tmp
     assert sorted(await external_ids(emulator)) == ["c-1", "c-3", "c-4"]
 
 
+async def test_csv_on_stdin_read_as_json_lines_says_how_to_read_it_as_csv(emulator: Emulator) -> None:
+    result = await cli(emulator, "sync", "-", stdin=b"external_id,name\nc-1,Acme\n")
+    assert result.code == 1
+    assert "stdin line 1: not valid JSON" in result.err
+    assert "a CSV header? For CSV, pass --format csv" in result.err
+    assert await external_ids(emulator) == []
+    result = await cli(emulator, "sync", "-", "--format", "csv", stdin=b"external_id,name\nc-1,Acme\n")
+    assert result.code == 0, result.err
+    assert await external_ids(emulator) == ["c-1"]
+
+
 async def test_a_row_with_a_stray_comma_fails_naming_its_line(emulator: Emulator, tmp_path: Path) -> None:
     path = tmp_path / "orgs.csv"
     path.write_text("external_id,name\nc-1,Acme, Inc.\nc-2,Globex\n")

@@ -31,7 +31,8 @@ from workos_orgs import (
 from workos_orgs._errors import BODY_MAX_CHARS
 from workos_orgs._request import Credentials, build_request, plain_headers
 from workos_orgs._response import MAX_RESPONSE_BYTES, Secret, redact
-from workos_orgs._transport import LOG_ENV_VAR, configure_logging_from_env, logger
+from workos_orgs._transport import logger
+from workos_orgs.cli._connect import LOG_ENV_VAR, configure_logging_from_env
 from workos_orgs.emulator import Emulator
 
 from ..gate import SAFETY_NET

@@ -24,7 +24,8 @@ from workos_orgs import (
     UnexpectedOptionError,
     WorkOSError,
 )
-from workos_orgs._transport import LOG_ENV_VAR, configure_logging_from_env, logger
+from workos_orgs._transport import logger
+from workos_orgs.cli._connect import LOG_ENV_VAR, configure_logging_from_env
 from workos_orgs.emulator import Emulator
 
 from .conftest import FAST

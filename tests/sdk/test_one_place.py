@@ -17,9 +17,10 @@ from workos_orgs import (
     OrganizationRecord,
     WorkOS,
 )
-from workos_orgs._retry import DEFAULT_MAX_RETRIES, RetryPolicy
-from workos_orgs._transport import LOG_ENV_VAR, logger
-from workos_orgs.cli._connect import configure_logging
+from workos_orgs._retry import DEFAULT_MAX_RETRIES, RETRYABLE_STATUSES, RetryPolicy
+from workos_orgs._transport import logger
+from workos_orgs.cli._app import build_parser
+from workos_orgs.cli._connect import LOG_ENV_VAR, configure_logging
 
 
 def test_debug_logging_from_the_command_line_leaves_the_environment_alone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -33,6 +34,13 @@ def test_debug_logging_from_the_command_line_leaves_the_environment_alone(monkey
     finally:
         logger.handlers[:] = before_handlers
         logger.setLevel(before_level)
+
+
+def test_the_retried_statuses_the_docs_name_are_those_retried() -> None:
+    # help(AsyncWorkOS) said "5xx", though a 501 is not retried.
+    named = ", ".join(map(str, sorted(RETRYABLE_STATUSES)))
+    assert f"HTTP {named};" in " ".join((AsyncWorkOS.__doc__ or "").split())
+    assert f"HTTP {named}," in " ".join(build_parser().format_help().split())
 
 
 def test_the_default_retry_count_is_one_number() -> None:

@@ -92,6 +92,14 @@ def test_records_from_mappings_say_what_is_wrong() -> None:
             OrganizationRecord.from_mapping(bad)
 
 
+def test_a_record_with_metadata_hashes_as_an_organization_does() -> None:
+    # A frozen record promised a hash, and raised TypeError: unhashable type: 'dict'.
+    record = OrganizationRecord("a", "A", metadata={"k": "v"})
+    assert hash(record) == hash(OrganizationRecord("a", "A", metadata={"k": "other"}))
+    assert record != OrganizationRecord("a", "A", metadata={"k": "other"})
+    assert {record, OrganizationRecord("a", "A", metadata={"k": "v"})} == {record}
+
+
 def test_token_bucket_queues_callers_in_order() -> None:
     bucket = TokenBucket(rate=10.0, capacity=2.0)
     assert [bucket.reserve(0.0) for _ in range(4)] == [0.0, 0.0, pytest.approx(0.1), pytest.approx(0.2)]

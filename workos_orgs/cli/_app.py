@@ -501,6 +501,7 @@ async def _export(args: argparse.Namespace, running: _Running) -> int:
 
 
 def _run(args: argparse.Namespace, running: _Running) -> int:
+    configure_logging(args.debug)
     match args.command:
         case "list":
             return asyncio.run(_list(args))
@@ -558,7 +559,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return emulator_main(argv[1:], prog=f"{PROG} emulator")
     args = build_parser(hidden=given_keys(argv)).parse_args(argv)
-    configure_logging(args.debug)
     if sys.stdout is None:  # started with stdout closed (a cron job's `>&-`): output goes nowhere
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
     code = _outcome(args, _Running())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import logging
 import math
 import os
 from collections.abc import AsyncIterator, Callable
@@ -14,7 +15,8 @@ from .._client import API_KEY_ENV_VAR, BASE_URL_ENV_VAR, AsyncWorkOS
 from .._config import check_base_url, is_loopback
 from .._contract import DEFAULT_BASE_URL
 from .._errors import ConfigurationError
-from .._transport import configure_logging_from_env, log_to_stderr
+from .._retry import RETRYABLE_STATUSES
+from .._transport import logger
 
 ALLOW_INSECURE_HTTP_ENV_VAR: Final = "WORKOS_ALLOW_INSECURE_HTTP"
 # The client's own defaults, as its signature states them, for the help text.
@@ -80,7 +82,8 @@ def add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> No
         type=_whole,
         default=default(None),
         metavar="N",
-        help=f"retries of a failed request: 429, 5xx, timeouts, dropped connections (default {_CLIENT_DEFAULTS['max_retries']})",
+        help=f"retries of a failed request: HTTP {', '.join(map(str, sorted(RETRYABLE_STATUSES)))}, timeouts,"
+        f" dropped connections (default {_CLIENT_DEFAULTS['max_retries']})",
     )
     parser.add_argument(
         "--allow-insecure-http",
@@ -91,6 +94,32 @@ def add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> No
     parser.add_argument(
         "--debug", action="store_true", default=default(False), help="show tracebacks and the SDK's debug log"
     )
+
+
+LOG_ENV_VAR: Final = "WORKOS_LOG"
+_LOG_LEVELS: Final = frozenset({"DEBUG", "INFO"})
+_HANDLER_NAME: Final = "workos_orgs.env"
+
+
+def configure_logging_from_env() -> None:
+    """``WORKOS_LOG=debug`` (or ``info``) sends the ``workos_orgs`` log to stderr; unset or
+    empty, nothing; anything else is a `UsageError`.  Idempotent: the handler is added once."""
+    value = os.environ.get(LOG_ENV_VAR, "")
+    level = value.strip().upper()
+    if level in _LOG_LEVELS:
+        log_to_stderr(level)
+    elif level:
+        raise UsageError(f"{LOG_ENV_VAR} must be debug or info (or unset); got {value!r}")
+
+
+def log_to_stderr(level: str) -> None:
+    """Send the ``workos_orgs`` log at `level` (``"DEBUG"``, ``"INFO"``) to stderr; idempotent."""
+    logger.setLevel(level)
+    if not any(handler.get_name() == _HANDLER_NAME for handler in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.set_name(_HANDLER_NAME)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
 
 
 def configure_logging(debug: bool) -> None:

@@ -84,7 +84,9 @@ def _json_fields(line: str) -> dict[str, Any] | str:
     try:
         data = orjson.loads(line)
     except orjson.JSONDecodeError as error:
-        return f"not valid JSON ({error})."
+        columns = {column.strip() for column in line.split(",")}
+        hint = " (a CSV header? For CSV, pass --format csv)" if {"external_id", "name"} <= columns else ""
+        return f"not valid JSON ({error}){hint}."
     if not isinstance(data, dict):
         return f"expected a JSON object, got {type(data).__name__}."
     try:

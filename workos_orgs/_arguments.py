@@ -16,14 +16,11 @@ from typing import Final, NoReturn
 
 from ._client import API_KEY_ENV_VAR
 from ._request import REDACTED
+from ._response import MIN_SECRET_LENGTH
 
 _LOOKS_LIKE_A_KEY: Final = re.compile(r"(?<![A-Za-z0-9_])sk_\w{8,}")
 """How WorkOS API keys look (``sk_test_...``, ``sk_live_...``), wherever one is given: not
 inside a word (``disk_usage``, ``task_force``)."""
-
-_SHORTEST_HIDDEN: Final = 8
-"""An option value shorter than this is no key (``--api-key list``), and hiding it would
-garble the message."""
 
 
 def given_keys(argv: Sequence[str]) -> list[str]:
@@ -37,7 +34,7 @@ def given_keys(argv: Sequence[str]) -> list[str]:
             keys.append(value if equals else argv[index + 1] if index + 1 < len(argv) else "")
         keys.extend(_LOOKS_LIKE_A_KEY.findall(token))
     # Longest first, so that no key is left half shown by a shorter one inside it.
-    return sorted({key for key in keys if len(key.strip()) >= _SHORTEST_HIDDEN}, key=len, reverse=True)
+    return sorted({key for key in keys if len(key.strip()) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
 
 
 def hiding(secrets: Sequence[str]) -> type[argparse.ArgumentParser]:

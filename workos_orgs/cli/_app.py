@@ -20,7 +20,7 @@ import attrs
 from .. import __version__
 from .._arguments import given_keys, hiding
 from .._bulk import DEFAULT_CONCURRENCY, SyncEvent, SyncInputError, SyncReport, SyncStoppedError
-from .._client import AsyncWorkOS
+from .._client import API_KEY_ENV_VAR, AsyncWorkOS
 from .._contract import (
     DOMAIN_ALREADY_VERIFIED,
     LIST_LIMIT_MAX,
@@ -607,7 +607,7 @@ def _outcome(args: argparse.Namespace, running: _Running) -> int:
         if args.debug:
             raise
         refused = isinstance(error, AuthenticationError) or isinstance(error.__cause__, AuthenticationError)
-        hint = " (check --api-key or WORKOS_API_KEY, and --base-url)" if refused else ""
+        hint = f" (check --api-key or {API_KEY_ENV_VAR}, and --base-url)" if refused else ""
         # A 4xx that is not the API's JSON: the request went somewhere else.  (A redirect says
         # so itself; a 5xx page is more likely a gateway's passing trouble.)
         if (

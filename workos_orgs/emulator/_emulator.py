@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import math
 import numbers
 import operator
@@ -27,12 +26,11 @@ from ._faults import Chaos, Drop, Fault, PendingFault, defaults
 from ._limits import Limits
 from ._ratelimit import RateLimits
 from ._request_log import RecordedRequest
-from ._server import DEFAULT_STALL_TIMEOUT, HttpHandler, HttpServer
+from ._server import DEFAULT_STALL_TIMEOUT, HttpHandler, HttpServer, log
 
 DEFAULT_API_KEY: Final = "sk_test_default"
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 4100
-_log = logging.getLogger("workos_orgs.emulator")
 
 
 class DatabaseFileError(ValueError):
@@ -428,7 +426,7 @@ class AcceptFailureLog:
             return
         self.failures += 1
         if self.failures == 1:
-            _log.error(
+            log.error(
                 "Cannot accept connections: %s. Raise the open-file limit (ulimit -n) or make fewer"
                 " connections at once; further accept failures are counted, not logged.",
                 context.get("exception"),

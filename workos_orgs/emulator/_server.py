@@ -28,7 +28,8 @@ from ._routes import CONTROL_PREFIX, HEALTH_ROUTE, MAX_BODY_BYTES, MAX_LINE_BYTE
 
 # How long a connection may sit idle or half-sent, and a body may take to stop arriving.
 DEFAULT_STALL_TIMEOUT: Final = 30.0
-_log = logging.getLogger("workos_orgs.emulator")
+log: Final = logging.getLogger("workos_orgs.emulator")
+"""The emulator's log."""
 
 
 def _default_fault_body(status: int) -> Any:
@@ -101,7 +102,7 @@ class HttpHandler:
             # A bug, not a response the API gives: say so plainly, keep serving, and count it
             # so the fuzz and load tests fail on it.
             self.api.internal_errors += 1
-            _log.exception("Internal error responding to %s %s (request %s)", request.method, request.path, request_id)
+            log.exception("Internal error responding to %s %s (request %s)", request.method, request.path, request_id)
             response, ending = json_response(500, {"message": "Internal emulator error.", "request_id": request_id}), ""
         if ending == "drop" and request.transport is not None:  # None: the client left first
             request.transport.close()
@@ -218,7 +219,7 @@ class _JsonErrorRequestHandler(web.RequestHandler):
         exc: BaseException | None = None,
         message: str | None = None,
     ) -> web.StreamResponse:
-        _log.debug("Refused a request that is not valid HTTP (%s): %s", status, message or exc)
+        log.debug("Refused a request that is not valid HTTP (%s): %s", status, message or exc)
         text = "The request is not valid HTTP." if status < 500 else "Internal emulator error."
         response = web.Response(
             status=status,

@@ -6,11 +6,19 @@ id is unique in WorkOS: a record created by the crashed run is found, not create
 
 A field a record does not give (``domains``, ``metadata`` left `UNSET`) is left alone; an
 empty list or mapping clears it.  The first record with an external id wins: a later one with
-the same id fails, naming the first.  `plan_update` (what differs) is pure; the job runs a
-bounded pool of workers over a bounded queue, so memory stays flat however long the input
-is (but for one entry per external id, to catch repeats and to know what to prune).
+the same id fails, naming the first.  `_plan` (what differs; `plan_update` to tests) and
+`_update_steps` (how an update is sent) are pure; the job runs a bounded pool of workers over
+a bounded queue, so memory stays flat however long the input is (but for one entry per
+external id, to catch repeats and to know what to prune).
 
 This module needs only what `OrganizationStore` describes, not the client or its resources.
+
+Closing the client stops a sync at once with `SyncStoppedError` and its report, wherever it
+waits.  The pieces: the client runs the whole job through `SessionHolder.wait` (`_transport`,
+via `BaseClient._until_closed`), which `SessionHolder.close` wakes with `ClientClosedError`;
+`sync_organizations` here turns that into `SyncStoppedError`, with the writes it cut short
+(`_Job._write`).  The blocking client's `close()` leaves such a call to end itself this way
+rather than cancel it (`LoopThread.call(..., reports_on_close=True)`, `_loop_thread`).
 """
 
 from __future__ import annotations

@@ -305,12 +305,11 @@ class SyncFailure:
 def _written_before(changes: Sequence[FieldChange], organization_id: str | None) -> str:
     if not changes:
         return ""
-    # Only the first of an update's two steps -- removing metadata keys -- can be left done.
-    shown = ", ".join(change.field.removeprefix("metadata.") for change in changes[:5])
-    more = ", ..." if len(changes) > 5 else ""
+    shown = ", ".join(change.field for change in changes[:5])
+    more = f", and {len(changes) - 5} more" if len(changes) > 5 else ""
     return (
-        f" (before it failed, {len(changes)} metadata keys were removed from {organization_id}: {shown}{more};"
-        " run the sync again once it can succeed, and it sets what the record asks for)"
+        f" (before it failed, these fields of {organization_id} were changed, or may have been: {shown}{more};"
+        " its changes give their old values; run the sync again once the record can succeed)"
     )
 
 
@@ -511,9 +510,10 @@ def _update_steps(
 
     The API holds an update's metadata object to its key limit: replacing 30 keys with 30
     others in one update names 60.  The organization's keys and the record's each fit the
-    limit, whatever it is, so the removals alone, then everything else, each fit it too.
-    Stopped between the two, the organization lacks only keys the record asks for: a re-run
-    adds them.  A second update refused outright is undone (`_Job._update`).
+    limit, whatever it is, so the removals (with the other fields), then the keys set, each
+    fit it too.  Stopped between the two, the organization lacks only keys the record asks
+    for: a re-run adds them.  A second update refused outright puts the removed keys back, and
+    a failure after the first says what it changed (`_Job._update`).
     """
     metadata: dict[str, str | None] | None = arguments.get("metadata")
     if metadata is None or record.metadata is UNSET:
@@ -523,12 +523,19 @@ def _update_steps(
     # Never an empty object: to the API, metadata {} removes every key.
     if len(metadata) <= max(len(organization.metadata), len(record.metadata)) or not removals or not sets:
         return [arguments]
-    return [{"metadata": removals}, {**arguments, "metadata": sets}]
+    return [{**arguments, "metadata": removals}, {"metadata": sets}]
 
 
 def plan_update(record: OrganizationRecord, organization: Organization) -> dict[str, Any]:
     """The `update` arguments that make `organization` match `record`; empty when it does."""
     return _plan(record, organization)[0]
+
+
+def _changes_in(step: Mapping[str, Any], changes: Sequence[FieldChange]) -> tuple[FieldChange, ...]:
+    """Those of `changes` (`_plan`'s) that the update arguments `step` make."""
+    fields = {"domains" if name == "domain_data" else name for name in step if name != "metadata"}
+    fields.update(f"metadata.{key}" for key in step.get("metadata") or ())
+    return tuple(change for change in changes if change.field in fields)
 
 
 @attrs.define
@@ -617,6 +624,17 @@ class _Job:
                     "failed", external_id, progress.organization_id, error, changes=progress.changes, source=source
                 )
             return
+        except asyncio.CancelledError:
+            # The job is stopping (the client closed, on_event raised, Ctrl-C) with the record's
+            # update partway: the report keeps what it changed, for the stop's error to show.
+            if progress.changes:
+                stopped = WorkOSError("the sync stopped during this record's update")
+                self.report.record(
+                    SyncEvent(
+                        "failed", external_id, progress.organization_id, stopped, False, progress.changes, source
+                    )
+                )
+            raise
         # Outside the try: an on_event that raises is the caller's error, not the record's.
         await self.emit(action, external_id, organization_id, changes=changes, source=source)
 
@@ -662,27 +680,33 @@ class _Job:
         changes: Sequence[FieldChange],
         progress: _Progress,
     ) -> None:
-        """Send `steps` (see `_update_steps`).  When a second step is refused outright, the
-        keys the first removed are put back; when it may have been done, or putting them back
-        fails, `progress` keeps the first step's changes, which the failure then reports."""
+        """Send `steps` (see `_update_steps`).  From the moment a first of two steps is sent,
+        `progress` holds its changes, which a failure (or a stop) then reports: it may have
+        been done.  Refused outright, it changed nothing; when the second step is refused
+        outright, the keys the first removed are put back, and only its other changes stay."""
         first, *rest = steps
-        await self._write("update", self.store.update(organization.id, **first))
+        if rest:
+            progress.changes = _changes_in(first, changes)
+        try:
+            await self._write("update", self.store.update(organization.id, **first))
+        except WorkOSError as error:
+            if not outcome_unknown(error):
+                progress.changes = ()
+            raise
         if not rest:
             return
-        removed = first["metadata"]
-        progress.changes = tuple(change for change in changes if change.field.removeprefix("metadata.") in removed)
         try:
             await self._write("update", self.store.update(organization.id, **rest[0]))
         except WorkOSError as error:
             if outcome_unknown(error):
                 raise
-            kept = {key: organization.metadata[key] for key in removed}
+            removed = {key: organization.metadata[key] for key in first["metadata"]}
             try:
-                await self._write("update", self.store.update(organization.id, metadata=kept))
+                await self._write("update", self.store.update(organization.id, metadata=removed))
             except WorkOSError:
                 pass  # the keys stay removed, and the failure says so
             else:
-                progress.changes = ()
+                progress.changes = _changes_in({**first, "metadata": {}}, changes)
             raise
 
     async def _write(self, kind: str, write: Awaitable[_T]) -> _T:

@@ -312,6 +312,22 @@ async def test_sync_reads_a_csv_domains_cell_as_entries_between_semicolons(emula
     assert await _external_ids(emulator) == ["d-1", "d-2"]
 
 
+async def test_sync_refuses_a_csv_domains_cell_of_separators_alone(emulator: Emulator, tmp_path: Path) -> None:
+    # ";;" names no domain: it was read as an empty cell, which removes every domain.
+    emulator.seed(
+        [{"name": "Acme", "external_id": "c-1", "domain_data": [{"domain": "sso.example", "state": "verified"}]}]
+    )
+    path = tmp_path / "orgs.csv"
+    path.write_text("external_id,name,domains\nc-1,Acme,;;\nc-2,Globex, ; \n")
+    result = await cli(emulator, "sync", str(path))
+    assert result.code == 1
+    assert f"{path} line 2: has a domains cell that names no domain (';;')" in result.err
+    assert f"{path} line 3: has a domains cell that names no domain (' ; ')" in result.err
+    found = (await cli(emulator, "get", "--external-id", "c-1", "--json")).json_lines()[0]
+    assert [(d["domain"], d["state"]) for d in found["domains"]] == [("sso.example", "verified")]
+    assert await _external_ids(emulator) == ["c-1"]
+
+
 async def test_sync_reads_stdin(emulator: Emulator) -> None:
     stdin = "".join(json.dumps(record) + "\n" for record in RECORDS).encode()
     result = await cli(emulator, "sync", "-", stdin=stdin)

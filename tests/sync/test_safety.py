@@ -17,14 +17,18 @@ from workos_orgs import (
     AsyncWorkOS,
     Backoff,
     BadRequestError,
+    FieldChange,
     InvalidArgumentError,
     InvalidRecordError,
     NotFoundError,
     OrganizationRecord,
     SyncEvent,
     SyncInputError,
+    SyncStoppedError,
 )
 from workos_orgs.emulator import Emulator
+
+from ..gate import SAFETY_NET, Gate
 
 FAST = Backoff(base=0.01, cap=0.05)
 
@@ -531,12 +535,13 @@ async def test_a_lookup_404_that_is_not_the_apis_fails_the_record_rather_than_cr
     assert [request.method for request in emulator.requests] == ["GET"]  # no create tried
 
 
-async def test_a_split_update_whose_second_step_is_refused_leaves_the_organization_as_it_was(
+async def test_a_split_update_whose_second_step_is_refused_keeps_every_metadata_key(
     client: AsyncWorkOS, emulator: Emulator
 ) -> None:
-    # Replacing 30 keys with 30 others takes two updates (removals, then the rest).  When the
-    # second is refused (here a value over the API's 600 characters), the first had removed
-    # every key: the organization was left with no metadata, and the event said nothing of it.
+    # Replacing 30 keys with 30 others takes two updates (the removals with the other fields,
+    # then the keys set).  When the second is refused (here a value over the API's 600
+    # characters), the first had removed every key: the organization was left with no
+    # metadata, and the event said nothing of it.  The rename, done by the first, stays done.
     old = {f"old_{n}": "x" for n in range(30)}
     new = {f"new_{n}": "y" for n in range(30)} | {"new_0": "z" * 700}
     (seeded,) = emulator.seed([{"name": "Acme", "external_id": "x", "metadata": old}])
@@ -546,8 +551,10 @@ async def test_a_split_update_whose_second_step_is_refused_leaves_the_organizati
     )
     assert (report.updated, report.failed) == (0, 1)
     organization = await client.organizations.get_by_external_id("x")
-    assert (organization.name, dict(organization.metadata)) == ("Acme", old)
-    assert [(event.action, event.organization_id, event.changes) for event in events] == [("failed", seeded["id"], ())]
+    assert (organization.name, dict(organization.metadata)) == ("Acme 2", old)
+    assert [(event.action, event.organization_id, event.changes) for event in events] == [
+        ("failed", seeded["id"], (FieldChange("name", "Acme", "Acme 2"),))
+    ]
 
 
 async def test_a_split_update_that_cannot_be_undone_says_what_it_wrote(client: AsyncWorkOS, emulator: Emulator) -> None:
@@ -569,7 +576,9 @@ async def test_a_split_update_that_cannot_be_undone_says_what_it_wrote(client: A
     assert {(change.old, change.new) for change in event.changes} == {("x", None)}
     (failure,) = report.failures
     assert (failure.organization_id, failure.changes) == (seeded["id"], event.changes)
-    assert "before it failed, 30 metadata keys were removed" in str(failure)
+    assert f"before it failed, these fields of {seeded['id']} were changed, or may have been: old_" in str(
+        failure
+    ).replace("metadata.", "")
     assert dict((await client.organizations.get_by_external_id("x")).metadata) == {}
     # A re-run converges.
     emulator.clear_faults()
@@ -602,7 +611,9 @@ async def test_a_refused_second_step_whose_undoing_fails_says_what_it_wrote(
     (failure,) = report.failures
     assert isinstance(failure.error, BadRequestError)  # the record's own failure, not the undoing's
     assert (failure.organization_id, len(failure.changes)) == (seeded["id"], 30)
-    assert f"before it failed, 30 metadata keys were removed from {seeded['id']}" in str(failure)
+    assert f"before it failed, these fields of {seeded['id']} were changed, or may have been: metadata.old_" in str(
+        failure
+    )
     assert dict((await client.organizations.get_by_external_id("x")).metadata) == {}
 
 
@@ -627,3 +638,74 @@ async def test_records_that_are_not_a_collection_of_records_are_refused_before_a
         await client.organizations.sync(records, prune=True)
     assert hint in str(caught.value)
     assert emulator.requests == []
+
+
+async def test_a_record_refused_for_its_domains_changes_no_metadata(client: AsyncWorkOS, emulator: Emulator) -> None:
+    # The removals went alone first: a domain the API refuses (a consumer domain) came in the
+    # second step, and the keys were gone unless putting them back worked (here it fails).
+    old = {f"old_{n}": "x" for n in range(30)}
+    new = {f"new_{n}": "y" for n in range(30)}
+    (seeded,) = emulator.seed([{"name": "Acme", "external_id": "x", "metadata": old}])
+    emulator.inject_fault(method="PUT", path="/organizations/*", delay_ms=1, times=2)
+    emulator.inject_fault(method="PUT", path="/organizations/*", status=503, times=10)
+    events: list[SyncEvent] = []
+    report = await client.with_options(max_retries=1).organizations.sync(
+        [OrganizationRecord("x", "Acme", domains=["gmail.com"], metadata=new)],
+        on_event=events.append,
+        rate_limiter=None,
+    )
+    assert report.failed == 1
+    assert [(event.action, event.changes) for event in events] == [("failed", ())]
+    assert dict((await client.organizations.get(seeded["id"])).metadata) == old
+
+
+async def test_a_metadata_key_called_name_is_not_taken_for_the_name(client: AsyncWorkOS, emulator: Emulator) -> None:
+    old = {"name": "x"} | {f"old_{n}": "x" for n in range(29)}
+    new = {f"new_{n}": "y" for n in range(30)}
+    emulator.seed([{"name": "Acme", "external_id": "x", "metadata": old}])
+    emulator.inject_fault(method="PUT", path="/organizations/*", delay_ms=1)  # the first step passes
+    emulator.inject_fault(method="PUT", path="/organizations/*", status=503, times=10)  # the second: unknown
+    events: list[SyncEvent] = []
+    await client.with_options(max_retries=1).organizations.sync(
+        [OrganizationRecord("x", "Acme", metadata=new)], on_event=events.append, rate_limiter=None
+    )
+    (event,) = events
+    assert sorted(change.field for change in event.changes) == sorted(f"metadata.{key}" for key in old)
+
+
+async def test_a_first_step_whose_outcome_is_unknown_is_named_by_the_failure(
+    client: AsyncWorkOS, emulator: Emulator
+) -> None:
+    # Done, but unanswered: the keys were removed and the failure said nothing of them.
+    old = {f"old_{n}": "x" for n in range(30)}
+    new = {f"new_{n}": "y" for n in range(30)} | {"new_0": "z" * 700}
+    (seeded,) = emulator.seed([{"name": "Acme", "external_id": "x", "metadata": old}])
+    emulator.inject_fault(method="PUT", path="/organizations/*", drop="after", times=5)
+    report = await client.with_options(max_retries=0).organizations.sync(
+        [OrganizationRecord("x", "Acme", metadata=new)], rate_limiter=None
+    )
+    assert dict((await client.organizations.get(seeded["id"])).metadata) == {}
+    (failure,) = report.failures
+    assert failure.organization_id == seeded["id"]
+    assert {(change.field, change.old) for change in failure.changes} == {(f"metadata.{key}", "x") for key in old}
+
+
+async def test_a_sync_stopped_between_the_two_steps_names_what_the_first_changed(emulator: Emulator) -> None:
+    old = {f"old_{n}": "x" for n in range(30)}
+    new = {f"new_{n}": "y" for n in range(30)}
+    (seeded,) = emulator.seed([{"name": "Acme", "external_id": "x", "metadata": old}])
+    async with Gate(emulator.url) as gate:
+        second = gate.hold("PUT", "/organizations/*", skip=1, times=1)  # the first step passes
+        client = AsyncWorkOS(api_key=emulator.api_key, base_url=gate.url)
+        job = asyncio.create_task(
+            client.organizations.sync([OrganizationRecord("x", "Acme", metadata=new)], rate_limiter=None)
+        )
+        async with asyncio.timeout(SAFETY_NET):  # a safety net: the hold keeps the second step
+            await second.arrived()
+            await client.close()
+            with pytest.raises(SyncStoppedError) as caught:
+                await job
+    (failure,) = caught.value.report.failures
+    assert (failure.external_id, failure.organization_id) == ("x", seeded["id"])
+    assert {change.field for change in failure.changes} == {f"metadata.{key}" for key in old}
+    assert caught.value.cut_short == ("update",)

@@ -162,9 +162,10 @@ def _header_hint(line: str) -> str:
 def _csv_fields(header: list[str]) -> Callable[[str], dict[str, Any] | str]:
     """Columns ``external_id``, ``name``, and optionally ``domains`` and ``metadata.<key>``.
 
-    ``domains`` holds names separated by spaces or ``;``, each optionally ``:verified`` or
-    ``:pending`` (``acme.com:verified; acme.dev``); without the column, domains are left
-    alone, and an empty cell removes them all.  With ``metadata.<key>`` columns, a row's
+    ``domains`` holds names separated by ``;`` (spaces around them ignored), each optionally
+    ``:verified`` or ``:pending`` (``acme.com:verified; acme.dev``); without the column,
+    domains are left alone, an empty cell removes them all, and a cell of separators alone
+    (``;;``) fails its row.  With ``metadata.<key>`` columns, a row's
     metadata is the keys whose cells are not empty (others are removed); without any, it
     is left alone.  Each row is one line: a field cannot span lines.
     """
@@ -181,8 +182,13 @@ def _csv_fields(header: list[str]) -> Callable[[str], dict[str, Any] | str]:
         row = dict(zip(header, fields, strict=True))
         data: dict[str, Any] = {"external_id": row["external_id"], "name": row["name"]}
         if "domains" in row:
+            cell = row["domains"]
+            entries = [entry for entry in (entry.strip() for entry in cell.split(";")) if entry]
+            if cell.strip() and not entries:
+                # Not an empty cell, which removes every domain: what it meant cannot be told.
+                return f"has a domains cell that names no domain ({cell!r}); leave it empty to remove every domain."
             domains = []
-            for entry in filter(None, (entry.strip() for entry in row["domains"].split(";"))):
+            for entry in entries:
                 domain, sep, state = (part.strip() for part in entry.partition(":"))
                 # "a.com:" says a state and gives none: refused by the record, not made pending.
                 domains.append({"domain": domain, "state": state if sep else "pending"})

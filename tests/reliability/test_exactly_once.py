@@ -433,13 +433,13 @@ async def test_timeouts_on_every_attempt_report_an_unknown_outcome(bare_emulator
     (row,) = bare_emulator.seed([{"name": "Acme"}])
     async with (
         Gate(bare_emulator.url) as gate,
-        AsyncWorkOS(
-            api_key=bare_emulator.api_key, base_url=gate.url, backoff=FAST, timeout=0.05, max_retries=1
-        ) as client,
+        AsyncWorkOS(api_key=bare_emulator.api_key, base_url=gate.url, backoff=FAST, max_retries=1) as client,
     ):
         late = gate.hold("PUT", "/organizations/*", times=2)  # unanswered until the call has given up
         with pytest.raises(APITimeoutError) as caught:
-            await client.organizations.update(row["id"], name="Acme 2")
+            # Bounded from each attempt's connection: a socket timeout this short would also
+            # bound the connect, which a busy machine can outlast (no send, no unknown outcome).
+            await client.organizations.update(row["id"], name="Acme 2", attempt_timeout=0.05)
         assert (caught.value.attempts, caught.value.outcome_unknown) == (2, True)
         assert late.held == 2
         late.release()

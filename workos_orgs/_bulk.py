@@ -630,9 +630,7 @@ class _Job:
             if progress.changes:
                 stopped = WorkOSError("the sync stopped during this record's update")
                 self.report.record(
-                    SyncEvent(
-                        "failed", external_id, progress.organization_id, stopped, False, progress.changes, source
-                    )
+                    SyncEvent("failed", external_id, progress.organization_id, stopped, False, progress.changes, source)
                 )
             raise
         # Outside the try: an on_event that raises is the caller's error, not the record's.

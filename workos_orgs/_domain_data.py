@@ -21,8 +21,9 @@ def domain_data_list(value: object, *, names: bool, refusal: str) -> tuple[Domai
     """Each domain of `value` as `DomainData`; `InvalidArgumentError` naming the one that is wrong.
 
     An entry is a `DomainData` or a mapping with ``domain`` (and ``state``, ``pending`` when
-    left out; any other key is refused); with `names`, a plain name too (``pending``).  `value` is a list or another
-    iterable, never a string or a mapping: those are refused with `refusal`.
+    left out; any other key is refused); with `names`, a plain name too (``pending``).
+    `value` is a list or another iterable, never a string or a mapping: those are refused
+    with `refusal`.
     """
     if value is None or isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
         raise InvalidArgumentError(refusal)

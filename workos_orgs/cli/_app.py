@@ -70,16 +70,13 @@ async def _domain_data(
     if args.command == "update" and any(state is None for _, state in domains):
         organization = await client.organizations.get(args.id)
         current = {normalize_domain(domain.domain): domain.state for domain in organization.domains}
-    return [
-        DomainData(
-            name,
-            state
-            or (
-                DomainState.VERIFIED if current.get(normalize_domain(name)) in VERIFIED_STATES else DomainState.PENDING
-            ),
-        )
-        for name, state in domains
-    ]
+    data = []
+    for name, state in domains:
+        if state is None:
+            verified = current.get(normalize_domain(name)) in VERIFIED_STATES
+            state = DomainState.VERIFIED if verified else DomainState.PENDING
+        data.append(DomainData(name, state))
+    return data
 
 
 def _metadata_arg(text: str) -> tuple[str, str | None]:

@@ -32,6 +32,7 @@ from workos_orgs import (
     InternalServerError,
     NotFoundError,
     Organization,
+    PaginationError,
     RateLimiter,
     ResponseValidationError,
     WorkOSError,
@@ -862,3 +863,15 @@ async def test_any_response_in_any_encoding_and_framing_gives_a_model_or_a_typed
             assert all(isinstance(item, Organization) for item in result)
         elif call != "domain":
             assert isinstance(result, Organization)
+    elif isinstance(result, PaginationError):
+        # A walk given the same page again: the script answers every request alike.
+        assert call == "list"
+        assert 200 <= status < 300
+    else:
+        # Any other error is the connection's, and only where the bytes do not make a response:
+        # a broken encoding or framing, or a body after a status that may not have one (whose
+        # bytes then read as the next response).  Never a timeout: the server answers at once.
+        assert type(result) is APIConnectionError, repr(result)
+        assert str(result).startswith("Connection failed: ")
+        well_formed = encoding in ("identity", "gzip", "deflate", "raw-deflate") and framing != "content-length-short"
+        assert not well_formed or status in (204, 304), str(result)

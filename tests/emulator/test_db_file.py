@@ -22,7 +22,7 @@ import aiohttp
 
 from workos_orgs.emulator import DEFAULT_API_KEY, Emulator
 
-STARTUP_SECONDS = 30
+STARTUP_SECONDS = 60  # seconds; only ever reached when something hangs (a busy machine starts Python slowly)
 KILLS = 20
 BURST = 24
 ACKNOWLEDGED_BEFORE_KILL = 6

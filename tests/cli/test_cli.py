@@ -55,7 +55,12 @@ async def cli(emulator: Emulator | None, *args: str, stdin: bytes | None = None,
         stderr=asyncio.subprocess.PIPE,
         env=environment,
     )
-    out, err = await asyncio.wait_for(process.communicate(stdin), 60)
+    try:
+        out, err = await asyncio.wait_for(process.communicate(stdin), 60)  # only a hang reaches it
+    except TimeoutError:
+        process.kill()  # not left running into the tests after this one
+        await process.communicate()
+        raise
     return Result(process.returncode or 0, out.decode(), err.decode())
 
 

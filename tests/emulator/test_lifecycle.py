@@ -3,10 +3,18 @@ it is used otherwise -- never left broken by the mistake."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import math
+import os
 import re
+import select
+import socket
+import threading
+import time
 import urllib.request
+import warnings
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -140,3 +148,117 @@ def test_every_kind_of_value_an_option_took_before_is_still_taken(tmp_path: Path
     ):
         with emulator.running_in_thread() as running:
             assert running.seed([{"name": "Acme"}])[0]["name"] == "Acme"
+
+
+SAFETY_TIMEOUT = 30  # a safety net only: every wait below ends on an event, not a clock
+
+
+def _listener(port: int) -> socket.socket:
+    """A duplicate of the emulator's listening socket, to see when a connection waits in its backlog.
+
+    Found among the live `asyncio.Server`s by its public ``sockets``: aiohttp keeps its own private.
+    """
+    for candidate in gc.get_objects():
+        if isinstance(candidate, asyncio.Server):
+            for sock in candidate.sockets:
+                if sock.getsockname()[1] == port:
+                    return socket.socket(fileno=os.dup(sock.fileno()))
+    raise AssertionError(f"no listening socket on port {port}")
+
+
+def _connect_into_the_backlog(host: str, port: int, count: int) -> list[socket.socket]:
+    """`count` connections the kernel completed and the emulator's loop (held) has not accepted.
+
+    They are surely in the backlog once the listening socket reads as ready; more than one
+    makes it likelier that some are only accepted in the same loop step as the close begins.
+    """
+    connections = [socket.create_connection((host, port), timeout=SAFETY_TIMEOUT) for _ in range(count)]
+    with _listener(port) as listener:
+        readable, _, _ = select.select([listener], [], [], SAFETY_TIMEOUT)
+    assert readable, "the connections never reached the emulator's backlog"
+    return connections
+
+
+def _closed_by_the_server(connection: socket.socket) -> bool:
+    try:
+        return connection.recv(1) == b""  # waits, up to the safety net, for the server's end
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def _post_organization(emulator: Emulator) -> bytes:
+    body = b'{"name": "Acme"}'
+    head = (
+        "POST /organizations HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {emulator.api_key}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def test_connections_accepted_as_a_threaded_emulator_closes_are_closed_with_it() -> None:
+    # Connections in the backlog as the close began: asyncio accepts one in a loop step and
+    # makes its transport in a later one.  Closed in between, the listening server refused the
+    # transport (CPython gh-109564, silent outside debug mode), or aiohttp's shutdown had already
+    # listed the connections to close; either way its socket stayed open, the loop was closed,
+    # and garbage collection reported an "unclosed transport" (a ResourceWarning).  Here the
+    # emulator's loop is held inside a request (by its clock) while they connect, and the close
+    # is queued before it is let go: both reach the loop in the same step.
+    holding, held, release = threading.Event(), threading.Event(), threading.Event()
+    loops: list[asyncio.AbstractEventLoop] = []
+    late: list[socket.socket] = []
+
+    def clock() -> float:
+        if holding.is_set() and threading.current_thread().name == "workos-orgs-emulator":
+            holding.clear()
+            loops.append(asyncio.get_running_loop())
+            held.set()
+            release.wait(SAFETY_TIMEOUT)
+        return time.time()
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with Emulator(clock=clock).running_in_thread() as emulator:
+                host, port = emulator.url.removeprefix("http://").rsplit(":", 1)
+                holding.set()
+                with socket.create_connection((host, int(port)), timeout=SAFETY_TIMEOUT) as trigger:
+                    try:
+                        trigger.sendall(_post_organization(emulator))
+                        assert held.wait(SAFETY_TIMEOUT)
+                        late += _connect_into_the_backlog(host, int(port), 4)
+                        closing = asyncio.run_coroutine_threadsafe(emulator.close(), loops[0])
+                    finally:
+                        release.set()
+                    closing.result(SAFETY_TIMEOUT)
+            gc.collect()
+        assert [str(warning.message) for warning in caught] == []
+        assert [_closed_by_the_server(connection) for connection in late] == [True] * len(late)
+    finally:
+        for connection in late:
+            connection.close()
+
+
+@pytest.mark.parametrize("steps", range(5))
+async def test_connections_caught_at_any_step_of_their_accept_are_closed_with_the_emulator(steps: int) -> None:
+    # The same race in the caller's own loop, at each point of asyncio's accept: the test holds
+    # the loop while they connect (nothing here awaits), lets it run `steps` steps, then closes.
+    # Two steps in, their accept had begun and their transports were not made yet.
+    late: list[socket.socket] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            emulator = Emulator()
+            await emulator.start()
+            host, port = emulator.url.removeprefix("http://").rsplit(":", 1)
+            late += _connect_into_the_backlog(host, int(port), 4)
+            for _ in range(steps):
+                await asyncio.sleep(0)
+            await emulator.close()
+            gc.collect()
+        assert [str(warning.message) for warning in caught] == []
+        assert [_closed_by_the_server(connection) for connection in late] == [True] * len(late)
+    finally:
+        for connection in late:
+            connection.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import numbers
@@ -162,6 +163,7 @@ class Emulator:
         self._port = port
         self._stall_timeout = stall_timeout
         self._runner: web.BaseRunner | None = None
+        self._listener: asyncio.Server | None = None
         self._bound_port: int | None = None
 
     @property
@@ -190,24 +192,29 @@ class Emulator:
         if self._runner is not None:
             raise RuntimeError("The emulator is already running.")
         handler = HttpHandler(self._api, self._stall_timeout)
-        runner = web.ServerRunner(HttpServer(handler), handle_signals=False)
+        server = HttpServer(handler)
+        runner = web.ServerRunner(server, handle_signals=False)
         await runner.setup()
         handler.ready = True
-        site = web.TCPSite(runner, self._host, self._port, reuse_address=True)
         try:
-            await site.start()
+            # What aiohttp's TCPSite does, but the listening sockets stay in hand: `close` needs them.
+            listener = await asyncio.get_running_loop().create_server(
+                server, self._host, self._port, reuse_address=True, backlog=128
+            )
         except OSError:
             await runner.cleanup()
             raise
-        self._bound_port = int(runner.addresses[0][1])
-        self._runner = runner
+        self._bound_port = int(listener.sockets[0].getsockname()[1])
+        self._runner, self._listener = runner, listener
 
     async def close(self) -> None:
         """Stop serving (releasing held requests) and close the database; safe to call twice."""
-        runner, self._runner = self._runner, None
+        runner, listener, self._runner, self._listener = self._runner, self._listener, None, None
         if runner is not None:
             self._api.held.release()  # or the shutdown would wait for requests held with no deadline
-            await runner.cleanup()
+            if listener is not None:
+                await _stop_listening(listener)
+            await runner.cleanup()  # shuts down every connection aiohttp's Server knows
         self._api.close()  # also when it never started, or failed to bind
         self._bound_port = None
         self._closed = True
@@ -404,6 +411,27 @@ class Emulator:
 
 
 _FAULT_DEFAULTS: Final = defaults(Fault)
+
+
+async def _stop_listening(listener: asyncio.Server) -> None:
+    """Close the listening sockets, leaving no connection half-accepted.
+
+    asyncio accepts a connection in one loop step and makes its transport in a later one.
+    `Server.close` in between makes that transport fail to attach to the closed server
+    (CPython gh-109564: an AssertionError, logged only in debug mode), and its socket, made
+    part of no connection, stays open until garbage collection reports an "unclosed
+    transport" (a ResourceWarning; `running_in_thread` has closed its loop by then).  And one
+    made in time reached aiohttp only after its shutdown had listed the connections to close.
+    So no more are accepted (the sockets' readers are removed), the accepts already begun
+    make their transports (one step), and those reach aiohttp (one more), before the close.
+    """
+    loop = asyncio.get_running_loop()
+    for sock in listener.sockets:
+        with contextlib.suppress(NotImplementedError):  # a loop without readers (Windows' proactor)
+            loop.remove_reader(sock.fileno())
+    await asyncio.sleep(0)  # the accepts already begun make their transports...
+    await asyncio.sleep(0)  # ...whose connection_made runs: aiohttp's Server knows them now
+    listener.close()
 
 
 class AcceptFailureLog:

@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -156,7 +157,8 @@ SAFETY_TIMEOUT = 30  # a safety net only: every wait below ends on an event, not
 def _listener(port: int) -> socket.socket:
     """A duplicate of the emulator's listening socket, to see when a connection waits in its backlog.
 
-    Found among the live `asyncio.Server`s by its public ``sockets``: aiohttp keeps its own private.
+    Found among the live `asyncio.Server`s by its public ``sockets`` and its port: the emulator
+    keeps its listening server to itself, and a test of its public behaviour should not reach in.
     """
     for candidate in gc.get_objects():
         if isinstance(candidate, asyncio.Server):
@@ -262,3 +264,41 @@ async def test_connections_caught_at_any_step_of_their_accept_are_closed_with_th
     finally:
         for connection in late:
             connection.close()
+
+
+@pytest.mark.parametrize("fault", [{"hold": True}, {"delay_ms": 600_000}], ids=["held", "delayed"])
+async def test_a_request_pipelined_behind_a_waiting_one_does_not_hold_the_close(fault: dict[str, Any]) -> None:
+    # Closing releases the waiting request; its connection's next request, parsed already, then
+    # met the same fault while the close let the accepts finish, and waited with nothing left
+    # to release it: the close took aiohttp's 60 s shutdown timeout, twice (or the delay).
+    emulator = Emulator()
+    await emulator.start()
+    host, port = emulator.url.removeprefix("http://").rsplit(":", 1)
+    emulator.inject_fault(method="GET", path="/organizations", times=2, **fault)
+    _, writer = await asyncio.open_connection(host, int(port))
+    try:
+        head = f"GET /organizations HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {emulator.api_key}\r\n\r\n"
+        writer.write(head.encode() * 2)  # the second waits, parsed, behind the first
+        async with asyncio.timeout(SAFETY_TIMEOUT):
+            await emulator.wait_until_held()
+            await emulator.close()
+        assert emulator.held_requests == 0
+    finally:
+        writer.close()
+
+
+async def test_a_close_cancelled_partway_leaves_the_port_closed() -> None:
+    # The close lets two loop steps pass before it closes the listening socket; cancelled in
+    # them, it left the port open (taking connections nobody answers), and a second close
+    # could not reach it.
+    emulator = Emulator()
+    await emulator.start()
+    host, port = emulator.url.removeprefix("http://").rsplit(":", 1)
+    closing = asyncio.create_task(emulator.close())
+    await asyncio.sleep(0)  # the close has begun
+    closing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+    await emulator.close()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((host, int(port)), timeout=SAFETY_TIMEOUT).close()

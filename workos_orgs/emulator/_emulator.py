@@ -211,7 +211,7 @@ class Emulator:
         """Stop serving (releasing held requests) and close the database; safe to call twice."""
         runner, listener, self._runner, self._listener = self._runner, self._listener, None, None
         if runner is not None:
-            self._api.held.release()  # or the shutdown would wait for requests held with no deadline
+            self._api.held.close()  # or the shutdown would wait for requests held with no deadline
             if listener is not None:
                 await _stop_listening(listener)
             await runner.cleanup()  # shuts down every connection aiohttp's Server knows
@@ -429,9 +429,11 @@ async def _stop_listening(listener: asyncio.Server) -> None:
     for sock in listener.sockets:
         with contextlib.suppress(NotImplementedError):  # a loop without readers (Windows' proactor)
             loop.remove_reader(sock.fileno())
-    await asyncio.sleep(0)  # the accepts already begun make their transports...
-    await asyncio.sleep(0)  # ...whose connection_made runs: aiohttp's Server knows them now
-    listener.close()
+    try:
+        await asyncio.sleep(0)  # the accepts already begun make their transports...
+        await asyncio.sleep(0)  # ...whose connection_made runs: aiohttp's Server knows them now
+    finally:
+        listener.close()  # also when the close is cancelled here: the port is never left open
 
 
 class AcceptFailureLog:

@@ -19,6 +19,7 @@ class HeldRequests:
         # Each waiting request's future, and the loop it waits on (release may come from another thread).
         self._held: dict[asyncio.Future[None], asyncio.AbstractEventLoop] = {}
         self._watchers: list[tuple[int, asyncio.Future[None], asyncio.AbstractEventLoop]] = []
+        self._closed = False
 
     @property
     def count(self) -> int:
@@ -27,10 +28,13 @@ class HeldRequests:
             return len(self._held)
 
     async def wait(self, seconds: float | None) -> None:
-        """Wait `seconds` (None: with no deadline), or until `release`, whichever comes first."""
+        """Wait `seconds` (None: with no deadline), or until `release`, whichever comes first;
+        once `close`d, not at all."""
         loop = asyncio.get_running_loop()
         released: asyncio.Future[None] = loop.create_future()
         with self._lock:
+            if self._closed:
+                return
             self._held[released] = loop
             self._notify()
         try:
@@ -49,6 +53,14 @@ class HeldRequests:
         for future, loop in held:
             loop.call_soon_threadsafe(_resolve, future)
         return len(held)
+
+    def close(self) -> None:
+        """End every wait now, and every one to come: the emulator is closing, and a request
+        that meets a delay or a hold from here on (one pipelined behind a released request, on
+        its kept-alive connection) would otherwise wait with nobody left to release it."""
+        with self._lock:
+            self._closed = True
+        self.release()
 
     async def reached(self, count: int) -> None:
         """Return once at least `count` requests are waiting at the same time."""

@@ -1,8 +1,9 @@
-"""Is a sync's memory flat in the number of records?
+"""How a sync's memory grows with the number of records.
 
 Syncs N streamed sample records into a fresh emulator (its own process) and reports the
-client's peak traced allocation and its RSS growth, for several N.  Flat means the peak
-does not grow with N: records are read as the work goes, and results are counted, not kept.
+client's peak traced allocation and its RSS growth, for several N.  Records are read as the
+work goes and results are counted, not kept, so the peak grows only by what is kept per
+record: its external id and where it came from (~150 bytes), to catch repeats.
 
     python benchmarks/sync_memory.py [N ...]        (default: 1000 10000 30000)
 """

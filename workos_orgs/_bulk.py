@@ -8,8 +8,8 @@ A field a record does not give (``domains``, ``metadata`` left `UNSET`) is left 
 empty list or mapping clears it.  The first record with an external id wins: a later one with
 the same id fails, naming the first.  `_plan` (what differs; `plan_update` to tests) and
 `_update_steps` (how an update is sent) are pure; the job runs a bounded pool of workers over
-a bounded queue, so memory stays flat however long the input is (but for one entry per
-external id, to catch repeats and to know what to prune).
+a bounded queue, so memory grows with the input only by one entry per external id (~150
+bytes), to catch repeats and to know what to prune.
 
 This module needs only what `OrganizationStore` describes, not the client or its resources.
 
@@ -317,7 +317,7 @@ def _written_before(changes: Sequence[FieldChange], organization_id: str | None)
 class SyncReport:
     """Counts of a sync run, and its failures with their errors.
 
-    ``failures`` keeps the first `MAX_FAILURES_KEPT` (so memory stays flat however many
+    ``failures`` keeps the first `MAX_FAILURES_KEPT` (so the errors kept are bounded however many
     records fail); ``failures_not_kept`` counts the rest, which ``failed`` includes.
     """
 

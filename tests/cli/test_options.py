@@ -255,6 +255,29 @@ async def test_debug_sends_the_sdk_log_to_stderr(emulator: Emulator) -> None:
     assert emulator.api_key not in loud.err
 
 
+@pytest.mark.parametrize(
+    ("arguments", "code", "said"),
+    [
+        (("sync", "no-such-file.jsonl"), 2, "error: cannot read no-such-file.jsonl"),
+        (("get", "org_01ARZ3NDEKTSV4RRFFQ69G5FAV"), 1, "error: HTTP 404 entity_not_found"),
+    ],
+    ids=["usage", "failed call"],
+)
+async def test_debug_adds_the_traceback_and_keeps_the_exit_code(
+    emulator: Emulator, arguments: tuple[str, ...], code: int, said: str
+) -> None:
+    # --debug let the error escape, so a usage error exited 1 rather than 2, and a script that
+    # told them apart by the code was wrong while debugging.
+    plain = await cli(emulator, *arguments)
+    debugged = await cli(emulator, "--debug", *arguments)
+    assert (plain.code, debugged.code) == (code, code)
+    assert said in plain.err
+    assert said in debugged.err
+    assert "Traceback (most recent call last)" not in plain.err
+    assert "Traceback (most recent call last)" in debugged.err
+    assert emulator.api_key not in debugged.err
+
+
 @pytest.mark.parametrize("value", ["verbose", "trace", "2"])
 async def test_a_workos_log_level_it_does_not_know_is_a_usage_error(emulator: Emulator, value: str) -> None:
     # It was ignored without a word, so a typo looked like a quiet SDK.

@@ -12,6 +12,7 @@ import contextlib
 import os
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from typing import IO, Any, Final
 
@@ -596,13 +597,11 @@ def _outcome(args: argparse.Namespace, running: _Running) -> int:
             )
         return EXIT_FAILED
     except (UsageError, ConfigurationError, InvalidArgumentError) as error:
-        if args.debug:
-            raise
+        _traceback_if(args.debug)
         sys.stderr.write(f"error: {_one_line(error)}\n")
         return EXIT_USAGE
     except (WorkOSError, OSError) as error:
-        if args.debug:
-            raise
+        _traceback_if(args.debug)
         refused = isinstance(error, AuthenticationError) or isinstance(error.__cause__, AuthenticationError)
         hint = f" (check --api-key or {API_KEY_ENV_VAR}, and --base-url)" if refused else ""
         # A 4xx that is not the API's JSON: the request went somewhere else.  (A redirect says
@@ -617,6 +616,13 @@ def _outcome(args: argparse.Namespace, running: _Running) -> int:
             hint = " (the response is not the API's: check --base-url, or the proxy in front of the API)"
         sys.stderr.write(f"error: {_one_line(error)}{hint}\n")
         return EXIT_FAILED
+
+
+def _traceback_if(debug: bool) -> None:
+    """With ``--debug``, the traceback of the error being handled, before its one line: the
+    exit code stays the one the error has (a usage error 2, a failed call 1)."""
+    if debug:
+        traceback.print_exc(file=sys.stderr)
 
 
 def run() -> None:

@@ -150,6 +150,10 @@ def is_organization_delete(method: str, path_segments: tuple[str, ...]) -> bool:
 
 REQUEST_ID_HEADER: Final = "X-Request-ID"
 
+DELETED_ORGANIZATION_BODY: Final = b"Accepted"
+"""The body of the API's 202 to an organization's delete (as text/plain); a domain's delete is
+a 204 with no body."""
+
 # Error codes: the SDK acts on the first four, and the emulator sends them all.
 ENTITY_NOT_FOUND: Final = "entity_not_found"  # 404: no such organization or domain
 EXTERNAL_ID_ALREADY_USED: Final = "external_id_already_used"  # 400: another organization has it

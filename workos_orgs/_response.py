@@ -19,7 +19,7 @@ import attrs
 import orjson
 from multidict import CIMultiDict, CIMultiDictProxy, MultiMapping
 
-from ._contract import REQUEST_ID_HEADER
+from ._contract import DELETED_ORGANIZATION_BODY, REQUEST_ID_HEADER
 from ._errors import (
     BODY_MAX_CHARS,
     APIStatusError,
@@ -556,9 +556,15 @@ def json_parser(structure: Callable[[Any], R]) -> Callable[[Response], R]:
     return parser
 
 
-def no_content(_: Response) -> None:
-    """Deletes respond 202 ``Accepted`` or 204 with no body: there is nothing to parse."""
-    return
+def no_content(response: Response) -> None:
+    """A delete's success: 202 ``Accepted`` or 204 with no body, nothing to parse.
+
+    Any other body (a proxy's page, answering in the API's place) is a
+    `ResponseValidationError`: the delete may not have been done.  (The API's 404 that a
+    retried delete takes as done, `error_response`, is not a success and is not looked at.)
+    """
+    if is_success(response.status) and response.body.strip() not in (b"", DELETED_ORGANIZATION_BODY):
+        raise _invalid(response, "expected no body, or 'Accepted', in answer to a delete")
 
 
 def error_response(error: APIStatusError) -> Response:

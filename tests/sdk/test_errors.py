@@ -154,6 +154,34 @@ async def test_a_success_body_that_does_not_fit_is_a_response_validation_error(
     assert isinstance(error, WorkOSError)
 
 
+@pytest.mark.parametrize(
+    ("path", "status"), [("/organizations/*", 200), ("/organizations/*", 202), ("/organization_domains/*", 200)]
+)
+async def test_a_delete_answered_by_another_page_is_not_taken_as_done(
+    client: AsyncWorkOS, emulator: Emulator, path: str, status: int
+) -> None:
+    # A proxy answering in the API's place with a page of its own: the delete was taken as done
+    # (its body was never looked at), and a bulk sync's prune counted the organization deleted.
+    organization = await client.organizations.create(name="Acme", domain_data=[DomainData("acme.com")])
+    emulator.inject_fault(
+        method="DELETE", path=path, status=status, body="<html>proxy</html>", content_type="text/html"
+    )
+    delete = (
+        client.organizations.delete(organization.id)
+        if path.startswith("/organizations/")
+        else client.organization_domains.delete(organization.domains[0].id)
+    )
+    with pytest.raises(ResponseValidationError) as caught:
+        await delete
+    assert caught.value.status_code == status
+    assert caught.value.outcome_unknown is True  # a success came back: it may have been done
+    assert "<html>proxy</html>" in caught.value.body
+    # The API's own answers are done: 202 "Accepted", and 204 with no body.
+    await client.organization_domains.delete(organization.domains[0].id)
+    await client.organizations.delete(organization.id)
+    assert [request.status for request in emulator.requests[-2:]] == [204, 202]
+
+
 async def test_a_list_page_that_does_not_fit_is_a_response_validation_error(
     client: AsyncWorkOS, emulator: Emulator
 ) -> None:

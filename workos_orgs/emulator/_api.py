@@ -21,6 +21,7 @@ import attrs
 import orjson
 
 from .._contract import (
+    DELETED_ORGANIZATION_BODY,
     DOMAIN_ALREADY_EXISTS,
     DOMAIN_ALREADY_VERIFIED,
     EXTERNAL_ID_ALREADY_USED,
@@ -422,7 +423,7 @@ class EmulatedApi:
         self._organization(organization_id)
         with self._store.transaction():
             self._store.delete_organization(organization_id)
-        return ApiResponse(202, b"Accepted", "text/plain")
+        return ApiResponse(202, DELETED_ORGANIZATION_BODY, "text/plain")
 
     def _check_unique(self, column: str, value: str | None, organization_id: str | None) -> None:
         if value is None:

@@ -67,9 +67,6 @@ def build_url(base_url: URL, segments: Sequence[str], query: Iterable[tuple[str,
     return url.with_query(query) if query else url
 
 
-_SDK_HEADERS: Final = frozenset({"content-type"})
-"""Headers the SDK sets itself: an extra header of that name (in any case) is ignored."""
-
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 """A header name (RFC 9110, section 5.6.2)."""
 
@@ -130,8 +127,12 @@ def _checked_headers(
                 f"Do not pass {name!r} in extra_headers: every request carries the client's own API key."
                 " For another key, make another client: AsyncWorkOS(api_key=...) or WorkOS(api_key=...)."
             )
-        if folded in _SDK_HEADERS:
-            continue
+        if folded == "content-type":
+            # Never dropped quietly either: the SDK's own is the one the API takes.
+            raise InvalidArgumentError(
+                f"Do not pass {name!r} in extra_headers: a request's body is JSON, sent as application/json,"
+                " the one type the API takes."
+            )
         for existing in [existing for existing in headers if existing.lower() == folded]:
             del headers[existing]
         headers[name] = value
@@ -154,9 +155,9 @@ def build_headers(
     """The headers of one request; `extra_headers` may add to them or replace ``Accept`` and
     ``User-Agent``, matching names case-insensitively.
 
-    ``Content-Type`` in `extra_headers` (in any case) is ignored: the SDK's own always wins.
-    An ``Authorization`` there raises `InvalidArgumentError` (the client's key is the one
-    sent: make another client for another key), and so does an ``Idempotency-Key``: pass
+    A ``Content-Type`` in `extra_headers` (in any case) raises `InvalidArgumentError` (a body
+    is JSON, sent as application/json), as an ``Authorization`` there does (the client's key is
+    the one sent: make another client for another key), and so does an ``Idempotency-Key``: pass
     ``idempotency_key=`` instead, so that one key is used by every retry of the call.
     """
     headers = _checked_headers(has_body=has_body, idempotency_key=idempotency_key, extra_headers=extra_headers)

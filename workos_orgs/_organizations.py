@@ -246,6 +246,12 @@ class Organizations(APIResource):
             metadata=metadata,
             allow_profiles_outside_organization=allow_profiles_outside_organization,
         )
+        for key, value in (body.get("metadata") or {}).items():
+            if value is None:
+                raise InvalidArgumentError(
+                    f"metadata[{key!r}] is None: None removes a key in an update, and a new organization"
+                    " has none to remove; leave the key out, or give it a string."
+                )
         return await self._post(
             (ORGANIZATIONS,),
             cast=parse_organization,

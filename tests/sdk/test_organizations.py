@@ -109,6 +109,16 @@ async def test_update_metadata_sets_and_removes_keys(client: AsyncWorkOS) -> Non
     assert updated.metadata == {"keep": "1", "new": "3"}
 
 
+async def test_a_none_metadata_value_on_create_is_refused_before_anything_is_sent(
+    client: AsyncWorkOS, emulator: Emulator
+) -> None:
+    # None removes a key in an update; on a create there is nothing to remove, and the API's
+    # 422 came back only after the request went out.
+    with pytest.raises(InvalidArgumentError, match=r"metadata\['b'\] is None"):
+        await client.organizations.create(name="Acme", metadata={"a": "1", "b": None})  # type: ignore[dict-item]
+    assert emulator.requests == []
+
+
 async def test_update_domain_data_replaces_the_set(client: AsyncWorkOS) -> None:
     created = await client.organizations.create(
         name="Acme", domain_data=[DomainData("acme.com", DomainState.VERIFIED), DomainData("old.com")]

@@ -252,6 +252,10 @@ class Transport:
                     functools.partial(limiter.wait, request.method, request.segments),
                     self._waiting_to_send(request, attempt, unknown),
                 )
+            if attempt and (closed := self._sessions.closed_error(self._waiting_to_send(request, attempt, unknown))):
+                # A session passed in, closed while this call waited to send again (its close
+                # wakes no waits of ours): said here, with the outcome so far, not at the send.
+                raise closed
             sending = Attempt(
                 self._sessions.deadlines, timeout=settings.timeout, attempt_timeout=settings.attempt_timeout
             )

@@ -20,6 +20,7 @@ from workos_orgs import (
     InvalidArgumentError,
     NotFoundError,
     PaginationError,
+    RateLimiter,
     ResponseValidationError,
     UnexpectedOptionError,
     WorkOSError,
@@ -304,6 +305,36 @@ async def test_the_headers_on_the_wire(emulator: Emulator) -> None:
     assert first["X-Trace-Id"] == "t-1"
     assert "Idempotency-Key" not in third
     assert "Content-Type" not in third
+
+
+class _ClosesSessionBeforeRequest(RateLimiter):
+    """A limiter that never waits, and closes `session` just before the client's `n`th request."""
+
+    def __init__(self, session: aiohttp.ClientSession, n: int) -> None:
+        super().__init__()
+        self.session, self.n, self.count = session, n, 0
+
+    async def wait(self, method: str, path_segments: tuple[str, ...]) -> None:
+        self.count += 1
+        if self.count == self.n:
+            await self.session.close()
+
+
+async def test_a_session_passed_in_closed_before_a_retry_says_the_outcome_is_unknown(emulator: Emulator) -> None:
+    # The 503 may have done the work; closed before the retry, the message said only that the
+    # session was closed, as it does for a first attempt that never went out.
+    emulator.inject_fault(method="POST", path="/organizations", status=503)
+    session = aiohttp.ClientSession()
+    limiter = _ClosesSessionBeforeRequest(session, 2)
+    client = AsyncWorkOS(
+        api_key=emulator.api_key, base_url=emulator.url, session=session, backoff=FAST, rate_limiter=limiter
+    )
+    with pytest.raises(ClientClosedError) as caught:
+        await client.organizations.create(name="Acme")
+    assert "was closed while POST /organizations waited to be sent again (its outcome is unknown)" in str(caught.value)
+    assert limiter.count == 2
+    assert len(emulator.requests) == 1
+    await client.close()
 
 
 async def test_with_options_refuses_an_option_it_does_not_have(emulator: Emulator) -> None:

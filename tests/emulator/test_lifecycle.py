@@ -190,6 +190,12 @@ def _closed_by_the_server(connection: socket.socket) -> bool:
         return False
 
 
+def _assert_closed_cleanly(caught: list[warnings.WarningMessage], late: list[socket.socket]) -> None:
+    """No warning (an unclosed transport among them) and every late connection ended by the server."""
+    assert [str(warning.message) for warning in caught] == []
+    assert [_closed_by_the_server(connection) for connection in late] == [True] * len(late)
+
+
 def _post_organization(emulator: Emulator) -> bytes:
     body = b'{"name": "Acme"}'
     head = (
@@ -235,8 +241,7 @@ def test_connections_accepted_as_a_threaded_emulator_closes_are_closed_with_it()
                         release.set()
                     closing.result(SAFETY_TIMEOUT)
             gc.collect()
-        assert [str(warning.message) for warning in caught] == []
-        assert [_closed_by_the_server(connection) for connection in late] == [True] * len(late)
+        _assert_closed_cleanly(caught, late)
     finally:
         for connection in late:
             connection.close()
@@ -259,8 +264,7 @@ async def test_connections_caught_at_any_step_of_their_accept_are_closed_with_th
                 await asyncio.sleep(0)
             await emulator.close()
             gc.collect()
-        assert [str(warning.message) for warning in caught] == []
-        assert [_closed_by_the_server(connection) for connection in late] == [True] * len(late)
+        _assert_closed_cleanly(caught, late)
     finally:
         for connection in late:
             connection.close()

@@ -415,11 +415,14 @@ class SyncStoppedError(WorkOSError):
 
     ``report`` says what was done before it stopped and ``__cause__`` is the error.
     ``cut_short`` names the writes (``"create"``, ``"update"``, ``"delete"``) under way when it
-    stopped: sent, maybe done, counted nowhere.  Fix the cause (the key, the client, the
-    connection) and run again: it converges.
+    stopped: sent, maybe done, counted nowhere.  ``deletes_unknown`` counts the prune's deletes
+    that failed with an unknown outcome (counted as failed, maybe done).  Fix the cause (the
+    key, the client, the connection) and run again: it converges.
     """
 
-    def __init__(self, report: SyncReport, error: WorkOSError, *, cut_short: Sequence[str] = ()) -> None:
+    def __init__(
+        self, report: SyncReport, error: WorkOSError, *, cut_short: Sequence[str] = (), deletes_unknown: int = 0
+    ) -> None:
         report.stopped = _one_line(error)
         under_way = ""
         if cut_short:
@@ -428,7 +431,10 @@ class SyncStoppedError(WorkOSError):
             under_way = (
                 f" {len(cut_short)} {writes} ({kinds}) {were} under way when it stopped, and may have been done;"
             )
-        pruned = report.deleted > 0 or "delete" in cut_short
+        if deletes_unknown:
+            deletes = "delete" if deletes_unknown == 1 else "deletes"
+            under_way += f" {deletes_unknown} {deletes} failed with an unknown outcome and may have been done;"
+        pruned = report.deleted > 0 or "delete" in cut_short or deletes_unknown > 0
         super().__init__(
             f"the sync stopped on {type(error).__name__}: {str(error).rstrip('.')}."
             f" What was done before it stopped: {report};{under_way}"
@@ -437,6 +443,7 @@ class SyncStoppedError(WorkOSError):
         )
         self.report = report
         self.cut_short: tuple[str, ...] = tuple(cut_short)
+        self.deletes_unknown = deletes_unknown
 
 
 def _one_line(error: Exception) -> str:
@@ -570,6 +577,7 @@ class _Job:
         self.report = SyncReport(dry_run=dry_run)
         self.stopped: WorkOSError | None = None
         self.cut_short: list[str] = []  # the writes the job's stop ended mid-way (see `_write`)
+        self.deletes_unknown = 0  # the prune's deletes that failed, and may have been done
         # Set once on_event has raised: the job is over.  Workers resumed in the same turn of
         # the loop, before the pool cancels them, neither tell it more nor start more work.
         self.told_failed = False
@@ -739,6 +747,8 @@ class _Job:
                 await self.emit("deleted", external_id, organization_id)
                 return
             if not self._stop(error):
+                if outcome_unknown(error):
+                    self.deletes_unknown += 1
                 await self.emit("failed", external_id, organization_id, error)
             return
         await self.emit("deleted", external_id, organization_id)
@@ -925,7 +935,9 @@ async def sync_organizations(
     finally:
         job.report.elapsed = time.monotonic() - started
     if job.stopped is not None:
-        raise SyncStoppedError(job.report, job.stopped, cut_short=job.cut_short) from job.stopped
+        raise SyncStoppedError(
+            job.report, job.stopped, cut_short=job.cut_short, deletes_unknown=job.deletes_unknown
+        ) from job.stopped
     return job.report
 
 

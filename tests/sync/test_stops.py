@@ -89,6 +89,34 @@ async def test_a_key_refused_while_pruning_keeps_the_report(client: AsyncWorkOS,
     assert (await client.organizations.get_by_external_id("stale")).name == "Stale"
 
 
+@pytest.mark.parametrize(
+    "fault",
+    [{"status": 200, "body": "<html>proxy</html>", "content_type": "text/html"}, {"status": 503}],
+    ids=["a proxy's page", "503"],
+)
+async def test_a_stop_after_a_delete_that_may_have_been_done_does_not_say_nothing_was_pruned(
+    emulator: Emulator, fault: dict[str, Any]
+) -> None:
+    # The first prune delete fails with an unknown outcome (it may have been done), then a
+    # refused key stops the job: the stop said "nothing was pruned".
+    emulator.seed([{"name": f"O{n}", "external_id": f"e{n}"} for n in range(3)])
+    emulator.inject_fault(method="DELETE", path="/organizations/*", times=1, **fault)
+    emulator.inject_fault(method="DELETE", path="/organizations/*", status=401, times=1)
+    async with AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, max_retries=0) as client:
+        with pytest.raises(SyncStoppedError) as caught:
+            await client.organizations.sync(
+                [OrganizationRecord("e0", "O0")], prune=True, concurrency=1, rate_limiter=None
+            )
+    report = caught.value.report
+    assert (report.deleted, report.failed) == (0, 1)
+    assert report.failures[0].error is not None
+    assert getattr(report.failures[0].error, "outcome_unknown", False) is True
+    message = str(caught.value)
+    assert "nothing was pruned" not in message
+    assert "1 delete failed with an unknown outcome and may have been done" in message
+    assert "pruning stopped partway" in message
+
+
 async def test_a_closed_client_stops_the_job(client: AsyncWorkOS) -> None:
     await client.close()
     with pytest.raises(SyncStoppedError) as caught:

@@ -291,18 +291,31 @@ async def test_a_request_pipelined_behind_a_waiting_one_does_not_hold_the_close(
         writer.close()
 
 
-async def test_a_close_cancelled_partway_leaves_the_port_closed() -> None:
+async def test_a_close_cancelled_partway_leaves_the_port_and_its_connections_closed() -> None:
     # The close lets two loop steps pass before it closes the listening socket; cancelled in
     # them, it left the port open (taking connections nobody answers), and a second close
-    # could not reach it.
+    # could not reach it; nor were the connections kept alive shut (they went on being served,
+    # with 500s from the closed database).
     emulator = Emulator()
     await emulator.start()
     host, port = emulator.url.removeprefix("http://").rsplit(":", 1)
-    closing = asyncio.create_task(emulator.close())
-    await asyncio.sleep(0)  # the close has begun
-    closing.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await closing
-    await emulator.close()
-    with pytest.raises(ConnectionRefusedError):
-        socket.create_connection((host, int(port)), timeout=SAFETY_TIMEOUT).close()
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        async with asyncio.timeout(SAFETY_TIMEOUT):
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(re.search(rb"Content-Length: (\d+)", head, re.IGNORECASE)[1])  # type: ignore[index]
+            await reader.readexactly(length)
+        assert head.startswith(b"HTTP/1.1 200")
+        closing = asyncio.create_task(emulator.close())
+        await asyncio.sleep(0)  # the close has begun
+        closing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await closing
+        await emulator.close()
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((host, int(port)), timeout=SAFETY_TIMEOUT).close()
+        async with asyncio.timeout(SAFETY_TIMEOUT):
+            assert await reader.read() == b""  # the server ended the kept-alive connection
+    finally:
+        writer.close()

@@ -212,9 +212,13 @@ class Emulator:
         runner, listener, self._runner, self._listener = self._runner, self._listener, None, None
         if runner is not None:
             self._api.held.close()  # or the shutdown would wait for requests held with no deadline
-            if listener is not None:
-                await _stop_listening(listener)
-            await runner.cleanup()  # shuts down every connection aiohttp's Server knows
+            try:
+                if listener is not None:
+                    await _stop_listening(listener)
+            finally:
+                # Also when this close is cancelled while it stops listening: a second close
+                # would find no runner left to clean up, and the connections kept alive served on.
+                await runner.cleanup()  # shuts down every connection aiohttp's Server knows
         self._api.close()  # also when it never started, or failed to bind
         self._bound_port = None
         self._closed = True

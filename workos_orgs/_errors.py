@@ -227,12 +227,13 @@ class ClientClosedError(WorkOSError, RuntimeError):
 
 
 class ResponseValidationError(WorkOSError):
-    """A success response whose body does not fit the model (or is not JSON).
+    """A success response whose body does not fit the model (or is not JSON; for a delete, is
+    not the API's ``Accepted`` or empty body).
 
     Carries the raw ``body``, ``status_code`` and ``request_id`` so the response can be reported.
-    ``outcome_unknown`` is True for a write (create, update): a success came back, so the API
-    may well have done it (unless something in between answered in its place), and sending it
-    again may do it twice -- look the object up first.
+    ``outcome_unknown`` is True for a write (create, update, delete): a success came back, so
+    the API may well have done it (unless something in between answered in its place), and
+    sending it again may do it twice -- look the object up first.
     """
 
     def __init__(

@@ -61,7 +61,8 @@ class RequestOptions(TypedDict, total=False):
     max_retries: int
     """How many times to retry a retryable failure."""
     extra_headers: Mapping[str, str] | None
-    """Headers to add (``Authorization`` is refused: make another client for another key)."""
+    """Headers to add; ``Authorization`` (make another client for another key), ``Content-Type``
+    (a body is JSON) and ``Idempotency-Key`` (pass ``idempotency_key=``) are refused."""
 
 
 def check_options(options: Mapping[str, object]) -> None:

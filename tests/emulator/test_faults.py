@@ -269,6 +269,21 @@ async def test_closing_the_emulator_releases_held_requests() -> None:
     assert status == 200
 
 
+async def test_waiting_for_a_hold_ends_with_an_error_once_the_emulator_is_closed() -> None:
+    # Once closed, no request is held any more: a wait for one, begun before the close or
+    # after it, never returned.
+    emulator = Emulator()
+    await emulator.start()
+    waiting = asyncio.create_task(emulator.wait_until_held())
+    await asyncio.sleep(0)  # it waits
+    async with asyncio.timeout(SAFETY_NET):
+        await emulator.close()
+        with pytest.raises(RuntimeError, match="was closed"):
+            await waiting
+        with pytest.raises(RuntimeError, match="was closed"):
+            await emulator.wait_until_held()
+
+
 # Dropped connections.
 
 

@@ -322,7 +322,8 @@ class Emulator:
     async def wait_until_held(self, count: int = 1) -> None:
         """Return once `count` requests are waiting in faults at the same time.
 
-        It has no deadline of its own: wrap it in ``asyncio.timeout`` as a safety net.
+        It has no deadline of its own: wrap it in ``asyncio.timeout`` as a safety net.  Once
+        the emulator is closed (before or during the wait), `RuntimeError`: nothing is held then.
         ``emu.inject_fault(method="GET", path="/organizations", hold=True)``, send the request,
         ``await emu.wait_until_held()``: the request has surely reached the emulator and is
         surely not answered until `release_held`.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Final
 
 
 class HeldRequests:
@@ -60,14 +61,20 @@ class HeldRequests:
         its kept-alive connection) would otherwise wait with nobody left to release it."""
         with self._lock:
             self._closed = True
+            watchers, self._watchers = self._watchers, []
+        for _, future, loop in watchers:
+            loop.call_soon_threadsafe(_refuse, future)
         self.release()
 
     async def reached(self, count: int) -> None:
-        """Return once at least `count` requests are waiting at the same time."""
+        """Return once at least `count` requests are waiting at the same time; `RuntimeError`
+        once `close`d (no request waits any more)."""
         loop = asyncio.get_running_loop()
         reached: asyncio.Future[None] = loop.create_future()
         watcher = (count, reached, loop)
         with self._lock:
+            if self._closed:
+                raise RuntimeError(_CLOSED)
             if len(self._held) >= count:
                 return
             self._watchers.append(watcher)
@@ -90,3 +97,11 @@ class HeldRequests:
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
+
+
+_CLOSED: Final = "The emulator was closed: no request is held any more, so none will be."
+
+
+def _refuse(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_exception(RuntimeError(_CLOSED))

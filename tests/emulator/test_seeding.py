@@ -265,6 +265,15 @@ BAD_SEEDS = {
         r"organizations\[1\]\.domains\[0\]",
     ),
     "domains not a list": ([GOOD, {"name": "B", "domains": "b.com"}], r"organizations\[1\]\.domains"),
+    # A misspelt key was dropped without a word: the organization came without its external id.
+    "unknown key": (
+        [GOOD, {"name": "B", "extrenal_id": "b"}],
+        r"organizations\[1\] has a key a seed entry does not take: 'extrenal_id' \(it takes allow_profiles",
+    ),
+    "unknown domain key": (
+        [GOOD, {"name": "B", "domains": [{"domain": "b.com", "sate": "verified"}]}],
+        r"organizations\[1\]\.domains\[0\] has a key a seed domain does not take: 'sate'",
+    ),
     "metadata not an object": ([GOOD, {"name": "B", "metadata": ["x"]}], r"organizations\[1\].*metadata"),
     "metadata over the limit": (
         [GOOD, {"name": "B", "metadata": {f"k{n}": "v" for n in range(51)}}],

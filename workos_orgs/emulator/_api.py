@@ -558,7 +558,8 @@ class EmulatedApi:
         create body's fields plus ``stripe_customer_id`` and, optionally, a pinned ``id`` and
         ``created_at``/``updated_at``; ``domains`` (or ``domain_data``) holds names or objects with ``domain``,
         ``state`` and, optionally, ``id``, ``verification_strategy``, ``verification_token``,
-        ``verification_prefix``.  An organization as the API returns it is a valid entry.
+        ``verification_prefix``.  An organization as the API returns it is a valid entry; a key
+        neither takes is refused (a misspelt one would be dropped unseen).
         """
         entries = data.get("organizations") if isinstance(data, Mapping) else data
         if not isinstance(entries, list):
@@ -573,6 +574,7 @@ class EmulatedApi:
         where = f"organizations[{index}]"
         if not isinstance(entry, dict):
             raise SeedError(f"{where} must be an object.")
+        _check_seed_keys(where, entry, _SEED_ORGANIZATION_KEYS, "a seed entry")
         fields = ("name", "external_id", "metadata", "allow_profiles_outside_organization", "stripe_customer_id")
         try:
             changes = rules.organization_changes(
@@ -621,6 +623,7 @@ class EmulatedApi:
         spec = {"domain": item} if isinstance(item, str) else item
         if not isinstance(spec, dict):
             raise SeedError(f"{where} must be a domain name or an object with 'domain'.")
+        _check_seed_keys(where, spec, _SEED_DOMAIN_KEYS, "a seed domain")
         check = rules.Checker()
         name = check.domain(where, spec.get("domain"))
         if name is None:
@@ -666,6 +669,49 @@ class EmulatedApi:
                     f"{where}.{field} must be an ISO 8601 UTC timestamp like 2026-01-15T12:00:00.000Z; got {value!r}."
                 )
         return created_at, updated_at
+
+
+_SEED_ORGANIZATION_KEYS: Final = frozenset(
+    {
+        "object",
+        "id",
+        "name",
+        "external_id",
+        "metadata",
+        "allow_profiles_outside_organization",
+        "stripe_customer_id",
+        "created_at",
+        "updated_at",
+        "domains",
+        "domain_data",
+    }
+)
+"""What a seed entry takes: an organization as the API returns it, and the create body's ``domain_data``."""
+
+_SEED_DOMAIN_KEYS: Final = frozenset(
+    {
+        "object",
+        "id",
+        "organization_id",
+        "domain",
+        "state",
+        "verification_strategy",
+        "verification_token",
+        "verification_prefix",
+        "created_at",
+        "updated_at",
+    }
+)
+"""What a seed domain object takes: a domain as the API returns it (its organization_id is
+the entry's own, whatever it says)."""
+
+
+def _check_seed_keys(where: str, entry: Mapping[str, Any], known: frozenset[str], what: str) -> None:
+    """Refuse a key `entry` does not take, naming it: a misspelt one would be dropped unseen."""
+    unknown = sorted(str(key) for key in entry.keys() - known)
+    if unknown:
+        keys = ", ".join(repr(key) for key in unknown)
+        raise SeedError(f"{where} has a key {what} does not take: {keys} (it takes {', '.join(sorted(known))}).")
 
 
 Operation = Callable[[EmulatedApi, ApiRequest, Mapping[str, str]], ApiResponse]

@@ -671,37 +671,10 @@ class EmulatedApi:
         return created_at, updated_at
 
 
-_SEED_ORGANIZATION_KEYS: Final = frozenset(
-    {
-        "object",
-        "id",
-        "name",
-        "external_id",
-        "metadata",
-        "allow_profiles_outside_organization",
-        "stripe_customer_id",
-        "created_at",
-        "updated_at",
-        "domains",
-        "domain_data",
-    }
-)
+_SEED_ORGANIZATION_KEYS: Final = frozenset(routes.SCHEMAS["Organization"]["properties"]) | {"domain_data"}
 """What a seed entry takes: an organization as the API returns it, and the create body's ``domain_data``."""
 
-_SEED_DOMAIN_KEYS: Final = frozenset(
-    {
-        "object",
-        "id",
-        "organization_id",
-        "domain",
-        "state",
-        "verification_strategy",
-        "verification_token",
-        "verification_prefix",
-        "created_at",
-        "updated_at",
-    }
-)
+_SEED_DOMAIN_KEYS: Final = frozenset(routes.SCHEMAS["OrganizationDomain"]["properties"])
 """What a seed domain object takes: a domain as the API returns it (its organization_id is
 the entry's own, whatever it says)."""
 

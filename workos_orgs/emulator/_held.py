@@ -32,10 +32,10 @@ class HeldRequests:
         """Wait `seconds` (None: with no deadline), or until `release`, whichever comes first;
         once `close`d, not at all."""
         loop = asyncio.get_running_loop()
-        released: asyncio.Future[None] = loop.create_future()
         with self._lock:
             if self._closed:
                 return
+            released: asyncio.Future[None] = loop.create_future()
             self._held[released] = loop
             self._notify()
         try:

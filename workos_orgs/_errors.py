@@ -247,7 +247,7 @@ class ResponseValidationError(WorkOSError):
         self.outcome_unknown = outcome_unknown
 
     def __str__(self) -> str:
-        text = f"HTTP {self.status_code} response did not fit the model: {self.message}"
+        text = f"HTTP {self.status_code} response could not be read: {self.message}"
         if self.request_id:
             text += f" [request id {self.request_id}]"
         return f"{text}; body: {_preview(self.body)}"

@@ -22,7 +22,14 @@ from ._models import (
     structure_organization,
 )
 from ._pagination import AsyncPager, Listing, page_structure
-from ._request import DOMAIN_EXAMPLE, EXTERNAL_ID_EXAMPLE, STRIPE_CUSTOMER_ID_EXAMPLE, check_id, check_optional_id
+from ._request import (
+    DOMAIN_EXAMPLE,
+    EXTERNAL_ID_EXAMPLE,
+    STRIPE_CUSTOMER_ID_EXAMPLE,
+    check_id,
+    check_metadata,
+    check_optional_id,
+)
 from ._resource import APIResource, RawResponseMethod, RequestOptions, WithRawResponse
 from ._response import Response, json_parser
 from ._retry import ended_without_response, outcome_unknown
@@ -246,12 +253,8 @@ class Organizations(APIResource):
             metadata=metadata,
             allow_profiles_outside_organization=allow_profiles_outside_organization,
         )
-        for key, value in (body.get("metadata") or {}).items():
-            if value is None:
-                raise InvalidArgumentError(
-                    f"metadata[{key!r}] is None: None removes a key in an update, and a new organization"
-                    " has none to remove; leave the key out, or give it a string."
-                )
+        if body.get("metadata"):
+            check_metadata(body["metadata"], removes=False)
         return await self._post(
             (ORGANIZATIONS,),
             cast=parse_organization,

@@ -260,14 +260,23 @@ def check_body(body: Any, where: str = "the body") -> None:
             check_body(item, f"{where}[{index}]")
 
 
-def check_metadata(metadata: Mapping[Any, Any]) -> None:
-    """Metadata maps strings to strings; None as a value removes that key in an update."""
+def check_metadata(metadata: Mapping[Any, Any], *, removes: bool = True) -> None:
+    """Metadata maps strings to strings; None as a value removes that key in an update, and
+    is refused where there is nothing to remove (``removes=False``: a create)."""
     for key, value in metadata.items():
         if not isinstance(key, str):
             raise InvalidArgumentError(f"metadata keys must be strings; got {key!r}.")
-        if value is not None and not isinstance(value, str):
+        if value is None:
+            if removes:
+                continue
             raise InvalidArgumentError(
-                f"metadata[{key!r}] must be a string (or None to remove the key); got {type(value).__name__}."
+                f"metadata[{key!r}] is None: None removes a key in an update, and a new organization"
+                " has none to remove; leave the key out, or give it a string."
+            )
+        if not isinstance(value, str):
+            offer = " (or None to remove the key)" if removes else ""
+            raise InvalidArgumentError(
+                f"metadata[{key!r}] must be a string{offer}; got {type(value).__name__}."
                 " Convert numbers and lists to text yourself, e.g. str(value) or json.dumps(value)."
             )
 

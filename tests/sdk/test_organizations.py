@@ -119,6 +119,23 @@ async def test_a_none_metadata_value_on_create_is_refused_before_anything_is_sen
     assert emulator.requests == []
 
 
+async def test_a_non_text_metadata_value_on_create_is_refused_without_offering_none(
+    client: AsyncWorkOS, emulator: Emulator
+) -> None:
+    # The message offered None "to remove the key", which a create refuses in turn.
+    with pytest.raises(InvalidArgumentError) as caught:
+        await client.organizations.create(name="Acme", metadata={"a": 1})  # type: ignore[dict-item]
+    assert str(caught.value) == (
+        "metadata['a'] must be a string; got int. Convert numbers and lists to text yourself,"
+        " e.g. str(value) or json.dumps(value)."
+    )
+    assert emulator.requests == []
+    # An update still offers it, where it does remove the key.
+    created = await client.organizations.create(name="Acme")
+    with pytest.raises(InvalidArgumentError, match=r"must be a string \(or None to remove the key\); got int"):
+        await client.organizations.update(created.id, metadata={"a": 1})  # type: ignore[dict-item]
+
+
 async def test_update_domain_data_replaces_the_set(client: AsyncWorkOS) -> None:
     created = await client.organizations.create(
         name="Acme", domain_data=[DomainData("acme.com", DomainState.VERIFIED), DomainData("old.com")]

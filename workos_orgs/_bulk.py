@@ -633,12 +633,14 @@ class _Job:
                 )
             return
         except asyncio.CancelledError:
-            # The job is stopping (the client closed, on_event raised, Ctrl-C) with the record's
-            # update partway: the report keeps what it changed, for the stop's error to show.
+            # The job is stopping (the client closed, on_event raised, Ctrl-C, the caller's
+            # task cancelled) with the record's update partway: the report keeps what it
+            # changed, for a stop's error to show, and on_event is told, for a caller whose
+            # task was cancelled has nothing else to learn it from.
             if progress.changes:
                 stopped = WorkOSError("the sync stopped during this record's update")
-                self.report.record(
-                    SyncEvent("failed", external_id, progress.organization_id, stopped, False, progress.changes, source)
+                await self.emit(
+                    "failed", external_id, progress.organization_id, stopped, changes=progress.changes, source=source
                 )
             raise
         # Outside the try: an on_event that raises is the caller's error, not the record's.

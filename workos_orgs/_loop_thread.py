@@ -116,14 +116,25 @@ class _Outcome(Generic[R]):
         self._result: R | None = None
         self._error: Exception | None = None
         self.task: asyncio.Task[Any] | None = None  # the one settling it, once it runs
+        self._cancelled = False
 
     async def settle(self, coroutine: Coroutine[Any, Any, R]) -> None:
         """Await `coroutine`, keeping its result or error (a cancellation still cancels)."""
         self.task = asyncio.current_task()
+        if self._cancelled:  # cancelled before it began: nothing to wind down
+            coroutine.close()
+            raise asyncio.CancelledError
         try:
             self._result = await coroutine
         except Exception as error:
             self._error = error
+
+    def cancel(self) -> None:
+        """Cancel the call, on the loop, begun or not: its task then ends as a cancelled task
+        does, having run what it runs when cancelled."""
+        self._cancelled = True
+        if self.task is not None:
+            self.task.cancel()
 
     def take(self) -> R:
         """The result, or the error raised; either is let go of here."""
@@ -273,7 +284,11 @@ class LoopThread(Generic[C]):
                 self._reporting[future] = outcome
         try:
             if inbox is not None:
-                inbox.serve_until(future)
+                try:
+                    inbox.serve_until(future)
+                except KeyboardInterrupt:
+                    _wind_down(loop, outcome, future, inbox)
+                    raise
             future.result()
             return outcome.take()
         except concurrent.futures.CancelledError:
@@ -283,6 +298,8 @@ class LoopThread(Generic[C]):
         finally:
             # A caller interrupted while waiting (KeyboardInterrupt) cancels its request.
             future.cancel()
+            if inbox is not None:
+                inbox.close()
             with self._held():
                 self._calls.discard(future)
                 self._reporting.pop(future, None)
@@ -637,6 +654,22 @@ def _stop_iteration_raised(error: StopIteration) -> RuntimeError:
     return replaced
 
 
+def _wind_down(
+    loop: asyncio.AbstractEventLoop,
+    outcome: _Outcome[Any],
+    future: concurrent.futures.Future[Any],
+    inbox: CallerInbox,
+) -> None:
+    """Cancel a call whose caller was interrupted (Ctrl-C) and do the work it hands back as it
+    ends: a sync tells ``on_event`` of a record it cut short, in the caller's thread, before
+    the interrupt goes on.  Another Ctrl-C ends the wait."""
+    try:
+        loop.call_soon_threadsafe(outcome.cancel)
+    except RuntimeError:  # the loop is closed: the call is over
+        return
+    inbox.serve_until(future)
+
+
 class CallerInbox:
     """Work a running call hands back to the thread waiting for it.
 
@@ -645,13 +678,18 @@ class CallerInbox:
     """
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], None], concurrent.futures.Future[Any]] | None] = (
+            queue.SimpleQueue()
+        )
         self._failure: BaseException | None = None
+        self._lock = threading.Lock()
+        self._closed = False
 
     def serve_until(self, future: concurrent.futures.Future[Any]) -> None:
         """Do the work handed back until `future` is done; a callback's error cancels it and is raised."""
         future.add_done_callback(lambda _: self._jobs.put(None))
-        while (job := self._jobs.get()) is not None:
+        while (item := self._jobs.get()) is not None:
+            job, _ = item
             if self._failure is None:
                 try:
                     job()
@@ -687,8 +725,25 @@ class CallerInbox:
                 # (`serve_until` then cancels the call), never handed to the loop thread, where
                 # it would end the loop and leave every other thread's call waiting.
 
-        self._jobs.put(job)
+        with self._lock:
+            if self._closed:
+                result.cancel()
+            else:
+                self._jobs.put((job, result))
         return result
+
+    def close(self) -> None:
+        """Take no more work: what is left, and what is asked from now on, is cancelled, so that
+        nothing on the loop waits for a thread that no longer serves it."""
+        with self._lock:
+            self._closed = True
+        while True:
+            try:
+                item = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            if item is not None:
+                item[1].cancel()
 
     def forward(self, callback: Callable[[T], None]) -> Callable[[T], Awaitable[None]]:
         """A callback for the loop thread that runs `callback` in the caller's thread, in order,

@@ -30,9 +30,10 @@ from workos_orgs import (
     WorkOS,
     WorkOSError,
 )
-from workos_orgs._loop_thread import LoopThread
+from workos_orgs._loop_thread import CallerInbox, LoopThread
 from workos_orgs.emulator import Emulator
 
+from ..gate import Gate
 from .conftest import FAST
 
 LOOP_THREAD = "workos-orgs-loop"
@@ -692,3 +693,54 @@ def test_a_call_from_a_signal_handler_that_interrupted_the_client_itself_is_refu
     emulator.seed([{"name": "Acme"}])
     refusal = "This WorkOS client was called from a signal handler that interrupted the client itself"
     assert run_python(script) == (0, f"1 {refusal} (while it started or closed its thread)\n1\n1\n", "")
+
+
+BLOCKING_SYNC_INTERRUPTED = """
+import signal, sys
+from workos_orgs import WorkOS
+signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C as in a terminal
+events = []
+client = WorkOS(api_key=sys.argv[1], base_url=sys.argv[2])
+record = {"external_id": "x", "name": "Acme", "metadata": {f"new_{n}": "y" for n in range(30)}}
+try:
+    client.organizations.sync([record], on_event=events.append, rate_limiter=None)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+client.close()
+print("closed", [(event.action, event.external_id, len(event.changes)) for event in events], flush=True)
+"""
+
+
+async def test_ctrl_c_between_a_blocking_updates_two_steps_tells_on_event_and_closes(emulator: Emulator) -> None:
+    # Ctrl-C in the caller's thread while the second step of a split update is under way: the
+    # first step had removed thirty metadata keys.  on_event, called in the caller's thread,
+    # is told of the record before the KeyboardInterrupt goes on, and nothing on the loop
+    # thread is left waiting for a caller that has gone (close() returns).
+    emulator.seed([{"name": "Acme", "external_id": "x", "metadata": {f"old_{n}": "x" for n in range(30)}}])
+    async with Gate(emulator.url) as gate:
+        second = gate.hold("PUT", "/organizations/*", skip=1, times=1)  # the first step passes
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", BLOCKING_SYNC_INTERRUPTED, emulator.api_key, gate.url,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            async with asyncio.timeout(SAFETY_NET):
+                await second.arrived()
+                process.send_signal(signal.SIGINT)
+                out, err = await process.communicate()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    assert process.returncode == 0, err.decode()
+    assert out.decode().splitlines() == ["interrupted", "closed [('failed', 'x', 30)]"]
+
+
+def test_work_handed_back_once_the_caller_has_stopped_serving_is_cancelled_not_left_waiting() -> None:
+    # A task on the loop awaiting work its caller will never do (the caller was interrupted a
+    # second time, or its callback failed) waited for good, holding the job open.
+    inbox = CallerInbox()
+    queued = inbox.ask(lambda: 1)
+    inbox.close()
+    assert queued.cancelled()
+    assert inbox.ask(lambda: 2).cancelled()

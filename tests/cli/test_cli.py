@@ -700,6 +700,35 @@ async def test_ctrl_c_during_sync_stops_cleanly_and_says_how_far_it_got(emulator
     assert "Traceback" not in err.decode()
 
 
+async def test_ctrl_c_between_an_updates_two_steps_says_what_the_first_changed(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    # The first step had removed thirty metadata keys; the report said "failed 0" and the
+    # keys were gone without a word.
+    old = {f"old_{n}": "x" for n in range(30)}
+    emulator.seed([{"name": "Acme", "external_id": "x", "metadata": old}])
+    path = write_jsonl(
+        tmp_path / "one.jsonl", [{"external_id": "x", "name": "Acme", "metadata": {f"new_{n}": "y" for n in range(30)}}]
+    )
+    async with Gate(emulator.url) as gate:
+        second = gate.hold("PUT", "/organizations/*", skip=1, times=1)  # the first step passes
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", WITH_DEFAULT_SIGINT, "sync", str(path),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            env=child_environment(emulator.api_key, gate.url),
+        )  # fmt: skip
+        await second.arrived()
+        process.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 130, err.decode()
+    failed, interrupted = err.decode().strip().splitlines()[-2:]
+    assert failed.startswith("failed x: ")
+    assert "the sync stopped during this record's update" in failed
+    assert "metadata.old_0" in failed
+    assert interrupted.startswith("interrupted: ")
+    assert "failed 1" in interrupted
+
+
 async def _interrupted(
     emulator: Emulator, *args: str, hold: str, skip: int, reader_gone: bool = False
 ) -> tuple[int, str, str]:

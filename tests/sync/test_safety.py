@@ -690,6 +690,43 @@ async def test_a_first_step_whose_outcome_is_unknown_is_named_by_the_failure(
     assert {(change.field, change.old) for change in failure.changes} == {(f"metadata.{key}", "x") for key in old}
 
 
+@pytest.mark.parametrize("awaited", [False, True], ids=["function", "coroutine function"])
+async def test_a_sync_cancelled_between_the_two_steps_tells_on_event_what_the_first_changed(
+    emulator: Emulator, awaited: bool
+) -> None:
+    # Cancelled (Ctrl-C, a task's timeout) after the first step removed the old keys: the job
+    # kept that in a report nobody gets, and on_event, all a cancelled sync's caller has, was
+    # never told -- the keys were gone without a word.
+    old = {f"old_{n}": "x" for n in range(30)}
+    new = {f"new_{n}": "y" for n in range(30)}
+    (seeded,) = emulator.seed([{"name": "Acme", "external_id": "x", "metadata": old}])
+    events: list[SyncEvent] = []
+
+    async def told(event: SyncEvent) -> None:
+        await asyncio.sleep(0)
+        events.append(event)
+
+    async with Gate(emulator.url) as gate:
+        second = gate.hold("PUT", "/organizations/*", skip=1, times=1)  # the first step passes
+        async with AsyncWorkOS(api_key=emulator.api_key, base_url=gate.url) as client:
+            job = asyncio.create_task(
+                client.organizations.sync(
+                    [OrganizationRecord("x", "Acme", metadata=new)],
+                    on_event=told if awaited else events.append,
+                    rate_limiter=None,
+                )
+            )
+            async with asyncio.timeout(SAFETY_NET):  # a safety net: the hold keeps the second step
+                await second.arrived()
+                job.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await job
+    (event,) = events
+    assert (event.action, event.external_id, event.organization_id) == ("failed", "x", seeded["id"])
+    assert {(change.field, change.old) for change in event.changes} == {(f"metadata.{key}", "x") for key in old}
+    assert "stopped during this record's update" in str(event.error)
+
+
 async def test_a_sync_stopped_between_the_two_steps_names_what_the_first_changed(emulator: Emulator) -> None:
     old = {f"old_{n}": "x" for n in range(30)}
     new = {f"new_{n}": "y" for n in range(30)}

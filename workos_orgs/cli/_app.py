@@ -471,9 +471,14 @@ def _sync_report(args: argparse.Namespace, progress: Progress, report: SyncRepor
     progress.finish(str(report))
     if args.json:
         _write(sys.stdout.buffer, report.to_dict())
+    _failure_lines(report)
+    sys.stderr.write(f"sync: {report} in {report.elapsed:,.1f}s\n")
+
+
+def _failure_lines(report: SyncReport) -> None:
+    """Each failed record of `report` on stderr, a line each."""
     for failure in report.failures:
         sys.stderr.write(f"failed {failure.external_id or '(no external_id)'}: {_one_line(failure)}\n")
-    sys.stderr.write(f"sync: {report} in {report.elapsed:,.1f}s\n")
 
 
 async def _export(args: argparse.Namespace, running: _Running) -> int:
@@ -526,6 +531,7 @@ def _how_far(args: argparse.Namespace, running: _Running) -> str:
         if tally.finished is not None:  # interrupted after the end: the report is out already
             return f": the sync had finished: {tally.finished}"
         report = tally.interrupted()
+        _failure_lines(report)  # a record stopped partway among them says what it changed
         if args.json:
             try:
                 _write(sys.stdout.buffer, report.to_dict())
@@ -577,7 +583,9 @@ def _outcome(args: argparse.Namespace, running: _Running) -> int:
         sys.stdout.flush()
         return code
     except KeyboardInterrupt:
-        sys.stderr.write(f"\ninterrupted{_how_far(args, running)}\n")
+        sys.stderr.write("\n")
+        how_far = _how_far(args, running)
+        sys.stderr.write(f"interrupted{how_far}\n")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`workos-orgs export | head`): it has what it wanted, so stop

@@ -454,7 +454,10 @@ _LIVE: weakref.WeakSet[LoopThread[Any]] = weakref.WeakSet()
 def _forget_parents() -> None:
     for loop_thread in list(_LIVE):
         loop_thread._forget_parent()
-    _WALKING.clear()  # the parent's walks: their loops run there, not here
+    # The parent's walks: their loops run there, not here.  Kept referenced, as a loop thread
+    # keeps what it inherited (`_forget_parent`), so that none is collected here while pending.
+    _PARENTS_WALKS.extend(_WALKING)
+    _WALKING.clear()
 
 
 os.register_at_fork(after_in_child=_forget_parents)
@@ -465,6 +468,7 @@ os.register_at_fork(after_in_child=_forget_parents)
 # unfinished in cyclic garbage, the task would be destroyed while pending rather than
 # cancelled and closed by the generator's finalizer.
 _WALKING: set[asyncio.Task[None]] = set()
+_PARENTS_WALKS: list[asyncio.Task[None]] = []  # in a forked child: those its parent had, never run here
 
 
 class _End:

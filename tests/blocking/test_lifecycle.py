@@ -664,6 +664,32 @@ def test_a_forked_child_is_quiet_about_the_calls_its_parent_had_queued(emulator:
     assert run_python(script, "-W", "error::RuntimeWarning") == (0, "0\n", "")
 
 
+def test_a_forked_child_that_leaves_its_parents_walk_is_quiet(emulator: Emulator) -> None:
+    # A Celery task or a script forks inside `for org in client.organizations.list()`; the
+    # child handles the item it has and leaves the loop.  The parent's walk task, forgotten in
+    # the child, was collected while pending: "Task was destroyed but it is pending!".
+    emulator.seed([{"name": f"Org {n}"} for n in range(6)])
+    script = (
+        "import gc, os, sys, warnings\n"
+        "from workos_orgs import WorkOS\n"
+        f"client = WorkOS(api_key={emulator.api_key!r}, base_url={emulator.url!r})\n"
+        "for organization in client.organizations.list(limit=2):\n"
+        "    with warnings.catch_warnings():\n"
+        "        warnings.simplefilter('ignore', DeprecationWarning)\n"
+        "        pid = os.fork()\n"
+        "    break\n"
+        "if pid == 0:\n"
+        "    gc.collect()\n"
+        "    print('child', len(client.organizations.list(limit=1).first_page().data), flush=True)\n"
+        "    client.close()\n"
+        "    sys.exit(0)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "client.close()\n"
+        "print('parent', os.waitstatus_to_exitcode(status))\n"
+    )
+    assert run_python(script) == (0, "child 1\nparent 0\n", "")
+
+
 def test_a_call_from_a_signal_handler_that_interrupted_the_client_itself_is_refused(emulator: Emulator) -> None:
     # With the lock reentrant (so that a handler's close() cannot deadlock), a handler's call
     # ran inside the interrupted start of the loop thread: it made a second loop, and the client

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
 from typing import Any, Final, Generic, Literal
 
@@ -278,13 +279,17 @@ class AsyncPager(Generic[T]):
     Each ``async for`` starts again from the first page.  The items come as a monotonic
     stream: a walk that starts from a cursor yields the items nearest it first, in all three
     orders -- so walking backwards (``before=`` under ``asc``, say) reads each page from its
-    end, while ``pages()`` gives each page as the API sent it.
+    end, while ``pages()`` gives each page as the API sent it.  Tasks sharing one walk
+    (``aiter(pager)``, or ``pager.pages()``) take turns: each item, or page, goes to one of
+    them.  ``aclose()`` (``contextlib.aclosing(client.organizations.list())``) stops every
+    walk the pager started and cancels the pages they asked for ahead.
     """
 
     def __init__(self, walk: _Walk[T], *, raw_response: bool = False) -> None:
         self._walk = walk
         # Set by ``with_raw_response.list``: awaiting then gives the first page's `APIResponse`.
         self._raw_response = raw_response
+        self._walks: weakref.WeakSet[_Pages[T]] = weakref.WeakSet()  # for `aclose`
 
     @property
     def direction(self) -> Direction:
@@ -308,7 +313,14 @@ class AsyncPager(Generic[T]):
 
     def pages(self) -> _Pages[T]:
         """Every page in turn; the last one is cut short at ``max_items``."""
-        return _Pages(self._walk)
+        pages = _Pages(self._walk)
+        self._walks.add(pages)
+        return pages
+
+    async def aclose(self) -> None:
+        """Stop every walk this pager started, and cancel the pages they asked for ahead."""
+        for pages in list(self._walks):
+            await pages.aclose()
 
     def __aiter__(self) -> _Items[T]:
         return _Items(self.pages(), self.in_walk_order)
@@ -338,11 +350,16 @@ class _Pages(Generic[T]):
         self._done = False
         self._stuck: PaginationError | None = None
         self._ahead: asyncio.Future[Response] | None = None
+        self._turn = asyncio.Lock()  # tasks sharing the walk: one moves it on at a time
 
     def __aiter__(self) -> _Pages[T]:
         return self
 
     async def __anext__(self) -> Page[T]:
+        async with self._turn:
+            return await self._next()
+
+    async def _next(self) -> Page[T]:
         if self._stuck is not None:
             raise self._stuck
         if self._done:
@@ -447,6 +464,7 @@ class _Items(Generic[T]):
         self._pages = pages
         self._in_walk_order = in_walk_order
         self._items: Iterator[T] = iter(())
+        self._turn = asyncio.Lock()  # tasks sharing the walk: one takes the next page at a time
 
     def __aiter__(self) -> _Items[T]:
         return self
@@ -454,9 +472,12 @@ class _Items(Generic[T]):
     async def __anext__(self) -> T:
         # Once per item: one call of the page's iterator, rather than indexing and counting.
         item: T = next(self._items, _NO_ITEM)
-        while item is _NO_ITEM:
-            self._items = iter(self._in_walk_order(await anext(self._pages)))
-            item = next(self._items, _NO_ITEM)
+        if item is _NO_ITEM:
+            async with self._turn:
+                item = next(self._items, _NO_ITEM)  # another task may have taken the next page meanwhile
+                while item is _NO_ITEM:
+                    self._items = iter(self._in_walk_order(await anext(self._pages)))
+                    item = next(self._items, _NO_ITEM)
         return item
 
     async def aclose(self) -> None:

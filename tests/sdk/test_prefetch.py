@@ -93,6 +93,58 @@ async def test_aclose_cancels_the_page_asked_for(emulator: Emulator) -> None:
         assert len(page.data) == 1
 
 
+async def test_aclosing_the_listing_itself_closes_the_walks_it_started(emulator: Emulator) -> None:
+    # The README's "contextlib.aclosing works too", read as anyone would, wraps the list()
+    # call: AttributeError ('AsyncPager' object has no attribute 'aclose') as the block ended.
+    seed(emulator, 30)
+    async with Gate(emulator.url) as gate, one_connection(gate.url, emulator.api_key) as client:
+        second_page = gate.hold("GET", "/organizations", query="after=")  # never answered
+        async with asyncio.timeout(SAFETY_NET):
+            async with contextlib.aclosing(client.organizations.list(limit=10)) as listing:
+                async for organization in listing:
+                    first = organization
+                    await second_page.arrived()
+                    break
+            # Were the held request still holding the one connection, this would wait forever.
+            page = await client.organizations.list(limit=1)
+        assert first.name == "Org 029"
+        assert len(page.data) == 1
+
+
+@pytest.mark.parametrize("workers", [2, 4])
+async def test_tasks_sharing_one_walk_get_every_item_once(
+    client: AsyncWorkOS, emulator: Emulator, workers: int
+) -> None:
+    # Workers pulling from one iterator (a common fan-out) each fetched the same next page: the
+    # walk stopped after five of forty, and the others said the API sent a page twice.
+    seed(emulator, 40)
+    items = aiter(client.organizations.list(limit=5))
+    seen: list[str] = []
+
+    async def work() -> None:
+        async for organization in items:
+            seen.append(organization.name)
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(work() for _ in range(workers)))
+    assert sorted(seen) == [f"Org {number:03d}" for number in range(40)]
+    assert len(list_requests(emulator)) == 8
+
+
+async def test_tasks_sharing_one_walk_of_pages_get_every_page_once(client: AsyncWorkOS, emulator: Emulator) -> None:
+    seed(emulator, 40)
+    pages = client.organizations.list(limit=5).pages()
+    seen: list[str] = []
+
+    async def work() -> None:
+        async for page in pages:
+            seen.extend(organization.name for organization in page.data)
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(work() for _ in range(3)))
+    assert sorted(seen) == [f"Org {number:03d}" for number in range(40)]
+
+
 async def test_a_failed_page_asked_for_ahead_surfaces_when_reached(client: AsyncWorkOS, emulator: Emulator) -> None:
     seed(emulator, 15)
     emulator.inject_fault(method="GET", path="/organizations", delay_ms=1, times=1)  # the first page: normal

@@ -10,6 +10,7 @@ import contextlib
 import math
 import re
 from collections.abc import Callable, Mapping
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from itertools import chain
 from typing import Any, Final, Generic, TypeVar
@@ -474,18 +475,26 @@ def decode_error(response: Response, *, secret: Secret | None = None, now: float
     return error_class(message, **kwargs)
 
 
+_SECONDS: Final = re.compile(r"[+-]?[0-9]+(?:\.[0-9]*)?")
+"""Delta-seconds (digits; a sign and a fraction are taken too), and nothing else ``float()`` reads."""
+
+
 def parse_retry_after(value: str | None, *, now: float) -> float | None:
-    """``Retry-After`` in seconds from now: delta-seconds or an HTTP date; None when unusable."""
+    """``Retry-After`` in seconds from now: delta-seconds or an HTTP date (any of RFC 9110's
+    three forms); None when unusable."""
     if value is None:
         return None
     value = value.strip()
-    try:
+    if _SECONDS.fullmatch(value):
         seconds = float(value)
-    except ValueError:
+    else:
         try:
             when = parsedate_to_datetime(value)
+            # An HTTP date is GMT: the asctime form says no zone, and is read as UTC.
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
             # A year or an offset beyond what datetime holds is an OverflowError, not a ValueError.
-            seconds = when.timestamp() - now if when.tzinfo is not None else math.nan
+            seconds = when.timestamp() - now
         except (TypeError, ValueError, IndexError, OverflowError):
             return None
     if not math.isfinite(seconds):

@@ -267,6 +267,17 @@ def test_parse_retry_after_reads_seconds_and_http_dates() -> None:
         assert parse_retry_after(garbage, now=now) is None
 
 
+def test_parse_retry_after_reads_every_http_date_form_and_only_plain_numbers() -> None:
+    # RFC 9110 5.6.7: a recipient must accept all three forms; the asctime one, which carries
+    # no zone (it is GMT), was taken as unusable and the client retried on its own backoff.
+    now = datetime(1994, 11, 6, 8, 49, 7, tzinfo=UTC).timestamp()
+    for date in ("Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994"):
+        assert parse_retry_after(date, now=now) == 30.0, date
+    # Delta-seconds is digits; Python's float() takes more than that ("1_0" was ten seconds).
+    for loose in ("1_0", "1e3", "0x10", "\u0661\u0660"):  # the last: ten in Arabic-Indic digits
+        assert parse_retry_after(loose, now=now) is None, loose
+
+
 @pytest.mark.parametrize(
     "date",
     [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Final
@@ -106,7 +107,8 @@ def _number(name: str, value: object, meaning: str, *, at_least: float = 0.0, at
 
 
 class RateLimiter:
-    """Paces requests under WorkOS's limits; share one across every task of a job.
+    """Paces requests under WorkOS's limits; share one across every task of a job (and
+    every client of a process, in any thread).
 
     ``AsyncWorkOS(api_key, rate_limiter=RateLimiter())`` makes every request (and every
     retry) of that client wait its turn.  The defaults keep to 90% of 6,000 requests and of
@@ -146,6 +148,9 @@ class RateLimiter:
         )
         self._clock = clock
         self._sleep = sleep
+        # One limiter may pace clients in several threads (a loop each): reservations and
+        # their return are taken under a lock, or one thread's would overwrite another's.
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"RateLimiter(requests={self._requests.rate:.3g}/s, organization_deletes={self._deletes.rate:.3g}/s)"
@@ -156,7 +161,8 @@ class RateLimiter:
         buckets = [self._requests]
         if is_organization_delete(method, path_segments):
             buckets.append(self._deletes)
-        delay = max(bucket.reserve(now) for bucket in buckets)
+        with self._lock:
+            delay = max(bucket.reserve(now) for bucket in buckets)
         if delay <= 0:
             return
         try:
@@ -164,6 +170,7 @@ class RateLimiter:
         except BaseException:
             # Nothing was sent: a reservation kept by a cancelled wait would delay every
             # later call for nothing.
-            for bucket in buckets:
-                bucket.give_back()
+            with self._lock:
+                for bucket in buckets:
+                    bucket.give_back()
             raise

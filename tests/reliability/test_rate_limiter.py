@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+import threading
 
 import pytest
 
@@ -63,3 +65,37 @@ async def test_a_wait_that_ran_its_course_keeps_its_reservation() -> None:
         await limiter.wait("GET", ("organizations",))
     assert len(slept) == 2
     assert slept[1] == pytest.approx(2 * slept[0])
+
+
+def test_one_limiter_shared_by_clients_in_two_threads_loses_no_reservation() -> None:
+    # Two blocking clients (each a loop thread of its own), or an AsyncWorkOS per thread, share
+    # one limiter to keep a process under the key's limit.  The bucket was updated without a
+    # lock: one thread's reservation overwrote the other's, and more went through than allowed.
+    # The clock stands still, so the n-th reservation past the burst waits exactly n / rate.
+    per_thread, burst = 50_000, 10
+    delays: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        delays.append(delay)
+
+    limiter = RateLimiter(requests_per_minute=6000, burst=burst, clock=lambda: 0.0, sleep=sleep)
+
+    def reserve() -> None:
+        async def each() -> None:
+            for _ in range(per_thread):
+                await limiter.wait("GET", ("organizations",))
+
+        asyncio.run(each())
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can: races show
+    try:
+        threads = [threading.Thread(target=reserve) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert len(delays) == 2 * per_thread - burst
+    assert len(set(delays)) == len(delays)  # each its own place in the queue: none lost

@@ -103,8 +103,10 @@ class OrganizationDomains(APIResource):
         a timeout, a 5xx): that attempt may have added it, so the organization is looked up
         and its domain of that name returned (with ``with_raw_response``, the response of a
         ``get`` of that domain).  The same lookup settles a call whose attempts all ended
-        with no definitive response.  If the lookup finds nothing, the error is raised (and
-        retrying the create is then safe).  In those cases a domain the organization already
+        with no definitive response.  If the lookup finds nothing, the error is raised: no
+        domain was added twice, but a request still on its way may add this one after the
+        lookup, so a retry of the create may then meet ``domain_already_exists`` for the
+        domain this call added -- look the organization up then.  In those cases a domain the organization already
         had before the call is returned as if the call had added it: no response can tell the
         two apart.
         """

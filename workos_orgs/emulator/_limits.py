@@ -15,7 +15,8 @@ from .._contract import (
 
 #: The largest header line the HTTP parser accepts (aiohttp's and nginx's default): headers
 #: are read before the key is checked, so a keyless client can make the emulator hold at most
-#: about MAX_HEADER_BYTES * MAX_HEADERS (half a MiB) per connection.  Larger is a JSON 400.
+#: MAX_HEADER_BYTES * MAX_HEADERS (half a MiB) of header bytes per connection, about 1 MiB of
+#: memory as the parser holds them (1,000 such connections: ~1,000 MiB).  Larger is a JSON 400.
 MAX_HEADER_BYTES: Final = 8190
 #: The most header lines one request may have; more is a JSON 400.
 MAX_HEADERS: Final = 64

@@ -202,7 +202,7 @@ class OrganizationRecord:
             raise InvalidRecordError(
                 f"a record must be an object with external_id and name; got {type(data).__name__}.", source=source
             )
-        external_id = _external_id_of(data)
+        external_id = external_id_of(data)
         unknown = sorted(str(key) for key in data if key not in RECORD_KEYS)
         if unknown:
             raise InvalidRecordError(
@@ -756,7 +756,7 @@ class _Job:
         await self.emit("deleted", external_id, organization_id)
 
 
-def _external_id_of(item: Any) -> str | None:
+def external_id_of(item: Any) -> str | None:
     """The external id a mapping names, when it is one a record takes; None otherwise (the
     record is then unidentified: it may stand for any organization, so prune holds back)."""
     value = item.get("external_id") if isinstance(item, Mapping) else None

@@ -333,6 +333,21 @@ async def test_sync_refuses_a_csv_domains_cell_of_separators_alone(emulator: Emu
     assert await _external_ids(emulator) == ["c-1"]
 
 
+async def test_a_csv_row_refused_for_its_domains_cell_names_its_external_id_and_does_not_hold_back_prune(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    # The row's external id was read and is sound; only its domains cell was not.  The row
+    # failed as "(no external_id)", and, unidentified, held back the whole prune.
+    emulator.seed([{"name": "Acme", "external_id": "c-1"}, {"name": "Gone", "external_id": "gone"}])
+    path = tmp_path / "orgs.csv"
+    path.write_text("external_id,name,domains\nc-1,Acme,;;\nc-2,Globex,\n")
+    result = await cli(emulator, "sync", str(path), "--prune")
+    assert result.code == 1
+    assert f"failed c-1: {path} line 2: has a domains cell that names no domain (';;')" in result.err
+    assert "prune skipped" not in result.err
+    assert await _external_ids(emulator) == ["c-1", "c-2"]
+
+
 async def test_sync_reads_stdin(emulator: Emulator) -> None:
     stdin = "".join(json.dumps(record) + "\n" for record in RECORDS).encode()
     result = await cli(emulator, "sync", "-", stdin=stdin)

@@ -16,17 +16,29 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, NamedTuple
 
 import orjson
 
-from .._bulk import InvalidRecordError, OrganizationRecord
+from .._bulk import InvalidRecordError, OrganizationRecord, external_id_of
 
 RecordFormat = Literal["jsonl", "csv"]
 FORMATS: tuple[RecordFormat, ...] = ("jsonl", "csv")
 METADATA_COLUMN_PREFIX = "metadata."
 CSV_COLUMNS = ("external_id", "name", "domains")
 BYTE_ORDER_MARK = "\ufeff"
+
+
+class _Refusal(NamedTuple):
+    """Why a line is not a record, when the external id it gives could be read: the failure
+    names it, and it does not hold back a prune (its organization is known to be wanted)."""
+
+    message: str
+    external_id: str | None
+
+
+Fields = dict[str, Any] | str | _Refusal
+"""What a line reads as: a record's fields, or why it is not one (with its external id, if read)."""
 
 
 def format_of(path: str, explicit: RecordFormat | None) -> RecordFormat:
@@ -68,7 +80,7 @@ def _record(data: dict[str, Any], where: str) -> OrganizationRecord | InvalidRec
 
 
 def _read_lines(
-    lines: Iterator[tuple[int, str]], source: str, read: Callable[[str], dict[str, Any] | str]
+    lines: Iterator[tuple[int, str]], source: str, read: Callable[[str], Fields]
 ) -> Iterator[OrganizationRecord | InvalidRecordError]:
     """Each line that is not blank, made a record from the fields `read` finds in it (or a
     failed record naming the line and what `read` said is wrong with it)."""
@@ -77,10 +89,15 @@ def _read_lines(
             continue
         where = f"{source} line {number}"
         fields = "not valid UTF-8." if _not_utf8(line) else read(line)
-        yield InvalidRecordError(fields, source=where) if isinstance(fields, str) else _record(fields, where)
+        if isinstance(fields, str):
+            yield InvalidRecordError(fields, source=where)
+        elif isinstance(fields, _Refusal):
+            yield InvalidRecordError(fields.message, source=where, external_id=fields.external_id)
+        else:
+            yield _record(fields, where)
 
 
-def _json_fields(line: str) -> dict[str, Any] | str:
+def _json_fields(line: str) -> Fields:
     try:
         data = orjson.loads(line)
     except orjson.JSONDecodeError as error:
@@ -159,7 +176,7 @@ def _header_hint(line: str) -> str:
     return ""
 
 
-def _csv_fields(header: list[str]) -> Callable[[str], dict[str, Any] | str]:
+def _csv_fields(header: list[str]) -> Callable[[str], Fields]:
     """Columns ``external_id``, ``name``, and optionally ``domains`` and ``metadata.<key>``.
 
     ``domains`` holds names separated by ``;`` (spaces around them ignored), each optionally
@@ -171,7 +188,7 @@ def _csv_fields(header: list[str]) -> Callable[[str], dict[str, Any] | str]:
     """
     metadata_columns = [column for column in header if column.startswith(METADATA_COLUMN_PREFIX)]
 
-    def read(line: str) -> dict[str, Any] | str:
+    def read(line: str) -> Fields:
         try:
             fields = next(csv.reader([line], strict=True))
         except csv.Error as error:
@@ -186,7 +203,10 @@ def _csv_fields(header: list[str]) -> Callable[[str], dict[str, Any] | str]:
             entries = [entry for entry in (entry.strip() for entry in cell.split(";")) if entry]
             if cell.strip() and not entries:
                 # Not an empty cell, which removes every domain: what it meant cannot be told.
-                return f"has a domains cell that names no domain ({cell!r}); leave it empty to remove every domain."
+                return _Refusal(
+                    f"has a domains cell that names no domain ({cell!r}); leave it empty to remove every domain.",
+                    external_id_of(data),
+                )
             domains = []
             for entry in entries:
                 domain, sep, state = (part.strip() for part in entry.partition(":"))

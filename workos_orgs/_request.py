@@ -108,6 +108,23 @@ def check_header(name: object, value: object, *, argument: str = "extra_headers"
     return name, check_text(f"{argument}[{name!r}]", value)
 
 
+_CONNECTION_HEADERS: Final = frozenset(
+    {
+        "connection",
+        "content-length",
+        "expect",
+        "host",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+"""Headers (lowercase) that frame a request or steer its connection: never taken from a caller."""
+
+
 def _checked_headers(
     *, has_body: bool, idempotency_key: str | None, extra_headers: Mapping[str, str] | None
 ) -> dict[str, str]:
@@ -132,6 +149,13 @@ def _checked_headers(
             raise InvalidArgumentError(
                 f"Do not pass {name!r} in extra_headers: a request's body is JSON, sent as application/json,"
                 " the one type the API takes."
+            )
+        if folded in _CONNECTION_HEADERS:
+            # They frame the request on the wire: a Content-Length of 0 sent an update with no
+            # body (a 200 that changed nothing), a Transfer-Encoding left a GET waiting.
+            raise InvalidArgumentError(
+                f"Do not pass {name!r} in extra_headers: it belongs to the HTTP connection, and the"
+                " client sets what each request needs."
             )
         for existing in [existing for existing in headers if existing.lower() == folded]:
             del headers[existing]

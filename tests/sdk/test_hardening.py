@@ -159,6 +159,36 @@ async def test_a_content_type_in_extra_headers_is_refused_not_dropped(
     assert [(n, v) for n, v in headers.items() if n.lower() == "content-type"] == [("Content-Type", "application/json")]
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("Content-Length", "0"),  # the update went out with no body: a 200 that changed nothing
+        ("content-length", "5"),  # a body cut short: a 422 for what was never sent
+        ("Transfer-Encoding", "chunked"),  # a GET that waits for a body until it times out
+        ("Host", "api.workos.com"),
+        ("Connection", "close"),
+        ("Expect", "100-continue"),
+        ("Upgrade", "h2c"),
+        ("TE", "trailers"),
+        ("Trailer", "X-Checksum"),
+        ("Keep-Alive", "timeout=5"),
+        ("Proxy-Connection", "keep-alive"),
+    ],
+)
+async def test_a_header_of_the_connection_itself_in_extra_headers_is_refused(
+    client: AsyncWorkOS, emulator: Emulator, name: str, value: str
+) -> None:
+    # They frame the request on the wire: sent as given, an update could "succeed" and change
+    # nothing, or a get hang until its timeout and be retried, and fail as a timeout.
+    organization = await client.organizations.create(name="Acme")
+    with pytest.raises(InvalidArgumentError, match=f"Do not pass '{name}' in extra_headers: "):
+        await client.organizations.update(organization.id, name="Renamed", extra_headers={name: value})
+    with pytest.raises(InvalidArgumentError, match="extra_headers"):
+        await client.organizations.get(organization.id, extra_headers={name: value})
+    assert [request.method for request in emulator.requests] == ["POST"]
+    assert (await client.organizations.get(organization.id)).name == "Acme"
+
+
 @pytest.mark.parametrize("name", ["Idempotency-Key", "idempotency-key", "IDEMPOTENCY-KEY"])
 def test_an_idempotency_key_in_extra_headers_points_to_the_argument(name: str) -> None:
     with pytest.raises(InvalidArgumentError, match="idempotency_key="):

@@ -83,7 +83,7 @@ class AsyncWorkOS(BaseClient):
             raise ConfigurationError(f"session must be an aiohttp.ClientSession; got {type(session).__name__}.")
         if base_url is None or base_url == "":  # not given: anything else is checked, never replaced
             base_url = os.environ.get(BASE_URL_ENV_VAR) or DEFAULT_BASE_URL
-        checked_url = check_base_url(base_url, allow_insecure_http=allow_insecure_http)
+        checked_url = check_base_url(base_url, allow_insecure_http=allow_insecure_http, api_key=api_key)
         settings = CallSettings(
             check_timeout(timeout),
             RetryPolicy(check_max_retries(max_retries), backoff),

@@ -13,6 +13,7 @@ from typing import Final
 from yarl import URL
 
 from ._errors import ConfigurationError
+from ._request import REDACTED
 from ._retry import Backoff
 from ._throttle import RateLimiter
 
@@ -23,11 +24,25 @@ _USERINFO: Final = re.compile(r"//.*@", re.DOTALL)
 last ``@``, as a password may hold ``@`` or ``#`` (hiding more than that, in a message, is fine)."""
 
 
-def check_base_url(base_url: str | URL, *, allow_insecure_http: bool) -> URL:
+_KEY_LIKE: Final = re.compile(r"sk_[A-Za-z0-9_-]+")
+"""What a WorkOS secret key looks like (``sk_test_...``, ``sk_live_...``), wherever it is found."""
+
+
+def shown(text: str, api_key: str | None) -> str:
+    """`text` as a message may quote it: without a user name or password it may hold, the
+    client's key, or anything that looks like a key (the settings swapped, say)."""
+    text = _USERINFO.sub("//", text)
+    if api_key:
+        text = text.replace(api_key, REDACTED)
+    return _KEY_LIKE.sub(REDACTED, text)
+
+
+def check_base_url(base_url: str | URL, *, allow_insecure_http: bool, api_key: str | None = None) -> URL:
     """The base URL, checked: HTTPS, or plain HTTP only to a loopback host (or when allowed).
 
     The API key travels in every request, so sending it in clear text over a network is
-    refused unless the caller says ``allow_insecure_http=True``.
+    refused unless the caller says ``allow_insecure_http=True``.  A message never quotes
+    `api_key`, nor anything that looks like a key.
     """
     if not isinstance(allow_insecure_http, bool):
         # A string from a config file or the environment is truthy, "false" included.
@@ -39,29 +54,28 @@ def check_base_url(base_url: str | URL, *, allow_insecure_http: bool) -> URL:
         raise ConfigurationError(
             f"base_url must be a string such as 'https://api.workos.com'; got {type(base_url).__name__}."
         )
-    # Shown in messages without a user name or password it may hold: a secret too.
-    shown = repr(_USERINFO.sub("//", str(base_url)))
+    quoted = repr(shown(str(base_url), api_key))
     try:
         url = URL(base_url) if isinstance(base_url, str) else base_url
         valid = url.is_absolute() and url.scheme in ("http", "https") and bool(url.host)
     except (TypeError, ValueError) as error:  # yarl: "Invalid IPv6 URL", a bad port, ...
         raise ConfigurationError(
             f"base_url is not a valid URL ({error}); it must be an absolute http(s) URL such as"
-            f" 'https://api.workos.com'; got {shown}."
+            f" 'https://api.workos.com'; got {quoted}."
         ) from None
     if url.user is not None or url.password is not None:
         raise ConfigurationError(
-            f"base_url must not hold a user name or password (the API key is the only credential sent); got {shown}."
+            f"base_url must not hold a user name or password (the API key is the only credential sent); got {quoted}."
         )
     if not valid or url.host is None:
         raise ConfigurationError(
-            f"base_url must be an absolute http(s) URL such as 'https://api.workos.com'; got {shown}."
+            f"base_url must be an absolute http(s) URL such as 'https://api.workos.com'; got {quoted}."
         )
     if url.query_string or url.fragment:
-        raise ConfigurationError(f"base_url must not have a query or fragment; got {shown}.")
+        raise ConfigurationError(f"base_url must not have a query or fragment; got {quoted}.")
     if url.scheme == "http" and not allow_insecure_http and not is_loopback(url.host):
         raise ConfigurationError(
-            f"Refusing to send the API key over plain HTTP to {url.host}: use https://, a loopback"
+            f"Refusing to send the API key over plain HTTP to {shown(url.host, api_key)}: use https://, a loopback"
             " address (127.0.0.1, ::1, localhost), or pass allow_insecure_http=True if you really mean it."
         )
     return url

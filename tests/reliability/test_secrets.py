@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import socket
+import sys
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -314,3 +317,38 @@ def test_a_request_never_shows_the_key() -> None:
 )
 def test_redact(body: bytes, cut_off: bool, kept: bytes) -> None:
     assert redact(body, Secret(SECRET), cut_off=cut_off) == kept
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "sk_live_a1b2c3d4e5f6g7h8",  # the two settings swapped, or WORKOS_BASE_URL holding the key
+        "https://api.workos.com/sk_live_a1b2c3d4e5f6g7h8?x",
+        "http://sk_live_a1b2c3d4e5f6g7h8.example.com",
+        "ftp://api.workos.com/sk_live_a1b2c3d4e5f6g7h8",
+    ],
+)
+@pytest.mark.parametrize("client", [AsyncWorkOS, WorkOS])
+def test_a_key_given_where_the_base_url_goes_is_not_repeated(base_url: str, client: type[Any]) -> None:
+    # The message quoted the base URL whole: a key put there (its own, or another) with it.
+    with pytest.raises(workos_orgs.ConfigurationError) as caught:
+        client(api_key="sk_test_other_key_123", base_url=base_url)
+    assert "a1b2c3d4e5f6g7h8" not in str(caught.value)
+    assert "[redacted]" in str(caught.value)  # still saying where it was
+    # The client's own key too, whatever it looks like.
+    with pytest.raises(workos_orgs.ConfigurationError) as caught:
+        client(api_key="key-a1b2c3d4e5f6g7h8", base_url="key-a1b2c3d4e5f6g7h8")
+    assert "a1b2c3d4e5f6g7h8" not in str(caught.value)
+
+
+@pytest.mark.parametrize("base_url", ["sk_live_a1b2c3d4e5f6g7h8", "http://sk_live_a1b2c3d4e5f6g7h8.example.com"])
+async def test_the_command_line_does_not_repeat_a_key_given_as_its_base_url(base_url: str) -> None:
+    result = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "workos_orgs", "list",
+        env={**os.environ, "WORKOS_API_KEY": "sk_test_other_key_123", "WORKOS_BASE_URL": base_url},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(result.communicate(), 60)
+    assert result.returncode == 2, err.decode()
+    assert "[redacted]" in err.decode()  # still saying where it was
+    assert "a1b2c3d4e5f6g7h8" not in (out + err).decode()

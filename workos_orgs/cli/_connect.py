@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Final, TypeVar
 
 from .._client import API_KEY_ENV_VAR, BASE_URL_ENV_VAR, AsyncWorkOS
-from .._config import check_base_url, is_loopback
+from .._config import check_base_url, is_loopback, shown
 from .._contract import DEFAULT_BASE_URL
 from .._errors import ConfigurationError
 from .._retry import RETRYABLE_STATUSES
@@ -149,14 +149,16 @@ def _insecure_allowed(args: argparse.Namespace) -> bool:
     raise UsageError(f"{ALLOW_INSECURE_HTTP_ENV_VAR} must be 1 or 0 (or true/false, yes/no, on/off); got {value!r}")
 
 
-def _only_insecure(base_url: str) -> str | None:
+def _only_insecure(base_url: str, api_key: str) -> str | None:
     """The host of a base URL whose one fault is plain HTTP to a host that is not loopback,
-    so that the flag that allows it is the fix to name; None for a URL wrong in another way."""
+    so that the flag that allows it is the fix to name (as a message may show it: see
+    `shown`); None for a URL wrong in another way."""
     try:
         url = check_base_url(base_url, allow_insecure_http=True)
     except ConfigurationError:
         return None
-    return url.host if url.scheme == "http" and url.host and not is_loopback(url.host) else None
+    insecure = url.scheme == "http" and url.host and not is_loopback(url.host)
+    return shown(url.host, api_key) if insecure and url.host else None
 
 
 @asynccontextmanager
@@ -175,7 +177,7 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[AsyncWorkOS]:
         client = AsyncWorkOS(api_key=api_key, base_url=args.base_url, allow_insecure_http=allowed, **options)
     except ConfigurationError:
         base_url = args.base_url or os.environ.get(BASE_URL_ENV_VAR) or DEFAULT_BASE_URL
-        if not allowed and (host := _only_insecure(base_url)) is not None:
+        if not allowed and (host := _only_insecure(base_url, api_key)) is not None:
             raise UsageError(
                 f"refusing to send the API key over plain HTTP to {host}: use https://, a loopback"
                 f" address, or pass --allow-insecure-http (or set {ALLOW_INSECURE_HTTP_ENV_VAR}=1) for a host"

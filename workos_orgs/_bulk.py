@@ -50,6 +50,8 @@ from ._retry import outcome_unknown
 
 SyncAction = Literal["created", "updated", "unchanged", "deleted", "failed"]
 DEFAULT_CONCURRENCY: Final = 8
+MAX_CONCURRENCY: Final = 1_000
+"""The most records a sync works on at once: each is a task, started with the job."""
 RECORD_KEYS: Final = frozenset({"external_id", "name", "domains", "metadata"})
 MAX_FAILURES_KEPT: Final = 1_000
 """How many failures a `SyncReport` keeps with their errors; later ones are only counted."""
@@ -889,8 +891,11 @@ def check_sync_options(
             "records must be an iterable of records (OrganizationRecord objects or mappings, such as a list"
             f" or a generator){hint}; got {type(records).__name__}."
         )
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise InvalidArgumentError(f"concurrency must be a whole number, 1 or more; got {concurrency!r}.")
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise InvalidArgumentError(
+            f"concurrency must be a whole number from 1 to {MAX_CONCURRENCY:,}; got {concurrency!r}. More workers"
+            " would only wait, on the API's rate limit and on the connection pool."
+        )
     for name, value in (("prune", prune), ("dry_run", dry_run)):
         if not isinstance(value, bool):
             # "false" from a config file is truthy: taken as True, prune would delete.

@@ -634,6 +634,13 @@ async def test_numbers_that_must_be_positive_are_usage_errors(emulator: Emulator
     assert "Traceback" not in result.err
 
 
+async def test_a_concurrency_past_any_use_is_a_usage_error(emulator: Emulator) -> None:
+    result = await cli(emulator, "sync", "-", "--concurrency", "1001", stdin=b"")
+    assert result.code == 2
+    assert "concurrency must be a whole number from 1 to 1,000; got 1001." in result.err
+    assert emulator.requests == []
+
+
 async def test_a_closed_pipe_ends_quietly(emulator: Emulator) -> None:
     emulator.seed([{"name": f"Org {number}", "metadata": {"pad": "x" * 500}} for number in range(400)])
     environment = {**os.environ, "WORKOS_API_KEY": emulator.api_key, "WORKOS_BASE_URL": emulator.url}

@@ -51,6 +51,18 @@ class Row:
         self.name = name
 
 
+@pytest.mark.parametrize("concurrency", [1_001, 1_000_000, 2**40])
+async def test_a_concurrency_past_any_use_is_refused_before_a_worker_starts(
+    client: AsyncWorkOS, emulator: Emulator, concurrency: int
+) -> None:
+    # Every worker started at once: a million took ~1 GB for a one-record job, 2**40 never ended.
+    with pytest.raises(InvalidArgumentError, match=r"concurrency must be a whole number from 1 to 1,000; got "):
+        await client.organizations.sync([OrganizationRecord("a", "A")], concurrency=concurrency)
+    assert emulator.requests == []
+    report = await client.organizations.sync([OrganizationRecord("a", "A")], concurrency=1_000, rate_limiter=None)
+    assert report.created == 1
+
+
 async def test_prune_after_records_with_integer_ids_deletes_nothing(client: AsyncWorkOS, emulator: Emulator) -> None:
     emulator.seed([{"name": f"Customer {n}", "external_id": str(n)} for n in range(20)])
     rows = [Row(n, f"Customer {n}") for n in range(20)]

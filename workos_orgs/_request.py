@@ -108,21 +108,9 @@ def check_header(name: object, value: object, *, argument: str = "extra_headers"
     return name, check_text(f"{argument}[{name!r}]", value)
 
 
-_CONNECTION_HEADERS: Final = frozenset(
-    {
-        "connection",
-        "content-length",
-        "expect",
-        "host",
-        "keep-alive",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-    }
-)
-"""Headers (lowercase) that frame a request or steer its connection: never taken from a caller."""
+_FRAMING_HEADERS: Final = frozenset({"content-length", "transfer-encoding", "upgrade"})
+"""Headers (lowercase) that frame a request's body or change its protocol: never taken from a
+caller.  (``Connection: close``, ``Host`` or ``Expect`` are sent as given: aiohttp honours them.)"""
 
 
 def _checked_headers(
@@ -150,11 +138,11 @@ def _checked_headers(
                 f"Do not pass {name!r} in extra_headers: a request's body is JSON, sent as application/json,"
                 " the one type the API takes."
             )
-        if folded in _CONNECTION_HEADERS:
+        if folded in _FRAMING_HEADERS:
             # They frame the request on the wire: a Content-Length of 0 sent an update with no
             # body (a 200 that changed nothing), a Transfer-Encoding left a GET waiting.
             raise InvalidArgumentError(
-                f"Do not pass {name!r} in extra_headers: it belongs to the HTTP connection, and the"
+                f"Do not pass {name!r} in extra_headers: it frames the request on the wire, and the"
                 " client sets what each request needs."
             )
         for existing in [existing for existing in headers if existing.lower() == folded]:

@@ -299,6 +299,7 @@ class RawResponseMethod(Generic[ResourceT, P, R]):
     def __init__(self, method: Callable[Concatenate[ResourceT, P], Awaitable[R]]) -> None:
         self._method = method
         self._name = method.__name__
+        self._unbound_in: dict[type[Any], Callable[..., Any]] = {}
 
     def __set_name__(self, owner: type[Any], name: str) -> None:
         self._name = name
@@ -307,8 +308,26 @@ class RawResponseMethod(Generic[ResourceT, P, R]):
     def _signature(self) -> inspect.Signature:
         return method_signature(self._method, raw_response_type(self._method))
 
+    def _unbound(self, owner: type[Any]) -> Callable[..., Any]:
+        """The method as its class gives it, taking the view first, as a function defined there
+        would: what ``help()`` on the class shows, with its signature and docstring."""
+
+        async def method(view: WithRawResponse[ResourceT], /, *args: Any, **kwargs: Any) -> Any:
+            return await self.__get__(view, owner)(*args, **kwargs)
+
+        full = inspect.signature(self._method, eval_str=True)
+        dress(
+            method,
+            self._method,
+            f"{owner.__name__}.{self._name}",
+            full.replace(return_annotation=self._signature.return_annotation),
+        )
+        return method
+
     @overload
-    def __get__(self, view: None, owner: type[Any]) -> RawResponseMethod[ResourceT, P, R]: ...
+    def __get__(
+        self, view: None, owner: type[Any]
+    ) -> Callable[Concatenate[WithRawResponse[ResourceT], P], Coroutine[Any, Any, APIResponse[R]]]: ...
 
     @overload
     def __get__(
@@ -317,9 +336,16 @@ class RawResponseMethod(Generic[ResourceT, P, R]):
 
     def __get__(
         self, view: WithRawResponse[ResourceT] | None, owner: type[Any]
-    ) -> RawResponseMethod[ResourceT, P, R] | Callable[P, Coroutine[Any, Any, APIResponse[R]]]:
+    ) -> (
+        Callable[Concatenate[WithRawResponse[ResourceT], P], Coroutine[Any, Any, APIResponse[R]]]
+        | Callable[P, Coroutine[Any, Any, APIResponse[R]]]
+    ):
         if view is None:
-            return self
+            if owner not in self._unbound_in:
+                self._unbound_in[owner] = self._unbound(owner)
+            unbound: Callable[Concatenate[WithRawResponse[ResourceT], P], Coroutine[Any, Any, APIResponse[R]]]
+            unbound = self._unbound_in[owner]
+            return unbound
         method: Any = self._method
         resource = view._resource
 

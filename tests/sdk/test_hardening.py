@@ -165,21 +165,15 @@ async def test_a_content_type_in_extra_headers_is_refused_not_dropped(
         ("Content-Length", "0"),  # the update went out with no body: a 200 that changed nothing
         ("content-length", "5"),  # a body cut short: a 422 for what was never sent
         ("Transfer-Encoding", "chunked"),  # a GET that waits for a body until it times out
-        ("Host", "api.workos.com"),
-        ("Connection", "close"),
-        ("Expect", "100-continue"),
         ("Upgrade", "h2c"),
-        ("TE", "trailers"),
-        ("Trailer", "X-Checksum"),
-        ("Keep-Alive", "timeout=5"),
-        ("Proxy-Connection", "keep-alive"),
     ],
 )
-async def test_a_header_of_the_connection_itself_in_extra_headers_is_refused(
+async def test_a_header_that_frames_the_request_in_extra_headers_is_refused(
     client: AsyncWorkOS, emulator: Emulator, name: str, value: str
 ) -> None:
     # They frame the request on the wire: sent as given, an update could "succeed" and change
     # nothing, or a get hang until its timeout and be retried, and fail as a timeout.
+    # (Connection: close, Host and Expect go as given: aiohttp honours them.)
     organization = await client.organizations.create(name="Acme")
     with pytest.raises(InvalidArgumentError, match=f"Do not pass '{name}' in extra_headers: "):
         await client.organizations.update(organization.id, name="Renamed", extra_headers={name: value})

@@ -4,6 +4,7 @@ annotations say, and the return types are the ones a call really gives."""
 from __future__ import annotations
 
 import inspect
+import pydoc
 import typing
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,9 +18,12 @@ from workos_orgs import (
     Organization,
     OrganizationDomain,
     OrganizationDomains,
+    OrganizationDomainsWithRawResponse,
     Organizations,
+    OrganizationsWithRawResponse,
     Page,
 )
+from workos_orgs.emulator import Emulator
 
 # list() and with_raw_response send nothing, so no server is needed.
 CLIENT = AsyncWorkOS(api_key="sk_test", base_url="http://127.0.0.1:9")
@@ -100,3 +104,23 @@ def test_every_call_of_a_resource_has_a_raw_twin(resource: type[Organizations | 
         if name != "sync" and (inspect.iscoroutinefunction(method) or returns(method) == AsyncPager[Organization])
     }
     assert calls == {name for name, _ in public_methods(instance.with_raw_response)}
+
+
+def test_help_on_the_raw_response_classes_shows_their_methods() -> None:
+    # pydoc listed `get = <RawResponseMethod object>`, and inspect.signature on the class's
+    # attribute raised TypeError; the blocking client's raw views showed them in full.
+    text = pydoc.render_doc(OrganizationsWithRawResponse, renderer=pydoc.plaintext)
+    assert "RawResponseMethod" not in text
+    assert "get(self, id: str, **options:" in text
+    assert "Get an organization by its ID" in text
+    get = OrganizationsWithRawResponse.get
+    assert list(inspect.signature(get).parameters) == ["self", "id", "options"]
+    assert typing.get_type_hints(get)["return"] == APIResponse[Organization]
+    assert "RawResponseMethod" not in pydoc.render_doc(OrganizationDomainsWithRawResponse, renderer=pydoc.plaintext)
+
+
+async def test_a_raw_method_taken_from_its_class_is_called_with_the_view(emulator: Emulator) -> None:
+    async with AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url) as client:
+        created = await client.organizations.create(name="Acme")
+        response = await OrganizationsWithRawResponse.get(client.organizations.with_raw_response, created.id)
+        assert (response.status_code, response.parse()) == (200, created)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 import weakref
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from types import TracebackType
@@ -360,8 +361,16 @@ class BlockingMethod(Generic[P, R]):
 
     def _dress(self, call: Callable[..., Any], owner: type[Any], signature: inspect.Signature) -> None:
         dress(call, self._method, f"{owner.__name__}.{self._method.__name__}", signature)
+        call.__doc__ = _blocking_doc(call.__doc__ or "")
         if self._run is _paged:
-            call.__doc__ = (call.__doc__ or "").rstrip() + _PAGER_NOTE
+            call.__doc__ = call.__doc__.rstrip() + _PAGER_NOTE
+
+
+def _blocking_doc(doc: str) -> str:
+    """An async method's docstring as its blocking twin's: the examples call it without
+    ``await``, and a listing is walked with ``for``."""
+    doc = doc.replace("``async for`` over (every item) or ``await`` (first page)", "``for`` over (every item)")
+    return re.sub(r"\bawait (?=client\.)", "", re.sub(r"\basync for\b", "for", doc))
 
 
 def _item_type(returns: Any) -> Any | None:

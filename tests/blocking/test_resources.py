@@ -36,6 +36,7 @@ from workos_orgs import (
     SyncStoppedError,
     WorkOS,
 )
+from workos_orgs._blocking import _blocking_doc
 from workos_orgs.emulator import Emulator
 
 
@@ -475,8 +476,9 @@ def test_every_async_method_has_a_blocking_twin_with_its_parameters_and_a_true_r
             ], name
             assert blocking_method.__doc__, name
             if name != "sync":  # the one written by hand: its records and events stay in the caller's thread
-                # Derived from the async method, not copied: its docstring starts as that one's.
-                assert blocking_method.__doc__.startswith(async_method.__doc__.rstrip()), name
+                # Derived from the async method, not copied: its docstring starts as that one's,
+                # its examples written as blocking calls.
+                assert blocking_method.__doc__.startswith(_blocking_doc(async_method.__doc__).rstrip()), name
             # The bulk sync's record type names its classes as strings; the package resolves them.
             hints = typing.get_type_hints(blocking_method, localns=vars(workos_orgs))
             assert hints["return"] == RETURNS[path][name], name
@@ -569,3 +571,27 @@ def test_sync_refuses_records_it_cannot_read_in_this_thread(client: WorkOS, emul
     with pytest.raises(InvalidArgumentError, match="wrap a single record in a list"):
         client.organizations.sync({"external_id": "a", "name": "A"})  # type: ignore[arg-type]
     assert emulator.requests == []
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        BlockingOrganizations,
+        workos_orgs.BlockingOrganizationDomains,
+        workos_orgs.BlockingOrganizationsWithRawResponse,
+        workos_orgs.BlockingOrganizationDomainsWithRawResponse,
+    ],
+)
+def test_the_blocking_methods_docs_show_blocking_calls(resource: type[typing.Any]) -> None:
+    # They were the async methods' docs word for word: `await client.organizations.create(...)`
+    # and "a pager to ``async for`` over", in the help of a client that takes neither.
+    for name in ("list", "create", "get", "get_by_external_id", "update", "delete", "verify"):
+        method = getattr(resource, name, None)
+        if method is None:
+            continue
+        doc = method.__doc__ or ""
+        assert "await" not in doc, (resource.__name__, name)
+        assert "async for" not in doc, (resource.__name__, name)
+    if resource is BlockingOrganizations:
+        assert "organization = client.organizations.create(" in (resource.create.__doc__ or "")
+        assert "for organization in client.organizations.list(" in (resource.list.__doc__ or "")

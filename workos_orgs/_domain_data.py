@@ -59,9 +59,9 @@ def _entry(entry: Any, index: int, *, names: bool) -> DomainData:
         raise InvalidArgumentError(
             f"{where}: {domain!r} is not a domain name: it holds a space; give each domain on its own{hint}."
         )
-    # A record's state is compared with the domain's before anything is sent: one the API
-    # does not take ("Verified") would otherwise pass as "nothing to change" on an existing
-    # organization and fail only on a new one.
-    if names and not (isinstance(state, str) and state in DOMAIN_DATA_STATES):
+    # Checked before anything is sent: a state that is not text went out as its str() ("None"),
+    # and a record's state is compared with the domain's, so one the API does not take
+    # ("Verified") would pass as "nothing to change" on an existing organization.
+    if not (isinstance(state, str) and state in DOMAIN_DATA_STATES):
         raise InvalidArgumentError(f"{where}: state must be 'pending' or 'verified'; got {state!r} for {domain!r}.")
     return entry if isinstance(entry, DomainData) else DomainData(domain, state)

@@ -136,6 +136,21 @@ async def test_a_non_text_metadata_value_on_create_is_refused_without_offering_n
         await client.organizations.update(created.id, metadata={"a": 1})  # type: ignore[dict-item]
 
 
+@pytest.mark.parametrize("state", [None, 1, "Verified", "legacy_verified", DomainState.LEGACY_VERIFIED])
+async def test_a_domain_state_the_api_does_not_take_is_refused_before_anything_is_sent(
+    client: AsyncWorkOS, emulator: Emulator, state: object
+) -> None:
+    # None went out as the text "None", 1 as "1"; "Verified" cost a round trip and a 422.
+    with pytest.raises(InvalidArgumentError, match=r"domain_data\[0\]: state must be 'pending' or 'verified'; got "):
+        await client.organizations.create(name="Acme", domain_data=[DomainData("acme.com", state)])  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match=r"domain_data\[1\]: state must be"):
+        await client.organizations.update(
+            "org_01ARZ3NDEKTSV4RRFFQ69G5FAV",
+            domain_data=[DomainData("a.com"), {"domain": "acme.com", "state": state}],  # type: ignore[list-item]
+        )
+    assert emulator.requests == []
+
+
 async def test_update_domain_data_replaces_the_set(client: AsyncWorkOS) -> None:
     created = await client.organizations.create(
         name="Acme", domain_data=[DomainData("acme.com", DomainState.VERIFIED), DomainData("old.com")]

@@ -487,7 +487,7 @@ class BlockingOrganizations(_BlockingResource):
         concurrency: int = DEFAULT_CONCURRENCY,
         prune: bool = False,
         dry_run: bool = False,
-        on_event: Callable[[SyncEvent], None] | None = None,
+        on_event: Callable[[SyncEvent], object] | None = None,
         rate_limiter: RateLimiter | Unset | None = UNSET,
     ) -> SyncReport:
         """Make WorkOS hold these organizations, keyed by their ``external_id`` (see

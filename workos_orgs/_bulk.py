@@ -33,7 +33,7 @@ from typing import Any, Final, Literal, Protocol, TypeVar
 import attrs
 
 from ._contract import EXTERNAL_ID_ALREADY_USED, LIST_LIMIT_MAX, VERIFIED_STATES, DomainState, normalize_domain
-from ._domain_data import domain_data_list
+from ._domain_data import DomainDataInput, domain_data_list
 from ._errors import (
     AuthenticationError,
     BadRequestError,
@@ -145,7 +145,7 @@ def _name(instance: Any, attribute: Any, value: Any) -> None:
         raise InvalidRecordError(f"name is required and must be a non-empty string; got {value!r}.")
 
 
-def _domains(value: object) -> tuple[DomainData, ...] | Unset:
+def _domains(value: Iterable[DomainDataInput | str] | Unset) -> tuple[DomainData, ...] | Unset:
     if value is UNSET:
         return UNSET
     try:
@@ -158,7 +158,7 @@ def _domains(value: object) -> tuple[DomainData, ...] | Unset:
         raise InvalidRecordError(str(error)) from None
 
 
-def _metadata(value: object) -> Mapping[str, str] | Unset:
+def _metadata(value: Mapping[str, str] | Unset) -> Mapping[str, str] | Unset:
     if value is UNSET:
         return UNSET
     refusal = (
@@ -280,8 +280,9 @@ class SyncEvent:
         }
 
 
-EventCallback = Callable[[SyncEvent], Awaitable[None] | None]
-"""What ``on_event`` is: a function of each `SyncEvent`; a coroutine function is awaited."""
+EventCallback = Callable[[SyncEvent], object]
+"""What ``on_event`` is: a function of each `SyncEvent`; an awaitable it returns (a coroutine
+function's) is awaited, anything else it returns is ignored."""
 
 
 @attrs.frozen

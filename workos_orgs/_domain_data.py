@@ -13,6 +13,9 @@ from ._contract import DOMAIN_DATA_STATES, DomainState
 from ._errors import InvalidArgumentError
 from ._models import DomainData
 
+DomainDataInput = DomainData | Mapping[str, str]
+"""A domain to attach: a `DomainData`, or a mapping with ``domain`` and ``state``."""
+
 _KEYS: Final = frozenset({"domain", "state"})
 """The keys of a domain given as a mapping."""
 

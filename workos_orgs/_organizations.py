@@ -11,11 +11,10 @@ import attrs
 from ._base_client import BaseClient
 from ._bulk import DEFAULT_CONCURRENCY, EventCallback, SyncItem, SyncReport, sync_organizations
 from ._contract import DomainState, Order, normalize_domain
-from ._domain_data import domain_data_list
+from ._domain_data import DomainDataInput, domain_data_list
 from ._errors import BadRequestError, ConflictError, InvalidArgumentError, WorkOSError
 from ._models import (
     UNSET,
-    DomainData,
     Organization,
     Page,
     Unset,
@@ -35,7 +34,6 @@ from ._response import Response, json_parser
 from ._retry import ended_without_response, outcome_unknown
 from ._throttle import RateLimiter
 
-DomainDataInput = DomainData | Mapping[str, str]
 """A domain to attach: a `DomainData`, or a mapping with ``domain`` and ``state``."""
 
 ORGANIZATIONS: Final = "organizations"

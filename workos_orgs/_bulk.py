@@ -42,6 +42,7 @@ from ._errors import (
     RateLimitError,
     WorkOSError,
     WrongEventLoopError,
+    given,
     is_entity_not_found,
 )
 from ._models import UNSET, DomainData, Organization, Unset
@@ -123,7 +124,7 @@ def _external_id_refusal(value: object) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return (
             f"external_id is required and must be a non-empty string (your own ID for the organization, e.g. str(row.id));"
-            f" got {value!r}."
+            f" got {given(value)}."
         )
     if value != value.strip():
         # WorkOS would hold "cust-1 " as another id than "cust-1": a stray space from an
@@ -142,7 +143,7 @@ def _external_id(instance: Any, attribute: Any, value: Any) -> None:
 
 def _name(instance: Any, attribute: Any, value: Any) -> None:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidRecordError(f"name is required and must be a non-empty string; got {value!r}.")
+        raise InvalidRecordError(f"name is required and must be a non-empty string; got {given(value)}.")
 
 
 def _domains(value: Iterable[DomainDataInput | str] | Unset) -> tuple[DomainData, ...] | Unset:
@@ -152,7 +153,7 @@ def _domains(value: Iterable[DomainDataInput | str] | Unset) -> tuple[DomainData
         return domain_data_list(
             value,
             names=True,
-            refusal=f"domains must be a list ([] removes every domain), or left out to keep them; got {value!r}.",
+            refusal=f"domains must be a list ([] removes every domain), or left out to keep them; got {given(value)}.",
         )
     except InvalidArgumentError as error:
         raise InvalidRecordError(str(error)) from None
@@ -162,7 +163,7 @@ def _metadata(value: Mapping[str, str] | Unset) -> Mapping[str, str] | Unset:
     if value is UNSET:
         return UNSET
     refusal = (
-        f"metadata must map strings to strings ({{}} removes every key), or be left out to keep it; got {value!r}."
+        f"metadata must map strings to strings ({{}} removes every key), or be left out to keep it; got {given(value)}."
     )
     # A record states the whole set of keys, so None (remove this key, in an update) has no place in it.
     if not isinstance(value, Mapping) or any(item is None for item in value.values()):
@@ -894,14 +895,14 @@ def check_sync_options(
         )
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:
         raise InvalidArgumentError(
-            f"concurrency must be a whole number from 1 to {MAX_CONCURRENCY:,}; got {concurrency!r}. More workers"
+            f"concurrency must be a whole number from 1 to {MAX_CONCURRENCY:,}; got {given(concurrency)}. More workers"
             " would only wait, on the API's rate limit and on the connection pool."
         )
     for name, value in (("prune", prune), ("dry_run", dry_run)):
         if not isinstance(value, bool):
             # "false" from a config file is truthy: taken as True, prune would delete.
             raise InvalidArgumentError(
-                f"{name} must be True or False; got {value!r}. Convert a setting read as text or a number"
+                f"{name} must be True or False; got {given(value)}. Convert a setting read as text or a number"
                 " to a bool first."
             )
     if on_event is not None and not callable(on_event):

@@ -12,7 +12,7 @@ from typing import Final
 
 from yarl import URL
 
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, given
 from ._request import REDACTED
 from ._retry import Backoff
 from ._throttle import RateLimiter
@@ -96,21 +96,21 @@ def check_timeout(timeout: float | None, name: str = "timeout") -> float | None:
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < math.inf
     ):
-        raise ConfigurationError(f"{name} must be a positive number of seconds or None; got {timeout!r}.")
+        raise ConfigurationError(f"{name} must be a positive number of seconds or None; got {given(timeout)}.")
     return None if timeout is None else float(timeout)
 
 
 def check_max_retries(max_retries: int) -> int:
     """A retry count: a whole number, 0 or more."""
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise ConfigurationError(f"max_retries must be a whole number, 0 or more; got {max_retries!r}.")
+        raise ConfigurationError(f"max_retries must be a whole number, 0 or more; got {given(max_retries)}.")
     return max_retries
 
 
 def check_backoff(backoff: Backoff) -> Backoff:
     """A `Backoff`."""
     if not isinstance(backoff, Backoff):
-        raise ConfigurationError(f"backoff must be a Backoff(base=..., cap=...); got {backoff!r}.")
+        raise ConfigurationError(f"backoff must be a Backoff(base=..., cap=...); got {given(backoff)}.")
     return backoff
 
 

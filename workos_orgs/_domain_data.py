@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from ._contract import DOMAIN_DATA_STATES, DomainState
-from ._errors import InvalidArgumentError
+from ._errors import InvalidArgumentError, given
 from ._models import DomainData
 
 DomainDataInput = DomainData | Mapping[str, str]
@@ -53,9 +53,9 @@ def _entry(entry: Any, index: int, *, names: bool) -> DomainData:
             if names
             else "a DomainData(domain, state) or a mapping with domain and state"
         )
-        raise InvalidArgumentError(f"{where} must be {accepted}; got {entry!r}.")
+        raise InvalidArgumentError(f"{where} must be {accepted}; got {given(entry)}.")
     if not isinstance(domain, str) or not domain.strip():
-        raise InvalidArgumentError(f"{where} must name a domain such as 'acme.com'; got {domain!r}.")
+        raise InvalidArgumentError(f"{where} must name a domain such as 'acme.com'; got {given(domain)}.")
     if any(character.isspace() for character in domain.strip()):
         # Two names run together: a domain name holds no space.
         hint = " (in a CSV domains cell, separate them with ';')" if names else ""
@@ -66,5 +66,7 @@ def _entry(entry: Any, index: int, *, names: bool) -> DomainData:
     # and a record's state is compared with the domain's, so one the API does not take
     # ("Verified") would pass as "nothing to change" on an existing organization.
     if not (isinstance(state, str) and state in DOMAIN_DATA_STATES):
-        raise InvalidArgumentError(f"{where}: state must be 'pending' or 'verified'; got {state!r} for {domain!r}.")
+        raise InvalidArgumentError(
+            f"{where}: state must be 'pending' or 'verified'; got {given(state)} for {given(domain)}."
+        )
     return entry if isinstance(entry, DomainData) else DomainData(domain, state)

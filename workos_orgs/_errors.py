@@ -11,8 +11,9 @@ failed).  The resources use that to make creates and deletes exactly-once.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 import attrs
 from multidict import CIMultiDict
@@ -23,6 +24,17 @@ from ._contract import ENTITY_NOT_FOUND
 BODY_PREVIEW_CHARS = 2048
 # How much of a raw body an error keeps at all: a proxy's multi-megabyte page is not worth holding.
 BODY_MAX_CHARS = 64 * 1024
+
+
+_GIVEN: Final = reprlib.Repr()  # its settings are attributes (3.12 takes them as arguments too)
+_GIVEN.maxstring = _GIVEN.maxother = 80
+_GIVEN.maxlong = 40
+
+
+def given(value: object) -> str:
+    """A value a caller gave, as a message quotes it: its repr, cut to a readable length (a
+    100,000-character mistake is not repeated whole)."""
+    return _GIVEN.repr(value)
 
 
 def _preview(body: str) -> str:

@@ -49,14 +49,22 @@ parse_organization: Final = json_parser(_organization)
 _organization_page: Final[Callable[[Any], Page[Organization]]] = page_structure(structure_organization, Organization)
 
 
+_EXAMPLE_MAX_CHARS: Final = 200
+"""The longest string of domains a message turns into the list to pass instead."""
+
+
 def list_filters(domains: Sequence[str] | None, search: str | None) -> list[tuple[str, str]]:
     """The query values only organization listings have."""
     query: list[tuple[str, str]] = []
     if domains is not None:
         if isinstance(domains, str | bytes | bytearray) or not isinstance(domains, Iterable):
-            example = domains if isinstance(domains, str) else "acme.com"
+            # The names the string seems to hold, as the list to pass (a blank one holds none).
+            short = isinstance(domains, str) and len(domains) <= _EXAMPLE_MAX_CHARS
+            names = [name.strip() for name in domains.split(",")] if short else []
+            if not names or not all(names):
+                names = ["acme.com"]
             raise InvalidArgumentError(
-                f"domains must be a list of domain names, e.g. [{example!r}]; got {type(domains).__name__}."
+                f"domains must be a list of domain names, e.g. {names!r}; got {type(domains).__name__}."
             )
         names = [check_id("each of domains", domain, DOMAIN_EXAMPLE).strip() for domain in domains]
         if not names:

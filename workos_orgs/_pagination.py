@@ -28,7 +28,7 @@ import attrs
 import orjson
 
 from ._contract import LIST_LIMIT_MAX, LIST_LIMIT_MIN, Order, normalize_cursor
-from ._errors import InvalidArgumentError, PaginationError
+from ._errors import InvalidArgumentError, PaginationError, given
 from ._models import ListMetadata, Page, T, structure_list_metadata
 from ._request import check_id
 from ._response import APIResponse, Response, decode_json, structure_data
@@ -48,7 +48,7 @@ def list_query(
         if isinstance(limit, bool) or not isinstance(limit, int) or not LIST_LIMIT_MIN <= limit <= LIST_LIMIT_MAX:
             raise InvalidArgumentError(
                 f"limit is the page size and must be a whole number from {LIST_LIMIT_MIN} to {LIST_LIMIT_MAX};"
-                f" got {limit!r}. To stop after N items overall, pass max_items=N."
+                f" got {given(limit)}. To stop after N items overall, pass max_items=N."
             )
         query.append(("limit", str(limit)))
     if order is not None:
@@ -68,13 +68,17 @@ def check_order(order: Order | str) -> Order:
         return Order(order)
     except ValueError:
         allowed = ", ".join(repr(member.value) for member in Order)
-        raise InvalidArgumentError(f"order must be one of {allowed} (or an Order member); got {order!r}.") from None
+        raise InvalidArgumentError(
+            f"order must be one of {allowed} (or an Order member); got {given(order)}."
+        ) from None
 
 
 def check_max_items(max_items: int | None) -> int | None:
     """``max_items``: None (no limit) or a whole number, 1 or more."""
     if max_items is not None and (isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 1):
-        raise InvalidArgumentError(f"max_items must be a whole number, 1 or more, or None for all; got {max_items!r}.")
+        raise InvalidArgumentError(
+            f"max_items must be a whole number, 1 or more, or None for all; got {given(max_items)}."
+        )
     return max_items
 
 

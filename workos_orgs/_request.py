@@ -13,7 +13,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._contract import IDEMPOTENCY_KEY_HEADER
-from ._errors import InvalidArgumentError
+from ._errors import InvalidArgumentError, given
 from ._version import VERSION
 
 USER_AGENT: Final = f"workos-orgs/{VERSION}"
@@ -261,7 +261,7 @@ def check_body(body: Any, where: str = "the body") -> None:
     elif isinstance(body, Mapping):
         for key, value in body.items():
             if not isinstance(key, str):
-                raise InvalidArgumentError(f"The keys of {where} must be strings; got {key!r}.")
+                raise InvalidArgumentError(f"The keys of {where} must be strings; got {given(key)}.")
             check_text(f"a key of {where}", key)
             inner = key if where == "the body" else f"{where}[{key!r}]"
             if inner == "metadata" and isinstance(value, Mapping):
@@ -277,7 +277,7 @@ def check_metadata(metadata: Mapping[Any, Any], *, removes: bool = True) -> None
     is refused where there is nothing to remove (``removes=False``: a create)."""
     for key, value in metadata.items():
         if not isinstance(key, str):
-            raise InvalidArgumentError(f"metadata keys must be strings; got {key!r}.")
+            raise InvalidArgumentError(f"metadata keys must be strings; got {given(key)}.")
         if value is None:
             if removes:
                 continue

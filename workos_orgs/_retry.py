@@ -9,7 +9,7 @@ from typing import Final
 
 import attrs
 
-from ._errors import APIConnectionError, APIStatusError, ConfigurationError, ResponseValidationError, WorkOSError
+from ._errors import APIConnectionError, APIStatusError, ConfigurationError, ResponseValidationError, WorkOSError, given
 from ._response import parse_retry_after
 
 RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
@@ -34,7 +34,7 @@ class Backoff:
         for name in ("base", "cap", "max_retry_after"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
-                raise ConfigurationError(f"Backoff.{name} must be a number of seconds, 0 or more; got {value!r}.")
+                raise ConfigurationError(f"Backoff.{name} must be a number of seconds, 0 or more; got {given(value)}.")
 
 
 DEFAULT_MAX_RETRIES: Final = 2

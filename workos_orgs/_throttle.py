@@ -23,7 +23,7 @@ from ._contract import (
     RATE_LIMIT_WINDOW_SECONDS,
     is_organization_delete,
 )
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, given
 
 HEADROOM: Final = 0.9
 
@@ -84,11 +84,11 @@ def bucket_for(
     if capacity >= allowed:
         if burst is not None and burst_name is not None:
             raise ConfigurationError(
-                f"{burst_name} must be below the {allowed:g} requests a window it bursts within; got {burst!r}."
+                f"{burst_name} must be below the {allowed:g} requests a window it bursts within; got {given(burst)}."
             )
         raise ConfigurationError(
             f"{limit_name} must leave room for more than one request a window after headroom ({headroom:g});"
-            f" got {limit!r}."
+            f" got {given(limit)}."
         )
     return TokenBucket(rate=(allowed - capacity) / window_seconds, capacity=capacity)
 
@@ -102,7 +102,7 @@ def _number(name: str, value: object, meaning: str, *, at_least: float = 0.0, at
         or not at_least <= value <= at_most
         or value in (0, math.inf)
     ):
-        raise ConfigurationError(f"{name} is {meaning}; got {value!r}.")
+        raise ConfigurationError(f"{name} is {meaning}; got {given(value)}.")
     return value
 
 

@@ -164,6 +164,32 @@ def test_list_query_refuses_values_the_sdk_owns(kwargs: dict[str, object], messa
 
 
 @pytest.mark.parametrize(
+    ("kwargs", "example"),
+    [
+        ({"domains": ""}, "['acme.com']"),
+        ({"domains": "   "}, "['acme.com']"),
+        ({"domains": "acme.com,globex.com"}, "['acme.com', 'globex.com']"),
+        ({"domains": "acme.com"}, "['acme.com']"),
+    ],
+)
+def test_a_string_for_domains_gets_an_example_that_works(kwargs: dict[str, object], example: str) -> None:
+    # domains="" suggested [''], and "a.com,b.com" suggested ['a.com,b.com']: neither works.
+    client = AsyncWorkOS(api_key="sk_test", base_url="http://127.0.0.1:9")
+    with pytest.raises(InvalidArgumentError) as caught:
+        client.organizations.list(**kwargs)  # type: ignore[arg-type]
+    assert str(caught.value) == f"domains must be a list of domain names, e.g. {example}; got str."
+
+
+@pytest.mark.parametrize("kwargs", [{"order": "x" * 100_000}, {"limit": "9" * 100_000}])
+def test_a_huge_bad_value_is_not_repeated_whole_in_its_message(kwargs: dict[str, object]) -> None:
+    client = AsyncWorkOS(api_key="sk_test", base_url="http://127.0.0.1:9")
+    with pytest.raises(InvalidArgumentError) as caught:
+        client.organizations.list(**kwargs)  # type: ignore[arg-type]
+    assert len(str(caught.value)) < 400
+    assert "..." in str(caught.value)
+
+
+@pytest.mark.parametrize(
     ("order", "before", "after", "direction"),
     [
         (None, None, None, "after"),

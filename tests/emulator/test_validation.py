@@ -14,6 +14,7 @@ import orjson
 import pytest
 
 from workos_orgs.emulator import Emulator, Limits
+from workos_orgs.emulator._limits import MAX_FIELD_ERRORS
 
 MAX_BODY_BYTES = 1024 * 1024
 UNKNOWN_ORGANIZATION_ID = "org_01EHWNCE74X7JSDV0X3SZ3KJNY"
@@ -486,3 +487,57 @@ async def test_an_update_of_an_unknown_organization_is_a_404_whatever_its_body(b
                 "/organizations/org_x", data=body, headers={"Content-Type": "application/json"}
             ) as response:
                 assert (response.status, await response.json()) == (404, {"message": "Not Found"})
+
+
+def bad_items(field: str, count: int) -> list[dict[str, str]]:
+    """The 422 items of a ``domains`` list of `count` numbers, the first first."""
+    return [
+        {"field": f"{field}[{index}]", "code": "invalid_type", "message": f"{field}[{index}] must be a string."}
+        for index in range(count)
+    ]
+
+
+async def test_a_422_lists_at_most_max_field_errors_items_and_says_the_list_is_cut(
+    http: aiohttp.ClientSession,
+) -> None:
+    # A body of many bad items (a 1 MiB body holds 500,000) would make a response tens of
+    # times its size: the first MAX_FIELD_ERRORS are listed, in the live shape, and no more.
+    status, body = await send(http, "POST", "/organizations", json={"name": "Acme", "domains": [1] * 10_000})
+    assert status == 422
+    assert body == {
+        "code": "invalid_request_parameters",
+        "message": f"Validation failed; the first {MAX_FIELD_ERRORS} errors are listed, and there are more.",
+        "errors": bad_items("domains", MAX_FIELD_ERRORS),
+    }
+
+
+async def test_a_422_with_exactly_max_field_errors_lists_them_all_as_usual(http: aiohttp.ClientSession) -> None:
+    status, body = await send(http, "POST", "/organizations", json={"name": "Acme", "domains": [1] * MAX_FIELD_ERRORS})
+    assert (status, body["message"], body["errors"]) == (
+        422,
+        "Validation failed",
+        bad_items("domains", MAX_FIELD_ERRORS),
+    )
+
+
+@BOTH_VERBS
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"domain_data": [{"domain": 1, "state": "pending"}] * 5_000},
+        {"domain_data": [{"domain": "acme.com", "state": 1}] * 5_000},
+        {"domain_data": [1] * 5_000},
+        {"metadata": {f"key{n}": n for n in range(5_000)}},
+        {"name": 1, "domains": [1] * 5_000, "metadata": {f"key{n}": n for n in range(5_000)}},
+    ],
+    ids=["domain_data-domain", "domain_data-state", "domain_data-entry", "metadata", "several-fields"],
+)
+async def test_every_list_of_errors_is_cut_at_max_field_errors(
+    http: aiohttp.ClientSession, verb: str, body: dict[str, Any]
+) -> None:
+    status, reply = await post_or_put(http, verb, {"name": "Acme", **body})
+    assert status == 422
+    assert reply["message"] == f"Validation failed; the first {MAX_FIELD_ERRORS} errors are listed, and there are more."
+    assert len(reply["errors"]) == MAX_FIELD_ERRORS
+    for error in reply["errors"]:
+        assert set(error) == {"field", "code", "message"}

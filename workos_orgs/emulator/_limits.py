@@ -20,6 +20,10 @@ from .._contract import (
 MAX_HEADER_BYTES: Final = 8190
 #: The most header lines one request may have; more is a JSON 400.
 MAX_HEADERS: Final = 64
+#: The most items a 422's ``errors`` lists.  Checking stops at the next error found, and the
+#: message then says the list is cut: a 1 MiB body of 500,000 bad list items would otherwise
+#: be a 48 MB response, kept a day under its Idempotency-Key, and seconds of the event loop.
+MAX_FIELD_ERRORS: Final = 100
 
 
 def positive_count(instance: Any, attribute: attrs.Attribute[int], value: Any) -> None:

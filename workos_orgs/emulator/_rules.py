@@ -29,7 +29,7 @@ from .._contract import (
     Order,
     normalize_domain,
 )
-from ._limits import Limits
+from ._limits import MAX_FIELD_ERRORS, Limits
 
 Json = dict[str, Any]
 
@@ -52,14 +52,19 @@ class FieldError:
 
 
 def validation_failed(*errors: FieldError) -> ApiError:
+    """The 422 listing the first `MAX_FIELD_ERRORS` of `errors`; with more, its message says
+    the list is cut (the items listed keep their shape)."""
     # Assumed: each item carries field, code and message.  Recordings show {code, message}
     # (2023 on) and {field, code} (2020-22); the spec shows only message.
+    message = "Validation failed"
+    if len(errors) > MAX_FIELD_ERRORS:
+        message = f"Validation failed; the first {MAX_FIELD_ERRORS} errors are listed, and there are more."
     return ApiError(
         422,
         {
             "code": INVALID_REQUEST_PARAMETERS,
-            "message": "Validation failed",
-            "errors": [attrs.asdict(error) for error in errors],
+            "message": message,
+            "errors": [attrs.asdict(error) for error in errors[:MAX_FIELD_ERRORS]],
         },
     )
 
@@ -213,13 +218,21 @@ class OrganizationChanges:
 
 
 class Checker:
-    """Collects every field error of a body, so one 422 names them all."""
+    """Collects the field errors of a body, so one 422 names them all, up to the most a 422
+    lists (`MAX_FIELD_ERRORS`) and one more, which tells `validation_failed` the list is cut."""
 
     def __init__(self) -> None:
         self.errors: list[FieldError] = []
 
+    @property
+    def full(self) -> bool:
+        """Whether more errors were found than a 422 lists: checking stops, so that a body of
+        many bad items costs no more work than the errors it gets back."""
+        return len(self.errors) > MAX_FIELD_ERRORS
+
     def fail(self, field: str, code: str, message: str) -> None:
-        self.errors.append(FieldError(field, code, message))
+        if not self.full:
+            self.errors.append(FieldError(field, code, message))
 
     def string(self, body: Json, field: str, *, nullable: bool) -> str | None:
         value = body[field]
@@ -280,6 +293,8 @@ def organization_changes(body: Json, *, creating: bool, limits: Limits) -> Organ
             check.fail("domain_data", "invalid_type", "domain_data must be an array of {domain, state}.")
         else:
             for index, entry in enumerate(entries):
+                if check.full:
+                    break
                 field = f"domain_data[{index}]"
                 if not isinstance(entry, dict):
                     check.fail(field, "invalid_type", f"{field} must be an object with domain and state.")
@@ -300,6 +315,8 @@ def organization_changes(body: Json, *, creating: bool, limits: Limits) -> Organ
             check.fail("domains", "invalid_type", "domains must be an array of strings.")
         else:
             for index, entry in enumerate(entries):
+                if check.full:
+                    break
                 domain = check.domain(f"domains[{index}]", entry)
                 if domain is not None:
                     domains.append(DomainRequest(domain, DomainState.LEGACY_VERIFIED))
@@ -357,6 +374,8 @@ def _metadata(check: Checker, value: Any, *, allow_null_values: bool) -> dict[st
         check.fail("metadata", "invalid_type", "metadata must be an object of strings, or null.")
         return None
     for key, item in value.items():
+        if check.full:
+            break
         if not (isinstance(item, str) or (item is None and allow_null_values)):
             kind = "a string, or null to remove the key" if allow_null_values else "a string"
             check.fail(f"metadata.{key}", "invalid_type", f"metadata value for {key!r} must be {kind}.")

@@ -11,7 +11,7 @@ import aiohttp
 import orjson
 import pytest
 
-from workos_orgs.emulator import Emulator
+from workos_orgs.emulator import Emulator, Limits
 
 from ..clock import ManualClock
 
@@ -239,3 +239,27 @@ async def test_reset_forgets_idempotency_keys(emulator: Emulator, http: aiohttp.
     second = await create(http, {"name": "Acme"}, key="key-1")
     assert second[0] == 201
     assert second[1]["id"] != first[1]["id"]
+
+
+async def test_stored_responses_are_kept_within_a_byte_budget_the_oldest_going_first() -> None:
+    budget = 1024 * 1024
+    async with Emulator(limits=Limits(idempotency_bytes=budget)) as emulator, session_for(emulator) as http:
+        status, organization = await create(http, {"name": "Acme"})
+        assert status == 201
+        # A refusal is kept too, and this one echoes its 100 KB organization ID twice.
+        refused = {"organization_id": "org_" + "x" * 100_000, "domain": "acme.com"}
+        responses = [await send(http, "POST", "/organization_domains", key=f"key-{n}", body=refused) for n in range(20)]
+        assert {status for status, _ in responses} == {404}
+        assert sum(len(body) for _, body in responses) > 3 * budget
+        # The newest is replayed, and still holds its key against another body ...
+        assert await send(http, "POST", "/organization_domains", key="key-19", body=refused) == responses[-1]
+        status, raw = await send(http, "POST", "/organization_domains", key="key-19", body={"domain": "acme.com"})
+        assert (status, orjson.loads(raw)["message"][: len(key_reuse_message("key-19"))]) == (
+            400,
+            key_reuse_message("key-19"),
+        )
+        # ... the oldest was let go, so its key carries another body (the documented cost of the cap).
+        wanted = {"organization_id": organization["id"], "domain": "acme.com"}
+        status, raw = await send(http, "POST", "/organization_domains", key="key-0", body=wanted)
+        assert (status, orjson.loads(raw).get("domain")) == (201, "acme.com")
+        assert emulator._api._store.idempotent_bytes() <= budget

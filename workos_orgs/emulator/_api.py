@@ -272,6 +272,8 @@ class EmulatedApi:
                 response.body,
                 now + self._idempotency_ttl,
             )
+            # Every time, not at the purges: one refusal may echo most of a 1 MiB body.
+            self._store.trim_idempotent(self.limits.idempotency_bytes)
         return response
 
     # Organizations.

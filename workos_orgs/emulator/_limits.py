@@ -64,6 +64,9 @@ class Limits:
     domains_per_organization: int = attrs.field(default=100, validator=positive_count)
     #: Characters in an ``Idempotency-Key``; every key is stored for a day.
     idempotency_key_length: int = attrs.field(default=255, validator=positive_count)
+    #: Bytes of idempotency records (each response kept, and its key) kept at most; the oldest
+    #: go first.  Refusals are kept too, and one may echo most of a 1 MiB body.
+    idempotency_bytes: int = attrs.field(default=64 * 1024 * 1024, validator=positive_count)
     #: The request log (`Emulator.requests`) keeps at most this many entries ...
     request_log_entries: int = attrs.field(default=100_000, validator=positive_count)
     #: ... and about this many bytes of paths, queries and keys; the oldest go first.

@@ -16,6 +16,13 @@ import orjson
 
 from .._contract import Order
 
+
+def _record_bytes(row: str) -> str:
+    """What an idempotency record weighs against `Limits.idempotency_bytes`, in SQL: its
+    response and its key.  `row` is ``NEW.`` or ``OLD.`` in a trigger, ``""`` in a query."""
+    return f"length({row}body) + length(CAST({row}key AS BLOB))"
+
+
 # `rendered` is the organization as the API shows it (domains included), kept current by
 # each transaction; listings serve it as it is.
 _SCHEMA = """
@@ -53,12 +60,21 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     expires_at REAL NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idempotency_keys_by_expiry ON idempotency_keys (expires_at);
+-- One row: what the idempotency records weigh together, kept by the triggers below, so that
+-- every process on a file reads the same sum without adding the table up.
+CREATE TABLE IF NOT EXISTS idempotency_weight (bytes INTEGER NOT NULL);
+CREATE TRIGGER IF NOT EXISTS idempotency_keys_added AFTER INSERT ON idempotency_keys BEGIN
+    UPDATE idempotency_weight SET bytes = bytes + {added};
+END;
+CREATE TRIGGER IF NOT EXISTS idempotency_keys_removed AFTER DELETE ON idempotency_keys BEGIN
+    UPDATE idempotency_weight SET bytes = bytes - ({removed});
+END;
 CREATE TABLE IF NOT EXISTS dns_records (
     name TEXT NOT NULL,
     value TEXT NOT NULL,
     PRIMARY KEY (name, value)
 ) WITHOUT ROWID;
-"""
+""".format(added=_record_bytes("NEW."), removed=_record_bytes("OLD."))
 # Bumped whenever the rendering of an organization changes: a file kept from an older
 # version has every organization rendered again when it is opened.
 _RENDER_VERSION = 2
@@ -154,6 +170,10 @@ class Store:
             self._dirty.update(
                 ident for (ident,) in self._db.execute("SELECT id FROM organizations WHERE rendered IS NULL")
             )
+            if self._db.execute("SELECT 1 FROM idempotency_weight").fetchone() is None:  # new, or from before it
+                self._db.execute(
+                    f"INSERT INTO idempotency_weight SELECT total({_record_bytes('')}) FROM idempotency_keys"
+                )
 
     def close(self) -> None:
         self._db.close()
@@ -434,8 +454,10 @@ class Store:
     def put_idempotent(
         self, key: str, fingerprint: bytes, status: int, content_type: str, body: bytes, expires_at: float
     ) -> None:
+        # Not INSERT OR REPLACE: the row it replaced would be taken off no weight.
+        self._db.execute("DELETE FROM idempotency_keys WHERE key = ?", (key,))
         self._db.execute(
-            "INSERT OR REPLACE INTO idempotency_keys VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO idempotency_keys VALUES (?, ?, ?, ?, ?, ?)",
             (key, fingerprint, status, content_type, body, expires_at),
         )
 
@@ -449,6 +471,25 @@ class Store:
                 (keep,),
             ).rowcount
         return int(expired + overflow)
+
+    def trim_idempotent(self, keep_bytes: int) -> int:
+        """Forget the soonest-expiring keys until the records weigh at most `keep_bytes`
+        (`_record_bytes`); returns how many."""
+        (weight,) = self._db.execute("SELECT bytes FROM idempotency_weight").fetchone()
+        excess = weight - keep_bytes
+        if excess <= 0:
+            return 0
+        doomed: list[str] = []
+        for key, size in self._db.execute(f"SELECT key, {_record_bytes('')} FROM idempotency_keys ORDER BY expires_at"):
+            doomed.append(key)
+            excess -= size
+            if excess <= 0:
+                break
+        self._db.execute(
+            "DELETE FROM idempotency_keys WHERE key IN (SELECT value FROM json_each(?))",
+            (orjson.dumps(doomed).decode(),),
+        )
+        return len(doomed)
 
     # The simulated DNS: TXT records that domain verification looks up.
 
@@ -468,3 +509,8 @@ class Store:
     def count_idempotent(self) -> int:
         (count,) = self._db.execute("SELECT count(*) FROM idempotency_keys").fetchone()
         return int(count)
+
+    def idempotent_bytes(self) -> int:
+        """What the idempotency records weigh together, added up afresh (`_record_bytes`)."""
+        (total,) = self._db.execute(f"SELECT total({_record_bytes('')}) FROM idempotency_keys").fetchone()
+        return int(total)

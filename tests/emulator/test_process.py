@@ -121,6 +121,21 @@ async def test_seed_file_is_loaded_at_start(tmp_path: Path) -> None:
     assert [org["name"] for org in body["data"]] == ["Seeded"]
 
 
+async def test_a_seed_with_a_db_file_is_loaded_only_into_a_new_file(tmp_path: Path) -> None:
+    # Loaded at every start, the seed's external_id clashed with itself (exit 2) on the second.
+    seed, db = tmp_path / "seed.json", str(tmp_path / "orgs.db")
+    seed.write_text(json.dumps({"organizations": [{"name": "Acme", "external_id": "acme"}, {"name": "Beta"}]}))
+    for start in range(3):
+        async with emulator_process("--db", db, "--seed", str(seed)) as running:
+            await _create(running, f"Made at start {start}")
+            assert await _names(running) == [f"Made at start {n}" for n in reversed(range(start + 1))] + [
+                "Beta",
+                "Acme",
+            ]
+            code, _ = await running.stop(signal.SIGTERM)
+            assert code == 0
+
+
 async def _failed_start(args: Sequence[str]) -> tuple[int, str]:
     process = await _spawn(*args)
     _, err = await asyncio.wait_for(process.communicate(), STARTUP_SECONDS)

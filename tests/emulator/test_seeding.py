@@ -63,6 +63,32 @@ async def test_seed_file_given_to_the_constructor(tmp_path: Path, as_string: boo
         assert [domain["domain"] for domain in organizations[1]["domains"]] == ["beta.com"]
 
 
+@pytest.mark.parametrize("existing", [False, True], ids=["no file", "empty file"])
+async def test_a_seed_given_with_a_db_file_is_loaded_only_into_a_new_database(tmp_path: Path, existing: bool) -> None:
+    db = tmp_path / "orgs.db"
+    if existing:
+        db.touch()  # an empty file is an empty database, as a temporary file made for it is
+    seed = [{"name": "Acme", "external_id": "acme"}, {"name": "Beta"}]
+    async with Emulator(db=db, seed=seed) as emulator, session(emulator) as http:
+        assert [o["name"] for o in await listed(http)] == ["Acme", "Beta"]
+        async with http.post("/organizations", json={"name": "Made later"}) as response:
+            assert response.status == 201
+    # Opened again with the same seed: what the file holds is kept as it is, not seeded twice
+    # (which refused the seed's own external_id, and without one doubled every organization).
+    for _ in range(2):
+        async with Emulator(db=db, seed=seed) as emulator, session(emulator) as http:
+            assert [o["name"] for o in await listed(http)] == ["Acme", "Beta", "Made later"]
+
+
+async def test_a_seed_refused_for_a_new_db_file_is_loaded_once_fixed(tmp_path: Path) -> None:
+    # The seed is checked before the file is made: made first, the file would not be new for the fixed seed.
+    db = tmp_path / "orgs.db"
+    with pytest.raises(SeedError, match=r"^organizations\[0\]: name is required\.$"):
+        Emulator(db=db, seed=[{"external_id": "acme"}])
+    async with Emulator(db=db, seed=[{"name": "Acme", "external_id": "acme"}]) as emulator, session(emulator) as http:
+        assert [o["name"] for o in await listed(http)] == ["Acme"]
+
+
 async def test_seed_data_given_to_the_constructor() -> None:
     async with Emulator(seed=[{"name": "Inline"}]) as emulator, session(emulator) as http:
         assert [o["name"] for o in await listed(http)] == ["Inline"]

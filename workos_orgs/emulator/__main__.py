@@ -52,9 +52,18 @@ def parser(prog: str = "python -m workos_orgs.emulator", *, hidden: Sequence[str
     cli.add_argument(
         "--port", type=_port, default=DEFAULT_PORT, help="port to bind; 0 picks a free one (default %(default)s)"
     )
-    cli.add_argument("--db", metavar="PATH", help="keep data in this SQLite file across restarts (default: in memory)")
+    cli.add_argument(
+        "--db",
+        metavar="PATH",
+        help="keep data in this SQLite file across restarts (default: in memory); --seed loads only into a new one",
+    )
     cli.add_argument("--api-key", default=DEFAULT_API_KEY, help="the key clients must send (default %(default)s)")
-    cli.add_argument("--seed", metavar="FILE", help="load organizations from this JSON file at start")
+    cli.add_argument(
+        "--seed",
+        metavar="FILE",
+        help="load organizations from this JSON file at start; with --db, only into a new file"
+        " (a restart keeps what the file holds)",
+    )
     cli.add_argument(
         "--rate-limits",
         action="store_true",

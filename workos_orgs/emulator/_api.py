@@ -163,6 +163,11 @@ class EmulatedApi:
         with self._lock:
             self._store.close()
 
+    @property
+    def new_database(self) -> bool:
+        """Whether this emulator made its database, rather than opened a file an earlier run kept."""
+        return self._store.created
+
     # Control: used by the in-process Emulator and the /_emulator/ routes.
 
     def reset(self) -> None:

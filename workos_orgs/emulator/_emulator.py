@@ -107,6 +107,9 @@ class Emulator:
     until the simulated DNS holds its TXT record (`publish_dns_record`); pass
     ``auto_verify=True`` for the instant verification a suite that does not care wants.
     `limits` sets the limits the sources disagree on and the emulator's own caps.
+    `seed` is loaded only into a new database: a `db` file an earlier run made is kept as it
+    is (seeded again, it would hold every seeded organization twice, or refuse the seed's own
+    external IDs); the seed is still checked, so a bad one fails before a new file is made.
 
     `clock` is a testing switch: a function returning seconds since the epoch, read for
     timestamps, IDs, idempotency keys' expiry and the rate-limit windows.  A test that sets
@@ -139,6 +142,11 @@ class Emulator:
         idempotency, auto_verify = _flag("idempotency", idempotency), _flag("auto_verify", auto_verify)
         idempotency_ttl = _seconds("idempotency_ttl", idempotency_ttl, zero=True, infinite=True)
         stall_timeout = _seconds("stall_timeout", stall_timeout, zero=False, infinite=False)
+        data = None if seed is None else _read_seed(seed)
+        if data is not None and path is not None:
+            # Refused only once the file is made, the seed would not be loaded when it is fixed:
+            # the file would not be new any more.
+            _check_seed(data, limits)
         try:
             self._api = EmulatedApi(
                 api_key=api_key,
@@ -153,9 +161,9 @@ class Emulator:
         except sqlite3.Error as error:  # a directory that is not there, a file that is not a database
             raise DatabaseFileError(str(path), str(error)) from None
         self._api.chaos.set(chaos)
-        if seed is not None:
+        if data is not None and self._api.new_database:
             try:
-                self.seed(seed)
+                self._api.seed(data)
             except BaseException:
                 self._api.close()
                 raise
@@ -377,23 +385,11 @@ class Emulator:
         """Load organizations from seed data (see the README); returns them as the API shows them.
 
         `data` is a mapping ``{"organizations": [...]}``, the list itself, JSON text, or the
-        path of a JSON file (a `Path`, or a string that is not JSON text).
+        path of a JSON file (a `Path`, or a string that is not JSON text).  Unlike the
+        constructor's `seed`, it loads into a database kept from an earlier run too.
         """
         self._check_open()
-        if isinstance(data, str) and data.lstrip()[:1] in ("{", "["):
-            try:
-                data = json.loads(data)
-            except json.JSONDecodeError as error:
-                raise SeedError(f"The seed text is not valid JSON: {error}.") from None
-        elif isinstance(data, str | Path):
-            path = Path(data)
-            try:
-                data = orjson.loads(path.read_bytes())
-            except OSError as error:
-                raise SeedError(f"Cannot read seed file {path}: {error.strerror}.") from None
-            except orjson.JSONDecodeError as error:
-                raise SeedError(f"Seed file {path} is not valid JSON: {error}.") from None
-        return self._api.seed(data)
+        return self._api.seed(_read_seed(data))
 
     def reset(self) -> None:
         """Forget all data, idempotency keys, faults, DNS records and logged requests."""
@@ -416,6 +412,33 @@ class Emulator:
 
 
 _FAULT_DEFAULTS: Final = defaults(Fault)
+
+
+def _read_seed(data: Mapping[str, Any] | list[Any] | str | Path) -> Any:
+    """Seed data as `Emulator.seed` takes it, with JSON text parsed and a file read."""
+    if isinstance(data, str) and data.lstrip()[:1] in ("{", "["):
+        try:
+            return json.loads(data)
+        except json.JSONDecodeError as error:
+            raise SeedError(f"The seed text is not valid JSON: {error}.") from None
+    if isinstance(data, str | Path):
+        path = Path(data)
+        try:
+            return orjson.loads(path.read_bytes())
+        except OSError as error:
+            raise SeedError(f"Cannot read seed file {path}: {error.strerror}.") from None
+        except orjson.JSONDecodeError as error:
+            raise SeedError(f"Seed file {path} is not valid JSON: {error}.") from None
+    return data
+
+
+def _check_seed(data: Any, limits: Limits | None) -> None:
+    """Load `data` into an empty emulator in memory and let it go: a `SeedError` if it is refused."""
+    trial = EmulatedApi(api_key=DEFAULT_API_KEY, limits=limits)
+    try:
+        trial.seed(data)
+    finally:
+        trial.close()
 
 
 async def _stop_listening(listener: asyncio.Server) -> None:

@@ -79,6 +79,18 @@ CREATE TABLE IF NOT EXISTS dns_records (
 # version has every organization rendered again when it is opened.
 _RENDER_VERSION = 2
 
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of `script` one by one: `executescript` would commit the transaction
+    they are meant to run in."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            yield statement
+            statement = ""
+
+
 _ORGANIZATION_COLUMNS = (
     "id, name, external_id, stripe_customer_id, metadata, allow_profiles_outside_organization, created_at, updated_at"
 )
@@ -136,7 +148,11 @@ def _organization_json(row: Sequence[Any], domains: list[Json]) -> Json:
 
 
 class Store:
-    """The emulator's data: in memory, or in a file that survives restarts."""
+    """The emulator's data: in memory, or in a file that survives restarts.
+
+    `created` says whether this store made the database (memory, a new or empty file, or
+    one without the emulator's tables) rather than opened one an emulator had made before.
+    """
 
     def __init__(self, path: str | None = None) -> None:
         self._db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None)
@@ -156,13 +172,17 @@ class Store:
         # sqlite3 on the file) may hold a lock for a moment: wait for it rather than fail.
         self._db.execute("PRAGMA busy_timeout = 5000")
         self._db.execute("PRAGMA foreign_keys = ON")
-        self._db.executescript(_SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(organizations)")}
-        if "rendered" not in columns:  # a file written before organizations were kept rendered
-            self._db.execute("ALTER TABLE organizations ADD COLUMN rendered BLOB")
         self._dirty: set[str] = set()
         self._depth = 0
         with self.transaction():
+            # Inside the write lock: of two processes opening a new file at once, one makes it.
+            made = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'organizations'"
+            self.created = self._db.execute(made).fetchone() is None
+            for statement in _statements(_SCHEMA):
+                self._db.execute(statement)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(organizations)")}
+            if "rendered" not in columns:  # a file written before organizations were kept rendered
+                self._db.execute("ALTER TABLE organizations ADD COLUMN rendered BLOB")
             (version,) = self._db.execute("PRAGMA user_version").fetchone()
             if version < _RENDER_VERSION:
                 self._db.execute("UPDATE organizations SET rendered = NULL")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -13,6 +14,9 @@ import aiohttp
 import pytest
 
 from workos_orgs.emulator import Emulator, SeedError
+from workos_orgs.emulator._ids import ulid_milliseconds
+
+from ..clock import ManualClock
 
 ACME_ID = "org_01EHWNCE74X7JSDV0X3SZ3KJNY"
 # 01EHWNCE74 is the ULID time part: 1599763527908 ms after the epoch.
@@ -169,6 +173,34 @@ async def test_explicit_times_are_kept(emulator: Emulator, http: aiohttp.ClientS
         "2021-01-02T03:04:05.678Z",
         "2022-01-02T03:04:05.678Z",
     )
+
+
+async def test_an_id_not_pinned_is_made_from_a_pinned_created_at_so_listings_follow_it() -> None:
+    # Listings are ordered by ID: IDs made from the clock listed an organization seeded as made
+    # in 2019 as newer than one seeded before it as made in 2025; domains within one likewise.
+    async with Emulator(clock=ManualClock()) as emulator, session(emulator) as http:
+        seeded = emulator.seed(
+            [
+                {
+                    "name": "2025",
+                    "created_at": "2025-06-01T00:00:00.000Z",
+                    "domains": [
+                        {"domain": "later.com", "created_at": "2025-06-02T00:00:00.000Z"},
+                        {"domain": "sooner.com", "created_at": "2025-06-01T12:00:00.000Z"},
+                    ],
+                },
+                {"name": "2019", "created_at": "2019-01-01T00:00:00.000Z"},
+                {"name": "2019 too", "created_at": "2019-01-01T00:00:00.000Z"},  # the same moment: seed order
+            ]
+        )
+        async with http.post("/organizations", json={"name": "Made now"}) as response:
+            assert response.status == 201
+        newest_first = (await get_json(http, "/organizations"))["data"]
+        assert [o["name"] for o in newest_first] == ["Made now", "2025", "2019 too", "2019"]
+        assert [d["domain"] for d in newest_first[1]["domains"]] == ["sooner.com", "later.com"]
+        for made in [*seeded, *seeded[0]["domains"]]:
+            moment = datetime.fromisoformat(made["created_at"])
+            assert ulid_milliseconds(made["id"].rsplit("_", 1)[1]) == round(moment.timestamp() * 1000)
 
 
 # Domains.

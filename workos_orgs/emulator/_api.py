@@ -48,6 +48,7 @@ from ._ids import (
     UlidFactory,
     epoch_timestamp,
     is_timestamp,
+    timestamp_milliseconds,
     ulid_milliseconds,
     verification_prefix,
     verification_token,
@@ -595,8 +596,9 @@ class EmulatedApi:
             self._check_unique("stripe_customer_id", changes.stripe_customer_id, None)
         except rules.ApiError as error:
             raise SeedError(f"{where}: {_describe(error)}") from None
-        organization_id = self._seed_id(where, entry.get("id"), ORGANIZATION_ID_PREFIX, ORGANIZATION_ID_RE)
-        created_at, updated_at = self._seed_times(where, entry, organization_id)
+        organization_id, created_at, updated_at = self._seed_identity(
+            where, entry, ORGANIZATION_ID_PREFIX, ORGANIZATION_ID_RE
+        )
         self._store.insert_organization(
             {
                 "id": organization_id,
@@ -643,8 +645,9 @@ class EmulatedApi:
         except ValueError:
             allowed = ", ".join(member.value for member in DomainState)
             raise SeedError(f"{where}.state must be one of {allowed}.") from None
-        domain_id = self._seed_id(where, spec.get("id"), ORGANIZATION_DOMAIN_ID_PREFIX, ORGANIZATION_DOMAIN_ID_RE)
-        created_at, updated_at = self._seed_times(where, spec, domain_id)
+        domain_id, created_at, updated_at = self._seed_identity(
+            where, spec, ORGANIZATION_DOMAIN_ID_PREFIX, ORGANIZATION_DOMAIN_ID_RE
+        )
         row = self._new_domain(organization_id, name, state, created_at)
         row.update(id=domain_id, created_at=created_at, updated_at=updated_at)
         for column in ("verification_strategy", "verification_token", "verification_prefix"):
@@ -654,9 +657,28 @@ class EmulatedApi:
                 row[column] = spec[column]
         self._store.insert_domain(row)
 
-    def _seed_id(self, where: str, pinned: Any, prefix: str, pattern: re.Pattern[str]) -> str:
-        if pinned is None:
-            return str(prefix + self._ids.new())
+    def _seed_identity(self, where: str, entry: Json, prefix: str, pattern: re.Pattern[str]) -> tuple[str, str, str]:
+        """A seeded record's ID, ``created_at`` and ``updated_at``: each as pinned, or else an ID
+        made for the pinned ``created_at`` (listings are ordered by ID: one made now would list
+        a record seeded as made in 2019 after one made in 2025), a ``created_at`` read from the
+        pinned ID, or both now; ``updated_at`` is ``created_at`` unless pinned."""
+        for field in ("created_at", "updated_at"):
+            value = entry.get(field)
+            if value and not is_timestamp(value):
+                raise SeedError(
+                    f"{where}.{field} must be an ISO 8601 UTC timestamp like 2026-01-15T12:00:00.000Z; got {value!r}."
+                )
+        created_at: str | None = entry.get("created_at") or None
+        if entry.get("id") is not None:
+            ident = self._pinned_id(where, entry["id"], prefix, pattern)
+        elif created_at is not None:
+            ident = prefix + self._ids.at(timestamp_milliseconds(created_at))
+        else:
+            ident = prefix + self._ids.new()
+        created_at = created_at or epoch_timestamp(ulid_milliseconds(ident.rsplit("_", 1)[1]) / 1000)
+        return ident, created_at, entry.get("updated_at") or created_at
+
+    def _pinned_id(self, where: str, pinned: Any, prefix: str, pattern: re.Pattern[str]) -> str:
         if not isinstance(pinned, str) or not pattern.fullmatch(pinned):
             raise SeedError(f"{where}.id {pinned!r} is not a valid ID ({prefix} and {ULID_LENGTH} ULID characters).")
         exists = (
@@ -666,16 +688,6 @@ class EmulatedApi:
             raise SeedError(f"{where}.id {pinned} is already taken.")
         self._ids.observe(pinned[len(prefix) :])
         return pinned
-
-    def _seed_times(self, where: str, entry: Json, ident: str) -> tuple[str, str]:
-        created_at = entry.get("created_at") or epoch_timestamp(ulid_milliseconds(ident.rsplit("_", 1)[1]) / 1000)
-        updated_at = entry.get("updated_at") or created_at
-        for field, value in (("created_at", created_at), ("updated_at", updated_at)):
-            if not is_timestamp(value):
-                raise SeedError(
-                    f"{where}.{field} must be an ISO 8601 UTC timestamp like 2026-01-15T12:00:00.000Z; got {value!r}."
-                )
-        return created_at, updated_at
 
 
 _SEED_ORGANIZATION_KEYS: Final = frozenset(routes.SCHEMAS["Organization"]["properties"]) | {"domain_data"}

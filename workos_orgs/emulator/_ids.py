@@ -6,7 +6,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from .._contract import TIMESTAMP_RE, ULID_ALPHABET, ULID_LENGTH, format_timestamp
 
@@ -44,6 +44,7 @@ class UlidFactory:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._last = 0
+        self._last_at = 0
         self._lock = threading.Lock()
 
     def new(self) -> str:
@@ -51,6 +52,18 @@ class UlidFactory:
             candidate = (int(self._clock() * 1000) << _RANDOM_BITS) | secrets.randbits(_RANDOM_BITS)
             self._last = max(candidate, self._last + 1)
             return encode_ulid(self._last)
+
+    def at(self, milliseconds: int) -> str:
+        """A ULID of another moment than now (milliseconds since the epoch), for a record
+        seeded with the time it was made; after the last one made for that same moment, so
+        records seeded with one time keep their order.  New ones still sort after it."""
+        with self._lock:
+            candidate = (max(0, milliseconds) << _RANDOM_BITS) | secrets.randbits(_RANDOM_BITS)
+            if self._last_at >> _RANDOM_BITS == candidate >> _RANDOM_BITS:
+                candidate = max(candidate, self._last_at + 1)
+            self._last_at = candidate
+            self._last = max(self._last, candidate)
+            return encode_ulid(candidate)
 
     def observe(self, ulid: str) -> None:
         with self._lock:
@@ -60,6 +73,14 @@ class UlidFactory:
 def epoch_timestamp(epoch_seconds: float) -> str:
     """`epoch_seconds` written as the API writes timestamps."""
     return format_timestamp(datetime.fromtimestamp(epoch_seconds, UTC))
+
+
+def timestamp_milliseconds(timestamp: str) -> int:
+    """Milliseconds since the epoch of a timestamp written as the API writes them (`is_timestamp`)."""
+    return (datetime.fromisoformat(timestamp) - _EPOCH) // timedelta(milliseconds=1)
+
+
+_EPOCH = datetime.fromtimestamp(0, UTC)
 
 
 def is_timestamp(value: object) -> bool:

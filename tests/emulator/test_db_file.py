@@ -22,6 +22,8 @@ import aiohttp
 
 from workos_orgs.emulator import DEFAULT_API_KEY, Emulator
 
+from ..clock import START, ManualClock
+
 STARTUP_SECONDS = 60  # seconds; only ever reached when something hangs (a busy machine starts Python slowly)
 KILLS = 20
 BURST = 24
@@ -195,3 +197,30 @@ async def test_a_listing_shows_what_another_process_on_the_file_wrote(tmp_path: 
             assert await listed() == [await send(writer, "GET", f"/organizations/{created['id']}")]
             await send(writer, "DELETE", f"/organizations/{created['id']}")
             assert await listed() == []
+
+
+async def test_two_emulators_on_one_file_make_ids_in_creation_order(tmp_path: Path) -> None:
+    # Each read the newest stored ID only when it opened the file, so the one whose clock was
+    # behind (or, on one clock, either within a millisecond) made IDs that sorted before ones
+    # the other had already made: an ``order=asc`` walk past those missed the later records.
+    db = tmp_path / "orgs.db"
+    ahead, behind = ManualClock(), ManualClock(START - 1.0)
+    async with Emulator(db=db, clock=ahead) as first, Emulator(db=db, clock=behind) as second:
+        async with session(first.url) as one, session(second.url) as other:
+
+            async def create(http: aiohttp.ClientSession, name: str, domain: str) -> dict[str, Any]:
+                body = {"name": name, "domain_data": [{"domain": domain, "state": "verified"}]}
+                async with http.post("/organizations", json=body) as response:
+                    assert response.status == 201
+                    created: dict[str, Any] = await response.json()
+                    return created
+
+            created = [await create((one, other)[n % 2], f"Org {n}", f"org{n}.example") for n in range(10)]
+            async with one.get("/organizations", params={"order": "asc", "limit": "100"}) as response:
+                listed = (await response.json())["data"]
+            assert [o["name"] for o in listed] == [o["name"] for o in created]
+            organization_ids, domain_ids = [o["id"] for o in created], [o["domains"][0]["id"] for o in created]
+            assert organization_ids == sorted(organization_ids)
+            assert domain_ids == sorted(domain_ids)
+            async with one.get("/organizations", params={"order": "asc", "after": created[0]["id"]}) as response:
+                assert [o["name"] for o in (await response.json())["data"]] == [o["name"] for o in created[1:]]

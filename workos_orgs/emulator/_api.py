@@ -146,8 +146,6 @@ class EmulatedApi:
         self._store = Store(db)
         self._pages = PageCache()
         self._ids = UlidFactory(self._clock)
-        for ident in self._store.newest_ids():
-            self._ids.observe(ident.rsplit("_", 1)[1])
         self._rate_limits = rate_limits
         self._request_window: SlidingWindow | None = None
         self._delete_window: SlidingWindow | None = None
@@ -337,7 +335,7 @@ class EmulatedApi:
         _check_distinct(changes.domains)
         rules.check_domain_count("domain_data", len(changes.domains), self.limits)
         now = self._now()
-        organization_id = ORGANIZATION_ID_PREFIX + self._ids.new()
+        organization_id = self._new_id(ORGANIZATION_ID_PREFIX)
         with self._store.transaction():
             self._store.insert_organization(
                 {
@@ -455,7 +453,7 @@ class EmulatedApi:
         elif state is not DomainState.LEGACY_VERIFIED:
             strategy = DomainVerificationStrategy.MANUAL.value
         return {
-            "id": ORGANIZATION_DOMAIN_ID_PREFIX + self._ids.new(),
+            "id": self._new_id(ORGANIZATION_DOMAIN_ID_PREFIX),
             "organization_id": organization_id,
             "domain": domain,
             "state": state.value,
@@ -556,6 +554,15 @@ class EmulatedApi:
 
     def _now(self) -> str:
         return epoch_timestamp(self._clock())
+
+    def _new_id(self, prefix: str) -> str:
+        """A new ID, after every one stored: called in a write transaction, so the newest stored
+        is read under the write lock (``BEGIN IMMEDIATE``), and no other process on the file
+        can make one in between.  Read only at start-up, two processes on one file made IDs
+        out of creation order, and an ``order=asc`` walk missed what the other made."""
+        for ident in self._store.newest_ids():
+            self._ids.observe(ident.rsplit("_", 1)[1])
+        return prefix + self._ids.new()
 
     # Seeding.
 
@@ -674,7 +681,7 @@ class EmulatedApi:
         elif created_at is not None:
             ident = prefix + self._ids.at(timestamp_milliseconds(created_at))
         else:
-            ident = prefix + self._ids.new()
+            ident = self._new_id(prefix)
         created_at = created_at or epoch_timestamp(ulid_milliseconds(ident.rsplit("_", 1)[1]) / 1000)
         return ident, created_at, entry.get("updated_at") or created_at
 

@@ -44,6 +44,10 @@ class UlidFactory:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._last = 0
+        # The newest ULID as text too: `observe` is called before each ID is made, and most IDs
+        # it sees are the last one made here.  (ULIDs sort as their text does: the alphabet is
+        # in ASCII order.)
+        self._last_text = encode_ulid(0)
         self._last_at = 0
         self._lock = threading.Lock()
 
@@ -51,7 +55,8 @@ class UlidFactory:
         with self._lock:
             candidate = (int(self._clock() * 1000) << _RANDOM_BITS) | secrets.randbits(_RANDOM_BITS)
             self._last = max(candidate, self._last + 1)
-            return encode_ulid(self._last)
+            self._last_text = encode_ulid(self._last)
+            return self._last_text
 
     def at(self, milliseconds: int) -> str:
         """A ULID of another moment than now (milliseconds since the epoch), for a record
@@ -62,12 +67,15 @@ class UlidFactory:
             if self._last_at >> _RANDOM_BITS == candidate >> _RANDOM_BITS:
                 candidate = max(candidate, self._last_at + 1)
             self._last_at = candidate
-            self._last = max(self._last, candidate)
-            return encode_ulid(candidate)
+            text = encode_ulid(candidate)
+            if candidate > self._last:
+                self._last, self._last_text = candidate, text
+            return text
 
     def observe(self, ulid: str) -> None:
         with self._lock:
-            self._last = max(self._last, decode_ulid(ulid))
+            if ulid > self._last_text:
+                self._last, self._last_text = decode_ulid(ulid), ulid
 
 
 def epoch_timestamp(epoch_seconds: float) -> str:

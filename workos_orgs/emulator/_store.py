@@ -280,10 +280,10 @@ class Store:
 
     def newest_ids(self) -> Iterator[str]:
         """The highest stored ID of each kind, so new IDs can be made to sort after them."""
-        for table in ("organizations", "organization_domains"):
-            (ident,) = self._db.execute(f"SELECT max(id) FROM {table}").fetchone()
-            if ident is not None:
-                yield ident
+        newest = self._db.execute(
+            "SELECT (SELECT max(id) FROM organizations), (SELECT max(id) FROM organization_domains)"
+        ).fetchone()
+        yield from (ident for ident in newest if ident is not None)
 
     # Organizations.
 

@@ -33,6 +33,14 @@ def domain_data_list(value: object, *, names: bool, refusal: str) -> tuple[Domai
     return tuple(_entry(entry, index, names=names) for index, entry in enumerate(value))
 
 
+def check_no_space(where: str, domain: str, *, hint: str = "") -> None:
+    """Refuse a domain with a space inside: two names run together (`hint` says how to part them)."""
+    if any(character.isspace() for character in domain.strip()):
+        raise InvalidArgumentError(
+            f"{where}: {given(domain)} is not a domain name: it holds a space; give each domain on its own{hint}."
+        )
+
+
 def _entry(entry: Any, index: int, *, names: bool) -> DomainData:
     # A record's domains are named as a list ("each domain"); an argument's by its index.
     where = "each domain" if names else f"domain_data[{index}]"
@@ -56,12 +64,7 @@ def _entry(entry: Any, index: int, *, names: bool) -> DomainData:
         raise InvalidArgumentError(f"{where} must be {accepted}; got {given(entry)}.")
     if not isinstance(domain, str) or not domain.strip():
         raise InvalidArgumentError(f"{where} must name a domain such as 'acme.com'; got {given(domain)}.")
-    if any(character.isspace() for character in domain.strip()):
-        # Two names run together: a domain name holds no space.
-        hint = " (in a CSV domains cell, separate them with ';')" if names else ""
-        raise InvalidArgumentError(
-            f"{where}: {domain!r} is not a domain name: it holds a space; give each domain on its own{hint}."
-        )
+    check_no_space(where, domain, hint=" (in a CSV domains cell, separate them with ';')" if names else "")
     # Checked before anything is sent: a state that is not text went out as its str() ("None"),
     # and a record's state is compared with the domain's, so one the API does not take
     # ("Verified") would pass as "nothing to change" on an existing organization.

@@ -9,6 +9,7 @@ import attrs
 
 from ._base_client import BaseClient
 from ._contract import DOMAIN_ALREADY_EXISTS, DOMAIN_ALREADY_VERIFIED, normalize_domain
+from ._domain_data import check_no_space
 from ._errors import BadRequestError, ConflictError, InvalidArgumentError, WorkOSError
 from ._models import OrganizationDomain, structure_organization_domain
 from ._organizations import ORGANIZATIONS, parse_organization
@@ -112,6 +113,7 @@ class OrganizationDomains(APIResource):
         """
         if not isinstance(domain, str) or not domain.strip():
             raise InvalidArgumentError("domain must be a domain name such as 'acme.com'.")
+        check_no_space("domain", domain)
         body = {"organization_id": check_id("organization_id", organization_id), "domain": domain}
         return await self._post(
             (ORGANIZATION_DOMAINS,),

@@ -252,6 +252,8 @@ class Organizations(APIResource):
         organization.  Pass an ``external_id`` when a duplicate would matter, or
         ``max_retries=0`` and decide yourself.
         """
+        if not isinstance(name, str):  # UNSET too: required here, though an update may leave it out
+            raise InvalidArgumentError("name must be a non-empty string, e.g. name='Acme Inc.'.")
         body = _organization_body(
             name=name,
             domain_data=domain_data,

@@ -227,6 +227,14 @@ async def test_extra_headers_are_sent(client: AsyncWorkOS, emulator: Emulator) -
         (lambda c: c.organizations.delete(""), "id must not be empty"),
         (lambda c: c.organizations.update("", name="x"), "id must not be empty"),
         (lambda c: c.organizations.create(name=""), "name must be a non-empty string"),
+        # Sent, and refused by the API with a 422.
+        (lambda c: c.organizations.create(name=UNSET), "name must be a non-empty string"),
+        (
+            lambda c: c.organization_domains.create(
+                organization_id="org_01ARZ3NDEKTSV4RRFFQ69G5FAV", domain="acme.com globex.com"
+            ),
+            r"domain: 'acme.com globex.com' is not a domain name: it holds a space; give each domain on its own\.",
+        ),
         (lambda c: c.organizations.create(name="A", domain_data="acme.com"), "domain_data must be a list"),
         (lambda c: c.organizations.create(name="A", domain_data=[("a.com", "verified")]), r"domain_data\[0\]"),
         (lambda c: c.organizations.create(name="A", idempotency_key=""), "idempotency_key must be"),

@@ -285,8 +285,10 @@ class AsyncPager(Generic[T]):
     orders -- so walking backwards (``before=`` under ``asc``, say) reads each page from its
     end, while ``pages()`` gives each page as the API sent it.  Tasks sharing one walk
     (``aiter(pager)``, or ``pager.pages()``) take turns: each item, or page, goes to one of
-    them.  ``aclose()`` (``contextlib.aclosing(client.organizations.list())``) stops every
-    walk the pager started and cancels the pages they asked for ahead.
+    them.  A call that fails, or whose task is cancelled, leaves the walk where it was: the
+    next call asks for that page again.  ``aclose()``
+    (``contextlib.aclosing(client.organizations.list())``) stops every walk the pager
+    started, from any task, and cancels the pages they asked for.
     """
 
     def __init__(self, walk: _Walk[T], *, raw_response: bool = False) -> None:
@@ -353,6 +355,8 @@ class _Pages(Generic[T]):
         self._seen_pages: set[tuple[str, str]] = set()
         self._done = False
         self._stuck: PaginationError | None = None
+        # The page asked for and not yet read: the next one, asked for ahead, or the one a call
+        # waits for (a task of its own, so that `aclose` can cancel it from any task).
         self._ahead: asyncio.Future[Response] | None = None
         self._turn = asyncio.Lock()  # tasks sharing the walk: one moves it on at a time
 
@@ -369,9 +373,13 @@ class _Pages(Generic[T]):
         if self._done:
             raise StopAsyncIteration
         cursor = self._cursor
+        if self._ahead is None:
+            self._ahead = asyncio.ensure_future(self._walk.response(cursor))
         try:
-            response = await (self._ahead or self._walk.response(cursor))
+            response = await self._ahead
             self._ahead = None
+            if self._done:  # closed (`aclose`) while the page was on its way
+                raise StopAsyncIteration
             # Without max_items the next page is wanted whatever this one holds: it is asked
             # for at once, with the cursor at the end of the body (unless the body was cut off),
             # and one turn of the loop puts that request on the wire before this page is
@@ -388,9 +396,24 @@ class _Pages(Generic[T]):
                 if wanted and self._fetch_ahead(next_cursor):
                     await asyncio.sleep(0)
             page = raw.page(self._direction)
-        except BaseException:
-            self._done = True
+        except StopAsyncIteration:
+            raise
+        except asyncio.CancelledError:
             self._cancel_ahead()
+            if self._done and not _cancelled():
+                # `aclose` cancelled the page this call waited for; nobody cancelled the task.
+                raise StopAsyncIteration from None
+            # This task was cancelled: the walk stays where it was (its cursor moves only with
+            # a page returned), for the next call -- another task's, sharing it -- to go on from.
+            raise
+        except Exception:
+            # The same: the next call asks for this page again, and meets the error again
+            # unless it has passed.  Marked done instead, the walk ended quietly for every
+            # other task sharing it, as if the listing were complete.
+            self._cancel_ahead()
+            raise
+        except BaseException:
+            self._finish()
             raise
         data = page.data
         if data:
@@ -423,8 +446,9 @@ class _Pages(Generic[T]):
         return page
 
     def _fetch_ahead(self, cursor: str | None) -> bool:
-        """Ask for the page at `cursor` now, unless there is none or the walk has been there."""
-        if cursor is None or cursor in self._seen_cursors:
+        """Ask for the page at `cursor` now, unless there is none, the walk has been there, or
+        it is over."""
+        if cursor is None or cursor in self._seen_cursors or self._done:
             return False
         self._ahead = asyncio.ensure_future(self._walk.response(cursor))
         return True
@@ -458,6 +482,12 @@ class _Pages(Generic[T]):
         # With the event loop already closed there is nothing left to cancel.
         with contextlib.suppress(RuntimeError):
             self._cancel_ahead()
+
+
+def _cancelled() -> bool:
+    """Whether the running task is being cancelled."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 _NO_ITEM: Any = object()

@@ -11,7 +11,7 @@ import aiohttp
 import orjson
 import pytest
 
-from workos_orgs import AsyncWorkOS, NotFoundError, Order
+from workos_orgs import AsyncWorkOS, InternalServerError, NotFoundError, Order
 from workos_orgs._pagination import peek_cursor, peek_tail_cursor, walks_in_display_order
 from workos_orgs.emulator import Emulator
 
@@ -143,6 +143,78 @@ async def test_tasks_sharing_one_walk_of_pages_get_every_page_once(client: Async
 
     await asyncio.gather(*(work() for _ in range(3)))
     assert sorted(seen) == [f"Org {number:03d}" for number in range(40)]
+
+
+async def test_a_task_cancelled_while_moving_a_shared_walk_on_leaves_it_for_the_others(emulator: Emulator) -> None:
+    # The walk was marked done when the task holding the turn was cancelled: the other tasks'
+    # loops then ended as if every item had come, twenty of thirty missing and no error said.
+    seed(emulator, 30)
+    async with Gate(emulator.url) as gate, one_connection(gate.url, emulator.api_key) as client:
+        second_page = gate.hold("GET", "/organizations", query="after=", times=1)
+        items = aiter(client.organizations.list(limit=10))
+        async with asyncio.timeout(SAFETY_NET):
+            first = [(await anext(items)).name for _ in range(10)]
+            await second_page.arrived()
+            moving = asyncio.create_task(anext(items))  # takes the turn, waits for the held page
+            await asyncio.sleep(0)
+            moving.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await moving
+            rest = [organization.name async for organization in items]
+    assert first + rest == [f"Org {number:03d}" for number in reversed(range(30))]
+
+
+async def test_an_error_moving_a_shared_walk_on_reaches_every_task(emulator: Emulator) -> None:
+    # One task got the error; the others' loops ended as if the listing were complete.
+    seed(emulator, 30)
+    emulator.inject_fault(method="GET", path="/organizations", delay_ms=1, times=1)  # the first page: normal
+    emulator.inject_fault(method="GET", path="/organizations", status=500, times=5)
+    async with AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, max_retries=0) as client:
+        items = aiter(client.organizations.list(limit=10))
+
+        async def work() -> int:
+            count = 0
+            async for _ in items:
+                count += 1
+                await asyncio.sleep(0)
+            return count
+
+        outcomes = await asyncio.gather(work(), work(), return_exceptions=True)
+    assert [type(outcome) for outcome in outcomes] == [InternalServerError, InternalServerError]
+
+
+async def test_aclose_from_another_task_ends_a_walk_waiting_for_its_page(emulator: Emulator) -> None:
+    # The walk went on once its page came (it yielded an item, and asked for the next page
+    # after the close), or, waiting on a page asked for ahead, got a CancelledError no one
+    # had sent it.
+    seed(emulator, 30)
+    async with Gate(emulator.url) as gate, one_connection(gate.url, emulator.api_key) as client:
+        first_page = gate.hold("GET", "/organizations", times=1)
+        second_page = gate.hold("GET", "/organizations", query="after=", times=1)
+        pager = client.organizations.list(limit=10)
+        items = aiter(pager)
+        async with asyncio.timeout(SAFETY_NET):
+            waiting = asyncio.create_task(anext(items))
+            await first_page.arrived()
+            await pager.aclose()
+            first_page.release()
+            with pytest.raises(StopAsyncIteration):
+                await waiting
+            # Asked ahead, then closed: the walk waiting on that page ends too.
+            items = aiter(pager)
+            assert (await anext(items)).name == "Org 029"
+            await second_page.arrived()
+            for _ in range(9):
+                await anext(items)
+            waiting = asyncio.create_task(anext(items))
+            await asyncio.sleep(0)
+            await pager.aclose()
+            with pytest.raises(StopAsyncIteration):
+                await waiting
+            assert waiting.cancelling() == 0
+            page = await client.organizations.list(limit=1)  # the one connection is free again
+    assert len(page.data) == 1
+    assert [request.query for request in emulator.requests if "after=" in request.query] == []
 
 
 async def test_a_failed_page_asked_for_ahead_surfaces_when_reached(client: AsyncWorkOS, emulator: Emulator) -> None:

@@ -48,6 +48,7 @@ from ._errors import (
 from ._models import UNSET, DomainData, Organization, Unset
 from ._request import check_metadata
 from ._retry import outcome_unknown
+from ._transport import logger
 
 SyncAction = Literal["created", "updated", "unchanged", "deleted", "failed"]
 DEFAULT_CONCURRENCY: Final = 8
@@ -605,6 +606,10 @@ class _Job:
                 told = self.on_event(event)
                 if inspect.isawaitable(told):
                     await told
+            except asyncio.CancelledError:
+                # The job stopping while on_event was being told: not on_event failing, and a
+                # record cut short must still be told of as the job ends (see `sync_one`).
+                raise
             except BaseException:
                 self.told_failed = True
                 raise
@@ -636,16 +641,27 @@ class _Job:
                     "failed", external_id, progress.organization_id, error, changes=progress.changes, source=source
                 )
             return
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as cancelled:
             # The job is stopping (the client closed, on_event raised, Ctrl-C, the caller's
             # task cancelled) with the record's update partway: the report keeps what it
             # changed, for a stop's error to show, and on_event is told, for a caller whose
             # task was cancelled has nothing else to learn it from.
             if progress.changes:
                 stopped = WorkOSError("the sync stopped during this record's update")
-                await self.emit(
-                    "failed", external_id, progress.organization_id, stopped, changes=progress.changes, source=source
-                )
+                try:
+                    await self.emit(
+                        "failed",
+                        external_id,
+                        progress.organization_id,
+                        stopped,
+                        changes=progress.changes,
+                        source=source,
+                    )
+                except Exception:
+                    # on_event's own error: the cancellation goes on (a caller's timeout is
+                    # still a TimeoutError), and the error is logged rather than lost.
+                    logger.exception("on_event raised as the cancelled sync told it %s failed", external_id)
+                    raise cancelled from None
             raise
         # Outside the try: an on_event that raises is the caller's error, not the record's.
         await self.emit(action, external_id, organization_id, changes=changes, source=source)

@@ -685,23 +685,24 @@ class CallerInbox:
         self._jobs: queue.SimpleQueue[tuple[Callable[[], None], concurrent.futures.Future[Any]] | None] = (
             queue.SimpleQueue()
         )
-        self._failure: BaseException | None = None
         self._lock = threading.Lock()
         self._closed = False
 
     def serve_until(self, future: concurrent.futures.Future[Any]) -> None:
-        """Do the work handed back until `future` is done; a callback's error cancels it and is raised."""
+        """Do the work handed back until `future` is done.
+
+        A job's error goes back to the loop (see `ask`); a KeyboardInterrupt or SystemExit
+        raised in the caller's code is raised here at once, for the caller to end the call
+        (`LoopThread.call` winds a Ctrl-C'd call down, doing the work it hands back as it ends).
+        """
         future.add_done_callback(lambda _: self._jobs.put(None))
         while (item := self._jobs.get()) is not None:
-            job, _ = item
-            if self._failure is None:
-                try:
-                    job()
-                except BaseException as error:
-                    self._failure = error
-                    future.cancel()
-        if self._failure is not None:
-            raise self._failure
+            job, result = item
+            try:
+                job()
+            except BaseException:
+                result.cancel()  # unless it was being run: the loop's side then ends with the call
+                raise
 
     def ask(
         self, function: Callable[[], R], *, unless: Callable[[], bool] | None = None

@@ -762,6 +762,56 @@ async def test_ctrl_c_between_a_blocking_updates_two_steps_tells_on_event_and_cl
     assert out.decode().splitlines() == ["interrupted", "closed [('failed', 'x', 30)]"]
 
 
+BLOCKING_SYNC_INTERRUPTED_WHILE_READING = """
+import os, signal, sys, time
+from workos_orgs import WorkOS
+from workos_orgs._loop_thread import RECORDS_PER_READ
+signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C as in a terminal
+events = []
+client = WorkOS(api_key=sys.argv[1], base_url=sys.argv[2])
+def records():
+    yield {"external_id": "x", "name": "Acme", "metadata": {f"new_{n}": "y" for n in range(30)}}
+    for n in range(RECORDS_PER_READ - 1):
+        yield {"external_id": f"r{n}", "name": f"R{n}"}
+    print("reading", flush=True)  # the next read: the caller's own slow source
+    time.sleep(60)  # Ctrl-C lands here, in the caller's thread, in its own code
+    yield {"external_id": "late", "name": "Late"}
+try:
+    client.organizations.sync(records(), on_event=events.append, rate_limiter=None)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+client.close()
+print("closed", [(event.action, event.external_id, len(event.changes)) for event in events if event.action == "failed"])
+"""
+
+
+async def test_ctrl_c_while_the_caller_reads_records_still_tells_on_event_of_a_record_cut_short(
+    emulator: Emulator,
+) -> None:
+    # The interrupt raised in the caller's code was kept as the call's failure, and the
+    # wind-down then ran none of the work handed back: on_event never heard of the record.
+    emulator.seed([{"name": "Acme", "external_id": "x", "metadata": {f"old_{n}": "x" for n in range(30)}}])
+    async with Gate(emulator.url) as gate:
+        second = gate.hold("PUT", "/organizations/*", skip=1, times=1)  # the first step passes
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", BLOCKING_SYNC_INTERRUPTED_WHILE_READING, emulator.api_key, gate.url,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            async with asyncio.timeout(SAFETY_NET):
+                await second.arrived()
+                assert process.stdout is not None
+                assert await process.stdout.readline() == b"reading\n"
+                process.send_signal(signal.SIGINT)
+                out, err = await process.communicate()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    assert process.returncode == 0, err.decode()
+    assert out.decode().splitlines() == ["interrupted", "closed [('failed', 'x', 30)]"]
+
+
 def test_work_handed_back_once_the_caller_has_stopped_serving_is_cancelled_not_left_waiting() -> None:
     # A task on the loop awaiting work its caller will never do (the caller was interrupted a
     # second time, or its callback failed) waited for good, holding the job open.

@@ -6,6 +6,7 @@ Each test reproduces a report from issue 9 and drives the public API against the
 from __future__ import annotations
 
 import asyncio
+import logging
 import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
@@ -737,6 +738,78 @@ async def test_a_sync_cancelled_between_the_two_steps_tells_on_event_what_the_fi
     assert (event.action, event.external_id, event.organization_id) == ("failed", "x", seeded["id"])
     assert {(change.field, change.old) for change in event.changes} == {(f"metadata.{key}", "x") for key in old}
     assert "stopped during this record's update" in str(event.error)
+
+
+@pytest.mark.parametrize("other_first", [False, True], ids=["cut short first", "other first"])
+async def test_a_cancelled_sync_tells_of_a_record_cut_short_even_while_on_event_was_being_told(
+    emulator: Emulator, other_first: bool
+) -> None:
+    # Another record's event was being told (on_event awaited) when the cancellation came: that
+    # await's CancelledError was taken for on_event failing, and nothing more was told.
+    old = {f"old_{n}": "x" for n in range(30)}
+    (seeded,) = emulator.seed([{"name": "Acme", "external_id": "x", "metadata": old}])
+    told: list[SyncEvent] = []
+    telling, never = asyncio.Event(), asyncio.Event()
+
+    async def on_event(event: SyncEvent) -> None:
+        if event.action == "created":
+            telling.set()
+            await never.wait()  # still being told when the job is cancelled
+        told.append(event)
+
+    records = [
+        OrganizationRecord("x", "Acme", metadata={f"new_{n}": "y" for n in range(30)}),
+        OrganizationRecord("y", "B"),
+    ]
+    if other_first:
+        records.reverse()
+    async with Gate(emulator.url) as gate:
+        second = gate.hold("PUT", "/organizations/*", skip=1, times=1)  # the first step passes
+        async with AsyncWorkOS(api_key=emulator.api_key, base_url=gate.url) as client:
+            job = asyncio.create_task(
+                client.organizations.sync(records, concurrency=2, on_event=on_event, rate_limiter=None)
+            )
+            async with asyncio.timeout(SAFETY_NET):
+                await second.arrived()
+                await telling.wait()
+                job.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await job
+    assert [(event.action, event.external_id, event.organization_id) for event in told] == [
+        ("failed", "x", seeded["id"])
+    ]
+
+
+async def test_an_on_event_that_raises_as_a_cancelled_sync_ends_does_not_replace_the_cancellation(
+    emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The job ended with on_event's ValueError: a caller's asyncio.timeout then raised it instead
+    # of TimeoutError, and asyncio.run's Ctrl-C became that error.
+    emulator.seed([{"name": "Acme", "external_id": "x", "metadata": {f"old_{n}": "x" for n in range(30)}}])
+
+    def on_event(event: SyncEvent) -> None:
+        raise ValueError("on_event's own bug")
+
+    async with Gate(emulator.url) as gate:
+        second = gate.hold("PUT", "/organizations/*", skip=1, times=1)  # the first step passes
+        async with AsyncWorkOS(api_key=emulator.api_key, base_url=gate.url) as client:
+            job = asyncio.create_task(
+                client.organizations.sync(
+                    [OrganizationRecord("x", "Acme", metadata={f"new_{n}": "y" for n in range(30)})],
+                    on_event=on_event,
+                    rate_limiter=None,
+                )
+            )
+            async with asyncio.timeout(SAFETY_NET):
+                await second.arrived()
+                job.cancel()
+                with caplog.at_level(logging.ERROR, logger="workos_orgs"), pytest.raises(asyncio.CancelledError):
+                    await job
+    # Not lost: logged, with its traceback.
+    (record,) = [record for record in caplog.records if record.name == "workos_orgs"]
+    assert record.getMessage() == "on_event raised as the cancelled sync told it x failed"
+    assert record.exc_info is not None
+    assert isinstance(record.exc_info[1], ValueError)
 
 
 async def test_a_sync_stopped_between_the_two_steps_names_what_the_first_changed(emulator: Emulator) -> None:

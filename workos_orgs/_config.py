@@ -24,7 +24,7 @@ _USERINFO: Final = re.compile(r"//.*@", re.DOTALL)
 last ``@``, as a password may hold ``@`` or ``#`` (hiding more than that, in a message, is fine)."""
 
 
-_KEY_LIKE: Final = re.compile(r"sk_[A-Za-z0-9_-]+")
+_KEY_LIKE: Final = re.compile(r"\bsk_[A-Za-z0-9_-]+")
 """What a WorkOS secret key looks like (``sk_test_...``, ``sk_live_...``), wherever it is found."""
 
 
@@ -35,6 +35,10 @@ def shown(text: str, api_key: str | None) -> str:
     if api_key:
         text = text.replace(api_key, REDACTED)
     return _KEY_LIKE.sub(REDACTED, text)
+
+
+def _holds_key(text: str, api_key: str | None) -> bool:
+    return bool(api_key and api_key in text) or _KEY_LIKE.search(text) is not None
 
 
 def check_base_url(base_url: str | URL, *, allow_insecure_http: bool, api_key: str | None = None) -> URL:
@@ -60,9 +64,14 @@ def check_base_url(base_url: str | URL, *, allow_insecure_http: bool, api_key: s
         valid = url.is_absolute() and url.scheme in ("http", "https") and bool(url.host)
     except (TypeError, ValueError) as error:  # yarl: "Invalid IPv6 URL", a bad port, ...
         raise ConfigurationError(
-            f"base_url is not a valid URL ({error}); it must be an absolute http(s) URL such as"
+            f"base_url is not a valid URL ({shown(str(error), api_key)}); it must be an absolute http(s) URL such as"
             f" 'https://api.workos.com'; got {quoted}."
         ) from None
+    if _holds_key(str(base_url), api_key) or _holds_key(url.path, api_key):
+        raise ConfigurationError(
+            "base_url must not hold an API key: the key goes in each request's Authorization header,"
+            f" never in its URL (pass it as api_key=); got {quoted}."
+        )
     if url.user is not None or url.password is not None:
         raise ConfigurationError(
             f"base_url must not hold a user name or password (the API key is the only credential sent); got {quoted}."

@@ -341,6 +341,24 @@ def test_a_key_given_where_the_base_url_goes_is_not_repeated(base_url: str, clie
     assert "a1b2c3d4e5f6g7h8" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "http://127.0.0.1:9/key-a1b2c3d4e5f6g7h8",  # the client's own key, whatever it looks like
+        "http://127.0.0.1:9/v1/key-a1b2c3d4e5f6g7h8/",
+        "https://api.workos.com/sk_live_a1b2c3d4e5f6g7h8",  # a key, someone's
+        "https://api.workos.com/x%2Dkey-a1b2c3d4e5f6g7h8",
+    ],
+)
+@pytest.mark.parametrize("client", [AsyncWorkOS, WorkOS])
+def test_a_base_url_holding_a_key_is_refused(base_url: str, client: type[Any]) -> None:
+    # Accepted, it went in every request line and showed whole in repr(client) and every
+    # connection error.
+    with pytest.raises(workos_orgs.ConfigurationError, match="must not hold an API key") as caught:
+        client(api_key="key-a1b2c3d4e5f6g7h8", base_url=base_url)
+    assert "a1b2c3d4e5f6g7h8" not in str(caught.value)
+
+
 @pytest.mark.parametrize("base_url", ["sk_live_a1b2c3d4e5f6g7h8", "http://sk_live_a1b2c3d4e5f6g7h8.example.com"])
 async def test_the_command_line_does_not_repeat_a_key_given_as_its_base_url(base_url: str) -> None:
     result = await asyncio.create_subprocess_exec(

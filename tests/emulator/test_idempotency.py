@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -263,3 +264,21 @@ async def test_stored_responses_are_kept_within_a_byte_budget_the_oldest_going_f
         status, raw = await send(http, "POST", "/organization_domains", key="key-0", body=wanted)
         assert (status, orjson.loads(raw).get("domain")) == (201, "acme.com")
         assert emulator._api._store.idempotent_bytes() <= budget
+
+
+@pytest.mark.parametrize("ttl", [math.inf, 60.0], ids=["kept for ever", "a clock standing still"])
+async def test_the_byte_budget_never_lets_go_of_the_response_just_stored(ttl: float) -> None:
+    # Records expiring at the same moment (an endless TTL, or a test clock standing still)
+    # were let go in key order: the one just stored could go, and a retry of that very
+    # request made a second organization.
+    async with (
+        Emulator(idempotency_ttl=ttl, clock=lambda: 1_800_000_000.0, limits=Limits(idempotency_bytes=500)) as emulator,
+        session_for(emulator) as http,
+    ):
+        older = await send(http, "POST", "/organizations", key="zzz-older", body={"name": "Older"})
+        first = await send(http, "POST", "/organizations", key="aaa-newer", body={"name": "Newer"})
+        retry = await send(http, "POST", "/organizations", key="aaa-newer", body={"name": "Newer"})
+        assert (older[0], first[0]) == (201, 201)
+        assert retry == first
+        names = await organization_names(http)
+    assert sorted(names) == ["Newer", "Older"]

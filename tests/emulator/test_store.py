@@ -65,7 +65,7 @@ def test_the_weight_of_idempotency_records_stays_their_sum_through_every_change(
         assert store.count_idempotent() == 6
         assert kept_weight() == store.idempotent_bytes()
         with store.transaction():
-            assert store.trim_idempotent(keep_bytes=2_000) == 3  # the oldest, key-5 to key-7, go
+            assert store.trim_idempotent(keep_bytes=2_000, spare="key-3") == 3  # the oldest, key-5 to key-7, go
         assert kept_weight() == store.idempotent_bytes() <= 2_000
         assert store.get_idempotent("key-3", now=0) is not None  # the newest is kept
     finally:

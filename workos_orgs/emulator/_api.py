@@ -277,7 +277,7 @@ class EmulatedApi:
                 now + self._idempotency_ttl,
             )
             # Every time, not at the purges: one refusal may echo most of a 1 MiB body.
-            self._store.trim_idempotent(self.limits.idempotency_bytes)
+            self._store.trim_idempotent(self.limits.idempotency_bytes, spare=key)
         return response
 
     # Organizations.

@@ -492,15 +492,18 @@ class Store:
             ).rowcount
         return int(expired + overflow)
 
-    def trim_idempotent(self, keep_bytes: int) -> int:
+    def trim_idempotent(self, keep_bytes: int, *, spare: str) -> int:
         """Forget the soonest-expiring keys until the records weigh at most `keep_bytes`
-        (`_record_bytes`); returns how many."""
+        (`_record_bytes`), never the key `spare` (the one just stored: with others expiring at
+        the same moment it could go first, and a retry of its request be done twice; alone,
+        it may weigh more than the budget); returns how many."""
         (weight,) = self._db.execute("SELECT bytes FROM idempotency_weight").fetchone()
         excess = weight - keep_bytes
         if excess <= 0:
             return 0
         doomed: list[str] = []
-        for key, size in self._db.execute(f"SELECT key, {_record_bytes('')} FROM idempotency_keys ORDER BY expires_at"):
+        oldest_first = f"SELECT key, {_record_bytes('')} FROM idempotency_keys WHERE key != ? ORDER BY expires_at"
+        for key, size in self._db.execute(oldest_first, (spare,)):
             doomed.append(key)
             excess -= size
             if excess <= 0:

@@ -203,6 +203,17 @@ async def test_an_id_not_pinned_is_made_from_a_pinned_created_at_so_listings_fol
             assert ulid_milliseconds(made["id"].rsplit("_", 1)[1]) == round(moment.timestamp() * 1000)
 
 
+async def test_records_seeded_at_one_moment_keep_the_seed_order_whatever_comes_between_them() -> None:
+    # Only the last moment used was remembered: with another moment seeded in between, two
+    # records of the same moment took random places (about half the time, out of order).
+    first, second = "2019-01-01T00:00:00.000Z", "2025-06-01T00:00:00.000Z"
+    entries = [{"name": f"{moment[:4]} #{n}", "created_at": moment} for n in range(20) for moment in (first, second)]
+    async with Emulator(clock=ManualClock()) as emulator, session(emulator) as http:
+        emulator.seed(entries)
+        oldest_first = (await get_json(http, "/organizations?order=asc&limit=100"))["data"]
+    assert [o["name"] for o in oldest_first] == [f"2019 #{n}" for n in range(20)] + [f"2025 #{n}" for n in range(20)]
+
+
 # Domains.
 
 

@@ -48,7 +48,7 @@ class UlidFactory:
         # it sees are the last one made here.  (ULIDs sort as their text does: the alphabet is
         # in ASCII order.)
         self._last_text = encode_ulid(0)
-        self._last_at = 0
+        self._last_at: dict[int, int] = {}  # the last ULID `at` made for each moment (one a seeded record)
         self._lock = threading.Lock()
 
     def new(self) -> str:
@@ -63,10 +63,12 @@ class UlidFactory:
         seeded with the time it was made; after the last one made for that same moment, so
         records seeded with one time keep their order.  New ones still sort after it."""
         with self._lock:
-            candidate = (max(0, milliseconds) << _RANDOM_BITS) | secrets.randbits(_RANDOM_BITS)
-            if self._last_at >> _RANDOM_BITS == candidate >> _RANDOM_BITS:
-                candidate = max(candidate, self._last_at + 1)
-            self._last_at = candidate
+            moment = max(0, milliseconds)
+            candidate = (moment << _RANDOM_BITS) | secrets.randbits(_RANDOM_BITS)
+            last = self._last_at.get(moment)
+            if last is not None:
+                candidate = max(candidate, last + 1)
+            self._last_at[moment] = candidate
             text = encode_ulid(candidate)
             if candidate > self._last:
                 self._last, self._last_text = candidate, text

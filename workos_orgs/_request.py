@@ -108,9 +108,10 @@ def check_header(name: object, value: object, *, argument: str = "extra_headers"
     return name, check_text(f"{argument}[{name!r}]", value)
 
 
-_FRAMING_HEADERS: Final = frozenset({"content-length", "transfer-encoding", "upgrade"})
-"""Headers (lowercase) that frame a request's body or change its protocol: never taken from a
-caller.  (``Connection: close``, ``Host`` or ``Expect`` are sent as given: aiohttp honours them.)"""
+_FRAMING_HEADERS: Final = frozenset({"content-encoding", "content-length", "transfer-encoding", "upgrade"})
+"""Headers (lowercase) that frame or encode a request's body, or change its protocol: never
+taken from a caller.  (``Connection: close``, ``Host`` or ``Expect`` are sent as given:
+aiohttp honours them.)"""
 
 
 def _checked_headers(
@@ -142,8 +143,8 @@ def _checked_headers(
             # They frame the request on the wire: a Content-Length of 0 sent an update with no
             # body (a 200 that changed nothing), a Transfer-Encoding left a GET waiting.
             raise InvalidArgumentError(
-                f"Do not pass {name!r} in extra_headers: it frames the request on the wire, and the"
-                " client sets what each request needs."
+                f"Do not pass {name!r} in extra_headers: it says how the request is sent on the wire,"
+                " and the client sets what each request needs (its body is plain JSON)."
             )
         for existing in [existing for existing in headers if existing.lower() == folded]:
             del headers[existing]

@@ -111,6 +111,23 @@ async def test_an_overlong_idempotency_key_is_a_400(emulator: Emulator, http: ai
         assert "at most 255" in (await response.json())["message"]
 
 
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_body_that_does_not_decode_as_its_content_encoding_says_is_a_400_in_json(
+    emulator: Emulator, encoding: str
+) -> None:
+    # A 500, with two tracebacks logged, and a 500 is retried: the body went again.
+    sent = b'{"name": "Acme"}'
+    headers = {"Authorization": bearer(emulator), "Content-Encoding": encoding.encode(), "Content-Length": b"16"}
+    status, response_headers, body = await exchange(emulator, request_bytes("POST", "/organizations", headers, sent))
+    assert status == 400
+    assert "x-request-id" in {name.lower() for name in response_headers}
+    assert orjson.loads(body)["message"].startswith(f"The request body could not be decoded as {encoding}")
+    status, _, body = await exchange(
+        emulator, request_bytes("GET", "/organizations", {"Authorization": bearer(emulator)})
+    )
+    assert (status, orjson.loads(body)["data"]) == (200, [])
+
+
 # The key before the body; stalled connections.
 
 

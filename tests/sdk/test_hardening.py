@@ -166,6 +166,7 @@ async def test_a_content_type_in_extra_headers_is_refused_not_dropped(
         ("content-length", "5"),  # a body cut short: a 422 for what was never sent
         ("Transfer-Encoding", "chunked"),  # a GET that waits for a body until it times out
         ("Upgrade", "h2c"),
+        ("Content-Encoding", "gzip"),  # a JSON body said to be gzip: a 500 from the emulator, retried
     ],
 )
 async def test_a_header_that_frames_the_request_in_extra_headers_is_refused(

@@ -158,7 +158,18 @@ class HttpHandler:
         return response, "drop" if dropped else ""
 
     async def _read_body(self, request: web.BaseRequest) -> bytes | ApiResponse | None:
-        """The whole body; None when it is too large, a 408 when it stops arriving."""
+        """The whole body; None when it is too large, a 408 when it stops arriving, a 400 when
+        it does not decode as its ``Content-Encoding`` says."""
+        try:
+            return await self._read_whole_body(request)
+        except web.RequestPayloadError as error:  # aiohttp decodes the body as it arrives
+            encoding = request.headers.get("Content-Encoding", "its Content-Encoding")
+            log.debug("Refused a body that does not decode: %s", error)
+            return json_response(
+                400, {"message": f"The request body could not be decoded as {encoding}: send JSON as it is."}
+            )
+
+    async def _read_whole_body(self, request: web.BaseRequest) -> bytes | ApiResponse | None:
         transport = request.transport
         if (
             transport is not None

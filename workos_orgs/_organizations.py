@@ -34,8 +34,6 @@ from ._response import Response, json_parser
 from ._retry import ended_without_response, outcome_unknown
 from ._throttle import RateLimiter
 
-"""A domain to attach: a `DomainData`, or a mapping with ``domain`` and ``state``."""
-
 ORGANIZATIONS: Final = "organizations"
 
 

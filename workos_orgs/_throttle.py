@@ -157,11 +157,11 @@ class RateLimiter:
 
     async def wait(self, method: str, path_segments: tuple[str, ...]) -> None:
         """Wait until one more request of this kind fits under the limits."""
-        now = self._clock()
         buckets = [self._requests]
         if is_organization_delete(method, path_segments):
             buckets.append(self._deletes)
-        with self._lock:
+        with self._lock:  # the clock read inside too: reservations then come in its order
+            now = self._clock()
             delay = max(bucket.reserve(now) for bucket in buckets)
         if delay <= 0:
             return

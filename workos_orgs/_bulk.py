@@ -45,6 +45,7 @@ from ._errors import (
     given,
     is_entity_not_found,
 )
+from ._event_loops import being_cancelled
 from ._models import UNSET, DomainData, Organization, Unset
 from ._request import check_metadata
 from ._retry import outcome_unknown
@@ -606,10 +607,18 @@ class _Job:
                 told = self.on_event(event)
                 if inspect.isawaitable(told):
                     await told
-            except asyncio.CancelledError:
-                # The job stopping while on_event was being told: not on_event failing, and a
-                # record cut short must still be told of as the job ends (see `sync_one`).
-                raise
+            except asyncio.CancelledError as error:
+                if being_cancelled():
+                    # The job stopping while on_event was being told: not on_event failing, and
+                    # a record cut short must still be told of as the job ends (see `sync_one`).
+                    raise
+                # on_event's own (it awaited something cancelled elsewhere): a worker ending
+                # cancelled is not a failure to the pool, which would go on without it, or hang.
+                self.told_failed = True
+                raise WorkOSError(
+                    "on_event raised CancelledError (it awaited something cancelled elsewhere); the sync"
+                    " stopped there. Let on_event handle that cancellation itself."
+                ) from error
             except BaseException:
                 self.told_failed = True
                 raise

@@ -44,3 +44,10 @@ def refuse_running_loop() -> None:
         " await its methods (`async with AsyncWorkOS() as client:`); to run blocking code from"
         " async code on purpose, give it a thread: `await asyncio.to_thread(function)`."
     )
+
+
+def being_cancelled() -> bool:
+    """Whether the running task is being cancelled: a CancelledError raised in it without that
+    (a future someone else cancelled, awaited) is not its cancellation."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

@@ -697,12 +697,8 @@ class CallerInbox:
         """
         future.add_done_callback(lambda _: self._jobs.put(None))
         while (item := self._jobs.get()) is not None:
-            job, result = item
-            try:
-                job()
-            except BaseException:
-                result.cancel()  # unless it was being run: the loop's side then ends with the call
-                raise
+            job, _ = item
+            job()
 
     def ask(
         self, function: Callable[[], R], *, unless: Callable[[], bool] | None = None
@@ -726,9 +722,13 @@ class CallerInbox:
                     result.set_exception(_stop_iteration_raised(error))
                 except Exception as error:
                     result.set_exception(error)
-                # A KeyboardInterrupt or SystemExit is the caller's alone: raised in its thread
-                # (`serve_until` then cancels the call), never handed to the loop thread, where
-                # it would end the loop and leave every other thread's call waiting.
+                except BaseException:
+                    # A KeyboardInterrupt or SystemExit is the caller's alone: raised in its
+                    # thread (`serve_until`), never handed to the loop thread, where it would end
+                    # the loop and leave every other thread's call waiting.  The loop's wait on
+                    # this job ends as a cancellation, or a task there would wait on it for good.
+                    result.set_exception(asyncio.CancelledError())
+                    raise
 
         with self._lock:
             if self._closed:

@@ -29,6 +29,7 @@ import orjson
 
 from ._contract import LIST_LIMIT_MAX, LIST_LIMIT_MIN, Order, normalize_cursor
 from ._errors import InvalidArgumentError, PaginationError, given
+from ._event_loops import being_cancelled
 from ._models import ListMetadata, Page, T, structure_list_metadata
 from ._request import check_id
 from ._response import APIResponse, Response, decode_json, structure_data
@@ -400,7 +401,7 @@ class _Pages(Generic[T]):
             raise
         except asyncio.CancelledError:
             self._cancel_ahead()
-            if self._done and not _cancelled():
+            if self._done and not being_cancelled():
                 # `aclose` cancelled the page this call waited for; nobody cancelled the task.
                 raise StopAsyncIteration from None
             # This task was cancelled: the walk stays where it was (its cursor moves only with
@@ -482,12 +483,6 @@ class _Pages(Generic[T]):
         # With the event loop already closed there is nothing left to cancel.
         with contextlib.suppress(RuntimeError):
             self._cancel_ahead()
-
-
-def _cancelled() -> bool:
-    """Whether the running task is being cancelled."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
 
 
 _NO_ITEM: Any = object()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import gc
 import os
@@ -820,3 +821,20 @@ def test_work_handed_back_once_the_caller_has_stopped_serving_is_cancelled_not_l
     inbox.close()
     assert queued.cancelled()
     assert inbox.ask(lambda: 2).cancelled()
+
+
+@pytest.mark.parametrize("raised", [KeyboardInterrupt, SystemExit])
+def test_a_job_interrupted_in_the_callers_thread_settles_what_the_loop_waits_on(raised: type[BaseException]) -> None:
+    # A second Ctrl-C in on_event, as a first one's wind-down told it of a record: its future
+    # stayed running, never settled, and the loop's task waiting on it was stuck until close().
+    inbox = CallerInbox()
+
+    def interrupted() -> None:
+        raise raised
+
+    asked = inbox.ask(interrupted)
+    with pytest.raises(raised):
+        inbox.serve_until(concurrent.futures.Future())
+    assert asked.done()
+    with pytest.raises(asyncio.CancelledError):  # what the loop gets: its wait ends as cancelled
+        asked.result()

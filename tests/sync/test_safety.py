@@ -26,6 +26,7 @@ from workos_orgs import (
     SyncEvent,
     SyncInputError,
     SyncStoppedError,
+    WorkOSError,
 )
 from workos_orgs.emulator import Emulator
 
@@ -810,6 +811,30 @@ async def test_an_on_event_that_raises_as_a_cancelled_sync_ends_does_not_replace
     assert record.getMessage() == "on_event raised as the cancelled sync told it x failed"
     assert record.exc_info is not None
     assert isinstance(record.exc_info[1], ValueError)
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+async def test_an_on_event_raising_cancelled_error_of_its_own_stops_the_job_with_an_error(
+    client: AsyncWorkOS, concurrency: int
+) -> None:
+    # It awaited something cancelled elsewhere; its task was not being cancelled.  Its worker
+    # ended as cancelled, which the pool's TaskGroup does not count as failing: with four
+    # workers the job went on without it and returned success; with one, it hung.
+    told: list[str | None] = []
+
+    async def on_event(event: SyncEvent) -> None:
+        told.append(event.external_id)
+        if len(told) == 2:
+            other = asyncio.get_running_loop().create_future()
+            other.cancel()
+            await other
+
+    records = [OrganizationRecord(f"e{n}", f"Org {n}") for n in range(20)]
+    async with asyncio.timeout(SAFETY_NET):
+        with pytest.raises(WorkOSError, match="on_event raised CancelledError") as caught:
+            await client.organizations.sync(records, concurrency=concurrency, on_event=on_event, rate_limiter=None)
+    assert isinstance(caught.value.__cause__, asyncio.CancelledError)
+    assert len(told) == 2  # it stopped there
 
 
 async def test_a_sync_stopped_between_the_two_steps_names_what_the_first_changed(emulator: Emulator) -> None:

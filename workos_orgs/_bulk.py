@@ -608,9 +608,10 @@ class _Job:
                 if inspect.isawaitable(told):
                     await told
             except asyncio.CancelledError as error:
-                if being_cancelled():
-                    # The job stopping while on_event was being told: not on_event failing, and
-                    # a record cut short must still be told of as the job ends (see `sync_one`).
+                if being_cancelled() or self.told_failed:
+                    # The job stopping while on_event was being told (or told no more, as it
+                    # failed for another record): not on_event failing here, and a record cut
+                    # short must still be told of as the job ends (see `sync_one`).
                     raise
                 # on_event's own (it awaited something cancelled elsewhere): a worker ending
                 # cancelled is not a failure to the pool, which would go on without it, or hang.

@@ -359,6 +359,21 @@ def test_a_base_url_holding_a_key_is_refused(base_url: str, client: type[Any]) -
     assert "a1b2c3d4e5f6g7h8" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("api_key", "base_url"),
+    [
+        ("sk_test_a1b2c3d4e5f6g7h8", "https://sk_edge.example.com"),
+        ("sk_test_a1b2c3d4e5f6g7h8", "https://proxy.example.com/workos/sk_gateway/"),
+        ("sk_test_a1b2c3d4e5f6g7h8", "https://proxy.example.com/api-sk_v1"),
+        ("test", "https://proxy.example.com/test/"),  # a key that short is no key: not looked for
+        ("1", "http://127.0.0.1:8001"),
+    ],
+)
+def test_a_base_url_that_only_looks_a_little_like_a_key_is_taken(api_key: str, base_url: str) -> None:
+    client = AsyncWorkOS(api_key=api_key, base_url=base_url)
+    assert str(client.base_url) == base_url.rstrip("/") or str(client.base_url) == base_url
+
+
 @pytest.mark.parametrize("base_url", ["sk_live_a1b2c3d4e5f6g7h8", "http://sk_live_a1b2c3d4e5f6g7h8.example.com"])
 async def test_the_command_line_does_not_repeat_a_key_given_as_its_base_url(base_url: str) -> None:
     result = await asyncio.create_subprocess_exec(

@@ -7,6 +7,7 @@ HTTP client library would refuse to send them.
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import socket
 import sys
@@ -111,21 +112,32 @@ async def test_an_overlong_idempotency_key_is_a_400(emulator: Emulator, http: ai
         assert "at most 255" in (await response.json())["message"]
 
 
+@pytest.mark.parametrize("size", [16, 200_000], ids=["in one piece", "in many"])
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])
 async def test_a_body_that_does_not_decode_as_its_content_encoding_says_is_a_400_in_json(
-    emulator: Emulator, encoding: str
+    encoding: str, size: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     # A 500, with two tracebacks logged, and a 500 is retried: the body went again.
-    sent = b'{"name": "Acme"}'
-    headers = {"Authorization": bearer(emulator), "Content-Encoding": encoding.encode(), "Content-Length": b"16"}
-    status, response_headers, body = await exchange(emulator, request_bytes("POST", "/organizations", headers, sent))
-    assert status == 400
-    assert "x-request-id" in {name.lower() for name in response_headers}
-    assert orjson.loads(body)["message"].startswith(f"The request body could not be decoded as {encoding}")
-    status, _, body = await exchange(
-        emulator, request_bytes("GET", "/organizations", {"Authorization": bearer(emulator)})
-    )
-    assert (status, orjson.loads(body)["data"]) == (200, [])
+    sent = b'{"name": "Acme"}'.ljust(size)
+    with caplog.at_level(logging.WARNING):
+        async with Emulator() as emulator:
+            headers = {
+                "Authorization": bearer(emulator),
+                "Content-Encoding": encoding.encode(),
+                "Content-Length": str(len(sent)).encode(),
+            }
+            status, response_headers, body = await exchange(
+                emulator, request_bytes("POST", "/organizations", headers, sent)
+            )
+            assert status == 400
+            assert "x-request-id" in {name.lower() for name in response_headers}
+            assert orjson.loads(body)["message"].startswith(f"The request body could not be decoded as {encoding}")
+            status, _, body = await exchange(
+                emulator, request_bytes("GET", "/organizations", {"Authorization": bearer(emulator)})
+            )
+            assert (status, orjson.loads(body)["data"]) == (200, [])
+    # Closed: every handler and connection is done, so whatever it would log is logged.
+    assert [record.getMessage() for record in caplog.records] == []
 
 
 # The key before the body; stalled connections.

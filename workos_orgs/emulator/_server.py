@@ -165,6 +165,9 @@ class HttpHandler:
         except web.RequestPayloadError as error:  # aiohttp decodes the body as it arrives
             encoding = request.headers.get("Content-Encoding", "its Content-Encoding")
             log.debug("Refused a body that does not decode: %s", error)
+            # Nothing more of it is read: aiohttp, reading what is left of an unread body once
+            # the response is out, would meet the same error and log it as unhandled.
+            request.content.feed_eof()
             return json_response(
                 400, {"message": f"The request body could not be decoded as {encoding}: send JSON as it is."}
             )

@@ -679,7 +679,12 @@ class EmulatedApi:
         if entry.get("id") is not None:
             ident = self._pinned_id(where, entry["id"], prefix, pattern)
         elif created_at is not None:
-            ident = prefix + self._ids.at(timestamp_milliseconds(created_at))
+            # After any stored for that moment: records seeded with one time keep their order.
+            moment = timestamp_milliseconds(created_at)
+            low, high = self._ids.moment_bounds(moment)
+            table = "organizations" if prefix == ORGANIZATION_ID_PREFIX else "organization_domains"
+            newest = self._store.newest_id_between(table, prefix + low, prefix + high)
+            ident = prefix + self._ids.at(moment, after=None if newest is None else newest[len(prefix) :])
         else:
             ident = self._new_id(prefix)
         created_at = created_at or epoch_timestamp(ulid_milliseconds(ident.rsplit("_", 1)[1]) / 1000)

@@ -48,7 +48,6 @@ class UlidFactory:
         # it sees are the last one made here.  (ULIDs sort as their text does: the alphabet is
         # in ASCII order.)
         self._last_text = encode_ulid(0)
-        self._last_at: dict[int, int] = {}  # the last ULID `at` made for each moment (one a seeded record)
         self._lock = threading.Lock()
 
     def new(self) -> str:
@@ -58,21 +57,24 @@ class UlidFactory:
             self._last_text = encode_ulid(self._last)
             return self._last_text
 
-    def at(self, milliseconds: int) -> str:
+    def at(self, milliseconds: int, *, after: str | None = None) -> str:
         """A ULID of another moment than now (milliseconds since the epoch), for a record
-        seeded with the time it was made; after the last one made for that same moment, so
-        records seeded with one time keep their order.  New ones still sort after it."""
+        seeded with the time it was made: after `after` (the newest stored ULID of that same
+        moment, so records seeded with one time keep their order).  New ones still sort after it."""
         with self._lock:
-            moment = max(0, milliseconds)
-            candidate = (moment << _RANDOM_BITS) | secrets.randbits(_RANDOM_BITS)
-            last = self._last_at.get(moment)
-            if last is not None:
-                candidate = max(candidate, last + 1)
-            self._last_at[moment] = candidate
+            candidate = (max(0, milliseconds) << _RANDOM_BITS) | secrets.randbits(_RANDOM_BITS)
+            if after is not None:
+                candidate = max(candidate, decode_ulid(after) + 1)
             text = encode_ulid(candidate)
             if candidate > self._last:
                 self._last, self._last_text = candidate, text
             return text
+
+    @staticmethod
+    def moment_bounds(milliseconds: int) -> tuple[str, str]:
+        """The lowest ULID of a moment and of the next one: the moment's ULIDs sort between."""
+        moment = max(0, milliseconds)
+        return encode_ulid(moment << _RANDOM_BITS), encode_ulid((moment + 1) << _RANDOM_BITS)
 
     def observe(self, ulid: str) -> None:
         with self._lock:

@@ -285,6 +285,12 @@ class Store:
         ).fetchone()
         yield from (ident for ident in newest if ident is not None)
 
+    def newest_id_between(self, table: str, low: str, high: str) -> str | None:
+        """The highest ID in `table` (``organizations`` or ``organization_domains``) from `low`
+        up to, not including, `high`."""
+        (ident,) = self._db.execute(f"SELECT max(id) FROM {table} WHERE id >= ? AND id < ?", (low, high)).fetchone()
+        return None if ident is None else str(ident)
+
     # Organizations.
 
     def insert_organization(self, row: Json) -> None:

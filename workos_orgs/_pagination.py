@@ -296,7 +296,7 @@ class AsyncPager(Generic[T]):
         self._walk = walk
         # Set by ``with_raw_response.list``: awaiting then gives the first page's `APIResponse`.
         self._raw_response = raw_response
-        self._walks: weakref.WeakSet[_Pages[T]] = weakref.WeakSet()  # for `aclose`
+        self._walks: weakref.WeakSet[_Pages[T] | _Items[T]] = weakref.WeakSet()  # for `aclose`
 
     @property
     def direction(self) -> Direction:
@@ -326,11 +326,13 @@ class AsyncPager(Generic[T]):
 
     async def aclose(self) -> None:
         """Stop every walk this pager started, and cancel the pages they asked for ahead."""
-        for pages in list(self._walks):
-            await pages.aclose()
+        for walk in list(self._walks):
+            await walk.aclose()
 
     def __aiter__(self) -> _Items[T]:
-        return _Items(self.pages(), self.in_walk_order)
+        items = _Items(self.pages(), self.in_walk_order)
+        self._walks.add(items)  # its page in hand is let go of too
+        return items
 
     def in_walk_order(self, page: Page[T]) -> tuple[T, ...]:
         """`page`'s items in the order this walk yields them: nearest the starting cursor first.
@@ -510,5 +512,6 @@ class _Items(Generic[T]):
         return item
 
     async def aclose(self) -> None:
-        """Stop the walk and cancel the page already asked for."""
+        """Stop the walk, let go of the page in hand and cancel the page already asked for."""
+        self._items = iter(())
         await self._pages.aclose()

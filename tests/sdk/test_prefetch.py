@@ -217,6 +217,19 @@ async def test_aclose_from_another_task_ends_a_walk_waiting_for_its_page(emulato
     assert [request.query for request in emulator.requests if "after=" in request.query] == []
 
 
+async def test_a_walk_closed_by_the_pager_yields_nothing_more_of_the_page_it_holds(
+    client: AsyncWorkOS, emulator: Emulator
+) -> None:
+    # aclose() stopped the pages, but the walk went on through the rest of the one it held.
+    seed(emulator, 30)
+    pager = client.organizations.list(limit=10)
+    items = aiter(pager)
+    assert (await anext(items)).name == "Org 029"
+    await pager.aclose()
+    with pytest.raises(StopAsyncIteration):
+        await anext(items)
+
+
 async def test_a_failed_page_asked_for_ahead_surfaces_when_reached(client: AsyncWorkOS, emulator: Emulator) -> None:
     seed(emulator, 15)
     emulator.inject_fault(method="GET", path="/organizations", delay_ms=1, times=1)  # the first page: normal

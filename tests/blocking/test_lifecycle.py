@@ -738,21 +738,23 @@ print("closed", [(event.action, event.external_id, len(event.changes)) for event
 """
 
 
-async def test_ctrl_c_between_a_blocking_updates_two_steps_tells_on_event_and_closes(emulator: Emulator) -> None:
-    # Ctrl-C in the caller's thread while the second step of a split update is under way: the
-    # first step had removed thirty metadata keys.  on_event, called in the caller's thread,
-    # is told of the record before the KeyboardInterrupt goes on, and nothing on the loop
-    # thread is left waiting for a caller that has gone (close() returns).
+async def _sync_interrupted(emulator: Emulator, script: str, *, when_reading: bool) -> list[str]:
+    """Run `script` (a blocking sync of record x, whose split update's second step is held)
+    and press Ctrl-C once that step is held (and, `when_reading`, once the script says it is
+    reading records): what it printed, a line each."""
     emulator.seed([{"name": "Acme", "external_id": "x", "metadata": {f"old_{n}": "x" for n in range(30)}}])
     async with Gate(emulator.url) as gate:
         second = gate.hold("PUT", "/organizations/*", skip=1, times=1)  # the first step passes
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", BLOCKING_SYNC_INTERRUPTED, emulator.api_key, gate.url,
+            sys.executable, "-c", script, emulator.api_key, gate.url,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         try:
             async with asyncio.timeout(SAFETY_NET):
                 await second.arrived()
+                if when_reading:
+                    assert process.stdout is not None
+                    assert await process.stdout.readline() == b"reading\n"
                 process.send_signal(signal.SIGINT)
                 out, err = await process.communicate()
         finally:
@@ -760,7 +762,16 @@ async def test_ctrl_c_between_a_blocking_updates_two_steps_tells_on_event_and_cl
                 process.kill()
                 await process.wait()
     assert process.returncode == 0, err.decode()
-    assert out.decode().splitlines() == ["interrupted", "closed [('failed', 'x', 30)]"]
+    return out.decode().splitlines()
+
+
+async def test_ctrl_c_between_a_blocking_updates_two_steps_tells_on_event_and_closes(emulator: Emulator) -> None:
+    # Ctrl-C in the caller's thread while the second step of a split update is under way: the
+    # first step had removed thirty metadata keys.  on_event, called in the caller's thread,
+    # is told of the record before the KeyboardInterrupt goes on, and nothing on the loop
+    # thread is left waiting for a caller that has gone (close() returns).
+    printed = await _sync_interrupted(emulator, BLOCKING_SYNC_INTERRUPTED, when_reading=False)
+    assert printed == ["interrupted", "closed [('failed', 'x', 30)]"]
 
 
 BLOCKING_SYNC_INTERRUPTED_WHILE_READING = """
@@ -791,26 +802,8 @@ async def test_ctrl_c_while_the_caller_reads_records_still_tells_on_event_of_a_r
 ) -> None:
     # The interrupt raised in the caller's code was kept as the call's failure, and the
     # wind-down then ran none of the work handed back: on_event never heard of the record.
-    emulator.seed([{"name": "Acme", "external_id": "x", "metadata": {f"old_{n}": "x" for n in range(30)}}])
-    async with Gate(emulator.url) as gate:
-        second = gate.hold("PUT", "/organizations/*", skip=1, times=1)  # the first step passes
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", BLOCKING_SYNC_INTERRUPTED_WHILE_READING, emulator.api_key, gate.url,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        try:
-            async with asyncio.timeout(SAFETY_NET):
-                await second.arrived()
-                assert process.stdout is not None
-                assert await process.stdout.readline() == b"reading\n"
-                process.send_signal(signal.SIGINT)
-                out, err = await process.communicate()
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-    assert process.returncode == 0, err.decode()
-    assert out.decode().splitlines() == ["interrupted", "closed [('failed', 'x', 30)]"]
+    printed = await _sync_interrupted(emulator, BLOCKING_SYNC_INTERRUPTED_WHILE_READING, when_reading=True)
+    assert printed == ["interrupted", "closed [('failed', 'x', 30)]"]
 
 
 def test_work_handed_back_once_the_caller_has_stopped_serving_is_cancelled_not_left_waiting() -> None:

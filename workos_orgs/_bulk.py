@@ -24,6 +24,7 @@ rather than cancel it (`LoopThread.call(..., reports_on_close=True)`, `_loop_thr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import time
@@ -155,7 +156,9 @@ def _domains(value: Iterable[DomainDataInput | str] | Unset) -> tuple[DomainData
         return domain_data_list(
             value,
             names=True,
-            refusal=f"domains must be a list ([] removes every domain), or left out to keep them; got {given(value)}.",
+            refusal=lambda: (
+                f"domains must be a list ([] removes every domain), or left out to keep them; got {given(value)}."
+            ),
         )
     except InvalidArgumentError as error:
         raise InvalidRecordError(str(error)) from None
@@ -164,17 +167,15 @@ def _domains(value: Iterable[DomainDataInput | str] | Unset) -> tuple[DomainData
 def _metadata(value: Mapping[str, str] | Unset) -> Mapping[str, str] | Unset:
     if value is UNSET:
         return UNSET
-    refusal = (
+    # A record states the whole set of keys, so None (remove this key, in an update) has no place in it.
+    if isinstance(value, Mapping) and not any(item is None for item in value.values()):
+        with contextlib.suppress(InvalidArgumentError):
+            check_metadata(value)
+            return dict(value)
+    # The message is made only here: every record of a sync passes through this converter.
+    raise InvalidRecordError(
         f"metadata must map strings to strings ({{}} removes every key), or be left out to keep it; got {given(value)}."
     )
-    # A record states the whole set of keys, so None (remove this key, in an update) has no place in it.
-    if not isinstance(value, Mapping) or any(item is None for item in value.values()):
-        raise InvalidRecordError(refusal)
-    try:
-        check_metadata(value)
-    except InvalidArgumentError:
-        raise InvalidRecordError(refusal) from None
-    return dict(value)
 
 
 @attrs.frozen

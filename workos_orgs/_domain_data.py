@@ -6,7 +6,7 @@ which may also hold plain names.  Both are read here, entry by entry, by the sam
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 from ._contract import DOMAIN_DATA_STATES, DomainState
@@ -20,16 +20,16 @@ _KEYS: Final = frozenset({"domain", "state"})
 """The keys of a domain given as a mapping."""
 
 
-def domain_data_list(value: object, *, names: bool, refusal: str) -> tuple[DomainData, ...]:
+def domain_data_list(value: object, *, names: bool, refusal: Callable[[], str]) -> tuple[DomainData, ...]:
     """Each domain of `value` as `DomainData`; `InvalidArgumentError` naming the one that is wrong.
 
     An entry is a `DomainData` or a mapping with ``domain`` (and ``state``, ``pending`` when
     left out; any other key is refused); with `names`, a plain name too (``pending``).
     `value` is a list or another iterable, never a string or a mapping: those are refused
-    with `refusal`.
+    with the message `refusal` gives (made only then: a sync reads a record's domains here).
     """
     if value is None or isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
-        raise InvalidArgumentError(refusal)
+        raise InvalidArgumentError(refusal())
     return tuple(_entry(entry, index, names=names) for index, entry in enumerate(value))
 
 

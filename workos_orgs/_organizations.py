@@ -129,7 +129,9 @@ def _domain_data(entries: Sequence[DomainDataInput]) -> list[dict[str, str]]:
     domains = domain_data_list(
         entries,
         names=False,
-        refusal="domain_data must be a list of DomainData, e.g. [DomainData('acme.com', DomainState.VERIFIED)].",
+        refusal=lambda: (
+            "domain_data must be a list of DomainData, e.g. [DomainData('acme.com', DomainState.VERIFIED)]."
+        ),
     )
     return [{"domain": data.domain, "state": str(data.state)} for data in domains]
 

@@ -330,8 +330,8 @@ class AsyncPager(Generic[T]):
             await walk.aclose()
 
     def __aiter__(self) -> _Items[T]:
-        items = _Items(self.pages(), self.in_walk_order)
-        self._walks.add(items)  # its page in hand is let go of too
+        items = _Items(_Pages(self._walk), self.in_walk_order)
+        self._walks.add(items)  # its `aclose` lets go of its page in hand and closes its pages
         return items
 
     def in_walk_order(self, page: Page[T]) -> tuple[T, ...]:

@@ -171,7 +171,8 @@ def build_headers(
     A ``Content-Type`` in `extra_headers` (in any case) raises `InvalidArgumentError` (a body
     is JSON, sent as application/json), as an ``Authorization`` there does (the client's key is
     the one sent: make another client for another key), and so does an ``Idempotency-Key``: pass
-    ``idempotency_key=`` instead, so that one key is used by every retry of the call.
+    ``idempotency_key=`` instead, so that one key is used by every retry of the call.  So do
+    the headers that say how a request is sent (`_FRAMING_HEADERS`).
     """
     headers = _checked_headers(has_body=has_body, idempotency_key=idempotency_key, extra_headers=extra_headers)
     headers["Authorization"] = _authorization(api_key)

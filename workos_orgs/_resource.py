@@ -62,7 +62,9 @@ class RequestOptions(TypedDict, total=False):
     """How many times to retry a retryable failure."""
     extra_headers: Mapping[str, str] | None
     """Headers to add; ``Authorization`` (make another client for another key), ``Content-Type``
-    (a body is JSON) and ``Idempotency-Key`` (pass ``idempotency_key=``) are refused."""
+    (a body is JSON), ``Idempotency-Key`` (pass ``idempotency_key=``) and the headers that say
+    how a request is sent (``Content-Length``, ``Transfer-Encoding``, ``Content-Encoding``,
+    ``Upgrade``) are refused."""
 
 
 def check_options(options: Mapping[str, object]) -> None:

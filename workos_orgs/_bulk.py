@@ -625,6 +625,29 @@ class _Job:
                 self.told_failed = True
                 raise
 
+    def worker(self, work: Callable[[_T], Awaitable[None]]) -> Callable[[_T], Awaitable[None]]:
+        """`work` (`sync_one`, `delete_one`) as the pool runs it: a `CancelledError` that is
+        not the job's cancellation ends the job with a `WorkOSError`."""
+
+        async def run(item: _T) -> None:
+            try:
+                await work(item)
+            except asyncio.CancelledError as error:
+                # on_event failing ends the job (the blocking client's then cancels the events
+                # other workers wait to tell): their cancellation is that end, not a failure.
+                if being_cancelled() or self.told_failed:
+                    raise
+                # A future cancelled elsewhere, awaited (a rate limiter's wait, say): a worker
+                # ending cancelled is no failure to the pool's TaskGroup, which would go on
+                # without it, its record neither done nor failed, or wait for it forever.
+                raise WorkOSError(
+                    "A CancelledError that was not the sync's own cancellation ended a record's work"
+                    " (something it awaited, a rate limiter's wait say, was cancelled elsewhere); the"
+                    " sync stopped there."
+                ) from error
+
+        return run
+
     @property
     def over(self) -> bool:
         """Whether the job stopped: on an error no record gets past, or on_event's."""
@@ -983,7 +1006,7 @@ async def _sync(
     """The job: the records, then (with `prune`) the organizations they do not name.  Stops
     with `job.stopped` set, or `SyncInputError`."""
     reader = _Reader(job)
-    await _pool(reader.records(records), job.sync_one, concurrency)
+    await _pool(reader.records(records), job.worker(job.sync_one), concurrency)
     if job.stopped is not None:
         return
     if reader.error is not None:
@@ -1016,4 +1039,4 @@ async def _sync(
             # The records were synced: the report says so, whatever stopped the walk.
             job.stopped = error
             return
-        await _pool(_each(stale), job.delete_one, concurrency)
+        await _pool(_each(stale), job.worker(job.delete_one), concurrency)

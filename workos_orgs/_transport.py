@@ -50,7 +50,7 @@ from ._errors import (
     WorkOSError,
     WrongEventLoopError,
 )
-from ._event_loops import session_loop
+from ._event_loops import being_cancelled, session_loop
 from ._models import UNSET, Unset
 from ._request import Request
 from ._response import MAX_RESPONSE_BYTES, Response, Secret, decode_error, is_success, received, redact_cut_text
@@ -231,7 +231,7 @@ class Transport:
             closed = self._sessions.closed_error(
                 f" during {request.method} {request.url.raw_path} (its outcome is unknown)"
             )
-            if closed is None or isinstance(error, ClientClosedError) or _being_cancelled():
+            if closed is None or isinstance(error, ClientClosedError) or being_cancelled():
                 raise
             cause = error if isinstance(error, WorkOSError) else None
         # Raised outside the handler, so that aiohttp's error is not its context either: the
@@ -279,6 +279,20 @@ class Transport:
                 failure = self._failure(
                     APIConnectionError,
                     f"Connection failed: {type(error).__name__}: {error}",
+                    request,
+                    error,
+                    reached_server=sending.sends > 0,
+                )
+            except asyncio.CancelledError as error:
+                if being_cancelled():
+                    raise
+                # Not this call's cancellation: a future cancelled elsewhere, awaited in aiohttp
+                # or in a session's tracing or middleware.  Raised as it is, it would read as
+                # the caller's own (a TaskGroup task ending with it vanishes without a word).
+                failure = self._failure(
+                    APIConnectionError,
+                    "The request was cancelled inside the HTTP client, not by the call's task"
+                    " (a CancelledError from aiohttp, or from the session's tracing or middleware)",
                     request,
                     error,
                     reached_server=sending.sends > 0,
@@ -426,11 +440,6 @@ class Transport:
 
 _SYSTEM_MODULES: Final = frozenset({"builtins", "ssl"})
 """Where the error classes a connection error's cause is copied as come from."""
-
-
-def _being_cancelled() -> bool:
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
 
 
 def _add_tracing(session: aiohttp.ClientSession) -> None:

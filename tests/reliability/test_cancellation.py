@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import aiohttp
 import pytest
 
-from workos_orgs import AsyncWorkOS, Backoff, ClientClosedError, RateLimiter
+from workos_orgs import APIConnectionError, AsyncWorkOS, Backoff, ClientClosedError, RateLimiter, SyncEvent
 from workos_orgs.emulator import Emulator
 
 from ..gate import SAFETY_NET, Gate
@@ -263,3 +263,65 @@ async def test_many_cancelled_calls_at_once(emulator: Emulator, gate: Gate) -> N
         assert all(isinstance(result, asyncio.CancelledError) for result in results)
         held.release()
         await still_works(client, row["id"])
+
+
+def cancelled_in_the_stack(times: int) -> aiohttp.TraceConfig:
+    """A session's tracing whose callback raises CancelledError for the first `times` requests,
+    as one awaiting a future that another task cancelled would: a cancellation nobody asked of
+    the call's task."""
+    left = [times]
+
+    async def on_request_start(session: aiohttp.ClientSession, context: object, params: object) -> None:
+        if left[0] > 0:
+            left[0] -= 1
+            elsewhere: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            elsewhere.cancel()
+            await elsewhere
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_request_start)
+    return trace
+
+
+async def test_a_cancellation_from_inside_the_http_stack_is_an_error_not_the_callers(emulator: Emulator) -> None:
+    # Raised as a CancelledError, it read as the caller's own cancellation: a task in a
+    # TaskGroup ending with it vanishes without a word, and `except CancelledError` code
+    # takes it for a shutdown.
+    (row,) = emulator.seed([{"name": "Acme"}])
+    async with aiohttp.ClientSession(trace_configs=[cancelled_in_the_stack(times=100)]) as session:
+        client = AsyncWorkOS(
+            api_key=emulator.api_key, base_url=emulator.url, session=session, backoff=FAST, max_retries=2
+        )
+        with pytest.raises(APIConnectionError) as raised:
+            await client.organizations.get(row["id"])
+        assert "CancelledError" in raised.value.message
+        assert "not by the call's task" in raised.value.message
+        assert raised.value.attempts == 3  # retried as a connection failure is
+        assert raised.value.outcome_unknown is False  # nothing was sent
+        task = asyncio.current_task()
+        assert task is not None
+        assert task.cancelling() == 0
+
+
+async def test_a_cancellation_from_inside_the_http_stack_once_is_retried(emulator: Emulator) -> None:
+    (row,) = emulator.seed([{"name": "Acme"}])
+    async with aiohttp.ClientSession(trace_configs=[cancelled_in_the_stack(times=1)]) as session:
+        client = AsyncWorkOS(api_key=emulator.api_key, base_url=emulator.url, session=session, backoff=FAST)
+        assert (await client.organizations.get(row["id"])).id == row["id"]
+
+
+async def test_a_sync_record_whose_request_is_cancelled_in_the_stack_fails_and_is_told(emulator: Emulator) -> None:
+    # The worker ended cancelled, which its task group takes for no failure: the record was
+    # neither synced nor counted as failed, and with more records than workers the job hung.
+    async with aiohttp.ClientSession(trace_configs=[cancelled_in_the_stack(times=100)]) as session:
+        client = AsyncWorkOS(
+            api_key=emulator.api_key, base_url=emulator.url, session=session, backoff=FAST, max_retries=0
+        )
+        told: list[SyncEvent] = []
+        report = await client.organizations.sync(
+            [{"external_id": "ext-1", "name": "Acme"}], concurrency=1, on_event=told.append
+        )
+    assert (report.failed, report.created) == (1, 0)
+    assert [(event.action, event.external_id) for event in told] == [("failed", "ext-1")]
+    assert isinstance(told[0].error, APIConnectionError)
+    assert emulator.requests == []  # nothing reached it

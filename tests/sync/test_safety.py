@@ -23,6 +23,7 @@ from workos_orgs import (
     InvalidRecordError,
     NotFoundError,
     OrganizationRecord,
+    RateLimiter,
     SyncEvent,
     SyncInputError,
     SyncStoppedError,
@@ -856,3 +857,31 @@ async def test_a_sync_stopped_between_the_two_steps_names_what_the_first_changed
     assert (failure.external_id, failure.organization_id) == ("x", seeded["id"])
     assert {change.field for change in failure.changes} == {f"metadata.{key}" for key in old}
     assert caught.value.cut_short == ("update",)
+
+
+class _CancelledElsewhere(RateLimiter):
+    """A limiter whose `n`th wait awaits a future another task cancelled: a CancelledError in
+    the worker's task that nobody asked of it."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n, self.count = n, 0
+
+    async def wait(self, method: str, path_segments: tuple[str, ...]) -> None:
+        self.count += 1
+        if self.count == self.n:
+            other: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            other.cancel()
+            await other
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+async def test_a_worker_cancelled_by_nobody_stops_the_job_with_an_error(client: AsyncWorkOS, concurrency: int) -> None:
+    # As with on_event's own CancelledError above, from anywhere else in a worker: the worker
+    # ended as cancelled, and the job went on without it (the record neither synced nor
+    # failed), or, with one worker, hung.
+    records = [OrganizationRecord(f"e{n}", f"Org {n}") for n in range(20)]
+    async with asyncio.timeout(SAFETY_NET):
+        with pytest.raises(WorkOSError, match="not the sync's own cancellation") as caught:
+            await client.organizations.sync(records, concurrency=concurrency, rate_limiter=_CancelledElsewhere(3))
+    assert isinstance(caught.value.__cause__, asyncio.CancelledError)

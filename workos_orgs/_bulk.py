@@ -266,7 +266,7 @@ class SyncEvent:
     action: SyncAction
     external_id: str | None
     organization_id: str | None = None
-    error: Exception | None = None
+    error: WorkOSError | None = None
     dry_run: bool = False
     changes: tuple[FieldChange, ...] = ()
     source: str | None = None
@@ -298,7 +298,7 @@ class SyncFailure:
     """
 
     external_id: str | None
-    error: Exception
+    error: WorkOSError
     source: str | None = None
     organization_id: str | None = None
     changes: tuple[FieldChange, ...] = ()
@@ -594,7 +594,7 @@ class _Job:
         action: SyncAction,
         external_id: str | None,
         organization_id: str | None = None,
-        error: Exception | None = None,
+        error: WorkOSError | None = None,
         *,
         changes: Sequence[FieldChange] = (),
         source: str | None = None,

@@ -22,6 +22,9 @@ from workos_orgs import (
     Organizations,
     OrganizationsWithRawResponse,
     Page,
+    SyncEvent,
+    SyncFailure,
+    WorkOSError,
 )
 from workos_orgs.emulator import Emulator
 
@@ -124,3 +127,11 @@ async def test_a_raw_method_taken_from_its_class_is_called_with_the_view(emulato
         created = await client.organizations.create(name="Acme")
         response = await OrganizationsWithRawResponse.get(client.organizations.with_raw_response, created.id)
         assert (response.status_code, response.parse()) == (200, created)
+
+
+def test_a_sync_event_and_failure_say_their_error_is_a_workos_error() -> None:
+    # Every error a sync reports is one; typed Exception, a handler reading `.message` or
+    # `.outcome_unknown` off it did not type-check.
+    assert typing.get_type_hints(SyncFailure)["error"] is WorkOSError
+    assert typing.get_type_hints(SyncEvent)["error"] == WorkOSError | None
+    assert inspect.signature(SyncEvent).parameters["error"].annotation == "WorkOSError | None"

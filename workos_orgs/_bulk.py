@@ -33,7 +33,14 @@ from typing import Any, Final, Literal, Protocol, TypeVar
 
 import attrs
 
-from ._contract import EXTERNAL_ID_ALREADY_USED, LIST_LIMIT_MAX, VERIFIED_STATES, DomainState, normalize_domain
+from ._contract import (
+    EXTERNAL_ID_ALREADY_USED,
+    LIST_LIMIT_MAX,
+    METADATA_DOCS_MAX_KEYS,
+    VERIFIED_STATES,
+    DomainState,
+    normalize_domain,
+)
 from ._domain_data import DomainDataInput, domain_data_list
 from ._errors import (
     AuthenticationError,
@@ -520,14 +527,16 @@ def _update_steps(
     arguments: dict[str, Any], organization: Organization, record: OrganizationRecord
 ) -> list[dict[str, Any]]:
     """The updates that carry out `arguments`: one, or two when its metadata names more keys
-    (removals and sets together) than either the organization or the record holds.
+    (removals and sets together) than either the organization or the record holds, and more
+    than the lower of the two key limits WorkOS documents.
 
     The API holds an update's metadata object to its key limit: replacing 30 keys with 30
     others in one update names 60.  The organization's keys and the record's each fit the
     limit, whatever it is, so the removals (with the other fields), then the keys set, each
     fit it too.  Stopped between the two, the organization lacks only keys the record asks
     for: a re-run adds them.  A second update refused outright puts the removed keys back, and
-    a failure after the first says what it changed (`_Job._update`).
+    a failure after the first says what it changed (`_Job._update`).  An update that fits
+    either limit (a key renamed names two) goes as one, which is done whole or not at all.
     """
     metadata: dict[str, str | None] | None = arguments.get("metadata")
     if metadata is None or record.metadata is UNSET:
@@ -535,7 +544,9 @@ def _update_steps(
     removals = {key: value for key, value in metadata.items() if value is None}
     sets = {key: value for key, value in metadata.items() if value is not None}
     # Never an empty object: to the API, metadata {} removes every key.
-    if len(metadata) <= max(len(organization.metadata), len(record.metadata)) or not removals or not sets:
+    if len(metadata) <= max(len(organization.metadata), len(record.metadata), METADATA_DOCS_MAX_KEYS) or not (
+        removals and sets
+    ):
         return [arguments]
     return [{**arguments, "metadata": removals}, {"metadata": sets}]
 

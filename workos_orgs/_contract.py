@@ -52,6 +52,9 @@ def normalize_cursor(cursor: str | None) -> str | None:
 
 # Create and update bodies.
 METADATA_MAX_KEYS: Final = 50
+# WorkOS's metadata docs say 10 keys where the spec says 50 (the sources conflict): an object
+# of no more keys than this fits the limit whichever is right.
+METADATA_DOCS_MAX_KEYS: Final = 10
 METADATA_MAX_KEY_LENGTH: Final = 40
 METADATA_MAX_VALUE_LENGTH: Final = 600
 EXTERNAL_ID_MAX_LENGTH: Final = 128

@@ -258,3 +258,24 @@ async def test_a_domain_with_a_trailing_dot_is_unchanged_on_the_next_run(
     second = await client.organizations.sync([record])
     assert (second.updated, second.unchanged) == (0, 1)
     assert sum(1 for request in emulator.requests if request.method != "GET") == writes_before
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "updates"),
+    [
+        # One key renamed names two: it went as two updates, the key removed by the first and
+        # set by the second, so a failure between them left the organization without it.
+        ({"tier": "gold"}, {"plan": "gold"}, 1),
+        ({f"old_{n}": "x" for n in range(5)}, {f"new_{n}": "y" for n in range(5)}, 1),
+        # Twelve keys named may pass the docs' limit of ten: still two.
+        ({f"old_{n}": "x" for n in range(6)}, {f"new_{n}": "y" for n in range(6)}, 2),
+    ],
+)
+async def test_an_update_naming_no_more_metadata_keys_than_any_limit_allows_goes_as_one(
+    client: AsyncWorkOS, emulator: Emulator, old: dict[str, str], new: dict[str, str], updates: int
+) -> None:
+    (seeded,) = emulator.seed([{"name": "Acme", "external_id": "x", "metadata": old}])
+    report = await client.organizations.sync([OrganizationRecord("x", "Acme", metadata=new)])
+    assert report.updated == 1
+    assert [request.method for request in emulator.requests].count("PUT") == updates
+    assert (await client.organizations.get(seeded["id"])).metadata == new

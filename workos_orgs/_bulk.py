@@ -753,13 +753,12 @@ class _Job:
         changes: Sequence[FieldChange],
         progress: _Progress,
     ) -> None:
-        """Send `steps` (see `_update_steps`).  From the moment a first of two steps is sent,
-        `progress` holds its changes, which a failure (or a stop) then reports: it may have
-        been done.  Refused outright, it changed nothing; when the second step is refused
-        outright, the keys the first removed are put back, and only its other changes stay."""
+        """Send `steps` (see `_update_steps`).  From the moment each is sent, `progress` holds
+        the changes made so far and those it makes, which a failure (or a stop) then reports:
+        it may have been done.  A step refused outright changed nothing; when the second is,
+        the keys the first removed are put back, and only the first's other changes stay."""
         first, *rest = steps
-        if rest:
-            progress.changes = _changes_in(first, changes)
+        progress.changes = _changes_in(first, changes)
         try:
             await self._write("update", self.store.update(organization.id, **first))
         except WorkOSError as error:
@@ -768,11 +767,14 @@ class _Job:
             raise
         if not rest:
             return
+        done = progress.changes
+        progress.changes = done + _changes_in(rest[0], changes)  # the removals, named first
         try:
             await self._write("update", self.store.update(organization.id, **rest[0]))
         except WorkOSError as error:
             if outcome_unknown(error):
                 raise
+            progress.changes = done
             removed = {key: organization.metadata[key] for key in first["metadata"]}
             try:
                 await self._write("update", self.store.update(organization.id, metadata=removed))

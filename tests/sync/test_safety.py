@@ -574,7 +574,8 @@ async def test_a_split_update_whose_second_step_is_refused_keeps_every_metadata_
 
 async def test_a_split_update_that_cannot_be_undone_says_what_it_wrote(client: AsyncWorkOS, emulator: Emulator) -> None:
     # The second update fails without a definitive response (it may have been done), so the
-    # first is not undone: the failure names the keys it removed and the organization.
+    # first is not undone: the failure names the organization, the keys the first removed,
+    # and those the second may have set.
     old = {f"old_{n}": "x" for n in range(30)}
     new = {f"new_{n}": "y" for n in range(30)}
     (seeded,) = emulator.seed([{"name": "Acme", "external_id": "x", "metadata": old}])
@@ -587,8 +588,9 @@ async def test_a_split_update_that_cannot_be_undone_says_what_it_wrote(client: A
     assert (report.updated, report.failed) == (0, 1)
     (event,) = events
     assert (event.action, event.organization_id) == ("failed", seeded["id"])
-    assert sorted(change.field for change in event.changes) == sorted(f"metadata.{key}" for key in old)
-    assert {(change.old, change.new) for change in event.changes} == {("x", None)}
+    # The keys the first removed, named first, then those the second may have set.
+    assert [change.field for change in event.changes] == [f"metadata.{key}" for key in [*sorted(old), *sorted(new)]]
+    assert {(change.old, change.new) for change in event.changes} == {("x", None), (None, "y")}
     (failure,) = report.failures
     assert (failure.organization_id, failure.changes) == (seeded["id"], event.changes)
     assert f"before it failed, these fields of {seeded['id']} were changed, or may have been: old_" in str(
@@ -685,7 +687,7 @@ async def test_a_metadata_key_called_name_is_not_taken_for_the_name(client: Asyn
         [OrganizationRecord("x", "Acme", metadata=new)], on_event=events.append, rate_limiter=None
     )
     (event,) = events
-    assert sorted(change.field for change in event.changes) == sorted(f"metadata.{key}" for key in old)
+    assert [change.field for change in event.changes] == [f"metadata.{key}" for key in [*sorted(old), *sorted(new)]]
 
 
 async def test_a_first_step_whose_outcome_is_unknown_is_named_by_the_failure(
@@ -703,6 +705,37 @@ async def test_a_first_step_whose_outcome_is_unknown_is_named_by_the_failure(
     (failure,) = report.failures
     assert failure.organization_id == seeded["id"]
     assert {(change.field, change.old) for change in failure.changes} == {(f"metadata.{key}", "x") for key in old}
+
+
+async def test_a_single_update_whose_outcome_is_unknown_is_named_by_the_failure(
+    client: AsyncWorkOS, emulator: Emulator
+) -> None:
+    # Done, but unanswered: the organization was renamed, and the failure said it changed nothing.
+    (seeded,) = emulator.seed([{"name": "Orig", "external_id": "o", "metadata": {"tier": "gold"}}])
+    emulator.inject_fault(method="PUT", path="/organizations/*", drop="after", times=5)
+    events: list[SyncEvent] = []
+    report = await client.with_options(max_retries=0).organizations.sync(
+        [OrganizationRecord("o", "Renamed", metadata={"plan": "gold"})], on_event=events.append, rate_limiter=None
+    )
+    assert (await client.organizations.get(seeded["id"])).name == "Renamed"
+    (failure,) = report.failures
+    assert failure.error.outcome_unknown is True
+    assert {(change.field, change.old, change.new) for change in failure.changes} == {
+        ("name", "Orig", "Renamed"),
+        ("metadata.tier", "gold", None),
+        ("metadata.plan", None, "gold"),
+    }
+    assert [event.changes for event in events] == [failure.changes]
+    assert f"these fields of {seeded['id']} were changed, or may have been: " in str(failure)
+
+
+async def test_a_single_update_refused_outright_names_no_change(client: AsyncWorkOS, emulator: Emulator) -> None:
+    emulator.seed([{"name": "Orig", "external_id": "o"}])
+    emulator.inject_fault(method="PUT", path="/organizations/*", status=400, times=1)
+    report = await client.organizations.sync([OrganizationRecord("o", "Renamed")], rate_limiter=None)
+    (failure,) = report.failures
+    assert (failure.error.outcome_unknown, failure.changes) == (False, ())
+    assert "may have been" not in str(failure)
 
 
 @pytest.mark.parametrize("awaited", [False, True], ids=["function", "coroutine function"])
@@ -738,7 +771,10 @@ async def test_a_sync_cancelled_between_the_two_steps_tells_on_event_what_the_fi
                     await job
     (event,) = events
     assert (event.action, event.external_id, event.organization_id) == ("failed", "x", seeded["id"])
-    assert {(change.field, change.old) for change in event.changes} == {(f"metadata.{key}", "x") for key in old}
+    # The second step was sent when the cancellation came: what it sets may have been set.
+    assert [(change.field, change.old) for change in event.changes] == [
+        (f"metadata.{key}", "x") for key in sorted(old)
+    ] + [(f"metadata.{key}", None) for key in sorted(new)]
     assert "stopped during this record's update" in str(event.error)
 
 
@@ -855,7 +891,7 @@ async def test_a_sync_stopped_between_the_two_steps_names_what_the_first_changed
                 await job
     (failure,) = caught.value.report.failures
     assert (failure.external_id, failure.organization_id) == ("x", seeded["id"])
-    assert {change.field for change in failure.changes} == {f"metadata.{key}" for key in old}
+    assert [change.field for change in failure.changes] == [f"metadata.{key}" for key in [*sorted(old), *sorted(new)]]
     assert caught.value.cut_short == ("update",)
 
 

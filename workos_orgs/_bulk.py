@@ -160,7 +160,7 @@ def _domains(value: Iterable[DomainDataInput | str] | Unset) -> tuple[DomainData
     if value is UNSET:
         return UNSET
     try:
-        return domain_data_list(
+        domains = domain_data_list(
             value,
             names=True,
             refusal=lambda: (
@@ -169,6 +169,17 @@ def _domains(value: Iterable[DomainDataInput | str] | Unset) -> tuple[DomainData
         )
     except InvalidArgumentError as error:
         raise InvalidRecordError(str(error)) from None
+    # The API refuses a domain listed twice (409); a sync keyed by domain would keep one entry's
+    # state and drop the other's ("verified" among them) without a word.
+    seen: dict[str, str] = {}
+    for data in domains:
+        if (first := seen.get(name := normalize_domain(data.domain))) is not None:
+            raise InvalidRecordError(
+                f"domains name {given(first)} more than once (again as {given(data.domain)}); list each domain"
+                " once, with the state it should have."
+            )
+        seen[name] = data.domain
+    return domains
 
 
 def _metadata(value: Mapping[str, str] | Unset) -> Mapping[str, str] | Unset:

@@ -279,3 +279,30 @@ async def test_an_update_naming_no_more_metadata_keys_than_any_limit_allows_goes
     assert report.updated == 1
     assert [request.method for request in emulator.requests].count("PUT") == updates
     assert (await client.organizations.get(seeded["id"])).metadata == new
+
+
+@pytest.mark.parametrize(
+    "domains",
+    [
+        [{"domain": "b.com", "state": "verified"}, "b.com"],
+        ["b.com", {"domain": "b.com", "state": "verified"}],
+        ["b.com", "B.com."],
+    ],
+    ids=["verified then pending", "pending then verified", "same name, other spelling"],
+)
+async def test_a_record_naming_a_domain_twice_fails_alone(
+    client: AsyncWorkOS, emulator: Emulator, domains: list[Any]
+) -> None:
+    # The API refuses such a list (409 domain_already_exists); the sync kept the last entry
+    # for the domain, so "verified" could be dropped, and the run reported success.
+    (seeded,) = emulator.seed([{"name": "B", "external_id": "b"}])
+    report = await client.organizations.sync(
+        [{"external_id": "b", "name": "B", "domains": domains}, {"external_id": "c", "name": "C"}]
+    )
+    assert (report.failed, report.created) == (1, 1)
+    (failure,) = report.failures
+    assert failure.external_id == "b"
+    assert isinstance(failure.error, InvalidRecordError)
+    assert "'B.com.'" in str(failure.error) or "'b.com'" in str(failure.error)
+    assert "more than once" in str(failure.error)
+    assert (await client.organizations.get(seeded["id"])).domains == ()

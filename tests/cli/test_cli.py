@@ -356,6 +356,21 @@ async def test_sync_reads_stdin(emulator: Emulator) -> None:
     assert "\r" not in result.err  # piped: no progress bar
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/stdin"), reason="no /dev/stdin on this system")
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+async def test_sync_reads_a_pipe_named_by_its_path(emulator: Emulator, fmt: str) -> None:
+    # `sync /dev/stdin` (or `<(dump)`, a FIFO): the progress bar counted the lines by reading
+    # the path again, which emptied the pipe, and the sync then read nothing: "created 0",
+    # exit 0 (with --format csv, "the file is empty").
+    if fmt == "jsonl":
+        stdin = "".join(json.dumps(record) + "\n" for record in RECORDS).encode()
+    else:
+        stdin = ("external_id,name\n" + "".join(f"{r['external_id']},{r['name']}\n" for r in RECORDS)).encode()
+    result = await cli(emulator, "sync", "/dev/stdin", "--format", fmt, stdin=stdin)
+    assert (result.code, result.err.count("created 3")) == (0, 1), result.err
+    assert sorted(await _external_ids(emulator)) == sorted(record["external_id"] for record in RECORDS)
+
+
 async def test_sync_a_bad_record_fails_alone_with_exit_1(emulator: Emulator, tmp_path: Path) -> None:
     path = tmp_path / "orgs.jsonl"
     path.write_text(

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import stat
 import sys
 import time
 import traceback
@@ -413,9 +414,14 @@ def _change_lines(event: SyncEvent) -> str:
 
 
 def _count_lines(path: str) -> int | None:
+    """The lines of `path`, for the progress bar; None where they cannot be known before the
+    sync reads them: standard input, and anything but a regular file (``/dev/stdin``, a pipe
+    from ``<(...)``), which read here would be read empty by the sync."""
     if path == "-":
         return None
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
         with open(path, "rb") as stream:
             return sum(chunk.count(b"\n") for chunk in iter(lambda: stream.read(1 << 20), b""))
     except OSError:

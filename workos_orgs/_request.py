@@ -242,7 +242,9 @@ def build_request(
     body = None
     if json is not None:
         check_body(json)
-        body = orjson.dumps(json)
+        # Keys are checked as str above; a subclass of it (a StrEnum) is sent as its text, as
+        # orjson sends such values, where without the option it refuses the key.
+        body = orjson.dumps(json, option=orjson.OPT_NON_STR_KEYS)
     url = build_url(base_url, segments, query)
     if body is None and idempotency_key is None and not extra_headers:
         headers = credentials.plain

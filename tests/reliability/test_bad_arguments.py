@@ -7,6 +7,7 @@ that is not a success (a redirect among them) is an error, never taken for one.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -182,3 +183,23 @@ async def test_an_unknown_option_names_itself_and_the_options_there_are(once: As
     assert "time_out" in message
     assert "timeout, attempt_timeout, max_retries, extra_headers" in message
     assert "_request" not in message
+
+
+class _Key(enum.StrEnum):
+    TIER = "tier"
+
+
+class _Text(str):
+    """A str subclass, as some ORMs and enum libraries hand out."""
+
+
+async def test_metadata_keys_that_are_str_subclasses_are_sent_as_their_text(once: AsyncWorkOS) -> None:
+    # orjson takes only exact str keys: a StrEnum key raised a bare TypeError from create and
+    # update, and out of sync, which lost its report.
+    created = await once.organizations.create(name="B", metadata={_Key.TIER: "gold", _Text("plan"): _Text("pro")})
+    assert dict(created.metadata) == {"tier": "gold", "plan": "pro"}
+    updated = await once.organizations.update(created.id, metadata={_Key.TIER: "silver"})
+    assert dict(updated.metadata) == {"tier": "silver", "plan": "pro"}
+    report = await once.organizations.sync([{"external_id": "x1", "name": "X", "metadata": {_Key.TIER: "gold"}}])
+    assert (report.created, report.failed) == (1, 0)
+    assert dict((await once.organizations.get_by_external_id("x1")).metadata) == {"tier": "gold"}

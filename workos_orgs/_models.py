@@ -10,7 +10,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from types import MappingProxyType
 from typing import Any, Final, Generic, Literal, Protocol, TypeVar
 
 import attrs
@@ -196,8 +195,32 @@ _MISSING: Final[Any] = object()
 _NOT_SHARED: Final[Any] = object()
 """An organization timestamp that no domain timestamp equals (a domain read on its own)."""
 
-_NO_METADATA: Final[Mapping[str, str]] = MappingProxyType({})
-"""The metadata of an organization recorded without the key (before 2025): empty, read-only."""
+
+class _NoMetadata(Mapping[str, str]):
+    """The metadata of an organization recorded without the key (before 2025): empty and
+    read-only, one object for them all, which pickles and copies as itself (a
+    ``MappingProxyType`` does neither, so such an organization could not be cached)."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> str:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "{}"
+
+    def __reduce__(self) -> str:
+        return "_NO_METADATA"
+
+
+_NO_METADATA: Final[Mapping[str, str]] = _NoMetadata()
+"""The metadata of an organization recorded without the key."""
 
 _DOMAIN_STATES: Final[Mapping[Any, Any]] = {None: None, **{state.value: state for state in DomainState}}
 _DOMAIN_VERIFICATION_STRATEGIES: Final[Mapping[Any, Any]] = {

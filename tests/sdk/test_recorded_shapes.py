@@ -7,6 +7,8 @@ live API (``workos/workos-ruby``, ``test/fixtures/vcr_cassettes/``, last present
 
 from __future__ import annotations
 
+import copy
+import pickle
 from datetime import UTC, datetime
 from typing import Any
 
@@ -227,3 +229,19 @@ async def test_a_422_says_what_each_recorded_item_shape_says(
     assert str(error).startswith(
         f"HTTP 422{' invalid_request_parameters' if 'code' in body else ''}: Validation failed {described}"
     )
+
+
+@pytest.mark.parametrize("body", RECORDED, ids=lambda body: body["id"])
+async def test_a_recorded_organization_pickles_and_copies(
+    client: AsyncWorkOS, emulator: Emulator, body: dict[str, Any]
+) -> None:
+    # One recorded without `metadata` held a read-only mapping pickle refused: it could not
+    # go into a Django or Celery cache, a process pool, or copy.deepcopy.
+    organization = await get_as_served(emulator, client, body)
+    for copied in (pickle.loads(pickle.dumps(organization)), copy.deepcopy(organization), copy.copy(organization)):
+        assert copied == organization
+        assert copied.to_dict() == organization.to_dict()
+        assert (type(copied.metadata), dict(copied.metadata)) == (type(organization.metadata), {})
+    if "metadata" not in body:
+        with pytest.raises(TypeError):
+            organization.metadata["k"] = "v"  # type: ignore[index]  # still read-only, as it was

@@ -214,21 +214,35 @@ def redact_cut_text(text: str, secret: Secret) -> str:
 
 
 def redact_headers(headers: Mapping[str, str], secret: Secret) -> Mapping[str, str]:
-    """`headers` with `secret` replaced in every name and value (an echoed ``Authorization``)."""
-    if not secret.texts:  # too short to look for
-        return headers
-    # One look at them all: most responses hold none of the key's forms, and no ``%`` or
-    # backslash that could hide it escaped (then `redact_text` looks closer).
+    """`headers` with `secret` replaced in every name and value (an echoed ``Authorization``),
+    and bytes that are not UTF-8 replaced by U+FFFD: aiohttp keeps them as lone surrogates,
+    which a message, a log line or JSON holding them cannot be encoded with."""
+    # One look at them all: most responses hold none of the key's forms, no ``%`` or backslash
+    # that could hide it escaped (then `redact_text` looks closer), and only ASCII.
     joined = "\n".join(chain.from_iterable(headers.items()))
-    for form in secret.texts:
-        if form in joined:
-            break
-    else:
-        if ("%" not in joined and "\\" not in joined) or redact_text(joined, secret) == joined:
+    if joined.isascii() or _UNDECODED.search(joined) is None:
+        if not secret.texts:  # too short to look for
             return headers
+        for form in secret.texts:
+            if form in joined:
+                break
+        else:
+            if ("%" not in joined and "\\" not in joined) or redact_text(joined, secret) == joined:
+                return headers
     return CIMultiDictProxy(
-        CIMultiDict((redact_text(name, secret), redact_text(value, secret)) for name, value in headers.items())
+        CIMultiDict(
+            (_readable(redact_text(name, secret)), _readable(redact_text(value, secret)))
+            for name, value in headers.items()
+        )
     )
+
+
+_UNDECODED: Final = re.compile("[\udc80-\udcff]")
+"""What a byte that is not UTF-8 becomes in text decoded with ``surrogateescape``."""
+
+
+def _readable(text: str) -> str:
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def received(status: int, headers: Mapping[str, str], body: bytes, *, complete: bool, secret: Secret) -> Response:

@@ -28,6 +28,7 @@ from workos_orgs import (
     APIStatusError,
     APITimeoutError,
     AsyncWorkOS,
+    BadRequestError,
     ClientClosedError,
     InternalServerError,
     NotFoundError,
@@ -879,3 +880,33 @@ async def test_any_response_in_any_encoding_and_framing_gives_a_model_or_a_typed
         assert str(result).startswith("Connection failed: ")
         well_formed = encoding in ("identity", "gzip", "deflate", "raw-deflate") and framing != "content-length-short"
         assert not well_formed or status in (204, 304), str(result)
+
+
+@pytest.mark.parametrize("status", [200, 400])
+async def test_header_bytes_that_are_not_utf8_are_replaced_not_kept_as_surrogates(status: int) -> None:
+    # aiohttp keeps such bytes as lone surrogates: an error's message and headers, and a sync
+    # report built from them, then could not be encoded, printed or turned into JSON
+    # (`workos-orgs sync --json` failed with a traceback).
+    body = orjson.dumps(ORGANIZATION if status == 200 else {"message": "Bad", "code": "bad_thing"})
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (
+            b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nX-Request-ID: req_\xff\r\nX-Cafe: caf\xc3\xa9 \xe9\r\n"
+            % status
+        )
+        writer.write(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        await writer.drain()
+
+    async with Hostile(handler) as server, client_for(server, max_retries=0) as client:
+        if status == 200:
+            raw = await client.organizations.with_raw_response.get(ORG_ID)
+            request_id, headers, text = raw.request_id, raw.headers, repr(raw)
+        else:
+            with pytest.raises(BadRequestError) as caught:
+                await client.organizations.get(ORG_ID)
+            request_id, headers, text = caught.value.request_id, caught.value.headers, str(caught.value)
+    assert request_id == "req_\ufffd"
+    assert headers["X-Cafe"] == "café \ufffd"  # what is UTF-8 is kept as it was
+    for value in (text, *headers.keys(), *headers.values()):
+        value.encode()  # no lone surrogate left
+    orjson.dumps([request_id, *headers.values()])

@@ -87,6 +87,13 @@ def check_base_url(base_url: str | URL, *, allow_insecure_http: bool, api_key: s
         )
     if url.query_string or url.fragment:
         raise ConfigurationError(f"base_url must not have a query or fragment; got {quoted}.")
+    try:
+        (url.raw_host or "").encode("idna")  # what the name lookup will do with it
+    except UnicodeError:
+        raise ConfigurationError(
+            "base_url's host name cannot be looked up: each part between dots must hold 1 to 63 characters;"
+            f" got {quoted}."
+        ) from None
     if url.scheme == "http" and not allow_insecure_http and not is_loopback(url.host):
         raise ConfigurationError(
             f"Refusing to send the API key over plain HTTP to {shown(url.host, api_key)}: use https://, a loopback"

@@ -358,6 +358,7 @@ async def test_the_domains_commands_take_the_global_options_too(emulator: Emulat
     [
         ("http://127.0.0.1:99999", "base_url is not a valid URL"),
         ("http://[::1", "base_url is not a valid URL"),
+        ("https://api..workos.com", "base_url's host name cannot be looked up"),
         ("http://127.0.0.1:4100/v1?x=1", "base_url must not have a query or fragment"),
         ("http://admin:hunter2secret@127.0.0.1:4100", "base_url must not hold a user name or password"),
     ],

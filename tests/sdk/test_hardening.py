@@ -86,6 +86,19 @@ def test_an_unparsable_base_url_is_a_configuration_error(base_url: str) -> None:
         AsyncWorkOS(api_key="sk_test_x", base_url=base_url)
 
 
+@pytest.mark.parametrize("base_url", ["https://api..workos.com", "https://.", f"https://{'a' * 64}.example.com"])
+def test_a_host_name_with_an_empty_or_overlong_label_is_a_configuration_error(base_url: str) -> None:
+    # Accepted, it made every call raise a bare UnicodeError from the name lookup.
+    with pytest.raises(ConfigurationError, match="base_url's host name") as caught:
+        AsyncWorkOS(api_key="sk_test_x", base_url=base_url)
+    assert "between dots" in str(caught.value)
+
+
+@pytest.mark.parametrize("base_url", ["https://api.workos.com.", "https://bücher.example", "http://[::1]:8000"])
+def test_host_names_that_can_be_looked_up_pass(base_url: str) -> None:
+    assert check_base_url(base_url, allow_insecure_http=True).host is not None
+
+
 async def test_an_api_key_with_surrounding_whitespace_is_trimmed(emulator: Emulator) -> None:
     async with AsyncWorkOS(api_key=f"  {emulator.api_key}\n", base_url=emulator.url, backoff=FAST) as client:
         assert (await client.organizations.create(name="Acme")).name == "Acme"

@@ -6,13 +6,12 @@ Pure functions that raise `ConfigurationError` with what was wrong and how to fi
 from __future__ import annotations
 
 import ipaddress
-import math
 import re
 from typing import Final
 
 from yarl import URL
 
-from ._errors import ConfigurationError, given
+from ._errors import ConfigurationError, given, is_finite_number
 from ._request import REDACTED
 from ._retry import Backoff
 from ._throttle import RateLimiter
@@ -114,9 +113,7 @@ def is_loopback(host: str) -> bool:
 
 def check_timeout(timeout: float | None, name: str = "timeout") -> float | None:
     """A timeout in seconds (the option `name`): positive and finite, or None for no limit."""
-    if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < math.inf
-    ):
+    if timeout is not None and (not is_finite_number(timeout) or timeout <= 0):
         raise ConfigurationError(f"{name} must be a positive number of seconds or None; got {given(timeout)}.")
     return None if timeout is None else float(timeout)
 

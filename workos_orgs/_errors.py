@@ -11,9 +11,10 @@ failed).  The resources use that to make creates and deletes exactly-once.
 
 from __future__ import annotations
 
+import math
 import reprlib
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 import attrs
 from multidict import CIMultiDict
@@ -29,6 +30,17 @@ BODY_MAX_CHARS = 64 * 1024
 _GIVEN: Final = reprlib.Repr()  # its settings are attributes (3.12 takes them as arguments too)
 _GIVEN.maxstring = _GIVEN.maxother = 80
 _GIVEN.maxlong = 40
+
+
+def is_finite_number(value: object) -> TypeGuard[float]:
+    """Whether a setting given `value` got a number it can use: an int or float (not a bool),
+    neither NaN nor infinite, nor an int too large to become a float."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # 10**400
+        return False
 
 
 def given(value: object) -> str:

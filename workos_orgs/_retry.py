@@ -3,13 +3,20 @@ whether a failed call may nonetheless have taken effect."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Final
 
 import attrs
 
-from ._errors import APIConnectionError, APIStatusError, ConfigurationError, ResponseValidationError, WorkOSError, given
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    ConfigurationError,
+    ResponseValidationError,
+    WorkOSError,
+    given,
+    is_finite_number,
+)
 from ._response import parse_retry_after
 
 RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
@@ -33,7 +40,7 @@ class Backoff:
     def __attrs_post_init__(self) -> None:
         for name in ("base", "cap", "max_retry_after"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+            if not is_finite_number(value) or value < 0:
                 raise ConfigurationError(f"Backoff.{name} must be a number of seconds, 0 or more; got {given(value)}.")
 
 

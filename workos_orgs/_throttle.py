@@ -23,7 +23,7 @@ from ._contract import (
     RATE_LIMIT_WINDOW_SECONDS,
     is_organization_delete,
 )
-from ._errors import ConfigurationError, given
+from ._errors import ConfigurationError, given, is_finite_number
 
 HEADROOM: Final = 0.9
 
@@ -96,12 +96,7 @@ def bucket_for(
 def _number(name: str, value: object, meaning: str, *, at_least: float = 0.0, at_most: float = math.inf) -> float:
     """`value` if it is a finite number above 0, at least `at_least` and at most `at_most`;
     otherwise a `ConfigurationError` naming `name`."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not at_least <= value <= at_most
-        or value in (0, math.inf)
-    ):
+    if not is_finite_number(value) or not at_least <= value <= at_most or value == 0:
         raise ConfigurationError(f"{name} is {meaning}; got {given(value)}.")
     return value
 

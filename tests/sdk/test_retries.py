@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import pytest
 
@@ -11,9 +12,11 @@ from workos_orgs import (
     APIConnectionError,
     APITimeoutError,
     AsyncWorkOS,
+    Backoff,
     BadRequestError,
     ConfigurationError,
     InternalServerError,
+    RateLimiter,
 )
 from workos_orgs.emulator import Emulator
 
@@ -170,3 +173,27 @@ async def test_retries_are_logged_without_secrets(
     request_id = emulator.requests[-1].request_id
     assert any(request_id in line for line in lines)
     assert not any(emulator.api_key in line or "idem-secret-1" in line for line in lines)
+
+
+TOO_LARGE_FOR_A_FLOAT = 10**400
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (lambda: AsyncWorkOS(api_key="sk_test", timeout=TOO_LARGE_FOR_A_FLOAT), "timeout must be"),
+        (lambda: AsyncWorkOS(api_key="sk_test", attempt_timeout=TOO_LARGE_FOR_A_FLOAT), "attempt_timeout must be"),
+        (lambda: AsyncWorkOS(api_key="sk_test").with_options(timeout=TOO_LARGE_FOR_A_FLOAT), "timeout must be"),
+        (lambda: Backoff(base=TOO_LARGE_FOR_A_FLOAT), "Backoff.base must be"),
+        (lambda: Backoff(max_retry_after=-TOO_LARGE_FOR_A_FLOAT), "Backoff.max_retry_after must be"),
+        (lambda: RateLimiter(requests_per_minute=TOO_LARGE_FOR_A_FLOAT), "requests_per_minute"),
+        (lambda: RateLimiter(organization_deletes_per_minute=TOO_LARGE_FOR_A_FLOAT), "organization_deletes_per_minute"),
+    ],
+    ids=["timeout", "attempt_timeout", "with_options", "backoff base", "backoff negative", "requests", "deletes"],
+)
+def test_a_whole_number_too_large_for_a_float_is_refused_by_name(make: Callable[[], object], said: str) -> None:
+    # It passed the range checks, then raised a bare OverflowError from float() (a Backoff's
+    # only at its first retry, turning a 503 into an OverflowError).
+    with pytest.raises(ConfigurationError, match=said) as caught:
+        make()
+    assert "1000000000" in str(caught.value)  # the value, cut short

@@ -97,8 +97,12 @@ TIMESTAMP_RE: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
 def format_timestamp(moment: datetime) -> str:
-    """ISO 8601 UTC with milliseconds, as the API writes them: ``2026-01-15T12:00:00.000Z``."""
-    moment = moment.astimezone(UTC)
+    """ISO 8601 UTC with milliseconds, as the API writes them: ``2026-01-15T12:00:00.000Z``;
+    a moment whose UTC falls outside the years a datetime holds keeps its own offset."""
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is in the year 0
+        return moment.isoformat(timespec="milliseconds")
     return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
 
 

@@ -245,3 +245,15 @@ async def test_a_recorded_organization_pickles_and_copies(
     if "metadata" not in body:
         with pytest.raises(TypeError):
             organization.metadata["k"] = "v"  # type: ignore[index]  # still read-only, as it was
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00.000+01:00", "9999-12-31T23:59:59.000-01:00"])
+async def test_a_timestamp_at_the_edge_of_the_calendar_turns_back_as_it_came(
+    client: AsyncWorkOS, emulator: Emulator, moment: str
+) -> None:
+    # Read without complaint, it made to_dict() and to_json() (and the CLI's --json) raise a
+    # bare OverflowError: in UTC it falls outside the years a datetime can hold.
+    body = {**UPDATED_WITH_EXTERNAL_ID_NULL, "created_at": moment, "updated_at": moment}
+    organization = await get_as_served(emulator, client, body)
+    assert organization.to_dict()["created_at"] == moment
+    assert f'"updated_at":"{moment}"' in organization.to_json()

@@ -616,6 +616,16 @@ async def test_no_api_key_says_how_to_give_one() -> None:
     assert (result.code, result.err) == (2, "error: no API key: pass --api-key or set WORKOS_API_KEY\n")
 
 
+@pytest.mark.parametrize("where", ["environment", "option"])
+async def test_a_blank_api_key_says_how_to_give_one(where: str) -> None:
+    # Spaces only: the client's own message told a command-line user to pass AsyncWorkOS(api_key=...).
+    if where == "environment":
+        result = await cli(None, "list", WORKOS_API_KEY="   ")
+    else:
+        result = await cli(None, "list", "--api-key", " \t")
+    assert (result.code, result.err) == (2, "error: no API key: pass --api-key or set WORKOS_API_KEY\n")
+
+
 async def test_a_wrong_api_key_says_what_to_check(emulator: Emulator) -> None:
     result = await cli(emulator, "list", "--api-key", "sk_test_wrong")
     assert result.code == 1

@@ -165,7 +165,7 @@ def _only_insecure(base_url: str, api_key: str) -> str | None:
 async def open_client(args: argparse.Namespace) -> AsyncIterator[AsyncWorkOS]:
     """The client the command line's options (or the environment) describe."""
     api_key = args.api_key or os.environ.get(API_KEY_ENV_VAR)
-    if not api_key:
+    if not api_key or not api_key.strip():
         raise UsageError(f"no API key: pass --api-key or set {API_KEY_ENV_VAR}")
     options: dict[str, Any] = {}
     if args.timeout is not None:

@@ -260,6 +260,12 @@ def received(status: int, headers: Mapping[str, str], body: bytes, *, complete: 
     return Response(status, redact_headers(headers, secret), body, complete, secret)
 
 
+def _item_text(item: Mapping[str, Any], key: str) -> str:
+    """What an error item says under `key`, as text; nothing when it is left out or null."""
+    value = item.get(key)
+    return "" if value is None else value if isinstance(value, str) else str(value)
+
+
 def body_text(body: bytes, secret: Secret | None = None) -> str:
     """The body as text for errors: at most `BODY_MAX_CHARS`, the API key cut out should it appear."""
     if secret is not None:
@@ -453,7 +459,7 @@ def decode_error(response: Response, *, secret: Secret | None = None, now: float
         for item in raw_errors if isinstance(raw_errors, list) else ():
             if isinstance(item, dict):
                 errors.append(
-                    FieldError(str(item.get("field", "")), str(item.get("code", "")), str(item.get("message", "")))
+                    FieldError(_item_text(item, "field"), _item_text(item, "code"), _item_text(item, "message"))
                 )
     if 300 <= response.status < 400:
         location = response.headers.get("Location")

@@ -231,6 +231,16 @@ async def test_a_422_says_what_each_recorded_item_shape_says(
     )
 
 
+async def test_a_422_item_with_nulls_reads_them_as_absent(client: AsyncWorkOS, emulator: Emulator) -> None:
+    # A null read as the text "None": the message said "(None: None)".
+    body = {"message": "Validation failed", "errors": [{"field": None, "code": 5, "message": None}]}
+    emulator.inject_fault(path="/organizations/*", status=422, body=body)
+    with pytest.raises(UnprocessableEntityError) as caught:
+        await client.organizations.get(ORG_ID)
+    assert [(item.field, item.code, item.message) for item in caught.value.errors] == [("", "5", "")]
+    assert str(caught.value).startswith("HTTP 422: Validation failed (5)")
+
+
 @pytest.mark.parametrize("body", RECORDED, ids=lambda body: body["id"])
 async def test_a_recorded_organization_pickles_and_copies(
     client: AsyncWorkOS, emulator: Emulator, body: dict[str, Any]

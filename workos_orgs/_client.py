@@ -74,8 +74,7 @@ class AsyncWorkOS(BaseClient):
             raise ConfigurationError(f"api_key must be a string such as 'sk_...'; got {type(api_key).__name__}.")
         if not isinstance(api_key, str) or not api_key.strip():
             raise ConfigurationError(
-                f"No WorkOS API key: pass AsyncWorkOS(api_key='sk_...') or set the {API_KEY_ENV_VAR}"
-                " environment variable."
+                f"No WorkOS API key: pass api_key='sk_...' or set the {API_KEY_ENV_VAR} environment variable."
             )
         api_key = check_api_key(api_key)
         backoff = Backoff() if backoff is None else check_backoff(backoff)

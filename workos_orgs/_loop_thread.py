@@ -371,8 +371,17 @@ class LoopThread(Generic[C]):
         if self._loop is None:
             loop = _PollingLoop()
             self._stopping = threading.Event()
-            thread = threading.Thread(target=_run_forever, args=(loop, self._stopping), name=self._name, daemon=True)
-            thread.start()
+            stopping = self._stopping
+            thread = threading.Thread(target=_run_forever, args=(loop, stopping), name=self._name, daemon=True)
+            try:
+                thread.start()
+            except BaseException:
+                # Interrupted (Ctrl-C) as it waited for the thread, which runs the loop by now, or
+                # is about to: told to stop, it ends, closing the loop.  (Interrupted before there
+                # was a thread, the loop is closed when collected.)
+                stopping.set()
+                loop.call_soon_threadsafe(loop.stop)
+                raise
             self._loop, self._thread = loop, thread
         return self._loop
 

@@ -120,7 +120,8 @@ class SessionHolder:
         """The error for a call made (or `doing` something) after this client or the session
         passed in was closed; None while both are open."""
         if self._closed:
-            return ClientClosedError(f"This AsyncWorkOS client was closed{doing}; create a new one.")
+            # Not named by its class: the blocking WorkOS runs on this one, and its callers see this too.
+            return ClientClosedError(f"This client was closed{doing}; create a new one.")
         if self._session is not None and self._session.closed:
             return ClientClosedError(
                 f"The aiohttp session passed to this AsyncWorkOS client was closed{doing}; keep it open"

@@ -576,6 +576,39 @@ def test_close_from_a_signal_handler_while_the_client_starts_its_thread_does_not
     assert run_python(script) == (0, f"ClientClosedError\n{closed}True 1\n", "")
 
 
+def test_ctrl_c_while_the_first_call_starts_the_thread_leaves_no_thread_behind(emulator: Emulator) -> None:
+    # Ctrl-C landed in Thread.start() as it waited for the new thread, which already ran the
+    # loop: the client never learnt of that loop, so close() could not stop it, and each such
+    # interrupted first call left a thread (and its loop's file descriptors) running for good.
+    (seeded,) = emulator.seed([{"name": "Acme"}])
+    script = (
+        "import signal, sys, threading\n"
+        "from workos_orgs import WorkOS\n"
+        f"client = WorkOS(api_key={emulator.api_key!r}, base_url={emulator.url!r})\n"
+        "fired = []\n"
+        "def trace(frame, event, arg):\n"
+        "    # Ctrl-C as Thread.start() waits for the thread it started.\n"
+        "    back = frame.f_back\n"
+        "    if event == 'call' and frame.f_code.co_name == 'wait' and back and back.f_code.co_name == 'start'"
+        " and not fired:\n"
+        "        fired.append(True)\n"
+        "        signal.raise_signal(signal.SIGINT)\n"
+        "sys.settrace(trace)\n"
+        "try:\n"
+        f"    client.organizations.get({seeded['id']!r})\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted')\n"
+        "sys.settrace(None)\n"
+        f"print(client.organizations.get({seeded['id']!r}).name)  # a new thread serves it\n"
+        "client.close()\n"
+        "for thread in threading.enumerate():\n"
+        "    if thread is not threading.main_thread():\n"
+        "        thread.join(30)\n"
+        "print(fired, [thread.name for thread in threading.enumerate()])\n"
+    )
+    assert run_python(script) == (0, "interrupted\nAcme\n[True] ['MainThread']\n", "")
+
+
 @pytest.mark.parametrize(
     "where", ["once it counts as closed", "once the loop is asked to close it", "while it waits for the loop"]
 )

@@ -276,6 +276,7 @@ def test_closing_the_client_during_sync_stops_it_with_its_report(
     client.close()
     report = stopped.value.report
     assert isinstance(stopped.value.__cause__, ClientClosedError)
+    assert "AsyncWorkOS" not in str(stopped.value)  # a class this caller never made
     # The report says what was done; on_event may not have heard of the last few (at most one
     # a worker), whose telling the close cut short.
     told = len([event for event in heard if event.action == phase])
@@ -514,6 +515,16 @@ def test_a_resource_of_the_blocking_client_can_be_patched_in_a_test(client: Work
 def test_a_blocking_method_taken_from_its_class_is_called_with_the_resource(client: WorkOS) -> None:
     created = BlockingOrganizations.create(client.organizations, name="Acme")
     assert BlockingOrganizations.get(client.organizations, created.id) == created
+
+
+def test_no_api_key_names_the_option_not_the_async_class(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WORKOS_API_KEY", raising=False)
+    for make in (WorkOS, AsyncWorkOS):
+        with pytest.raises(ConfigurationError) as caught:
+            make()
+        assert str(caught.value) == (
+            "No WorkOS API key: pass api_key='sk_...' or set the WORKOS_API_KEY environment variable."
+        )
 
 
 def test_the_blocking_constructor_takes_the_async_ones_options_but_a_session() -> None:

@@ -242,9 +242,13 @@ def build_request(
     body = None
     if json is not None:
         check_body(json)
-        # Keys are checked as str above; a subclass of it (a StrEnum) is sent as its text, as
-        # orjson sends such values, where without the option it refuses the key.
-        body = orjson.dumps(json, option=orjson.OPT_NON_STR_KEYS)
+        try:
+            body = orjson.dumps(json)
+        except TypeError:
+            # A key that is a str subclass (a StrEnum; keys are checked as str above): sent as
+            # its text, as orjson sends such values, only with this option, which costs three
+            # times as much on every body.
+            body = orjson.dumps(json, option=orjson.OPT_NON_STR_KEYS)
     url = build_url(base_url, segments, query)
     if body is None and idempotency_key is None and not extra_headers:
         headers = credentials.plain

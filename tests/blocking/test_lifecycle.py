@@ -584,6 +584,7 @@ def test_ctrl_c_while_the_first_call_starts_the_thread_leaves_no_thread_behind(e
     script = (
         "import signal, sys, threading\n"
         "from workos_orgs import WorkOS\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)  # a run in the background ignores it\n"
         f"client = WorkOS(api_key={emulator.api_key!r}, base_url={emulator.url!r})\n"
         "fired = []\n"
         "def trace(frame, event, arg):\n"

@@ -93,7 +93,7 @@ def normalize_domain(domain: str) -> str:
 
 
 TIMESTAMP_RE: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
-"""The shape of a timestamp as `format_timestamp` writes it (a full match)."""
+"""The shape of a timestamp as the API writes it, and `format_timestamp` with it (a full match)."""
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -103,7 +103,8 @@ def format_timestamp(moment: datetime) -> str:
         moment = moment.astimezone(UTC)
     except OverflowError:  # 0001-01-01T00:00:00+01:00 is in the year 0
         return moment.isoformat(timespec="milliseconds")
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+    # The year by hand: %Y leaves out the leading zeros of a year before 1000.
+    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
 
 
 DOMAIN_RE: Final = re.compile(r"(?=.{1,253}\Z)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]")

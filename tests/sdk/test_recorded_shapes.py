@@ -257,7 +257,15 @@ async def test_a_recorded_organization_pickles_and_copies(
             organization.metadata["k"] = "v"  # type: ignore[index]  # still read-only, as it was
 
 
-@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00.000+01:00", "9999-12-31T23:59:59.000-01:00"])
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "0001-01-01T00:00:00.000+01:00",
+        "9999-12-31T23:59:59.000-01:00",
+        "0001-01-01T00:00:00.000Z",  # %Y wrote the year 1 as "1"
+        "0999-06-30T12:00:00.250Z",
+    ],
+)
 async def test_a_timestamp_at_the_edge_of_the_calendar_turns_back_as_it_came(
     client: AsyncWorkOS, emulator: Emulator, moment: str
 ) -> None:

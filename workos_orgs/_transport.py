@@ -247,57 +247,56 @@ class Transport:
             started = time.monotonic()
             failure: APIConnectionError | None = None
             response: Response | None = None
-            if settings.rate_limiter is not None:
-                limiter = settings.rate_limiter
-                await self._sessions.wait(
-                    functools.partial(limiter.wait, request.method, request.segments),
-                    self._waiting_to_send(request, attempt, unknown),
-                )
-            if attempt and (closed := self._sessions.closed_error(self._waiting_to_send(request, attempt, unknown))):
-                # A session passed in, closed while this call waited to send again (its close
-                # wakes no waits of ours): said here, with the outcome so far, not at the send.
-                raise closed
             sending = Attempt(
                 self._sessions.deadlines, timeout=settings.timeout, attempt_timeout=settings.attempt_timeout
             )
-            try:
-                response = await self._send_once(request, settings.socket_timeout, sending)
-            except TimeoutError as error:
-                if sending.overrun == "attempt timeout":
-                    detail = f"No complete response within {settings.attempt_timeout}s of the attempt's connection"
-                else:
-                    detail = f"No response within the {settings.timeout}s socket timeout"
-                failure = self._failure(
-                    APITimeoutError,
-                    detail,
-                    request,
-                    error,
-                    # Safe only when nothing went out: a connect timeout of aiohttp's resend
-                    # follows a send that may have done the work.
-                    reached_server=sending.sends > 0,
-                )
-            except aiohttp.ClientError as error:
-                failure = self._failure(
-                    APIConnectionError,
-                    f"Connection failed: {type(error).__name__}: {error}",
-                    request,
-                    error,
-                    reached_server=sending.sends > 0,
-                )
-            except asyncio.CancelledError as error:
-                if being_cancelled():
-                    raise
-                # Not this call's cancellation: a future cancelled elsewhere, awaited in aiohttp
-                # or in a session's tracing or middleware.  Raised as it is, it would read as
-                # the caller's own (a TaskGroup task ending with it vanishes without a word).
-                failure = self._failure(
-                    APIConnectionError,
-                    "The request was cancelled inside the HTTP client, not by the call's task"
-                    " (a CancelledError from aiohttp, or from the session's tracing or middleware)",
-                    request,
-                    error,
-                    reached_server=sending.sends > 0,
-                )
+            if settings.rate_limiter is not None:
+                limiter = settings.rate_limiter
+                try:
+                    await self._sessions.wait(
+                        functools.partial(limiter.wait, request.method, request.segments),
+                        self._waiting_to_send(request, attempt, unknown),
+                    )
+                except asyncio.CancelledError as error:
+                    failure = self._cancelled_elsewhere(error, request, "the rate limiter's wait", reached_server=False)
+            if failure is None:
+                if attempt and (
+                    closed := self._sessions.closed_error(self._waiting_to_send(request, attempt, unknown))
+                ):
+                    # A session passed in, closed while this call waited to send again (its close
+                    # wakes no waits of ours): said here, with the outcome so far, not at the send.
+                    raise closed
+                try:
+                    response = await self._send_once(request, settings.socket_timeout, sending)
+                except TimeoutError as error:
+                    if sending.overrun == "attempt timeout":
+                        detail = f"No complete response within {settings.attempt_timeout}s of the attempt's connection"
+                    else:
+                        detail = f"No response within the {settings.timeout}s socket timeout"
+                    failure = self._failure(
+                        APITimeoutError,
+                        detail,
+                        request,
+                        error,
+                        # Safe only when nothing went out: a connect timeout of aiohttp's resend
+                        # follows a send that may have done the work.
+                        reached_server=sending.sends > 0,
+                    )
+                except aiohttp.ClientError as error:
+                    failure = self._failure(
+                        APIConnectionError,
+                        f"Connection failed: {type(error).__name__}: {error}",
+                        request,
+                        error,
+                        reached_server=sending.sends > 0,
+                    )
+                except asyncio.CancelledError as error:
+                    failure = self._cancelled_elsewhere(
+                        error,
+                        request,
+                        "aiohttp, or the session's tracing or middleware",
+                        reached_server=sending.sends > 0,
+                    )
             # More than one send means aiohttp resent it after a dropped connection: the
             # first send may have done the work.
             unknown = unknown or sending.sends > 1
@@ -382,6 +381,26 @@ class Transport:
         again = " again" if attempt else ""
         outcome = " (its outcome is unknown)" if unknown else ""
         return f" while {request.method} {request.url.raw_path} waited to be sent{again}{outcome}"
+
+    def _cancelled_elsewhere(
+        self, error: asyncio.CancelledError, request: Request, where: str, *, reached_server: bool
+    ) -> APIConnectionError:
+        """The failure for a `CancelledError` that reached this call though its task was not
+        being cancelled, nor the client closed (`error` itself, raised again, when either is so).
+
+        Something the call awaited was cancelled elsewhere.  Raised as it is, it would read as
+        the caller's own cancellation: a TaskGroup task ending with it vanishes without a word.
+        """
+        if being_cancelled() or self._sessions.closed_error() is not None:
+            raise error
+        return self._failure(
+            APIConnectionError,
+            f"The call was cancelled, though not by the call's task: a CancelledError came from {where},"
+            " which awaited something cancelled elsewhere; check what it awaits",
+            request,
+            error,
+            reached_server=reached_server,
+        )
 
     def _failure(
         self,

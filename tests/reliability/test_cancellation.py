@@ -325,3 +325,44 @@ async def test_a_sync_record_whose_request_is_cancelled_in_the_stack_fails_and_i
     assert [(event.action, event.external_id) for event in told] == [("failed", "ext-1")]
     assert isinstance(told[0].error, APIConnectionError)
     assert emulator.requests == []  # nothing reached it
+
+
+class _CancelledElsewhere(RateLimiter):
+    """A limiter whose every wait awaits a future another task cancelled."""
+
+    async def wait(self, method: str, path_segments: tuple[str, ...]) -> None:
+        other: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        other.cancel()
+        await other
+
+
+async def test_a_cancellation_from_the_rate_limiters_wait_is_an_error_not_the_callers(emulator: Emulator) -> None:
+    (row,) = emulator.seed([{"name": "Acme"}])
+    async with AsyncWorkOS(
+        api_key=emulator.api_key, base_url=emulator.url, backoff=FAST, max_retries=1, rate_limiter=_CancelledElsewhere()
+    ) as client:
+        with pytest.raises(APIConnectionError) as raised:
+            await client.organizations.get(row["id"])
+    assert "a CancelledError came from the rate limiter's wait" in raised.value.message
+    assert (raised.value.attempts, raised.value.outcome_unknown) == (2, False)
+    assert emulator.requests == []
+
+
+async def test_closing_a_session_passed_in_under_a_queued_call_says_it_was_closed(
+    emulator: Emulator, gate: Gate
+) -> None:
+    # aiohttp cancels the calls waiting for a connection as their session closes: that is the
+    # close, not a cancellation from elsewhere, and the error has no cause saying otherwise.
+    (row,) = emulator.seed([{"name": "Acme"}])
+    held = gate.hold("GET", "/organizations/*")
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
+        client = AsyncWorkOS(api_key=emulator.api_key, base_url=gate.url, session=session, timeout=SAFETY_NET)
+        first = asyncio.create_task(client.organizations.get(row["id"]))
+        await held.arrived()
+        queued = asyncio.create_task(client.organizations.get(row["id"]))
+        for _ in range(5):
+            await asyncio.sleep(0)  # let it queue for the one connection
+        await session.close()
+        results = await asyncio.gather(first, queued, return_exceptions=True)
+    assert [type(result) for result in results] == [ClientClosedError, ClientClosedError]
+    assert results[1].__cause__ is None  # the queued call's: no "cancelled elsewhere"

@@ -22,6 +22,7 @@ from workos_orgs import (
     InvalidArgumentError,
     InvalidRecordError,
     NotFoundError,
+    Organization,
     OrganizationRecord,
     RateLimiter,
     SyncEvent,
@@ -29,6 +30,7 @@ from workos_orgs import (
     SyncStoppedError,
     WorkOSError,
 )
+from workos_orgs._bulk import sync_organizations
 from workos_orgs.emulator import Emulator
 
 from ..gate import SAFETY_NET, Gate
@@ -906,18 +908,60 @@ class _CancelledElsewhere(RateLimiter):
     async def wait(self, method: str, path_segments: tuple[str, ...]) -> None:
         self.count += 1
         if self.count == self.n:
-            other: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            other.cancel()
-            await other
+            await _cancelled_elsewhere()
+
+
+async def _cancelled_elsewhere() -> None:
+    other: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    other.cancel()
+    await other
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])
-async def test_a_worker_cancelled_by_nobody_stops_the_job_with_an_error(client: AsyncWorkOS, concurrency: int) -> None:
-    # As with on_event's own CancelledError above, from anywhere else in a worker: the worker
-    # ended as cancelled, and the job went on without it (the record neither synced nor
-    # failed), or, with one worker, hung.
+async def test_a_worker_cancelled_by_nobody_fails_its_record_and_the_job_goes_on(
+    client: AsyncWorkOS, concurrency: int
+) -> None:
+    # The worker ended as cancelled, and the job went on without it (the record neither
+    # synced nor failed), or, with one worker, hung.  The call now fails, and its record.
+    records = [OrganizationRecord(f"e{n}", f"Org {n}") for n in range(20)]
+    async with asyncio.timeout(SAFETY_NET):
+        report = await client.with_options(max_retries=0).organizations.sync(
+            records, concurrency=concurrency, rate_limiter=_CancelledElsewhere(3)
+        )
+    assert (report.created, report.failed) == (19, 1)
+    assert "a CancelledError came from the rate limiter's wait" in str(report.failures[0].error)
+
+
+class _Store:
+    """A store (what sync needs of ``client.organizations``) whose `n`th lookup is cancelled by
+    nobody: a CancelledError from a path the client does not turn into an error."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.count = n, 0
+
+    async def get_by_external_id(self, external_id: str) -> Organization:
+        self.count += 1
+        if self.count == self.n:
+            await _cancelled_elsewhere()
+        raise NotFoundError("no such organization", status_code=404, code="entity_not_found")
+
+    async def create(self, **arguments: Any) -> Organization:
+        raise AssertionError("not reached in a dry run")
+
+    update = delete = create
+
+    def list(self, *, limit: int) -> AsyncIterator[Organization]:
+        raise AssertionError("no prune here")
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+async def test_a_worker_ended_by_a_cancellation_nobody_asked_for_stops_the_job_with_an_error(
+    concurrency: int,
+) -> None:
+    # A worker ending cancelled is no failure to the pool's TaskGroup: it went on without it,
+    # or, with one worker, waited for it for ever.
     records = [OrganizationRecord(f"e{n}", f"Org {n}") for n in range(20)]
     async with asyncio.timeout(SAFETY_NET):
         with pytest.raises(WorkOSError, match="not the sync's own cancellation") as caught:
-            await client.organizations.sync(records, concurrency=concurrency, rate_limiter=_CancelledElsewhere(3))
+            await sync_organizations(_Store(3), records, concurrency=concurrency, dry_run=True)
     assert isinstance(caught.value.__cause__, asyncio.CancelledError)

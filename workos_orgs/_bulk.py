@@ -189,7 +189,9 @@ def _metadata(value: Mapping[str, str] | Unset) -> Mapping[str, str] | Unset:
     if isinstance(value, Mapping) and not any(item is None for item in value.values()):
         with contextlib.suppress(InvalidArgumentError):
             check_metadata(value)
-            return dict(value)
+            # As plain str: a key that is a str subclass (an enum's member) would be named by
+            # its repr in the changes a sync reports, not by the text that is sent.
+            return {str.__str__(key): str.__str__(item) for key, item in value.items()}
     # The message is made only here: every record of a sync passes through this converter.
     raise InvalidRecordError(
         f"metadata must map strings to strings ({{}} removes every key), or be left out to keep it; got {given(value)}."

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from workos_orgs import APIStatusError, AsyncWorkOS, InvalidArgumentError
+from workos_orgs import APIStatusError, AsyncWorkOS, InvalidArgumentError, OrganizationRecord, SyncEvent
 from workos_orgs.emulator import Emulator
 
 from .conftest import FAST
@@ -203,3 +203,22 @@ async def test_metadata_keys_that_are_str_subclasses_are_sent_as_their_text(once
     report = await once.organizations.sync([{"external_id": "x1", "name": "X", "metadata": {_Key.TIER: "gold"}}])
     assert (report.created, report.failed) == (1, 0)
     assert dict((await once.organizations.get_by_external_id("x1")).metadata) == {"tier": "gold"}
+
+
+class _MixedKey(str, enum.Enum):  # noqa: UP042  # the old spelling is what is tested
+    """An enum mixed with str (before StrEnum), whose format() is its name on Python 3.11."""
+
+    TIER = "tier"
+
+
+async def test_a_sync_names_a_str_subclass_metadata_key_by_its_text(once: AsyncWorkOS) -> None:
+    # The change was named "metadata._MixedKey.TIER", though "tier" was sent.
+    events: list[SyncEvent] = []
+    report = await once.organizations.sync(
+        [OrganizationRecord("x1", "X", metadata={_MixedKey.TIER: _Text("gold")})], on_event=events.append
+    )
+    assert report.created == 1
+    assert [(change.field, change.new) for change in events[0].changes if change.field.startswith("metadata")] == [
+        ("metadata.tier", "gold")
+    ]
+    assert {type(key) for key in OrganizationRecord("x", "X", metadata={_MixedKey.TIER: "a"}).metadata} == {str}

@@ -616,6 +616,14 @@ async def test_no_api_key_says_how_to_give_one() -> None:
     assert (result.code, result.err) == (2, "error: no API key: pass --api-key or set WORKOS_API_KEY\n")
 
 
+async def test_a_blank_api_key_option_is_left_out_as_an_empty_one_is(emulator: Emulator) -> None:
+    # `--api-key ""` fell back to WORKOS_API_KEY, `--api-key " "` said there was no key at all.
+    seed(emulator, "Acme Corp")
+    for blank in ("", "  "):
+        result = await cli(emulator, "list", "--api-key", blank)
+        assert (result.code, "Acme Corp" in result.out) == (0, True), result.err
+
+
 @pytest.mark.parametrize("where", ["environment", "option"])
 async def test_a_blank_api_key_says_how_to_give_one(where: str) -> None:
     # Spaces only: the client's own message told a command-line user to pass AsyncWorkOS(api_key=...).

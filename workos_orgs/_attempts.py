@@ -65,7 +65,7 @@ class Attempt:
     attempt_timeout: float | None
     """The hard bound on the whole attempt, from its connection."""
     task: asyncio.Task[Any] | None
-    """The task it runs in (None once it is over)."""
+    """The task it runs in, while it runs (None before and after)."""
     sends: int
     """How many connections it got: more than one means aiohttp sent it again."""
     overrun: Overrun | None
@@ -75,8 +75,8 @@ class Attempt:
         self._deadlines = deadlines
         self.timeout = timeout
         self.attempt_timeout = attempt_timeout
-        self._loop = loop = asyncio.get_running_loop()
-        self.task = asyncio.current_task(loop)
+        self._loop = asyncio.get_running_loop()
+        self.task = None  # set as it is entered: one made and never sent keeps no task alive
         self.sends = 0
         self.overrun = None
         self._connected_at = self._moved_at = math.inf
@@ -85,8 +85,9 @@ class Attempt:
 
     def __enter__(self) -> Attempt:
         """Make this the attempt `CountingConnector` tells of connections, in this task."""
-        assert self.task is not None  # a coroutine of asyncio's always runs in a task
-        self._cancelling = self.task.cancelling()
+        self.task = task = asyncio.current_task(self._loop)
+        assert task is not None  # a coroutine of asyncio's always runs in a task
+        self._cancelling = task.cancelling()
         self._token = _CURRENT.set(self)
         return self
 

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import aiohttp
@@ -366,3 +367,27 @@ async def test_closing_a_session_passed_in_under_a_queued_call_says_it_was_close
         results = await asyncio.gather(first, queued, return_exceptions=True)
     assert [type(result) for result in results] == [ClientClosedError, ClientClosedError]
     assert results[1].__cause__ is None  # the queued call's: no "cancelled elsewhere"
+
+
+async def test_a_call_failed_in_the_rate_limiters_wait_keeps_no_cycle_through_its_task(emulator: Emulator) -> None:
+    # The attempt, made before the wait, held the task, and the error's traceback the attempt:
+    # the task and all its frames held lived on until a cyclic collection.
+    (row,) = emulator.seed([{"name": "Acme"}])
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        async with AsyncWorkOS(
+            api_key=emulator.api_key,
+            base_url=emulator.url,
+            max_retries=0,
+            rate_limiter=_CancelledElsewhere(),
+        ) as client:
+            task = asyncio.create_task(client.organizations.get(row["id"]))
+            await asyncio.wait([task])
+            assert isinstance(task.exception(), APIConnectionError)
+            gone = weakref.ref(task)
+            del task
+            assert gone() is None
+    finally:
+        if was_enabled:
+            gc.enable()

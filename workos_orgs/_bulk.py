@@ -186,12 +186,21 @@ def _metadata(value: Mapping[str, str] | Unset) -> Mapping[str, str] | Unset:
     if value is UNSET:
         return UNSET
     # A record states the whole set of keys, so None (remove this key, in an update) has no place in it.
+    plain: dict[str, str] | None = None
     if isinstance(value, Mapping) and not any(item is None for item in value.values()):
         with contextlib.suppress(InvalidArgumentError):
             check_metadata(value)
             # As plain str: a key that is a str subclass (an enum's member) would be named by
             # its repr in the changes a sync reports, not by the text that is sent.
-            return {str.__str__(key): str.__str__(item) for key, item in value.items()}
+            plain = {str.__str__(key): str.__str__(item) for key, item in value.items()}
+    if plain is not None:
+        if len(plain) == len(value):
+            return plain
+        repeated = next(key for key in plain if sum(str.__str__(each) == key for each in value) > 1)
+        raise InvalidRecordError(
+            f"metadata names {given(repeated)} more than once (keys of a str subclass, equal as text);"
+            " give each key once."
+        )
     # The message is made only here: every record of a sync passes through this converter.
     raise InvalidRecordError(
         f"metadata must map strings to strings ({{}} removes every key), or be left out to keep it; got {given(value)}."

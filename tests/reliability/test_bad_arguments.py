@@ -222,3 +222,19 @@ async def test_a_sync_names_a_str_subclass_metadata_key_by_its_text(once: AsyncW
         ("metadata.tier", "gold")
     ]
     assert {type(key) for key in OrganizationRecord("x", "X", metadata={_MixedKey.TIER: "a"}).metadata} == {str}
+
+
+class _Distinct(str):
+    """A str subclass whose keys with the same text stay distinct in a dict."""
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+
+def test_a_record_whose_metadata_keys_share_their_text_is_refused() -> None:
+    # Made plain str, the two keys became one, and the last value won without a word.
+    with pytest.raises(InvalidArgumentError, match="metadata names 'tier' more than once"):
+        OrganizationRecord("x", "X", metadata={_Distinct("tier"): "a", _Distinct("tier"): "b"})

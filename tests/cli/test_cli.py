@@ -616,22 +616,28 @@ async def test_no_api_key_says_how_to_give_one() -> None:
     assert (result.code, result.err) == (2, "error: no API key: pass --api-key or set WORKOS_API_KEY\n")
 
 
-async def test_a_blank_api_key_option_is_left_out_as_an_empty_one_is(emulator: Emulator) -> None:
-    # `--api-key ""` fell back to WORKOS_API_KEY, `--api-key " "` said there was no key at all.
+@pytest.mark.parametrize("blank", ["", "  "])
+async def test_a_blank_api_key_option_is_refused_not_replaced_by_the_environments(
+    emulator: Emulator, blank: str
+) -> None:
+    # `--api-key "$PROD_KEY"` with that variable unset: the empty option fell back to
+    # WORKOS_API_KEY, another environment's key maybe, and a `sync --prune` would run there.
     seed(emulator, "Acme Corp")
-    for blank in ("", "  "):
-        result = await cli(emulator, "list", "--api-key", blank)
-        assert (result.code, "Acme Corp" in result.out) == (0, True), result.err
+    result = await cli(emulator, "sync", "-", "--prune", "--api-key", blank, stdin=b"")
+    assert result.code == 2
+    assert result.err == (
+        "error: --api-key is blank (an unset variable, say); pass the key, or leave the option out to use"
+        " WORKOS_API_KEY\n"
+    )
+    assert emulator.requests == []
 
 
-@pytest.mark.parametrize("where", ["environment", "option"])
-async def test_a_blank_api_key_says_how_to_give_one(where: str) -> None:
+async def test_a_blank_api_key_says_how_to_give_one() -> None:
     # Spaces only: the client's own message told a command-line user to pass AsyncWorkOS(api_key=...).
-    if where == "environment":
-        result = await cli(None, "list", WORKOS_API_KEY="   ")
-    else:
-        result = await cli(None, "list", "--api-key", " \t")
+    result = await cli(None, "list", WORKOS_API_KEY="   ")
     assert (result.code, result.err) == (2, "error: no API key: pass --api-key or set WORKOS_API_KEY\n")
+    result = await cli(None, "list", "--api-key", " \t")
+    assert (result.code, result.err.startswith("error: --api-key is blank")) == (2, True)
 
 
 async def test_a_wrong_api_key_says_what_to_check(emulator: Emulator) -> None:

@@ -164,8 +164,12 @@ def _only_insecure(base_url: str, api_key: str) -> str | None:
 @asynccontextmanager
 async def open_client(args: argparse.Namespace) -> AsyncIterator[AsyncWorkOS]:
     """The client the command line's options (or the environment) describe."""
-    # A blank option is left out, as an empty one is: the environment's key is used instead.
-    api_key = args.api_key if args.api_key and args.api_key.strip() else os.environ.get(API_KEY_ENV_VAR)
+    if args.api_key is not None and not args.api_key.strip():
+        # `--api-key "$PROD_KEY"` with the variable unset: never another environment's key instead.
+        raise UsageError(
+            f"--api-key is blank (an unset variable, say); pass the key, or leave the option out to use {API_KEY_ENV_VAR}"
+        )
+    api_key = args.api_key or os.environ.get(API_KEY_ENV_VAR)
     if not api_key or not api_key.strip():
         raise UsageError(f"no API key: pass --api-key or set {API_KEY_ENV_VAR}")
     options: dict[str, Any] = {}

@@ -777,8 +777,9 @@ class _Job:
     ) -> None:
         """Send `steps` (see `_update_steps`).  From the moment each is asked for (it may then
         wait for its turn in a rate limiter), `progress` holds the changes made so far and those
-        it makes, which a failure (or a stop) then reports: it may have been done.  A step refused outright changed nothing; when the second is,
-        the keys the first removed are put back, and only the first's other changes stay."""
+        it makes, which a failure (or a stop) then reports: it may have been done.  A step
+        refused outright changed nothing; when the second is, the keys the first removed are
+        put back, and only the first's other changes stay."""
         first, *rest = steps
         progress.changes = _changes_in(first, changes)
         try:

@@ -29,6 +29,7 @@ import _report  # noqa: E402
 import _results  # noqa: E402
 import _scenarios  # noqa: E402
 import _shapes  # noqa: E402
+import crawl_layers  # noqa: E402
 import get_layers  # noqa: E402
 import run  # noqa: E402
 
@@ -280,6 +281,57 @@ def test_the_get_breakdown_reports_every_row_and_its_step(capsys: pytest.Capture
     assert lines[len(get_layers.LAYERS)] == (
         "Building one request: 1.00 µs timed alone, 3.00 µs (3.00 to 3.00) between gets, x3.0."
     )
+
+
+async def test_each_row_of_the_crawl_breakdown_meets_every_organization_and_runs_what_it_says(
+    emulator: _harness.EmulatorProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Which secret each response was searched with (none: the transport was cut), and which
+    # rows ran the SDK's retry loop, by row.
+    secrets: list[Any] = []
+    retried: list[bool] = []
+    transport_module = sys.modules["workos_orgs._transport"]
+    original_received, original_request = transport_module.received, crawl_layers.Transport._request
+
+    def spied_received(*args: Any, **kwargs: Any) -> Any:
+        secrets.append(kwargs["secret"])
+        return original_received(*args, **kwargs)
+
+    async def spied_request(*args: Any, **kwargs: Any) -> Any:
+        retried.append(True)
+        return await original_request(*args, **kwargs)
+
+    monkeypatch.setattr(transport_module, "received", spied_received)
+    monkeypatch.setattr(crawl_layers.Transport, "_request", spied_request)
+    async with crawl_layers.every_row(emulator.url, emulator.api_key) as crawls:
+        assert list(crawls) == list(crawl_layers.ROWS)
+        for name, crawl in crawls.items():
+            secrets.clear()
+            retried.clear()
+            assert await crawl() == SEEDED, name
+            pages = -(-SEEDED // _clients.PAGE_SIZE)
+            if name in (crawl_layers.NO_SCAN, crawl_layers.SDK):
+                assert len(retried) == len(secrets) == pages, name
+                # A key too short to look for is searched for nowhere; the client's own is.
+                assert {secret.texts == () for secret in secrets} == {name == crawl_layers.NO_SCAN}, name
+            else:
+                assert (retried, secrets) == ([], []), name
+
+
+def test_the_crawl_breakdown_reports_every_row_against_the_floor(capsys: pytest.CaptureFixture[str]) -> None:
+    # Two rounds; each row's wall time is (1 + row / 10) times the floor's, its CPU 10 + row ms.
+    rows = crawl_layers.ROWS
+    cpu = {name: [(10 + row) * 1e-3] * 2 for row, name in enumerate(rows)}
+    wall = {name: [0.1 * (1 + row / 10), 0.2 * (1 + row / 10)] for row, name in enumerate(rows)}
+    server = {name: [0.02, 0.03] for name in rows}
+    crawl_layers.report(crawl_layers.Measured(cpu, wall, server), busy=True, count=150)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"crawl 150 lean organizations, page size {_clients.PAGE_SIZE}, busy"
+    assert [line.split(" CPU ms ")[0].rstrip() for line in lines[1 : len(rows) + 1]] == list(rows)
+    assert "x1.00 (1.00-1.00) the floor's time" in lines[1]
+    assert "CPU ms  15.0 ( 15.0- 15.0)" in lines[len(rows)]
+    assert "x1.50 (1.50-1.50) the floor's time | emulator CPU ms  25.0" in lines[len(rows)]
+    assert lines[len(rows) + 1].startswith("load average (1, 5, 15 min): ")
 
 
 def test_an_installed_package_that_is_not_the_checkouts_is_told_apart(tmp_path: Path) -> None:

@@ -140,15 +140,17 @@ def check_limiter(rate_limiter: RateLimiter | None) -> RateLimiter | None:
 
 
 def check_api_key(api_key: str) -> str:
-    """The API key without surrounding whitespace; `ConfigurationError` when what is left
-    has whitespace or control characters in it (a key pasted with a newline, say).
+    """The API key without surrounding whitespace; `ConfigurationError` when what is left is
+    not printable ASCII, as every WorkOS key is: a key pasted with a newline, say, or mangled
+    on its way (a typographic character, undecodable bytes in the environment), which the API
+    could only refuse with a 401 that says nothing of why.
 
     The message never repeats the key.
     """
     key = api_key.strip()
-    if any(char.isspace() or not char.isprintable() for char in key):
+    if not (key.isascii() and key.isprintable()) or " " in key:
         raise ConfigurationError(
-            "The WorkOS API key looks malformed: it contains whitespace or control characters"
+            "The WorkOS API key looks malformed: it contains whitespace, control or non-ASCII characters"
             f" ({len(key)} characters after trimming). Copy it again from the WorkOS dashboard."
         )
     return key

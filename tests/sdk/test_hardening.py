@@ -114,6 +114,23 @@ def test_a_malformed_api_key_is_refused_without_echoing_it(api_key: str) -> None
     assert "sk_" not in repr(caught.value)
 
 
+@pytest.mark.parametrize(
+    "api_key",
+    [
+        "sk_test_abcdéfgh",  # pasted through a word processor
+        "sk_test_ab\udcffcd",  # undecodable bytes in WORKOS_API_KEY, as Python reads the environment
+        "sk_test_ab\u200bcd",  # a zero-width space
+    ],
+)
+def test_an_api_key_with_characters_no_key_has_is_refused_saying_so(api_key: str) -> None:
+    # A WorkOS key is printable ASCII: anything else was mangled on its way here, and sent,
+    # it could only be refused by the API as a 401 that says nothing of why.
+    with pytest.raises(ConfigurationError, match="looks malformed") as caught:
+        AsyncWorkOS(api_key=api_key)
+    assert "whitespace, control or non-ASCII characters" in str(caught.value)
+    assert "sk_test" not in str(caught.value)
+
+
 # Reserved headers.
 
 

@@ -46,8 +46,9 @@ from _shapes import LEAN
 from workos_orgs import AsyncWorkOS, Organization
 from workos_orgs._models import _organization
 from workos_orgs._pagination import page_structure
+from workos_orgs._redaction import Secret
 from workos_orgs._request import Request
-from workos_orgs._response import Response, Secret
+from workos_orgs._response import Response
 from workos_orgs._transport import CallSettings, Transport
 
 CRAWL_COUNT: Final = 10_000

@@ -10,17 +10,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 from collections.abc import Sequence
-from typing import Final, NoReturn
+from typing import NoReturn
 
 from ._client import API_KEY_ENV_VAR
-from ._request import REDACTED
-from ._response import MIN_SECRET_LENGTH
-
-_LOOKS_LIKE_A_KEY: Final = re.compile(r"(?<![A-Za-z0-9_])sk_\w{8,}")
-"""How WorkOS API keys look (``sk_test_...``, ``sk_live_...``), wherever one is given: not
-inside a word (``disk_usage``, ``task_force``)."""
+from ._redaction import LOOKS_LIKE_A_KEY, MIN_SECRET_LENGTH, REDACTED
 
 
 def given_keys(argv: Sequence[str]) -> list[str]:
@@ -32,7 +26,7 @@ def given_keys(argv: Sequence[str]) -> list[str]:
         name, equals, value = token.partition("=")
         if name.startswith("-") and "key" in name.lower():
             keys.append(value if equals else argv[index + 1] if index + 1 < len(argv) else "")
-        keys.extend(_LOOKS_LIKE_A_KEY.findall(token))
+        keys.extend(LOOKS_LIKE_A_KEY.findall(token))
     # Longest first, so that no key is left half shown by a shorter one inside it.
     return sorted({key for key in keys if len(key.strip()) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
 

@@ -12,7 +12,7 @@ from typing import Final
 from yarl import URL
 
 from ._errors import ConfigurationError, given, is_finite_number
-from ._request import REDACTED
+from ._redaction import LOOKS_LIKE_A_KEY, MIN_SECRET_LENGTH, REDACTED
 from ._retry import Backoff
 from ._throttle import RateLimiter
 
@@ -23,26 +23,18 @@ _USERINFO: Final = re.compile(r"//.*@", re.DOTALL)
 last ``@``, as a password may hold ``@`` or ``#`` (hiding more than that, in a message, is fine)."""
 
 
-_KEY_LIKE: Final = re.compile(r"(?<![A-Za-z0-9])sk_(?:test|live)_[A-Za-z0-9_-]+")
-"""What a WorkOS secret key looks like (``sk_test_...``, ``sk_live_...``), wherever it is found."""
-
-_SHORTEST_KEY: Final = 8
-"""The shortest API key looked for in other text: a shorter one (``"1"``, ``"test"``) is found
-in ordinary URLs, and is no real key."""
-
-
 def shown(text: str, api_key: str | None) -> str:
     """`text` as a message may quote it: without a user name or password it may hold, the
     client's key, or anything that looks like a key (the settings swapped, say)."""
     text = _USERINFO.sub("//", text)
-    if api_key and len(api_key) >= _SHORTEST_KEY:
+    if api_key and len(api_key) >= MIN_SECRET_LENGTH:
         text = text.replace(api_key, REDACTED)
-    return _KEY_LIKE.sub(REDACTED, text)
+    return LOOKS_LIKE_A_KEY.sub(REDACTED, text)
 
 
 def _holds_key(text: str, api_key: str | None) -> bool:
-    own = api_key is not None and len(api_key) >= _SHORTEST_KEY and api_key in text
-    return own or _KEY_LIKE.search(text) is not None
+    own = api_key is not None and len(api_key) >= MIN_SECRET_LENGTH and api_key in text
+    return own or LOOKS_LIKE_A_KEY.search(text) is not None
 
 
 def check_base_url(base_url: str | URL, *, allow_insecure_http: bool, api_key: str | None = None) -> URL:

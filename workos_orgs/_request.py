@@ -14,10 +14,10 @@ from yarl import URL
 
 from ._contract import IDEMPOTENCY_KEY_HEADER
 from ._errors import InvalidArgumentError, given
+from ._redaction import REDACTED
 from ._version import VERSION
 
 USER_AGENT: Final = f"workos-orgs/{VERSION}"
-REDACTED: Final = "[redacted]"
 
 Method = Literal["GET", "POST", "PUT", "DELETE"]
 

@@ -52,8 +52,9 @@ from ._errors import (
 )
 from ._event_loops import being_cancelled, session_loop
 from ._models import UNSET, Unset
+from ._redaction import Secret, redact_cut_text
 from ._request import Request
-from ._response import MAX_RESPONSE_BYTES, Response, Secret, decode_error, is_success, received, redact_cut_text
+from ._response import MAX_RESPONSE_BYTES, Response, decode_error, is_success, received
 from ._retry import RetryPolicy, attempt_outcome_unknown, retry_delay
 from ._throttle import RateLimiter
 

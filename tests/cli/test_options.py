@@ -305,6 +305,7 @@ KEY = "sk_live_ThisKeyMustNeverBeShown42"
         ["domains", "--api-kye", KEY, "get", "x"],
         ["emulator", "--api-kye", KEY],  # the emulator's own command line
         ["emulator", "--port", KEY],
+        ["list", "--max-items", f"x_{KEY}"],  # after an underscore: the client's messages hid it, these did not
     ],
 )
 async def test_a_usage_error_never_shows_the_api_key(args: list[str]) -> None:

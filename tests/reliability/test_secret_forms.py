@@ -19,7 +19,7 @@ from workos_orgs import (
     Organization,
     ResponseValidationError,
 )
-from workos_orgs._response import MIN_SECRET_LENGTH, Secret, redact
+from workos_orgs._redaction import MIN_SECRET_LENGTH, Secret, redact
 
 from .conftest import FAST
 from .test_hostile_server import Hostile

@@ -32,8 +32,9 @@ from workos_orgs import (
     WorkOSError,
 )
 from workos_orgs._errors import BODY_MAX_CHARS
+from workos_orgs._redaction import Secret, redact
 from workos_orgs._request import Credentials, build_request, plain_headers
-from workos_orgs._response import MAX_RESPONSE_BYTES, Secret, redact
+from workos_orgs._response import MAX_RESPONSE_BYTES
 from workos_orgs._transport import logger
 from workos_orgs.cli._connect import LOG_ENV_VAR, configure_logging_from_env
 from workos_orgs.emulator import Emulator
@@ -326,6 +327,10 @@ def test_redact(body: bytes, cut_off: bool, kept: bytes) -> None:
         "https://api.workos.com/sk_live_a1b2c3d4e5f6g7h8?x",
         "http://sk_live_a1b2c3d4e5f6g7h8.example.com",
         "ftp://api.workos.com/sk_live_a1b2c3d4e5f6g7h8",
+        # Keys of other environments, or after an underscore: the command line's usage errors
+        # hid them, these messages did not.
+        "sk_prod_a1b2c3d4e5f6g7h8",
+        "https://api.workos.com/v1_sk_test_a1b2c3d4e5f6g7h8",
     ],
 )
 @pytest.mark.parametrize("client", [AsyncWorkOS, WorkOS])

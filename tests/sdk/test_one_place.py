@@ -16,6 +16,9 @@ from workos_orgs import (
     InvalidRecordError,
     OrganizationRecord,
     WorkOS,
+    _arguments,
+    _config,
+    _redaction,
 )
 from workos_orgs._retry import DEFAULT_MAX_RETRIES, RETRYABLE_STATUSES, RetryPolicy
 from workos_orgs._transport import logger
@@ -65,3 +68,19 @@ async def test_a_record_and_a_create_refuse_the_same_domain_entries(entry: objec
 def test_a_record_refuses_metadata_that_is_not_strings(metadata: object) -> None:
     with pytest.raises(InvalidRecordError, match="metadata must map strings to strings"):
         OrganizationRecord("x", "X", metadata=metadata)  # type: ignore[arg-type]
+
+
+def test_the_blocking_client_takes_every_setting_the_async_client_takes_with_the_same_defaults() -> None:
+    # WorkOS writes its parameters out again (its own signature, for help()): an option added
+    # to AsyncWorkOS alone would be missing from it without a word.  Only the aiohttp session,
+    # which lives on the blocking client's own loop thread, is the async client's alone.
+    asynchronous = dict(inspect.signature(AsyncWorkOS).parameters)
+    del asynchronous["session"]
+    assert list(inspect.signature(WorkOS).parameters.values()) == list(asynchronous.values())
+
+
+def test_what_a_key_looks_like_is_one_pattern_for_the_client_and_the_command_line() -> None:
+    # Two patterns disagreed: the client's messages hid only sk_test_/sk_live_ keys, the command
+    # line's usage errors no key right after an underscore.
+    assert _config.LOOKS_LIKE_A_KEY is _arguments.LOOKS_LIKE_A_KEY is _redaction.LOOKS_LIKE_A_KEY
+    assert _config.MIN_SECRET_LENGTH is _arguments.MIN_SECRET_LENGTH is _redaction.MIN_SECRET_LENGTH

@@ -32,6 +32,7 @@ from workos_orgs._contract import IDEMPOTENCY_KEY_HEADER, LIST_LIMIT_MAX
 from workos_orgs._errors import APIStatusError
 from workos_orgs._organizations import list_filters
 from workos_orgs._pagination import list_query, pagination_direction
+from workos_orgs._redaction import Secret
 from workos_orgs._request import (
     USER_AGENT,
     Credentials,
@@ -41,7 +42,7 @@ from workos_orgs._request import (
     encode_segment,
     plain_headers,
 )
-from workos_orgs._response import Response, Secret, decode_error, decode_json, parse_retry_after
+from workos_orgs._response import Response, decode_error, decode_json, parse_retry_after
 from workos_orgs._retry import RETRYABLE_STATUSES, RetryPolicy, retry_delay
 
 BASE = URL("https://api.workos.com")

@@ -54,10 +54,10 @@ from ._errors import (
     is_entity_not_found,
 )
 from ._event_loops import being_cancelled
+from ._log import logger
 from ._models import UNSET, DomainData, Organization, Unset
 from ._request import check_metadata
 from ._retry import outcome_unknown
-from ._transport import logger
 
 SyncAction = Literal["created", "updated", "unchanged", "deleted", "failed"]
 DEFAULT_CONCURRENCY: Final = 8

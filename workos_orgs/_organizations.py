@@ -1,4 +1,5 @@
-"""``client.organizations``: list, create, get, get by external ID, update, delete."""
+"""``client.organizations``: list, create, get, get by external ID, update, delete, and sync
+(many records at once, `_bulk`)."""
 
 from __future__ import annotations
 

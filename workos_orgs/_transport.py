@@ -51,14 +51,13 @@ from ._errors import (
     WrongEventLoopError,
 )
 from ._event_loops import being_cancelled, session_loop
+from ._log import logger
 from ._models import UNSET, Unset
 from ._redaction import Secret, redact_cut_text
 from ._request import Request
 from ._response import MAX_RESPONSE_BYTES, Response, decode_error, is_success, received
 from ._retry import RetryPolicy, attempt_outcome_unknown, retry_delay
 from ._throttle import RateLimiter
-
-logger: Final = logging.getLogger("workos_orgs")
 
 ATTEMPT_TIMEOUT_FACTOR: Final = 3
 """Unless ``attempt_timeout`` is given, each send of a request ends at most this many

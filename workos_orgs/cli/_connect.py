@@ -15,8 +15,8 @@ from .._client import API_KEY_ENV_VAR, BASE_URL_ENV_VAR, AsyncWorkOS
 from .._config import check_base_url, is_loopback, shown
 from .._contract import DEFAULT_BASE_URL
 from .._errors import ConfigurationError
+from .._log import logger
 from .._retry import RETRYABLE_STATUSES
-from .._transport import logger
 
 ALLOW_INSECURE_HTTP_ENV_VAR: Final = "WORKOS_ALLOW_INSECURE_HTTP"
 # The client's own defaults, as its signature states them, for the help text.

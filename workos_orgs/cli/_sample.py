@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from typing import Any, Final
+from typing import Final
 
 from .._bulk import OrganizationRecord
 from .._contract import DomainState
-from .._models import UNSET, DomainData
+from .._models import DomainData
 
 _BRANDS: Final = (
     "Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Soylent", "Tyrell", "Cyberdyne",
@@ -46,13 +46,3 @@ def sample_records(count: int, *, seed: int = 2026) -> Iterator[OrganizationReco
             "crm_id": f"crm_{rng.getrandbits(48):012x}",
         }
         yield OrganizationRecord(f"cust-{number:06d}", name, domains, metadata)
-
-
-def seed_entry(record: OrganizationRecord) -> dict[str, Any]:
-    """The record as an emulator seed entry."""
-    entry: dict[str, Any] = {"name": record.name, "external_id": record.external_id}
-    if record.metadata is not UNSET:
-        entry["metadata"] = dict(record.metadata)
-    if record.domains is not UNSET:
-        entry["domains"] = [{"domain": data.domain, "state": str(data.state)} for data in record.domains]
-    return entry

@@ -1,6 +1,6 @@
 """Every route the emulator serves, and the OpenAPI 3.1 document built from them.
 
-The dispatchers (`_api.EmulatedApi` for the API, `_server` for the control API) route by these
+The dispatchers (`_api.EmulatedApi` for the API, `_control.respond` for the control API) route by these
 tables and nothing else, so a route cannot exist without being documented: adding one means
 adding a `Route` here, and a test checks each operation has a handler and vice versa.
 """
@@ -59,7 +59,7 @@ class Route:
     """One operation: where it lives, what it takes and every status it can respond with.
 
     `responses` maps a status to a schema name in `SCHEMAS` (``None``: no body); the
-    statuses any keyed route can respond with (401, 408, 413, 414, 429) are added by `responses_of`.
+    statuses any keyed route can respond with (`COMMON_RESPONSES`) are added by `responses_of`.
     """
 
     method: str
@@ -299,9 +299,9 @@ UNROUTED_RESPONSES: Final[Mapping[int, str]] = {**COMMON_RESPONSES, 404: "Error"
 
 def responses_of(route: Route) -> dict[int, str | None]:
     """Every status `route` can respond with, and its body schema."""
-    common = (
-        {400: "Error", 408: "Error", 413: "Error", 414: "Error"} if not route.authenticated else dict(COMMON_RESPONSES)
-    )
+    common = dict(COMMON_RESPONSES)
+    if not route.authenticated:
+        del common[401], common[429]  # no key asked for, and no request of its counted
     if route in CONTROL_ROUTES:
         common.pop(429)  # rate limits count API requests only
         common[422] = "ControlError"  # a control body that is not JSON (or not an object)

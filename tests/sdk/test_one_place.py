@@ -83,4 +83,7 @@ def test_what_a_key_looks_like_is_one_pattern_for_the_client_and_the_command_lin
     # Two patterns disagreed: the client's messages hid only sk_test_/sk_live_ keys, the command
     # line's usage errors no key right after an underscore.
     assert _config.LOOKS_LIKE_A_KEY is _arguments.LOOKS_LIKE_A_KEY is _redaction.LOOKS_LIKE_A_KEY
-    assert _config.MIN_SECRET_LENGTH is _arguments.MIN_SECRET_LENGTH is _redaction.MIN_SECRET_LENGTH
+    # ... and it looks for keys as short as the shortest looked for anywhere, no shorter.
+    shortest = "sk_" + "a" * _redaction.MIN_SECRET_LENGTH
+    assert _redaction.LOOKS_LIKE_A_KEY.fullmatch(shortest) is not None
+    assert _redaction.LOOKS_LIKE_A_KEY.fullmatch(shortest[:-1]) is None
